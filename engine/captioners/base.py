@@ -1,0 +1,96 @@
+"""The captioner protocol and the registry of captioner backends.
+
+A backend is registered by name with a factory; the factory may be given as a "module:attribute" string
+so that heavy imports (torch, transformers, torchvision) happen only when that backend is built.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol, Sequence, runtime_checkable
+
+from PIL import Image
+
+from engine.description import DetectedObject
+
+CAPABILITIES = ("caption", "detailed", "objects", "ocr")
+
+
+@dataclass
+class CaptionResult:
+    caption: str
+    detailed_caption: str | None = None
+    objects: list[DetectedObject] = field(default_factory=list)
+    # Per-stage milliseconds for this image (a batch's time is shared out over its images).
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+@runtime_checkable
+class Captioner(Protocol):
+    """Turns images into captions. Implementations are not thread-safe: one thread owns one captioner."""
+
+    model_id: str
+    capabilities: frozenset[str]
+
+    def caption(
+        self,
+        images: Sequence[Image.Image],
+        *,
+        detail: bool = False,
+        objects: bool = False,
+        max_new_tokens: int | None = None,
+    ) -> list[CaptionResult]:
+        """One result per image, in order. `detail` asks for the detailed caption too (when capable),
+        `objects` for detected objects with boxes (when capable)."""
+        ...
+
+
+CaptionerFactory = Callable[..., Captioner]
+
+
+class CaptionerRegistryError(KeyError):
+    pass
+
+
+class _Registry:
+    def __init__(self) -> None:
+        self._factories: dict[str, CaptionerFactory | str] = {}
+
+    def register(self, name: str, factory: CaptionerFactory | str) -> None:
+        if name in self._factories:
+            raise CaptionerRegistryError(f"a captioner backend named {name!r} is already registered")
+        self._factories[name] = factory
+
+    def get(self, name: str) -> CaptionerFactory:
+        try:
+            factory = self._factories[name]
+        except KeyError:
+            known = ", ".join(sorted(self._factories)) or "none"
+            raise CaptionerRegistryError(f"no captioner backend named {name!r} (known: {known})") from None
+        if isinstance(factory, str):
+            module_name, _, attr = factory.partition(":")
+            obj: Any = importlib.import_module(module_name)
+            for part in attr.split("."):
+                obj = getattr(obj, part)
+            factory = obj
+            self._factories[name] = factory
+        return factory
+
+    def names(self) -> list[str]:
+        return sorted(self._factories)
+
+
+REGISTRY = _Registry()
+
+
+def register_captioner(name: str, factory: CaptionerFactory | str) -> None:
+    """Register a backend. Raises CaptionerRegistryError on a duplicate name."""
+    REGISTRY.register(name, factory)
+
+
+def get_captioner_factory(name: str) -> CaptionerFactory:
+    return REGISTRY.get(name)
+
+
+def list_captioners() -> list[str]:
+    return REGISTRY.names()

@@ -1,0 +1,51 @@
+"""The models the app knows by name. Sizes are the weights on disk as published (fp32 safetensors)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    name: str
+    hf_id: str
+    family: str  # adapter name in engine.captioners.hf: git, florence2, blip, vision-encoder-decoder
+    params_m: int
+    size_mb: int
+    license: str
+    capabilities: frozenset[str]
+    note: str = ""
+
+
+CATALOG: tuple[CatalogEntry, ...] = (
+    CatalogEntry(
+        "git-base", "microsoft/git-base-coco", "git", 177, 707, "MIT",
+        frozenset({"caption"}), "fast default; COCO CIDEr 131.4",
+    ),
+    CatalogEntry(
+        "florence-2-base", "florence-community/Florence-2-base-ft", "florence2", 231, 929, "MIT",
+        frozenset({"caption", "detailed", "objects", "ocr"}), "detailed captions and objects with boxes",
+    ),
+    CatalogEntry(
+        "blip-base", "Salesforce/blip-image-captioning-base", "blip", 247, 990, "BSD-3-Clause",
+        frozenset({"caption"}), "alternate",
+    ),
+    CatalogEntry(
+        "blip-large", "Salesforce/blip-image-captioning-large", "blip", 470, 1880, "BSD-3-Clause",
+        frozenset({"caption"}), "alternate, slower, more accurate",
+    ),
+    CatalogEntry(
+        "distilvit", "Mozilla/distilvit", "vision-encoder-decoder", 182, 730, "Apache-2.0",
+        frozenset({"caption"}), "alternate; Firefox's alt-text model",
+    ),
+)
+
+DEFAULT_MODEL = "git-base"
+DEFAULT_DETAIL_MODEL = "florence-2-base"
+
+
+def catalog_entry(name_or_id: str) -> CatalogEntry | None:
+    """The entry for a catalog name or a Hugging Face id, or None."""
+    for entry in CATALOG:
+        if name_or_id in (entry.name, entry.hf_id):
+            return entry
+    return None

@@ -1,0 +1,93 @@
+"""Where the app keeps its files, and the settings shared by the app and the command line."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+
+APP_NAME = "describe-aloud"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("DESCRIBE_ALOUD_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return platformdirs.user_config_path(APP_NAME, appauthor=False)
+
+
+def data_dir() -> Path:
+    override = os.environ.get("DESCRIBE_ALOUD_DATA_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME, appauthor=False)
+
+
+def settings_path() -> Path:
+    return config_dir() / "settings.json"
+
+
+DEFAULT_HOTKEYS = {
+    "describe_screen": "ctrl+alt+d",
+    "describe_window": "ctrl+alt+w",
+    "describe_region": "ctrl+alt+r",
+    "describe_all_monitors": "ctrl+alt+a",
+    "describe_clipboard": "ctrl+alt+v",
+    "stop_speech": "ctrl+alt+s",
+}
+
+
+@dataclass
+class Settings:
+    model: str = "git-base"
+    detail_model: str = "florence-2-base"
+    precision: str = "auto"
+    detail: bool = False
+    speak_ocr: bool = True
+    # Speech
+    speech_output: str = "own"  # "own" voice or "screen_reader"
+    voice: str | None = None
+    rate: int = 180  # words per minute
+    volume: float = 1.0  # 0..1
+    interrupt: bool = True
+    # App
+    hotkeys: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_HOTKEYS))
+    start_minimised: bool = False
+    close_to_tray: bool = True
+    earcons: bool = True
+    batch_progress_every_percent: int = 10
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> "Settings":
+        """Read the settings file; unknown keys are ignored and a damaged file falls back to defaults."""
+        path = path or settings_path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return cls()
+        if not isinstance(raw, dict):
+            return cls()
+        known = {f.name for f in fields(cls)}
+        settings = cls(**{k: v for k, v in raw.items() if k in known})
+        settings.hotkeys = {**DEFAULT_HOTKEYS, **(settings.hotkeys or {})}
+        return settings
+
+    def save(self, path: Path | None = None) -> None:
+        """Write atomically so a crash never leaves a half-written settings file."""
+        path = path or settings_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(asdict(self), fh, indent=2, sort_keys=True)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,52 @@
+"""Device and precision choice shared by every backend.
+
+bf16 only where it is native (CUDA with bf16, or a CPU with AVX512-BF16 / AMX); int8 only when asked,
+because dynamic quantization changes outputs.
+"""
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+
+
+@functools.lru_cache(maxsize=1)
+def cpu_has_native_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text(errors="ignore")
+    except OSError:
+        return False
+    return " avx512_bf16" in flags or " amx_bf16" in flags
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    return "cpu"
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """Turn 'auto' into a concrete precision for this device. Never turns anything into int8."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"unknown precision {precision!r}; choose one of {', '.join(PRECISIONS)}")
+    if precision != "auto":
+        return precision
+    if device.startswith("cuda"):
+        import torch
+
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if os.environ.get("DESCRIBE_ALOUD_NO_BF16") == "1":
+        return "fp32"
+    return "bf16" if cpu_has_native_bf16() else "fp32"
+
+
+def torch_dtype(precision: str):
+    import torch
+
+    return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}[precision]
