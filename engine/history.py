@@ -1,0 +1,228 @@
+"""The history of past descriptions, kept across restarts in the user's data folder (SQLite).
+
+Each entry holds: id, time (seconds since the epoch, UTC), source ("screen", a file path, "clipboard"...),
+kind (photo / screen / document / blank), the spoken text, the full Description as JSON, and a small PNG
+thumbnail of the image (or none).
+
+Threading contract: one `HistoryStore` may be used from any thread; calls are serialised by a lock (the
+app writes from the GUI thread, which is fine: an insert is a few milliseconds). Several processes may
+open the same file (the app and `python main.py history`): SQLite's WAL mode lets them read while the
+app writes.
+"""
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config import data_dir
+from engine.description import Description
+
+HISTORY_FILE = "history.sqlite3"
+THUMBNAIL_SIZE = 160  # longest side, pixels
+# The oldest entries beyond this are removed, so the file never grows without bound.
+DEFAULT_MAX_ENTRIES = 2000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS entries (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT '',
+    kind TEXT NOT NULL DEFAULT '',
+    text TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '{}',
+    thumbnail BLOB
+);
+CREATE INDEX IF NOT EXISTS entries_time ON entries(time);
+"""
+
+
+def history_path() -> Path:
+    """Where the history lives (read from the environment at call time, so tests can isolate it)."""
+    return data_dir() / HISTORY_FILE
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    id: int
+    time: float
+    source: str
+    kind: str
+    text: str
+    description: dict[str, Any]
+    thumbnail: bytes | None = None
+
+    def to_description(self) -> Description | None:
+        """The stored Description, or None when the stored JSON is not one (an older or damaged row)."""
+        try:
+            return Description.from_dict(self.description)
+        except (KeyError, TypeError, ValueError):
+            return None
+
+    def to_dict(self, *, include_thumbnail: bool = False) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.id,
+            "time": self.time,
+            "time_iso": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(self.time)),
+            "source": self.source,
+            "kind": self.kind,
+            "text": self.text,
+            "description": self.description,
+        }
+        if include_thumbnail:
+            data["thumbnail_png_bytes"] = len(self.thumbnail or b"")
+        return data
+
+
+def make_thumbnail(image: Any, size: int = THUMBNAIL_SIZE) -> bytes | None:
+    """A PNG thumbnail (longest side `size`) of a PIL image, or None when it cannot be made."""
+    if image is None:
+        return None
+    try:
+        thumb = image.copy()
+        if thumb.mode not in ("RGB", "RGBA", "L"):
+            thumb = thumb.convert("RGBA" if "A" in thumb.getbands() else "RGB")
+        thumb.thumbnail((size, size))
+        buffer = io.BytesIO()
+        thumb.save(buffer, format="PNG", optimize=True)
+        return buffer.getvalue()
+    except (OSError, ValueError, AttributeError):
+        # A thumbnail is a nicety: the description itself is still recorded.
+        return None
+
+
+class HistoryStore:
+    """Past descriptions in an SQLite file. Open once, use from any thread, `close()` at the end."""
+
+    def __init__(self, path: Path | None = None, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
+        self.path = Path(path) if path else history_path()
+        self.max_entries = max_entries
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
+        self._conn.row_factory = sqlite3.Row
+        with self._lock, self._conn:
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.executescript(_SCHEMA)
+
+    # Writing ---------------------------------------------------------------------------------------
+    def add(
+        self,
+        description: Description,
+        *,
+        source: str | None = None,
+        image: Any = None,
+        thumbnail: bytes | None = None,
+        text: str | None = None,
+        when: float | None = None,
+    ) -> HistoryEntry:
+        """Record one description. `image` (a PIL image) is turned into a thumbnail unless `thumbnail`
+        (PNG bytes) is given. `text` defaults to the description's spoken form."""
+        if thumbnail is None and image is not None:
+            thumbnail = make_thumbnail(image)
+        source = source if source is not None else (description.source or "")
+        text = text if text is not None else description.to_speech()
+        when = time.time() if when is None else when
+        payload = json.dumps(description.to_dict(), ensure_ascii=False)
+        with self._lock, self._conn:
+            cursor = self._conn.execute(
+                "INSERT INTO entries (time, source, kind, text, description, thumbnail) VALUES (?,?,?,?,?,?)",
+                (when, source, description.kind.value, text, payload, thumbnail),
+            )
+            entry_id = int(cursor.lastrowid)
+            self._prune()
+        return HistoryEntry(entry_id, when, source, description.kind.value, text,
+                            json.loads(payload), thumbnail)
+
+    def update_text(self, entry_id: int, description: Description, *, text: str | None = None) -> None:
+        """Replace an entry's description (after "more detail" added to it)."""
+        text = text if text is not None else description.to_speech()
+        payload = json.dumps(description.to_dict(), ensure_ascii=False)
+        with self._lock, self._conn:
+            self._conn.execute(
+                "UPDATE entries SET text=?, description=?, kind=? WHERE id=?",
+                (text, payload, description.kind.value, entry_id),
+            )
+
+    def delete(self, entry_id: int) -> None:
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM entries WHERE id=?", (entry_id,))
+
+    def clear(self) -> None:
+        with self._lock, self._conn:
+            self._conn.execute("DELETE FROM entries")
+
+    def _prune(self) -> None:
+        # Caller holds the lock and the transaction.
+        self._conn.execute(
+            "DELETE FROM entries WHERE id NOT IN (SELECT id FROM entries ORDER BY time DESC, id DESC LIMIT ?)",
+            (self.max_entries,),
+        )
+
+    # Reading ---------------------------------------------------------------------------------------
+    def get(self, entry_id: int) -> HistoryEntry | None:
+        rows = self._query("SELECT * FROM entries WHERE id=?", (entry_id,))
+        return rows[0] if rows else None
+
+    def latest(self) -> HistoryEntry | None:
+        rows = self.recent(1)
+        return rows[0] if rows else None
+
+    def recent(self, limit: int = 100) -> list[HistoryEntry]:
+        """Newest first."""
+        return self._query("SELECT * FROM entries ORDER BY time DESC, id DESC LIMIT ?", (limit,))
+
+    def search(self, query: str, limit: int = 100) -> list[HistoryEntry]:
+        """Entries whose text or source contains every word of `query` (case-insensitive), newest first.
+        An empty query returns the most recent entries."""
+        words = [w for w in query.split() if w]
+        if not words:
+            return self.recent(limit)
+        clauses = []
+        params: list[Any] = []
+        for word in words:
+            pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            clauses.append("(text LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\')")
+            params += [pattern, pattern]
+        sql = f"SELECT * FROM entries WHERE {' AND '.join(clauses)} ORDER BY time DESC, id DESC LIMIT ?"
+        return self._query(sql, (*params, limit))
+
+    def count(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("SELECT COUNT(*) FROM entries").fetchone()[0])
+
+    def _query(self, sql: str, params: tuple) -> list[HistoryEntry]:
+        with self._lock:
+            rows = self._conn.execute(sql, params).fetchall()
+        return [_entry_from_row(row) for row in rows]
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    def __enter__(self) -> "HistoryStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _entry_from_row(row: sqlite3.Row) -> HistoryEntry:
+    try:
+        description = json.loads(row["description"] or "{}")
+    except ValueError:
+        description = {}
+    return HistoryEntry(
+        id=int(row["id"]),
+        time=float(row["time"]),
+        source=row["source"] or "",
+        kind=row["kind"] or "",
+        text=row["text"] or "",
+        description=description if isinstance(description, dict) else {},
+        thumbnail=bytes(row["thumbnail"]) if row["thumbnail"] is not None else None,
+    )

@@ -1,0 +1,50 @@
+"""`python main.py history`: what the app recorded, printed from the command line."""
+from __future__ import annotations
+
+import json
+
+from engine.description import Description, ImageKind, TextLine
+from engine.history import HistoryStore
+from main import main
+
+
+def _record(*items):
+    with HistoryStore() as store:
+        for when, source, caption in items:
+            store.add(Description(kind=ImageKind.PHOTO, caption=caption, model_id="tiny"), source=source,
+                      when=when)
+
+
+def test_history_last_prints_the_newest(capsys):
+    _record((1.0, "old.jpg", "an old barn"), (2.0, "new.jpg", "a new bicycle"))
+    assert main(["history", "--last"]) == 0
+    out = capsys.readouterr().out
+    assert "new.jpg" in out and "bicycle" in out
+    assert "barn" not in out
+
+
+def test_history_last_json(capsys):
+    with HistoryStore() as store:
+        store.add(Description(kind=ImageKind.SCREEN, caption="a menu",
+                              text_lines=[TextLine("File Edit View", (0, 0, 1, 1), 0.9)]), source="screen")
+    assert main(["history", "--last", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["source"] == "screen"
+    assert data["kind"] == "screen"
+    assert data["description"]["text"] == "File Edit View"
+    assert "File Edit View" in data["text"]
+
+
+def test_history_search(capsys):
+    _record((1.0, "a.jpg", "a dog on a beach"), (2.0, "b.jpg", "a cat"), (3.0, "c.jpg", "two dogs"))
+    assert main(["history", "--search", "dog", "--json"]) == 0
+    assert [e["source"] for e in json.loads(capsys.readouterr().out)] == ["c.jpg", "a.jpg"]
+    assert main(["history", "--search", "giraffe"]) == 1
+    assert "giraffe" in capsys.readouterr().err
+
+
+def test_empty_history_says_so(capsys):
+    assert main(["history", "--last"]) == 1
+    assert "empty" in capsys.readouterr().err
+    assert main(["history", "--last", "--json"]) == 1
+    assert json.loads(capsys.readouterr().out) is None

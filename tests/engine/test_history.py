@@ -1,0 +1,74 @@
+"""The history store: kept across restarts, searchable, thumbnails, bounded."""
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from engine.description import Description, ImageKind, TextLine
+from engine.history import HistoryStore, history_path, make_thumbnail
+
+
+def _description(caption: str, text: str = "", kind: ImageKind = ImageKind.PHOTO) -> Description:
+    lines = [TextLine(text, (0, 0, 10, 10), 0.9)] if text else []
+    return Description(kind=kind, caption=caption, text_lines=lines, model_id="tiny", source="test")
+
+
+def test_history_survives_a_restart():
+    image = Image.new("RGB", (640, 480), (200, 30, 30))
+    store = HistoryStore()
+    first = store.add(_description("a red wall"), source="photo.jpg", image=image)
+    store.add(_description("a login form", "Password", ImageKind.SCREEN), source="screen")
+    store.close()
+
+    assert history_path().exists()
+    reopened = HistoryStore()  # a new "run" of the app
+    entries = reopened.recent()
+    assert [e.source for e in entries] == ["screen", "photo.jpg"]
+    latest = reopened.latest()
+    assert latest.kind == "screen"
+    assert "Password" in latest.text
+    restored = reopened.get(first.id).to_description()
+    assert restored.caption == "a red wall"
+    thumb = Image.open(io.BytesIO(reopened.get(first.id).thumbnail))
+    assert max(thumb.size) <= 160 and thumb.size[0] > thumb.size[1]
+    reopened.close()
+
+
+def test_search_matches_every_word_case_insensitively_newest_first():
+    with HistoryStore() as store:
+        store.add(_description("a dog on a beach"), source="a.jpg", when=1.0)
+        store.add(_description("a cat on a sofa"), source="b.jpg", when=2.0)
+        store.add(_description("a dog on a sofa"), source="c.jpg", when=3.0)
+        assert [e.source for e in store.search("DOG")] == ["c.jpg", "a.jpg"]
+        assert [e.source for e in store.search("dog sofa")] == ["c.jpg"]
+        assert [e.source for e in store.search("b.jpg")] == ["b.jpg"]
+        assert store.search("giraffe") == []
+        # LIKE wildcards in the query are literal characters, not patterns.
+        assert store.search("%") == []
+        assert len(store.search("")) == 3
+
+
+def test_update_after_more_detail_and_delete():
+    with HistoryStore() as store:
+        entry = store.add(_description("a kitchen"), source="k.jpg")
+        detailed = _description("a kitchen")
+        detailed.detailed_caption = "a kitchen with a white fridge and a window"
+        store.update_text(entry.id, detailed)
+        assert "white fridge" in store.get(entry.id).text
+        store.delete(entry.id)
+        assert store.get(entry.id) is None
+
+
+def test_history_is_bounded(tmp_path):
+    with HistoryStore(tmp_path / "h.sqlite3", max_entries=5) as store:
+        for i in range(12):
+            store.add(_description(f"picture {i}"), source=f"{i}.jpg", when=float(i))
+        assert store.count() == 5
+        assert store.latest().source == "11.jpg"
+
+
+def test_thumbnail_of_unusual_modes():
+    assert make_thumbnail(Image.new("P", (50, 20))) is not None
+    assert make_thumbnail(Image.new("I;16", (50, 20))) is not None
+    assert make_thumbnail(None) is None
