@@ -1,0 +1,489 @@
+"""Screen capture: the monitor under the pointer, all monitors, the active window, or a region around the pointer.
+
+Plain Python, no Qt. mss grabs the pixels; they go straight from mss's BGRA buffer into a PIL RGB image
+(`Image.frombuffer(..., "raw", "BGRX")`), with no PNG round trip.
+
+Coordinates: everything here is in *screen coordinates as mss reports them* (physical pixels on Linux/X11
+and Windows, points on macOS). Monitors may have negative offsets (a monitor left of or above the
+primary one). On a HiDPI screen where mss returns more pixels than the monitor has points (macOS Retina),
+the image keeps every pixel (better OCR) and `CaptureResult.scale` says how many image pixels make one
+screen unit. Pass `pointer=None` to let this module ask the operating system where the pointer is, in
+those same coordinates; a Qt caller that passes QCursor.pos() must first map Qt's device-independent
+pixels to these (see `map_logical_point`).
+
+Threading contract: capture() may be called from any thread. mss objects are not shareable between
+threads, so each thread gets its own, created lazily on first use (in the app: after QApplication exists)
+and released with `close_thread_capturer()` when that thread is done.
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping, Sequence
+
+from PIL import Image
+
+from engine.errors import UserFacingError
+
+log = logging.getLogger(__name__)
+
+TARGETS = ("monitor_under_pointer", "all_monitors", "active_window", "region_around_pointer")
+
+Box = tuple[int, int, int, int]  # left, top, width, height
+Point = tuple[int, int]
+
+# A screen whose mean luminance (0..255, on a downscaled copy) is below this, with no bright spot at all,
+# is what a capture without permission looks like: say so instead of describing "a black background".
+NEAR_BLACK_MEAN = 6.0
+NEAR_BLACK_MAX = 40
+
+
+class CaptureError(UserFacingError):
+    """The screen could not be captured (no display, no permission, a window that vanished...)."""
+
+
+@dataclass
+class CaptureResult:
+    image: Image.Image  # RGB
+    source: str  # which target was actually captured, e.g. "monitor_under_pointer"
+    box: Box  # (left, top, width, height) in screen coordinates
+    near_black: bool
+    elapsed_ms: float
+    note: str | None = None  # why the target differs from the one asked for, when it does
+    scale: float = 1.0  # image pixels per screen unit (2.0 on a Retina display)
+
+
+# --------------------------------------------------------------------------------------------------
+# Pure geometry (tested with synthetic monitor lists)
+# --------------------------------------------------------------------------------------------------
+
+
+def monitor_box(monitor: Mapping[str, Any]) -> Box:
+    return (int(monitor["left"]), int(monitor["top"]), int(monitor["width"]), int(monitor["height"]))
+
+
+def box_contains(box: Box, point: Point) -> bool:
+    left, top, width, height = box
+    x, y = point
+    return left <= x < left + width and top <= y < top + height
+
+
+def _distance_sq(box: Box, point: Point) -> int:
+    left, top, width, height = box
+    dx = max(left - point[0], 0, point[0] - (left + width - 1))
+    dy = max(top - point[1], 0, point[1] - (top + height - 1))
+    return dx * dx + dy * dy
+
+
+def monitor_for_point(monitors: Sequence[Mapping[str, Any]], point: Point | None) -> Mapping[str, Any]:
+    """The monitor containing `point`; with no point, the primary one; in a gap between monitors, the nearest.
+
+    `monitors` is a list of physical monitors (mss's list without its entry 0, the union). Offsets may be
+    negative: a monitor left of the primary one starts at a negative x.
+    """
+    if not monitors:
+        raise CaptureError("No monitor was found to capture.")
+    if point is None:
+        return next((m for m in monitors if m.get("is_primary")), monitors[0])
+    for monitor in monitors:
+        if box_contains(monitor_box(monitor), point):
+            return monitor
+    return min(monitors, key=lambda m: _distance_sq(monitor_box(m), point))
+
+
+def intersect(a: Box, b: Box) -> Box | None:
+    left = max(a[0], b[0])
+    top = max(a[1], b[1])
+    right = min(a[0] + a[2], b[0] + b[2])
+    bottom = min(a[1] + a[3], b[1] + b[3])
+    if right <= left or bottom <= top:
+        return None
+    return (left, top, right - left, bottom - top)
+
+
+def union_box(boxes: Iterable[Box]) -> Box:
+    boxes = list(boxes)
+    left = min(b[0] for b in boxes)
+    top = min(b[1] for b in boxes)
+    right = max(b[0] + b[2] for b in boxes)
+    bottom = max(b[1] + b[3] for b in boxes)
+    return (left, top, right - left, bottom - top)
+
+
+def region_around(point: Point, size: tuple[int, int], bounds: Box) -> Box:
+    """A `size` box centred on `point`, shifted (not shrunk) to stay inside `bounds` where it fits."""
+    width = min(int(size[0]), bounds[2])
+    height = min(int(size[1]), bounds[3])
+    left = point[0] - width // 2
+    top = point[1] - height // 2
+    left = max(bounds[0], min(left, bounds[0] + bounds[2] - width))
+    top = max(bounds[1], min(top, bounds[1] + bounds[3] - height))
+    return (left, top, width, height)
+
+
+def hidpi_scale(box: Box, image_size: tuple[int, int]) -> float:
+    """Image pixels per screen unit: 1.0 normally, 2.0 when mss returns a Retina grab of a box in points."""
+    if box[2] <= 0:
+        return 1.0
+    return round(image_size[0] / box[2], 3)
+
+
+def map_logical_point(point: tuple[float, float], logical_rect: Box, screen_rect: Box) -> Point:
+    """Map a point from a toolkit's device-independent pixels to screen coordinates.
+
+    `logical_rect` is the screen's geometry as the toolkit reports it (Qt: QScreen.geometry()), and
+    `screen_rect` the same screen in mss's coordinates (a box from the monitor list). With 150 % scaling on
+    Windows, Qt says 1280x720 where mss says 1920x1080; the offsets of both may be negative.
+    """
+    sx = screen_rect[2] / logical_rect[2] if logical_rect[2] else 1.0
+    sy = screen_rect[3] / logical_rect[3] if logical_rect[3] else 1.0
+    return (
+        int(round(screen_rect[0] + (point[0] - logical_rect[0]) * sx)),
+        int(round(screen_rect[1] + (point[1] - logical_rect[1]) * sy)),
+    )
+
+
+def plan_capture(
+    target: str,
+    monitors_with_union: Sequence[Mapping[str, Any]],
+    *,
+    pointer: Point | None,
+    region_size: tuple[int, int] = (800, 600),
+    window_rect: Box | None = None,
+) -> tuple[str, Box, str | None]:
+    """Decide what to grab: (source actually used, box, note). Pure: no screen access.
+
+    `monitors_with_union` is mss's list: entry 0 is the union of all monitors, then one entry per monitor.
+    """
+    if target not in TARGETS:
+        raise ValueError(f"unknown capture target {target!r}; expected one of {', '.join(TARGETS)}")
+    if not monitors_with_union:
+        raise CaptureError("No monitor was found to capture.")
+    union = monitor_box(monitors_with_union[0])
+    physical = list(monitors_with_union[1:]) or [monitors_with_union[0]]
+
+    if target == "all_monitors":
+        return "all_monitors", union, None
+    monitor = monitor_box(monitor_for_point(physical, pointer))
+    if target == "monitor_under_pointer":
+        return "monitor_under_pointer", monitor, None
+    if target == "region_around_pointer":
+        centre = pointer if pointer is not None else (monitor[0] + monitor[2] // 2, monitor[1] + monitor[3] // 2)
+        return "region_around_pointer", region_around(centre, region_size, monitor), None
+    # active_window
+    if window_rect is not None:
+        visible = intersect(tuple(int(v) for v in window_rect), union)  # type: ignore[arg-type]
+        if visible is not None:
+            return "active_window", visible, None
+        note = "The active window is off screen, so the whole screen was described instead."
+    else:
+        note = "The active window could not be found, so the whole screen was described instead."
+    return "monitor_under_pointer", monitor, note
+
+
+# --------------------------------------------------------------------------------------------------
+# Pixels
+# --------------------------------------------------------------------------------------------------
+
+
+def shot_to_image(raw: bytes | bytearray | memoryview, size: tuple[int, int]) -> Image.Image:
+    """mss's BGRA buffer -> PIL RGB image, in one C-level conversion (no PNG, no numpy copy)."""
+    return Image.frombuffer("RGB", size, raw, "raw", "BGRX", 0, 1)
+
+
+def is_near_black(image: Image.Image) -> bool:
+    """True for an (almost) entirely black image: what capture without permission returns.
+
+    Measured on a small copy (fast on a 4K screen); a dark theme with any readable text has bright pixels,
+    so it is not flagged.
+    """
+    factor = max(1, max(image.size) // 256)
+    small = image.reduce(factor) if factor > 1 else image  # box average: a new, small image
+    gray = small.convert("L")
+    histogram = gray.histogram()
+    total = sum(histogram) or 1
+    mean = sum(value * count for value, count in enumerate(histogram)) / total
+    brightest = max((value for value, count in enumerate(histogram) if count), default=0)
+    return mean < NEAR_BLACK_MEAN and brightest < NEAR_BLACK_MAX
+
+
+def is_wayland_session(environ: Mapping[str, str] | None = None) -> bool:
+    env = os.environ if environ is None else environ
+    return env.get("XDG_SESSION_TYPE", "").lower() == "wayland" or bool(env.get("WAYLAND_DISPLAY"))
+
+
+def permission_hint(platform: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """One sentence telling the user why the capture is black and how to fix it, for this platform."""
+    platform = platform or sys.platform
+    if platform == "darwin":
+        return (
+            "macOS is blocking screen capture. Open System Settings, Privacy & Security, Screen Recording, "
+            "turn it on for Describe Aloud (or for the Terminal or Python you started it from), "
+            "then quit and restart the app."
+        )
+    if platform.startswith("win"):
+        return (
+            "Windows returned a black screen. This happens on the sign-in screen, during a security prompt "
+            "or with protected video; try again once it has closed."
+        )
+    if is_wayland_session(environ):
+        return (
+            "This is a Wayland session, which hides other apps' windows from screen capture. "
+            "Choose an X11 (Xorg) session on the login screen, then try again."
+        )
+    return (
+        "The screen came back black. If the screen is locked, asleep or a screensaver is running, "
+        "wake or unlock it and try again."
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-thread mss, pointer and active window from the operating system
+# --------------------------------------------------------------------------------------------------
+
+_local = threading.local()
+
+
+def _capturer():
+    sct = getattr(_local, "sct", None)
+    if sct is None:
+        import mss
+
+        try:
+            sct = mss.MSS()
+        except Exception as exc:  # mss raises ScreenShotError, or OSError when no X server is reachable
+            raise CaptureError(_no_screen_message(exc)) from exc
+        _local.sct = sct
+    return sct
+
+
+def close_thread_capturer() -> None:
+    """Release this thread's mss instance (call when a capturing thread ends, or at app exit)."""
+    sct = getattr(_local, "sct", None)
+    if sct is not None:
+        _local.sct = None
+        sct.close()
+
+
+def _no_screen_message(exc: Exception) -> str:
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        if is_wayland_session():
+            return "The screen cannot be captured. " + permission_hint()
+        return "The screen cannot be captured: no graphical display was found (DISPLAY is not set)."
+    return f"The screen could not be captured ({exc})."
+
+
+def pointer_position() -> Point | None:
+    """Where the mouse pointer is, in screen coordinates, or None where it cannot be asked."""
+    try:
+        if sys.platform.startswith("win"):
+            return _pointer_windows()
+        if sys.platform == "darwin":
+            return _pointer_macos()
+        if os.environ.get("DISPLAY"):
+            return _pointer_x11()
+    except Exception as exc:  # a missing library or display must not stop the capture: use the primary
+        log.debug("pointer position unavailable: %s", exc)
+    return None
+
+
+class _XPointerLib:
+    """Xlib's XQueryPointer through ctypes (no python-xlib connection setup cost on the hotkey path)."""
+
+    _lib = None
+
+    @classmethod
+    def lib(cls):
+        if cls._lib is None:
+            name = ctypes.util.find_library("X11") or "libX11.so.6"
+            lib = ctypes.cdll.LoadLibrary(name)
+            lib.XOpenDisplay.restype = ctypes.c_void_p
+            lib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+            lib.XDefaultRootWindow.restype = ctypes.c_ulong
+            lib.XDefaultRootWindow.argtypes = [ctypes.c_void_p]
+            lib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+            c_ulong_p = ctypes.POINTER(ctypes.c_ulong)
+            c_int_p = ctypes.POINTER(ctypes.c_int)
+            c_uint_p = ctypes.POINTER(ctypes.c_uint)
+            lib.XQueryPointer.argtypes = [ctypes.c_void_p, ctypes.c_ulong, c_ulong_p, c_ulong_p, c_int_p,
+                                          c_int_p, c_int_p, c_int_p, c_uint_p]
+            lib.XQueryPointer.restype = ctypes.c_int
+            cls._lib = lib
+        return cls._lib
+
+
+def _pointer_x11() -> Point | None:
+    lib = _XPointerLib.lib()
+    display = lib.XOpenDisplay(None)
+    if not display:
+        return None
+    try:
+        root = lib.XDefaultRootWindow(display)
+        root_ret, child = ctypes.c_ulong(), ctypes.c_ulong()
+        rx, ry, wx, wy = ctypes.c_int(), ctypes.c_int(), ctypes.c_int(), ctypes.c_int()
+        mask = ctypes.c_uint()
+        ok = lib.XQueryPointer(display, root, ctypes.byref(root_ret), ctypes.byref(child), ctypes.byref(rx),
+                               ctypes.byref(ry), ctypes.byref(wx), ctypes.byref(wy), ctypes.byref(mask))
+        return (rx.value, ry.value) if ok else None
+    finally:
+        lib.XCloseDisplay(display)
+
+
+def _pointer_windows() -> Point | None:
+    class POINT(ctypes.Structure):
+        _fields_ = [("x", ctypes.c_long), ("y", ctypes.c_long)]
+
+    point = POINT()
+    user32 = ctypes.windll.user32  # type: ignore[attr-defined]
+    # mss makes the process DPI aware, so this is in physical pixels like mss's monitors.
+    if user32.GetCursorPos(ctypes.byref(point)):
+        return (point.x, point.y)
+    return None
+
+
+def _pointer_macos() -> Point | None:
+    class CGPoint(ctypes.Structure):
+        _fields_ = [("x", ctypes.c_double), ("y", ctypes.c_double)]
+
+    quartz = ctypes.cdll.LoadLibrary(ctypes.util.find_library("ApplicationServices") or
+                                     "/System/Library/Frameworks/ApplicationServices.framework/ApplicationServices")
+    quartz.CGEventCreate.restype = ctypes.c_void_p
+    quartz.CGEventCreate.argtypes = [ctypes.c_void_p]
+    quartz.CGEventGetLocation.restype = CGPoint
+    quartz.CGEventGetLocation.argtypes = [ctypes.c_void_p]
+    quartz.CFRelease.argtypes = [ctypes.c_void_p]
+    event = quartz.CGEventCreate(None)
+    try:
+        location = quartz.CGEventGetLocation(event)  # points, like mss's macOS monitors
+        return (int(location.x), int(location.y))
+    finally:
+        quartz.CFRelease(event)
+
+
+def active_window_rect() -> Box | None:
+    """The active (focused) top-level window's outer rectangle in screen coordinates, or None if unknown."""
+    try:
+        if sys.platform.startswith("win"):
+            return _active_window_windows()
+        if sys.platform.startswith("linux") and os.environ.get("DISPLAY"):
+            return _active_window_x11()
+    except Exception as exc:  # the fallback (whole monitor, with a note) is better than no description
+        log.debug("active window unavailable: %s", exc)
+    # macOS needs pyobjc's Quartz window list, not a dependency here: the caller falls back to the monitor.
+    return None
+
+
+def _active_window_x11() -> Box | None:
+    try:
+        from Xlib import X, display as xdisplay  # python-xlib, installed with pynput on Linux
+    except ImportError:
+        return _active_window_xdotool()
+    dpy = xdisplay.Display()
+    try:
+        root = dpy.screen().root
+        window = None
+        active = root.get_full_property(dpy.intern_atom("_NET_ACTIVE_WINDOW"), X.AnyPropertyType)
+        if active is not None and active.value and active.value[0]:
+            window = dpy.create_resource_object("window", active.value[0])
+        else:
+            focus = dpy.get_input_focus().focus
+            if isinstance(focus, int) or focus in (X.NONE, X.PointerRoot) or focus == root:
+                return None
+            window = focus
+        # Walk up to the root's direct child: that is the window including the window manager's frame.
+        while True:
+            tree = window.query_tree()
+            if tree.parent == root or tree.parent in (0, X.NONE):
+                break
+            window = tree.parent
+        geometry = window.get_geometry()
+        origin = window.translate_coords(root, 0, 0)
+        left, top = -origin.x, -origin.y
+        border = geometry.border_width
+        return (left - border, top - border, geometry.width + 2 * border, geometry.height + 2 * border)
+    finally:
+        dpy.close()
+
+
+def _active_window_xdotool() -> Box | None:
+    if not shutil.which("xdotool"):
+        return None
+    out = subprocess.run(["xdotool", "getactivewindow", "getwindowgeometry", "--shell"], capture_output=True,
+                         text=True, timeout=2)
+    if out.returncode != 0:
+        return None
+    values = dict(line.split("=", 1) for line in out.stdout.splitlines() if "=" in line)
+    return (int(values["X"]), int(values["Y"]), int(values["WIDTH"]), int(values["HEIGHT"]))
+
+
+def _active_window_windows() -> Box | None:
+    class RECT(ctypes.Structure):
+        _fields_ = [("left", ctypes.c_long), ("top", ctypes.c_long), ("right", ctypes.c_long),
+                    ("bottom", ctypes.c_long)]
+
+    user32 = ctypes.windll.user32  # type: ignore[attr-defined]
+    hwnd = user32.GetForegroundWindow()
+    if not hwnd:
+        return None
+    rect = RECT()
+    try:
+        # The visible frame, without Windows 10/11's invisible resize borders.
+        dwmapi = ctypes.windll.dwmapi  # type: ignore[attr-defined]
+        DWMWA_EXTENDED_FRAME_BOUNDS = 9
+        if dwmapi.DwmGetWindowAttribute(hwnd, DWMWA_EXTENDED_FRAME_BOUNDS, ctypes.byref(rect),
+                                        ctypes.sizeof(rect)) != 0:
+            raise OSError("DwmGetWindowAttribute failed")
+    except (OSError, AttributeError):
+        if not user32.GetWindowRect(hwnd, ctypes.byref(rect)):
+            return None
+    return (rect.left, rect.top, rect.right - rect.left, rect.bottom - rect.top)
+
+
+# --------------------------------------------------------------------------------------------------
+# The entry point
+# --------------------------------------------------------------------------------------------------
+
+
+def capture(
+    target: str = "monitor_under_pointer",
+    *,
+    pointer: Point | None = None,
+    region_size: tuple[int, int] = (800, 600),
+    window_rect: Box | None = None,
+) -> CaptureResult:
+    """Grab `target` and return it as an RGB PIL image, with where it came from and how long it took.
+
+    `pointer` and `window_rect` are in screen coordinates (see the module docstring); when None they are
+    asked from the operating system. Raises CaptureError (a UserFacingError) when nothing can be captured.
+    A black capture is not an error: `near_black` is set and `permission_hint()` says what to do.
+    """
+    start = time.perf_counter()
+    sct = _capturer()
+    try:
+        monitors = sct.monitors
+    except Exception as exc:
+        raise CaptureError(_no_screen_message(exc)) from exc
+    if pointer is None and target != "all_monitors":
+        pointer = pointer_position()
+    if target == "active_window" and window_rect is None:
+        window_rect = active_window_rect()
+    source, box, note = plan_capture(target, monitors, pointer=pointer, region_size=region_size,
+                                     window_rect=window_rect)
+    try:
+        shot = sct.grab({"left": box[0], "top": box[1], "width": box[2], "height": box[3]})
+    except Exception as exc:
+        raise CaptureError(_no_screen_message(exc)) from exc
+    image = shot_to_image(shot.raw, tuple(shot.size))
+    near_black = is_near_black(image)
+    elapsed_ms = (time.perf_counter() - start) * 1000.0
+    log.debug("captured %s %s in %.1f ms", source, box, elapsed_ms)
+    return CaptureResult(image=image, source=source, box=box, near_black=near_black, elapsed_ms=elapsed_ms,
+                         note=note, scale=hidpi_scale(box, image.size))
