@@ -1,0 +1,258 @@
+"""The façade: a PIL image in, a `Description` out (quick checks, then OCR, then the captioner).
+
+Threading contract: a `Describer` is owned by one thread (the GUI's worker thread, the CLI's main thread,
+a batch worker). Its captioner and OCR engine are not thread-safe; never call `describe` from two threads
+at once. Creating it is cheap: the OCR models load on first use (or `warm_up()`), the captioner is built by
+the caller (`engine.load_captioner`) and handed in.
+
+Trust rules applied here (the rendering lives in engine.description):
+- a blank / near-uniform image is reported as blank, and neither OCR nor the captioner runs on it;
+- when text covers much of the image it is a screen or a document: the text leads, the caption is hedged;
+- a captioner failure never loses the text: the description carries `caption_error` instead.
+"""
+from __future__ import annotations
+
+import colorsys
+import logging
+import time
+from typing import Sequence
+
+import numpy as np
+from PIL import Image
+
+from engine.captioners.base import Captioner, CaptionResult
+from engine.description import Description, ImageKind, TextLine
+from engine.errors import UserFacingError
+from engine.ocr import OcrEngine
+
+log = logging.getLogger(__name__)
+
+# Blank check: the image is shrunk (box filter, which averages noise away) to this many pixels on its
+# longest side; it is blank when every channel stays within BLANK_SPREAD grey levels.
+BLANK_THUMB_SIDE = 128
+BLANK_SPREAD = 32
+# Mostly text: text boxes cover this share of the image, or this many lines cover a smaller share.
+TEXT_COVERAGE_MOSTLY = 0.15
+TEXT_LINES_MOSTLY = 8
+TEXT_COVERAGE_WITH_MANY_LINES = 0.04
+# Document (rather than screen): this share of the image is one light, colourless background.
+DOCUMENT_BACKGROUND_SHARE = 0.6
+
+NO_CAPTIONER_MESSAGE = "No captioning model is loaded, so only the text was read."
+CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
+
+
+class Describer:
+    """Turns images into Descriptions. Owned by one thread (see the module docstring)."""
+
+    def __init__(
+        self,
+        captioner: Captioner | None = None,
+        *,
+        ocr: OcrEngine | None = None,
+        caption_error: str | None = None,
+        use_ocr: bool = True,
+    ) -> None:
+        self.captioner = captioner
+        self.ocr = (ocr or OcrEngine()) if use_ocr else None
+        # Why there is no caption (model missing...), said with every description.
+        self.caption_error = caption_error or (None if captioner is not None else NO_CAPTIONER_MESSAGE)
+
+    @property
+    def model_id(self) -> str | None:
+        return self.captioner.model_id if self.captioner is not None else None
+
+    def warm_up(self) -> None:
+        """Load the OCR models now, so the first real description does not pay for it."""
+        if self.ocr is not None:
+            self.ocr.warm_up()
+
+    def describe(self, image: Image.Image, *, detail: bool = False, source: str | None = None) -> Description:
+        """Describe one image. Never raises for a model failure: see `Description.caption_error`."""
+        return self.describe_batch([image], detail=detail, sources=[source] if source is not None else None)[0]
+
+    def describe_batch(
+        self,
+        images: Sequence[Image.Image],
+        *,
+        detail: bool = False,
+        sources: Sequence[str | None] | None = None,
+    ) -> list[Description]:
+        """Describe several images with one captioner call for all the non-blank ones."""
+        if sources is not None and len(sources) != len(images):
+            raise ValueError("sources must have one entry per image")
+        descriptions: list[Description] = []
+        rgbs: list[Image.Image] = []
+        for i, image in enumerate(images):
+            descriptions.append(self._read(image, sources[i] if sources else None, rgbs))
+
+        to_caption = [i for i, d in enumerate(descriptions) if d.kind is not ImageKind.BLANK]
+        if to_caption:
+            self._caption([rgbs[i] for i in to_caption], [descriptions[i] for i in to_caption], detail)
+
+        for d in descriptions:
+            # Total of this image's own stages (in a batch the caption time is its share).
+            d.timings_ms["total"] = sum(v for k, v in d.timings_ms.items() if k in _SUMMED_STAGES)
+        return descriptions
+
+    # -- stages ------------------------------------------------------------------------------------
+
+    def _read(self, image: Image.Image, source: str | None, rgbs: list[Image.Image]) -> Description:
+        """Everything before the captioner: conversion, blank check, OCR, kind."""
+        timings: dict[str, float] = {}
+        t = time.perf_counter()
+        rgb = image if image.mode == "RGB" else _to_rgb(image)
+        timings["convert"] = _ms_since(t)
+        rgbs.append(rgb)
+        d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
+                        timings_ms=timings, model_id=self.model_id)
+
+        t = time.perf_counter()
+        thumb = _thumbnail(rgb)
+        blank_reason = _blank_reason(thumb)
+        timings["blank_check"] = _ms_since(t)
+        if blank_reason is not None:
+            d.kind = ImageKind.BLANK
+            d.blank_reason = blank_reason
+            return d
+
+        if self.ocr is not None:
+            t = time.perf_counter()
+            d.text_lines = self.ocr.read(rgb)
+            timings["ocr"] = _ms_since(t)
+        d.kind = classify(rgb.size, d.text_lines, thumb)
+        return d
+
+    def _caption(self, images: list[Image.Image], descriptions: list[Description], detail: bool) -> None:
+        if self.captioner is None or self.caption_error:
+            self._caption_failed(descriptions, self.caption_error or NO_CAPTIONER_MESSAGE)
+            return
+        caps = self.captioner.capabilities
+        want_detail = detail and "detailed" in caps
+        want_objects = detail and "objects" in caps
+        t = time.perf_counter()
+        try:
+            results = self.captioner.caption(images, detail=want_detail, objects=want_objects)
+        except UserFacingError as exc:
+            self._caption_failed(descriptions, str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - any model failure is reported, never swallowed
+            log.exception("captioning failed")
+            self._caption_failed(descriptions, f"{CAPTION_FAILED_MESSAGE} ({type(exc).__name__}: {exc}).")
+            return
+        share = _ms_since(t) / max(1, len(images))
+        if len(results) != len(images):
+            self._caption_failed(descriptions, f"{CAPTION_FAILED_MESSAGE} (it returned {len(results)} "
+                                               f"results for {len(images)} images).")
+            return
+        for d, r in zip(descriptions, results):
+            _apply_result(d, r, share)
+
+    @staticmethod
+    def _caption_failed(descriptions: list[Description], message: str) -> None:
+        for d in descriptions:
+            d.caption_error = message
+
+
+_SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption")
+
+
+def _apply_result(d: Description, r: CaptionResult, share_ms: float) -> None:
+    d.caption = (r.caption or "").strip() or None
+    d.detailed_caption = (r.detailed_caption or "").strip() or None
+    d.objects = list(r.objects)
+    for stage in ("preprocess", "vision", "decode"):
+        if stage in r.timings_ms:
+            d.timings_ms[stage] = float(r.timings_ms[stage])
+    d.timings_ms["caption"] = share_ms
+
+
+def _ms_since(t: float) -> float:
+    return (time.perf_counter() - t) * 1000.0
+
+
+def _to_rgb(image: Image.Image) -> Image.Image:
+    from engine.images import to_rgb
+
+    return to_rgb(image)
+
+
+# ------------------------------------------------------------------------------------- blank check
+
+def _thumbnail(rgb: Image.Image) -> np.ndarray:
+    """A small float RGB array of the image, box-filtered (each pixel the mean of its block)."""
+    w, h = rgb.size
+    scale = max(w, h) / BLANK_THUMB_SIDE
+    if scale > 1:
+        small = rgb.reduce(max(1, int(scale))) if scale >= 2 else rgb
+        size = (max(1, round(w / scale)), max(1, round(h / scale)))
+        small = small.resize(size, Image.Resampling.BOX)
+    else:
+        small = rgb
+    return np.asarray(small, dtype=np.float32)
+
+
+def _blank_reason(thumb: np.ndarray) -> str | None:
+    """"all dark grey" when the image is one flat colour, else None."""
+    flat = thumb.reshape(-1, 3)
+    spread = float((flat.max(axis=0) - flat.min(axis=0)).max())
+    if spread > BLANK_SPREAD:
+        return None
+    return f"all {colour_name(tuple(flat.mean(axis=0)))}"
+
+
+def colour_name(rgb: tuple[float, ...]) -> str:
+    """A plain colour name for a mean colour: "black", "white", "dark grey", "light blue"..."""
+    r, g, b = (float(c) / 255.0 for c in rgb[:3])
+    hue, light, sat = colorsys.rgb_to_hls(r, g, b)
+    if sat < 0.15 or max(r, g, b) - min(r, g, b) < 0.08:
+        if light < 0.08:
+            return "black"
+        if light > 0.92:
+            return "white"
+        if light < 0.35:
+            return "dark grey"
+        if light > 0.7:
+            return "light grey"
+        return "grey"
+    degrees = hue * 360
+    for limit, name in ((15, "red"), (40, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"),
+                        (255, "blue"), (290, "purple"), (335, "pink"), (360, "red")):
+        if degrees < limit:
+            base = name
+            break
+    if light < 0.3:
+        return f"dark {base}"
+    if light > 0.75:
+        return f"light {base}"
+    return base
+
+
+# ---------------------------------------------------------------------------------- classification
+
+def classify(size: tuple[int, int], lines: Sequence[TextLine], thumb: np.ndarray) -> ImageKind:
+    """PHOTO, or SCREEN / DOCUMENT when the image is mostly text."""
+    if not lines:
+        return ImageKind.PHOTO
+    area = float(size[0] * size[1]) or 1.0
+    covered = sum(max(0.0, l.box[2] - l.box[0]) * max(0.0, l.box[3] - l.box[1]) for l in lines) / area
+    mostly_text = covered >= TEXT_COVERAGE_MOSTLY or (
+        len(lines) >= TEXT_LINES_MOSTLY and covered >= TEXT_COVERAGE_WITH_MANY_LINES
+    )
+    if not mostly_text:
+        return ImageKind.PHOTO
+    return ImageKind.DOCUMENT if _light_plain_background(thumb) else ImageKind.SCREEN
+
+
+def _light_plain_background(thumb: np.ndarray) -> bool:
+    """Most of the image is one light, colourless tone (paper), as opposed to a screen's UI."""
+    flat = thumb.reshape(-1, 3)
+    grey = flat.mean(axis=1)
+    colourless = (flat.max(axis=1) - flat.min(axis=1)) < 20
+    light = grey > 200
+    if not (colourless & light).any():
+        return False
+    # The dominant light tone, +-12 levels.
+    tone = float(np.median(grey[colourless & light]))
+    share = float(((np.abs(grey - tone) <= 12) & colourless).mean())
+    return share >= DOCUMENT_BACKGROUND_SHARE

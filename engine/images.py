@@ -1,0 +1,137 @@
+"""Turning files and bytes into plain RGB PIL images, with one clear sentence for every way that can fail.
+
+Every image the engine works on passes through `to_rgb`: EXIF orientation applied, CMYK / palette /
+16-bit / float / alpha / animated (first frame) converted to 8-bit RGB, transparency composited on white
+(what a viewer shows). Decompression bombs are refused before their pixels are decoded.
+
+All functions are pure and thread-safe (no shared state besides Pillow's global pixel limit, which is
+only read).
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from engine.errors import ImageLoadError
+
+log = logging.getLogger(__name__)
+
+# Pillow modes that carry transparency once converted to RGBA.
+_ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
+# Integer / float modes with more than 8 bits per sample.
+_WIDE_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+_BACKGROUND = (255, 255, 255)
+
+
+def load_image(path: str | os.PathLike[str]) -> Image.Image:
+    """Read an image file into an RGB image. Raises ImageLoadError with a sentence naming the file."""
+    p = Path(path)
+    name = str(path)
+    if not p.exists():
+        raise ImageLoadError(f"{name} does not exist.")
+    if p.is_dir():
+        raise ImageLoadError(f"{name} is a folder, not an image file.")
+    try:
+        data = p.read_bytes()
+    except PermissionError:
+        raise ImageLoadError(f"{name} cannot be opened: permission denied.") from None
+    except OSError as exc:
+        raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+    return image_from_bytes(data, name)
+
+
+def image_from_bytes(data: bytes, name: str = "The image") -> Image.Image:
+    """Decode image bytes (a file's content, the clipboard, a drop) into an RGB image.
+
+    `name` is used in the error message ("photo.jpg is empty.")."""
+    if not data:
+        raise ImageLoadError(f"{name} is empty (0 bytes), so there is no image in it.")
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            _refuse_bomb(img, name)
+            # Decode now, so a truncated file fails here rather than in the model. Pillow's
+            # LOAD_TRUNCATED_IMAGES stays False: padding a cut-off file with grey would be described as real.
+            img.load()
+            return to_rgb(img)
+    except ImageLoadError:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise ImageLoadError(_too_large_message(name, _pixels_from_message(exc))) from None
+    except UnidentifiedImageError:
+        raise ImageLoadError(f"{name} is not an image, or its format is not supported.") from None
+    except (OSError, SyntaxError, ValueError, IndexError, EOFError) as exc:
+        # Pillow reports a cut-off or damaged file with any of these, depending on the format.
+        log.debug("decoding %s failed: %r", name, exc)
+        raise ImageLoadError(f"{name} is damaged or incomplete (truncated), so it cannot be shown.") from None
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """An 8-bit RGB copy of `img` as a viewer would show it (orientation, first frame, alpha on white)."""
+    if getattr(img, "n_frames", 1) > 1:
+        img.seek(0)
+    try:
+        oriented = ImageOps.exif_transpose(img)
+    except (ValueError, TypeError, KeyError, SyntaxError, OSError) as exc:
+        # Broken EXIF must not cost the user the picture: keep it unrotated.
+        log.debug("EXIF orientation ignored: %r", exc)
+        oriented = img
+    if oriented is not None:
+        img = oriented
+
+    mode = img.mode
+    if mode == "RGB":
+        return img.copy()
+    if mode in _WIDE_MODES:
+        return _wide_to_rgb(img)
+    if mode in _ALPHA_MODES or (mode == "P" and "transparency" in img.info) or (
+        mode in ("L", "RGB") and "transparency" in img.info
+    ):
+        return _composite_on_white(img.convert("RGBA"))
+    try:
+        return img.convert("RGB")
+    except ValueError:
+        raise ImageLoadError(f"The image's colour format ({mode}) is not supported.") from None
+
+
+def _composite_on_white(rgba: Image.Image) -> Image.Image:
+    background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
+    return Image.alpha_composite(background, rgba).convert("RGB")
+
+
+def _wide_to_rgb(img: Image.Image) -> Image.Image:
+    """16-bit / 32-bit / float grey to 8-bit: full-range data is scaled, data already in 0..255 kept."""
+    arr = np.asarray(img, dtype=np.float64)
+    if img.mode == "F" and arr.size and np.nanmax(arr) <= 1.0:
+        arr = arr * 255.0  # float images in 0..1
+    elif arr.size and np.nanmax(arr) > 255:
+        arr = arr / 257.0  # 0..65535 -> 0..255
+    arr = np.nan_to_num(np.clip(arr, 0, 255)).astype(np.uint8)
+    return Image.fromarray(arr, "L").convert("RGB")
+
+
+def _refuse_bomb(img: Image.Image, name: str) -> None:
+    """Refuse images above Pillow's pixel limit before decoding them (Pillow itself only warns below 2x)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    pixels = img.size[0] * img.size[1]
+    if limit and pixels > limit:
+        raise ImageLoadError(_too_large_message(name, pixels))
+
+
+def _too_large_message(name: str, pixels: int | None) -> str:
+    size = f" ({pixels / 1e6:.0f} megapixels)" if pixels else ""
+    return f"{name} is too large to open safely{size}."
+
+
+def _pixels_from_message(exc: Exception) -> int | None:
+    # "Image size (N pixels) exceeds limit of ..." is the only place Pillow gives the size.
+    words = str(exc).replace("(", " ").split()
+    for i, word in enumerate(words[:-1]):
+        if words[i + 1].startswith("pixels") and word.isdigit():
+            return int(word)
+    return None
+

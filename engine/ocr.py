@@ -1,0 +1,223 @@
+"""Offline text reading with rapidocr (its ONNX models ship inside the wheel), lines in reading order.
+
+Threading contract: an `OcrEngine` is owned by one thread. Create one per thread that reads text (the
+describer's owner thread, a batch worker...). The rapidocr model is loaded lazily on the first `read`,
+once per engine, so creating an engine is cheap and may happen on any thread.
+
+Reading order (see `reading_order`): columns separated by a clear vertical gutter are read one after the
+other, left to right; a line that spans the gutter (a title over two columns) separates sections that are
+read top to bottom; within a column lines go top to bottom, and pieces of text on the same line are
+joined left to right.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+from statistics import median
+from typing import Any, Sequence
+
+import numpy as np
+from PIL import Image
+
+from engine.description import Box, TextLine
+
+log = logging.getLogger(__name__)
+
+# Lines the recogniser is less sure of than this are mostly noise (textures, icons read as letters).
+MIN_CONFIDENCE = 0.5
+# A single character is kept only when it is a letter or digit read with this confidence.
+MIN_SINGLE_CHAR_CONFIDENCE = 0.8
+# Longest image side handed to the detector; larger images are scaled down (boxes mapped back). rapidocr
+# would do the same at 2000; screens up to 2560 wide keep small UI text legible at this size.
+MAX_SIDE = 2560
+# A gap between columns must be at least this many median line heights wide (word spaces are ~0.3).
+GUTTER_LINE_HEIGHTS = 1.2
+# Lines allowed to cross a gutter (titles spanning columns), as a share of the lines considered.
+GUTTER_CROSSING_SHARE = 0.2
+
+
+@dataclass(frozen=True)
+class _Piece:
+    text: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+    confidence: float
+
+    @property
+    def height(self) -> float:
+        return max(1.0, self.y1 - self.y0)
+
+    @property
+    def cy(self) -> float:
+        return (self.y0 + self.y1) / 2
+
+
+class OcrEngine:
+    """Reads the text in an image. Not thread-safe: one engine per thread (see the module docstring)."""
+
+    def __init__(self, *, max_side: int = MAX_SIDE, threads: int | None = None) -> None:
+        self.max_side = max_side
+        self.threads = threads
+        self._ocr: Any = None
+        self._owner: int | None = None
+
+    def _engine(self) -> Any:
+        if self._ocr is None:
+            from rapidocr import RapidOCR  # heavy (onnxruntime, cv2): only when text is first read
+
+            params: dict[str, Any] = {
+                "Global.log_level": "error",
+                "Global.text_score": MIN_CONFIDENCE,
+                "Global.max_side_len": self.max_side,
+            }
+            if self.threads:
+                params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
+            self._ocr = RapidOCR(params=params)
+        return self._ocr
+
+    def warm_up(self) -> None:
+        """Load the models now (e.g. in the background at start) instead of on the first `read`."""
+        self.read(Image.new("RGB", (64, 32), "white"))
+
+    def read(self, image: Image.Image) -> list[TextLine]:
+        """The text lines of `image` in reading order, boxes in the image's own pixels."""
+        self._check_owner()
+        rgb = image if image.mode == "RGB" else image.convert("RGB")
+        scale = 1.0
+        if max(rgb.size) > self.max_side:
+            scale = max(rgb.size) / self.max_side
+            size = (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale)))
+            rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
+        pieces = _pieces_from_result(result, scale)
+        return reading_order(pieces)
+
+    def _check_owner(self) -> None:
+        me = threading.get_ident()
+        if self._owner is None:
+            self._owner = me
+        elif self._owner != me:
+            log.warning("OcrEngine used from a second thread; create one engine per thread")
+
+
+def _pieces_from_result(result: Any, scale: float) -> list[_Piece]:
+    boxes = getattr(result, "boxes", None)
+    txts = getattr(result, "txts", None)
+    scores = getattr(result, "scores", None)
+    if boxes is None or txts is None or scores is None:
+        return []
+    pieces = []
+    for quad, text, score in zip(boxes, txts, scores):
+        text = " ".join(str(text).split())
+        if not _worth_keeping(text, float(score)):
+            continue
+        q = np.asarray(quad, dtype=float) * scale
+        pieces.append(
+            _Piece(text, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()),
+                   float(q[:, 1].max()), float(score))
+        )
+    return pieces
+
+
+def _worth_keeping(text: str, confidence: float) -> bool:
+    if not text or confidence < MIN_CONFIDENCE:
+        return False
+    if len(text) == 1:
+        return text.isalnum() and confidence >= MIN_SINGLE_CHAR_CONFIDENCE
+    return any(ch.isalnum() for ch in text)
+
+
+# ---------------------------------------------------------------------------------------------- order
+
+def reading_order(pieces: Sequence[_Piece]) -> list[TextLine]:
+    """Order recognised pieces of text as a reader would (see the module docstring)."""
+    if not pieces:
+        return []
+    line_height = median(p.height for p in pieces)
+    return [_to_line(row) for row in _order(list(pieces), line_height * GUTTER_LINE_HEIGHTS, depth=0)]
+
+
+def _order(pieces: list[_Piece], min_gutter: float, depth: int) -> list[list[_Piece]]:
+    """Rows (lists of pieces on one line) in reading order."""
+    if len(pieces) <= 1 or depth > 12:
+        return _rows(pieces)
+    gutter = _find_gutter(pieces, min_gutter)
+    if gutter is None:
+        return _rows(pieces)
+    g0, g1 = gutter
+    crossing = [p for p in pieces if p.x0 < g1 and p.x1 > g0]
+    if not crossing:
+        left = [p for p in pieces if p.x1 <= g0]
+        right = [p for p in pieces if p.x0 >= g1]
+        return _order(left, min_gutter, depth + 1) + _order(right, min_gutter, depth + 1)
+    # Lines spanning the gutter cut the page into sections, each read on its own, top to bottom.
+    rows: list[list[_Piece]] = []
+    section: list[_Piece] = []
+    crossing_ids = {id(p) for p in crossing}
+    for p in sorted(pieces, key=lambda p: (p.cy, p.x0)):
+        if id(p) in crossing_ids:
+            rows += _order(section, min_gutter, depth + 1)
+            rows += _rows([p])
+            section = []
+        else:
+            section.append(p)
+    rows += _order(section, min_gutter, depth + 1)
+    return rows
+
+
+def _find_gutter(pieces: list[_Piece], min_gutter: float) -> tuple[float, float] | None:
+    """The widest vertical strip crossed by few lines, with text on both sides, or None."""
+    left = int(min(p.x0 for p in pieces))
+    right = int(max(p.x1 for p in pieces)) + 1
+    cover = np.zeros(right - left, dtype=np.int32)
+    for p in pieces:
+        cover[int(p.x0) - left: int(np.ceil(p.x1)) - left] += 1
+    allowed = int(len(pieces) * GUTTER_CROSSING_SHARE)
+    low = cover <= allowed
+    best: tuple[float, float] | None = None
+    best_key: tuple[int, int] | None = None
+    start = None
+    for x in range(len(low) + 1):
+        is_low = x < len(low) and low[x]
+        if is_low and start is None:
+            start = x
+        elif not is_low and start is not None:
+            if start > 0 and x < len(low) and x - start >= min_gutter:
+                crossings = int(cover[start:x].max())
+                key = (-crossings, x - start)  # fewest crossing lines first, then widest
+                if best_key is None or key > best_key:
+                    best, best_key = (float(start + left), float(x + left)), key
+            start = None
+    if best is None:
+        return None
+    # Both sides must hold text that does not cross, or this is no column gutter.
+    g0, g1 = best
+    if not any(p.x1 <= g0 for p in pieces) or not any(p.x0 >= g1 for p in pieces):
+        return None
+    return best
+
+
+def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
+    """Group pieces into lines (vertical overlap), top to bottom, each line left to right."""
+    rows: list[list[_Piece]] = []
+    for p in sorted(pieces, key=lambda p: (p.cy, p.x0)):
+        if rows and _same_row(rows[-1], p):
+            rows[-1].append(p)
+        else:
+            rows.append([p])
+    return [sorted(row, key=lambda p: p.x0) for row in rows]
+
+
+def _same_row(row: list[_Piece], p: _Piece) -> bool:
+    y0 = min(q.y0 for q in row)
+    y1 = max(q.y1 for q in row)
+    overlap = min(y1, p.y1) - max(y0, p.y0)
+    return overlap >= 0.5 * min(p.height, median(q.height for q in row))
+
+
+def _to_line(row: list[_Piece]) -> TextLine:
+    box: Box = (min(p.x0 for p in row), min(p.y0 for p in row), max(p.x1 for p in row), max(p.y1 for p in row))
+    return TextLine(" ".join(p.text for p in row), box, min(p.confidence for p in row))
