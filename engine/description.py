@@ -113,31 +113,39 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
-def render_speech(d: Description, *, include_text: bool = True) -> str:
-    if d.kind is ImageKind.BLANK:
-        return f"The image is blank: {d.blank_reason or 'nothing to describe'}."
+def speech_parts(d: Description, *, include_text: bool = True) -> list[tuple[str, str]]:
+    """The spoken rendering as labelled parts, in the order the trust rules set.
 
-    parts: list[str] = []
+    Labels: "blank", "kind", "text" (read by OCR: exact), "guess" (the model's caption: a guess),
+    "objects" (the model's guess too), "error" (why there is no caption), "nothing"."""
+    if d.kind is ImageKind.BLANK:
+        return [("blank", f"The image is blank: {d.blank_reason or 'nothing to describe'}.")]
+
+    parts: list[tuple[str, str]] = []
     read_text = " ".join(line.text for line in d.text_lines).strip() if include_text else ""
     guess = d.detailed_caption or d.caption
 
     if d.mostly_text:
-        parts.append(f"{_KIND_WORDS[d.kind]} with text.")
+        parts.append(("kind", f"{_KIND_WORDS[d.kind]} with text."))
         if read_text:
-            parts.append(f"Text: {_sentence(read_text)}")
+            parts.append(("text", f"Text: {_sentence(read_text)}"))
         if guess:
-            parts.append(f"Could be: {_sentence(guess)}")
+            parts.append(("guess", f"Could be: {_sentence(guess)}"))
     else:
-        parts.append(f"{_KIND_WORDS[d.kind]}.")
+        parts.append(("kind", f"{_KIND_WORDS[d.kind]}."))
         if guess:
-            parts.append(f"The model guesses: {_sentence(guess)}")
+            parts.append(("guess", f"The model guesses: {_sentence(guess)}"))
         if d.objects:
             labels = ", ".join(sorted({o.label for o in d.objects}))
-            parts.append(f"Objects it may contain: {labels}.")
+            parts.append(("objects", f"Objects it may contain: {labels}."))
         if read_text:
-            parts.append(f"Text: {_sentence(read_text)}")
+            parts.append(("text", f"Text: {_sentence(read_text)}"))
     if d.caption_error:
-        parts.append(_sentence(d.caption_error))
+        parts.append(("error", _sentence(d.caption_error)))
     if not guess and not read_text and not d.caption_error:
-        parts.append("Nothing could be recognised.")
-    return " ".join(parts)
+        parts.append(("nothing", "Nothing could be recognised."))
+    return parts
+
+
+def render_speech(d: Description, *, include_text: bool = True) -> str:
+    return " ".join(text for _, text in speech_parts(d, include_text=include_text))
