@@ -1,0 +1,141 @@
+"""Global hotkeys: parsing, reporting what cannot be registered, and a real key press under Xvfb."""
+from __future__ import annotations
+
+import subprocess
+import threading
+
+import pytest
+
+from gui.hotkeys import ComboError, HotkeyManager, parse_combo
+
+
+def test_parse_combo_normalises_and_translates_to_pynput():
+    combo = parse_combo("Alt + Ctrl + D")
+    assert combo.text == "ctrl+alt+d"
+    assert combo.pynput() == "<ctrl>+<alt>+d"
+    assert parse_combo("super+shift+F5").pynput() == "<shift>+<cmd>+<f5>"
+    assert parse_combo("ctrl+alt+PageDown").pynput() == "<ctrl>+<alt>+<page_down>"
+    assert parse_combo("pause").text == "pause"
+
+
+@pytest.mark.parametrize("bad", ["", "ctrl+alt", "ctrl+alt+banana", "d", "ctrl+a+b"])
+def test_parse_combo_rejects_unusable_shortcuts_with_a_reason(bad):
+    with pytest.raises(ComboError) as info:
+        parse_combo(bad)
+    assert str(info.value)
+
+
+class _FakeListener(threading.Thread):
+    """Stands in for pynput's listener when we only test the bookkeeping (not the keyboard)."""
+
+    def __init__(self, mapping):
+        super().__init__(daemon=True)
+        self.mapping = mapping
+        self._ready = False
+        self._stopped = threading.Event()
+
+    def run(self):
+        self._ready = True
+        self._stopped.wait(5)
+
+    def stop(self):
+        self._stopped.set()
+
+
+def test_bad_and_duplicate_combos_are_reported_and_the_rest_registered(qtbot, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)  # no conflict probe
+    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+    made: list[_FakeListener] = []
+    manager = HotkeyManager(listener_factory=lambda mapping: made.append(_FakeListener(mapping)) or made[-1])
+    failures = []
+    manager.registration_failed.connect(lambda *args: failures.append(args))
+    registered = manager.apply({"describe_screen": "ctrl+alt+d", "describe_window": "alt+ctrl+d",
+                                "describe_region": "ctrl+alt+nothing", "stop_speech": ""})
+    assert registered == {"describe_screen": "ctrl+alt+d"}
+    assert set(made[0].mapping) == {"<ctrl>+<alt>+d"}
+    reasons = {action: reason for action, _combo, reason in failures}
+    assert set(reasons) == {"describe_window", "describe_region"}
+    assert "describe screen" in reasons["describe_window"]
+    assert "nothing" in reasons["describe_region"]
+    # The listener's callback emits the action; the listener thread is joined on stop.
+    with qtbot.waitSignal(manager.activated, timeout=2000) as blocker:
+        made[0].mapping["<ctrl>+<alt>+d"]()
+    assert blocker.args == ["describe_screen"]
+    manager.stop()
+    assert not made[0].is_alive()
+    assert manager.registered == {}
+
+
+def test_wayland_reports_every_hotkey_with_the_command_to_bind(qtbot, monkeypatch):
+    monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    manager = HotkeyManager(listener_factory=lambda mapping: pytest.fail("no listener on Wayland"))
+    failures = []
+    manager.registration_failed.connect(lambda *args: failures.append(args))
+    assert manager.apply({"describe_screen": "ctrl+alt+d", "describe_window": "ctrl+alt+w"}) == {}
+    assert [f[0] for f in failures] == ["describe_screen", "describe_window"]
+    assert "python main.py describe-screen" in failures[0][2]
+    assert "Wayland" in failures[0][2]
+
+
+def test_no_x_server_is_reported_not_raised(qtbot, monkeypatch):
+    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+    monkeypatch.setenv("DISPLAY", ":9999")  # nothing listens there
+
+    def broken_factory(mapping):
+        raise OSError("cannot connect to the X server")
+
+    manager = HotkeyManager(listener_factory=broken_factory)
+    failures = []
+    manager.registration_failed.connect(lambda *args: failures.append(args))
+    assert manager.apply({"describe_screen": "ctrl+alt+d"}) == {}
+    assert failures and "python main.py describe-screen" in failures[0][2]
+
+
+def _xdotool(display: str, *args: str) -> None:
+    env = {"DISPLAY": display, "PATH": "/usr/bin:/bin"}
+    subprocess.run(["xdotool", *args], env=env, check=True, timeout=10)
+
+
+@pytest.mark.xvfb
+def test_real_key_press_under_xvfb_fires_activated(qtbot, xvfb):
+    manager = HotkeyManager()
+    failures = []
+    manager.registration_failed.connect(lambda *args: failures.append(args))
+    try:
+        registered = manager.apply({"describe_screen": "ctrl+alt+d", "stop_speech": "ctrl+alt+s"})
+        assert failures == []
+        assert registered == {"describe_screen": "ctrl+alt+d", "stop_speech": "ctrl+alt+s"}
+        with qtbot.waitSignal(manager.activated, timeout=5000) as blocker:
+            _xdotool(xvfb.display, "key", "ctrl+alt+d")
+        assert blocker.args == ["describe_screen"]
+        with qtbot.waitSignal(manager.activated, timeout=5000) as blocker:
+            _xdotool(xvfb.display, "key", "ctrl+alt+s")
+        assert blocker.args == ["stop_speech"]
+        # A plain "d" (typing) is not the hotkey.
+        with qtbot.assertNotEmitted(manager.activated, wait=300):
+            _xdotool(xvfb.display, "key", "d")
+    finally:
+        manager.stop()
+    threads = [t for t in threading.enumerate() if "pynput" in type(t).__module__]
+    assert threads == []
+
+
+@pytest.mark.xvfb
+def test_shortcut_grabbed_by_another_program_is_reported_as_a_conflict(qtbot, xvfb):
+    from Xlib import X, XK, display
+
+    other = display.Display(xvfb.display)  # "another program" holding ctrl+alt+w
+    keycode = other.keysym_to_keycode(XK.string_to_keysym("w"))
+    other.screen().root.grab_key(keycode, X.ControlMask | X.Mod1Mask, False, X.GrabModeAsync, X.GrabModeAsync)
+    other.sync()
+    manager = HotkeyManager()
+    failures = []
+    manager.registration_failed.connect(lambda *args: failures.append(args))
+    try:
+        registered = manager.apply({"describe_screen": "ctrl+alt+d", "describe_window": "ctrl+alt+w"})
+    finally:
+        manager.stop()
+        other.close()
+    assert registered == {"describe_screen": "ctrl+alt+d"}
+    assert failures == [("describe_window", "ctrl+alt+w", "Another program already uses this shortcut.")]
