@@ -1,0 +1,629 @@
+"""The model store: which catalog models are on this computer, fetching them once, removing them.
+
+Models live in the Hugging Face hub cache (`engine.config.hub_cache_dir()`, normally
+`~/.cache/huggingface/hub`), in the layout transformers reads with `local_files_only=True`, so a model
+fetched here loads offline afterwards through `engine.load_captioner`.
+
+Why this module downloads the weight files itself instead of leaving it all to `snapshot_download`:
+huggingface_hub (2.x) writes each file to a process-unique temporary file and deletes it when the
+download fails, so an interrupted 1 GB download starts again from zero. Here every file is streamed
+into `blobs/<etag>.incomplete` (the name huggingface_hub's cache tools know as an interrupted download)
+and continued with an HTTP Range request, within the same run after a dropped connection and across
+runs after the command was stopped. Once every blob is complete, `snapshot_download` assembles the
+snapshot (symlinks, tree cache) from the blobs already present, without downloading anything again.
+
+Threading contract: every function here blocks (file system and network) and must not run on a GUI
+thread. `download` calls `progress` and checks `cancel` on the thread that called it.
+
+huggingface_hub reads HF_HOME / HF_ENDPOINT when it is imported; this module reads the cache folder and
+the endpoint from the environment at call time and passes them explicitly. huggingface_hub is imported
+inside the functions so that importing this module stays cheap.
+"""
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import shutil
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import urlsplit
+
+from engine.catalog import CATALOG, CatalogEntry, catalog_entry
+from engine.config import hub_cache_dir
+from engine.errors import UserFacingError
+
+ProgressCallback = Callable[[int, int], None]
+"""progress(bytes_done, bytes_total): bytes of the model on disk so far, out of the bytes it needs."""
+
+DEFAULT_ENDPOINT = "https://huggingface.co"
+REVISION = "main"
+HF_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
+
+# Files a transformers model needs: configs, tokenizer, processor. Weights are chosen separately.
+SUPPORT_FILE_SUFFIXES = (".json", ".txt", ".model", ".tiktoken")
+SAFETENSORS_SUFFIX = ".safetensors"
+PYTORCH_BIN_PATTERN = re.compile(r"^pytorch_model(-\d+-of-\d+)?\.bin$")
+PYTORCH_BIN_INDEX = "pytorch_model.bin.index.json"
+
+CHUNK_BYTES = 1 << 20
+# A dropped connection is retried (with a Range request) this many times in a row without new bytes
+# before the command gives up and tells the user to run it again.
+MAX_ATTEMPTS_WITHOUT_PROGRESS = 3
+RETRY_WAIT_SECONDS = 0.5
+
+
+class DownloadCancelled(UserFacingError):
+    """The download was stopped on request; what was fetched is kept and the next download resumes."""
+
+
+@dataclass(frozen=True)
+class ModelStatus:
+    """What the store knows about one model, from the local disk only (never the network)."""
+
+    hf_id: str
+    entry: CatalogEntry | None
+    downloaded: bool
+    size_on_disk_bytes: int
+    partial_bytes: int = 0  # bytes of interrupted downloads waiting to be resumed
+    snapshot_path: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The catalog name, or the Hugging Face id for a model outside the catalog."""
+        return self.entry.name if self.entry else self.hf_id
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict (the schema of `models list --json`)."""
+        entry = self.entry
+        return {
+            "name": self.name,
+            "hf_id": self.hf_id,
+            "in_catalog": entry is not None,
+            "family": entry.family if entry else None,
+            "params_m": entry.params_m if entry else None,
+            "download_size_bytes": entry.size_mb * 1_000_000 if entry else None,
+            "license": entry.license if entry else None,
+            "capabilities": sorted(entry.capabilities) if entry else [],
+            "note": entry.note if entry else "",
+            "downloaded": self.downloaded,
+            "size_on_disk_bytes": self.size_on_disk_bytes,
+            "partial_bytes": self.partial_bytes,
+            "path": str(self.snapshot_path) if self.snapshot_path else None,
+        }
+
+
+# --------------------------------------------------------------------------------------------- names
+
+
+def catalog_names() -> list[str]:
+    return [entry.name for entry in CATALOG]
+
+
+def resolve_name(name_or_id: str) -> str:
+    """The Hugging Face id for a catalog name or an `org/name` id.
+
+    Raises UserFacingError, listing the catalog names, for anything else."""
+    text = (name_or_id or "").strip()
+    entry = catalog_entry(text)
+    if entry:
+        return entry.hf_id
+    if HF_ID_PATTERN.match(text) and "--" not in text and ".." not in text:
+        return text
+    raise UserFacingError(
+        f"There is no model called {text!r}. Known models: {', '.join(catalog_names())}. "
+        "You can also give a Hugging Face id such as microsoft/git-base-coco."
+    )
+
+
+def display_name(hf_id: str) -> str:
+    entry = catalog_entry(hf_id)
+    return entry.name if entry else hf_id
+
+
+# --------------------------------------------------------------------------------------- local state
+
+
+def repo_folder(hf_id: str, cache_dir: Path | None = None) -> Path:
+    """The hub cache folder of a model repo (`models--org--name`)."""
+    cache_dir = cache_dir or hub_cache_dir()
+    return cache_dir / ("models--" + hf_id.replace("/", "--"))
+
+
+def _current_snapshot(folder: Path) -> Path | None:
+    """The snapshot `refs/main` points at, else the most recent snapshot folder, else None."""
+    ref = folder / "refs" / REVISION
+    try:
+        commit = ref.read_text(encoding="utf-8").strip()
+    except OSError:
+        commit = ""
+    if commit and (folder / "snapshots" / commit).is_dir():
+        return folder / "snapshots" / commit
+    try:
+        snapshots = [p for p in (folder / "snapshots").iterdir() if p.is_dir()]
+    except OSError:
+        return None
+    return max(snapshots, key=lambda p: p.stat().st_mtime, default=None)
+
+
+def _weights_complete(snapshot: Path) -> bool:
+    """True when the snapshot holds a config and every weight file it names (shards included).
+
+    `exists()` follows symlinks, so a snapshot entry whose blob was deleted counts as missing."""
+    if not (snapshot / "config.json").exists():
+        return False
+    for index_name in ("model.safetensors.index.json", PYTORCH_BIN_INDEX):
+        index = snapshot / index_name
+        if index.exists():
+            import json
+
+            try:
+                weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
+            except (OSError, ValueError, AttributeError):
+                return False
+            shards = set(weight_map.values())
+            return bool(shards) and all((snapshot / shard).exists() for shard in shards)
+    return any(
+        p.exists() and (p.suffix == SAFETENSORS_SUFFIX or PYTORCH_BIN_PATTERN.match(p.name))
+        for p in snapshot.iterdir()
+    )
+
+
+def _disk_usage(folder: Path) -> tuple[int, int]:
+    """(bytes of regular files under the repo folder, bytes of those that are interrupted downloads).
+
+    Symlinks are not followed, so a blob is counted once even though a snapshot links to it."""
+    total = partial = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            path = Path(root) / name
+            try:
+                if path.is_symlink():
+                    continue
+                size = path.stat().st_size
+            except OSError:
+                continue
+            total += size
+            if name.endswith(".incomplete"):
+                partial += size
+    return total, partial
+
+
+def model_status(name_or_id: str) -> ModelStatus:
+    """Whether a model is on this computer and how much space it takes. Reads the disk only."""
+    hf_id = resolve_name(name_or_id)
+    folder = repo_folder(hf_id)
+    snapshot = _current_snapshot(folder) if folder.is_dir() else None
+    downloaded = snapshot is not None and _weights_complete(snapshot)
+    size, partial = _disk_usage(folder) if folder.is_dir() else (0, 0)
+    return ModelStatus(
+        hf_id=hf_id,
+        entry=catalog_entry(hf_id),
+        downloaded=downloaded,
+        size_on_disk_bytes=size,
+        partial_bytes=partial,
+        snapshot_path=snapshot if downloaded else None,
+    )
+
+
+def list_models() -> list[ModelStatus]:
+    """The status of every catalog model, in catalog order. Reads the disk only."""
+    return [model_status(entry.hf_id) for entry in CATALOG]
+
+
+# ------------------------------------------------------------------------------------ file selection
+
+
+def select_files(repo_files: list[str]) -> list[str]:
+    """The files of a repo the app needs: configs, tokenizer and processor files at the top level, and
+    one copy of the weights (safetensors when the repo has them, else PyTorch .bin files).
+
+    Other formats (TensorFlow, Flax, ONNX, sub-folders) and remote code are never fetched. Small files
+    come first so an interrupted download has everything but the weights."""
+    top_level = [f for f in repo_files if "/" not in f]
+    safetensors = [f for f in top_level if f.endswith(SAFETENSORS_SUFFIX)]
+    if safetensors:
+        weights = safetensors
+        skip = {PYTORCH_BIN_INDEX}
+    else:
+        weights = [f for f in top_level if PYTORCH_BIN_PATTERN.match(f)]
+        skip = {"model.safetensors.index.json"}
+    support = [f for f in top_level if f.endswith(SUPPORT_FILE_SUFFIXES) and f not in skip]
+    return sorted(support) + sorted(weights)
+
+
+# ---------------------------------------------------------------------------------------- download
+
+
+def _endpoint() -> str:
+    return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
+
+
+def _http_module():
+    """The HTTP library huggingface_hub uses (httpx2 in 2.x, httpx in 1.x)."""
+    try:
+        import httpx2 as http
+    except ImportError:  # huggingface_hub 1.x
+        import httpx as http  # type: ignore[no-redef]
+    return http
+
+
+def format_bytes(n: int | float) -> str:
+    """A short size for people: 707 MB, 1.9 GB, 12 kB (decimal units, as the catalog uses)."""
+    n = float(n)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if abs(n) < 1000 or unit == "TB":
+            if unit == "bytes":
+                return f"{int(n)} bytes"
+            return f"{n:.0f} {unit}" if abs(n) >= 100 else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError("unreachable")
+
+
+@contextlib.contextmanager
+def _user_facing_errors(hf_id: str, endpoint: str) -> Iterator[None]:
+    """Turn network, server and disk failures into one plain sentence (UserFacingError)."""
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        OfflineModeIsEnabled,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    http = _http_module()
+    name = display_name(hf_id)
+    host = urlsplit(endpoint).netloc or endpoint
+    resume = "the download can be resumed by running the same command again."
+    try:
+        yield
+    except UserFacingError:
+        raise
+    except OfflineModeIsEnabled as exc:
+        raise UserFacingError(
+            f"Could not download {name}: downloads are switched off on this computer (HF_HUB_OFFLINE is set). "
+            "Unset HF_HUB_OFFLINE and run the same command again."
+        ) from exc
+    except GatedRepoError as exc:
+        raise UserFacingError(
+            f"The model server only gives {hf_id} to signed-in users who accepted its licence. Accept it on "
+            "the model's web page, sign in with `hf auth login`, and run the same command again."
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise UserFacingError(
+            f"The model server {host} has no model called {hf_id}. Check the name; "
+            "`python main.py models list` shows the known models."
+        ) from exc
+    except RevisionNotFoundError as exc:
+        raise UserFacingError(f"The model server has no {REVISION!r} version of {hf_id}.") from exc
+    except HfHubHTTPError as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status is not None and (status >= 500 or status in (408, 429)):
+            raise UserFacingError(
+                f"The model server {host} is not answering properly right now (error {status}). "
+                f"Try again later; {resume}"
+            ) from exc
+        raise UserFacingError(
+            f"The model server {host} refused to send {name} (error {status}). Check the name and try again."
+        ) from exc
+    except (http.TransportError, LocalEntryNotFoundError, ConnectionError, TimeoutError) as exc:
+        raise UserFacingError(
+            f"Could not reach the model server ({host}) to download {name}. Check your connection; {resume}"
+        ) from exc
+    except OSError as exc:
+        if exc.errno == errno.ENOSPC:
+            raise UserFacingError(
+                f"The disk is full while downloading {name}. Free some space; {resume}"
+            ) from exc
+        raise UserFacingError(f"Could not save {name} to {hub_cache_dir()}: {exc.strerror or exc}.") from exc
+
+
+@dataclass
+class _PlannedFile:
+    path: str  # inside the repo
+    url: str  # where the bytes are (after the hub's redirect)
+    etag: str
+    size: int | None
+    sha256: str | None  # known for LFS files: the content is checked after download
+    blob: Path
+
+    @property
+    def partial(self) -> Path:
+        # The name huggingface_hub's cache tools (scan_cache_dir) recognise as an interrupted download.
+        return self.blob.with_name(self.blob.name + ".incomplete")
+
+    def bytes_present(self) -> int:
+        for candidate in (self.blob, self.partial):
+            try:
+                return candidate.stat().st_size
+            except OSError:
+                continue
+        return 0
+
+
+class _Progress:
+    """Counts bytes on disk for the whole model and forwards them to the caller's callback."""
+
+    def __init__(self, total: int, done: int, callback: ProgressCallback | None) -> None:
+        self.total = total
+        self.done = done
+        self._callback = callback
+        self.report()
+
+    def add(self, n: int) -> None:
+        self.done += n
+        self.report()
+
+    def report(self) -> None:
+        if self._callback is not None:
+            self._callback(self.done, self.total)
+
+
+class _StartOver(Exception):
+    """The partial file cannot be continued (the server sent a different range); start the file again."""
+
+
+def _plan(hf_id: str, endpoint: str, cache_dir: Path) -> tuple[str, list[_PlannedFile]]:
+    """Ask the server for the current commit, its file list and each chosen file's etag, size and URL."""
+    from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.hf_api import RepoFile
+
+    api = HfApi(endpoint=endpoint)
+    commit = api.model_info(hf_id, revision=REVISION).sha
+    if not commit:
+        raise UserFacingError(f"The model server did not say which version of {hf_id} to download.")
+    entries = {
+        f.path: f
+        for f in api.list_repo_tree(hf_id, recursive=True, revision=commit)
+        if isinstance(f, RepoFile)
+    }
+    wanted = select_files(list(entries))
+    if "config.json" not in wanted or not any(
+        f.endswith(SAFETENSORS_SUFFIX) or PYTORCH_BIN_PATTERN.match(f) for f in wanted
+    ):
+        raise UserFacingError(
+            f"{hf_id} does not look like a model this app can load (no config.json and weights found)."
+        )
+    folder = repo_folder(hf_id, cache_dir)
+    planned = []
+    for path in wanted:
+        meta = get_hf_file_metadata(hf_hub_url(hf_id, path, revision=commit, endpoint=endpoint), endpoint=endpoint)
+        if not meta.etag:
+            raise UserFacingError(f"The model server sent no checksum for {path} of {hf_id}.")
+        lfs = entries[path].lfs
+        sha256 = lfs.sha256 if lfs is not None and lfs.sha256 == meta.etag else None
+        size = meta.size if meta.size is not None else entries[path].size
+        planned.append(_PlannedFile(path, meta.location, meta.etag, size, sha256, folder / "blobs" / meta.etag))
+    return commit, planned
+
+
+def _check_free_space(planned: list[_PlannedFile], cache_dir: Path, name: str) -> None:
+    needed = sum((f.size or 0) - f.bytes_present() for f in planned if not f.blob.exists())
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    free = shutil.disk_usage(cache_dir).free
+    if needed > free:
+        raise UserFacingError(
+            f"There is not enough free disk space for {name}: it needs {format_bytes(needed)} more, "
+            f"and {cache_dir} has {format_bytes(free)} free. Free some space and run the same command again."
+        )
+
+
+def _stream_once(
+    planned: _PlannedFile, progress: _Progress, cancel: threading.Event | None
+) -> None:
+    """One GET of the rest of the file, appended to the partial file. Raises on a dropped connection."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
+
+    http = _http_module()
+    offset = planned.partial.stat().st_size if planned.partial.exists() else 0
+    headers = build_hf_headers()
+    headers["Accept-Encoding"] = "identity"  # the byte counts must be the file's own
+    if offset:
+        headers["Range"] = f"bytes={offset}-"
+    timeout = http.Timeout(constants.HF_HUB_DOWNLOAD_TIMEOUT, connect=constants.HF_HUB_ETAG_TIMEOUT)
+    with get_session().stream(
+        "GET", planned.url, headers=headers, follow_redirects=True, timeout=timeout
+    ) as response:
+        if response.status_code == 416:  # Range Not Satisfiable: the partial file is not a prefix
+            raise _StartOver()
+        if response.status_code >= 400:
+            response.read()  # the error helpers read the body
+            hf_raise_for_status(response)
+        mode = "ab"
+        if offset and response.status_code == 200:
+            # The server ignored the Range header and sends the whole file: start the file again.
+            mode = "wb"
+            progress.add(-offset)
+        elif offset:
+            content_range = response.headers.get("Content-Range", "")
+            if not content_range.startswith(f"bytes {offset}-"):
+                raise _StartOver()
+        with open(planned.partial, mode) as fh:
+            # No chunk size: bytes are written as they arrive, so a dropped connection loses none.
+            for chunk in response.iter_bytes():
+                if cancel is not None and cancel.is_set():
+                    raise DownloadCancelled(
+                        f"The download was stopped. What was fetched is kept; run the same command again "
+                        "to resume it."
+                    )
+                fh.write(chunk)
+                progress.add(len(chunk))
+
+
+def _verify_and_publish(planned: _PlannedFile, progress: _Progress) -> None:
+    """Check the finished partial file against the server's size and checksum, then make it the blob."""
+    actual = planned.partial.stat().st_size
+    damaged = planned.size is not None and actual != planned.size
+    if not damaged and planned.sha256:
+        digest = hashlib.sha256()
+        with open(planned.partial, "rb") as fh:
+            for block in iter(lambda: fh.read(CHUNK_BYTES), b""):
+                digest.update(block)
+        damaged = digest.hexdigest() != planned.sha256
+    if damaged:
+        planned.partial.unlink(missing_ok=True)
+        progress.add(-actual)
+        raise UserFacingError(
+            f"The downloaded file {planned.path} was damaged on the way and has been deleted. "
+            "Run the same command again to fetch it again."
+        )
+    os.replace(planned.partial, planned.blob)
+
+
+def _fetch_file(planned: _PlannedFile, progress: _Progress, cancel: threading.Event | None, lock_dir: Path) -> None:
+    """Download one file into its blob, continuing any partial file; retry dropped connections."""
+    from huggingface_hub.utils import WeakFileLock
+
+    http = _http_module()
+    planned.blob.parent.mkdir(parents=True, exist_ok=True)
+    lock_dir.mkdir(parents=True, exist_ok=True)
+    # The same lock huggingface_hub takes for this blob, so two downloads never append to one file.
+    with WeakFileLock(lock_dir / f"{planned.etag}.lock"):
+        if planned.blob.exists():
+            return
+        attempts_without_progress = 0
+        while True:
+            before = planned.bytes_present()
+            if planned.size is not None and before > planned.size:
+                raise_start_over = True  # a partial file longer than the file: not ours to continue
+            else:
+                raise_start_over = False
+            if planned.size is None or before < planned.size or raise_start_over:
+                try:
+                    if raise_start_over:
+                        raise _StartOver()
+                    _stream_once(planned, progress, cancel)
+                    short = planned.size is not None and planned.bytes_present() < planned.size
+                    if short:  # the server ended the response early without an error
+                        raise ConnectionError(f"the server stopped sending {planned.path} before its end")
+                except _StartOver:
+                    progress.add(-before)
+                    planned.partial.unlink(missing_ok=True)
+                    attempts_without_progress += 1
+                    if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
+                        raise UserFacingError(
+                            f"The model server keeps sending {planned.path} in a way that cannot be resumed."
+                        ) from None
+                    continue
+                except (http.TransportError, ConnectionError):
+                    # A dropped connection: keep what arrived and ask for the rest, a few times.
+                    made_progress = planned.bytes_present() > before
+                    attempts_without_progress = 0 if made_progress else attempts_without_progress + 1
+                    if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
+                        raise
+                    time.sleep(RETRY_WAIT_SECONDS * max(1, attempts_without_progress))
+                    continue
+            _verify_and_publish(planned, progress)
+            return
+
+
+def _assemble_snapshot(hf_id: str, commit: str, files: list[str], endpoint: str, cache_dir: Path) -> Path:
+    """Link the (already complete) blobs into `snapshots/<commit>/` and point `refs/main` at it."""
+    from huggingface_hub import snapshot_download
+    from tqdm.auto import tqdm
+
+    class _Silent(tqdm):  # our own progress bar already covered the bytes
+        def __init__(self, *args, **kwargs):
+            kwargs["disable"] = True
+            kwargs.pop("name", None)
+            super().__init__(*args, **kwargs)
+
+    snapshot = Path(
+        snapshot_download(
+            hf_id,
+            revision=commit,
+            allow_patterns=files,
+            cache_dir=cache_dir,
+            endpoint=endpoint,
+            tqdm_class=_Silent,
+            max_workers=2,
+        )
+    )
+    refs = repo_folder(hf_id, cache_dir) / "refs"
+    refs.mkdir(parents=True, exist_ok=True)
+    tmp = refs / f".{REVISION}.{os.getpid()}.tmp"
+    tmp.write_text(commit, encoding="utf-8")
+    os.replace(tmp, refs / REVISION)  # atomic: transformers never reads a half-written ref
+    return snapshot
+
+
+def download(
+    name_or_id: str,
+    *,
+    progress: ProgressCallback | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Fetch a model into the hub cache (once) and return its snapshot folder.
+
+    An interrupted download is continued where it stopped, within this call after a dropped
+    connection and by the next call otherwise. A model already downloaded is not fetched again and the
+    network is not touched. `progress(done, total)` is called with the bytes on disk so far; `cancel`
+    stops the download between chunks (DownloadCancelled), keeping what was fetched.
+
+    Raises UserFacingError (a sentence for the user) for every network, server or disk failure.
+    Blocking; runs `progress` on the calling thread."""
+    hf_id = resolve_name(name_or_id)
+    status = model_status(hf_id)
+    if status.downloaded and status.snapshot_path is not None:
+        if progress is not None:
+            progress(status.size_on_disk_bytes, status.size_on_disk_bytes)
+        return status.snapshot_path
+    cache_dir = hub_cache_dir()
+    endpoint = _endpoint()
+    name = display_name(hf_id)
+    with _user_facing_errors(hf_id, endpoint):
+        commit, planned = _plan(hf_id, endpoint, cache_dir)
+        _check_free_space(planned, cache_dir, name)
+        total = sum(f.size if f.size is not None else f.bytes_present() for f in planned)
+        tracker = _Progress(total, sum(f.bytes_present() for f in planned), progress)
+        lock_dir = cache_dir / ".locks" / repo_folder(hf_id, cache_dir).name
+        for planned_file in planned:
+            _fetch_file(planned_file, tracker, cancel, lock_dir)
+        return _assemble_snapshot(hf_id, commit, [f.path for f in planned], endpoint, cache_dir)
+
+
+# ------------------------------------------------------------------------------------------ remove
+
+
+def remove(name_or_id: str) -> int:
+    """Delete a model from the hub cache (every version, and any interrupted download of it).
+
+    Returns the bytes freed. Raises UserFacingError when the model is not on this computer."""
+    from huggingface_hub import scan_cache_dir
+    from huggingface_hub.errors import CacheNotFound
+
+    hf_id = resolve_name(name_or_id)
+    cache_dir = hub_cache_dir()
+    folder = repo_folder(hf_id, cache_dir)
+    if not folder.is_dir():
+        raise UserFacingError(f"{display_name(hf_id)} is not downloaded, so there is nothing to remove.")
+    freed = 0
+    try:
+        cache_info = scan_cache_dir(cache_dir)
+    except CacheNotFound:
+        cache_info = None
+    if cache_info is not None:
+        revisions = [
+            revision.commit_hash
+            for repo in cache_info.repos
+            if repo.repo_id == hf_id and repo.repo_type == "model"
+            for revision in repo.revisions
+        ]
+        if revisions:
+            strategy = cache_info.delete_revisions(*revisions)
+            strategy.execute()
+            freed += strategy.expected_freed_size
+    # What the strategy does not cover: interrupted downloads, or a repo with no complete version,
+    # which scan_cache_dir reports as damaged and skips.
+    if folder.exists():
+        freed += _disk_usage(folder)[0]
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(cache_dir / ".locks" / folder.name, ignore_errors=True)
+    return freed
