@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -52,7 +53,11 @@ def image_from_bytes(data: bytes, name: str = "The image") -> Image.Image:
     if not data:
         raise ImageLoadError(f"{name} is empty (0 bytes), so there is no image in it.")
     try:
-        with Image.open(io.BytesIO(data)) as img:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its pixel limit; _refuse_bomb refuses those itself.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))
+        with img:
             _refuse_bomb(img, name)
             # Decode now, so a truncated file fails here rather than in the model. Pillow's
             # LOAD_TRUNCATED_IMAGES stays False: padding a cut-off file with grey would be described as real.
@@ -67,7 +72,7 @@ def image_from_bytes(data: bytes, name: str = "The image") -> Image.Image:
     except (OSError, SyntaxError, ValueError, IndexError, EOFError) as exc:
         # Pillow reports a cut-off or damaged file with any of these, depending on the format.
         log.debug("decoding %s failed: %r", name, exc)
-        raise ImageLoadError(f"{name} is damaged or incomplete (truncated), so it cannot be shown.") from None
+        raise ImageLoadError(f"{name} is damaged or incomplete (truncated), so it cannot be read.") from None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -111,7 +116,7 @@ def _wide_to_rgb(img: Image.Image) -> Image.Image:
     elif arr.size and np.nanmax(arr) > 255:
         arr = arr / 257.0  # 0..65535 -> 0..255
     arr = np.nan_to_num(np.clip(arr, 0, 255)).astype(np.uint8)
-    return Image.fromarray(arr, "L").convert("RGB")
+    return Image.fromarray(arr).convert("RGB")
 
 
 def _refuse_bomb(img: Image.Image, name: str) -> None:

@@ -1,0 +1,140 @@
+"""Image loading: every format quirk ends as the RGB picture a viewer shows; every bad file gets its own sentence."""
+from __future__ import annotations
+
+import io
+import os
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from engine.errors import ImageLoadError
+from engine.images import image_from_bytes, load_image, to_rgb
+from tests.fixtures.images import bomb_png, png_bytes
+
+
+def _saved(img: Image.Image, fmt: str = "PNG", **params) -> Image.Image:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **params)
+    return image_from_bytes(buf.getvalue(), f"test.{fmt.lower()}")
+
+
+def test_exif_orientation_is_applied():
+    # A wide picture whose EXIF says "rotate 90°": viewers show it tall, with the red half on top.
+    img = Image.new("RGB", (40, 20), "blue")
+    img.paste((255, 0, 0), (0, 0, 20, 20))  # left half red
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: rotate 90 CW to display
+    loaded = _saved(img, "JPEG", exif=exif.tobytes(), quality=95)
+    assert loaded.size == (20, 40)
+    top = loaded.getpixel((10, 5))
+    assert top[0] > 200 and top[2] < 60
+
+
+def test_alpha_is_composited_on_white():
+    img = Image.new("RGBA", (10, 10), (255, 0, 0, 0))  # fully transparent red
+    img.putpixel((5, 5), (255, 0, 0, 255))
+    loaded = _saved(img)
+    assert loaded.mode == "RGB"
+    assert loaded.getpixel((0, 0)) == (255, 255, 255)
+    assert loaded.getpixel((5, 5)) == (255, 0, 0)
+
+
+def test_grey_with_alpha_and_palette_with_transparency():
+    la = Image.new("LA", (8, 8), (0, 0))
+    assert _saved(la).getpixel((1, 1)) == (255, 255, 255)
+    p = Image.new("P", (8, 8), 1)
+    p.putpalette([0, 0, 0, 0, 255, 0] + [0] * 762)
+    p.info["transparency"] = 0
+    p.putpixel((2, 2), 0)
+    loaded = _saved(p, transparency=0)
+    assert loaded.getpixel((2, 2)) == (255, 255, 255)
+    assert loaded.getpixel((0, 0)) == (0, 255, 0)
+
+
+def test_cmyk_becomes_rgb():
+    img = Image.new("CMYK", (8, 8), (0, 255, 255, 0))  # red ink
+    loaded = _saved(img, "JPEG", quality=95)
+    r, g, b = loaded.getpixel((4, 4))
+    assert loaded.mode == "RGB" and r > 200 and g < 60 and b < 60
+
+
+def test_16_bit_grey_is_scaled_not_clipped():
+    arr = np.full((6, 6), 32768, dtype=np.uint16)  # mid grey in 16 bits
+    img = Image.fromarray(arr)
+    loaded = _saved(img)
+    assert abs(loaded.getpixel((3, 3))[0] - 127) <= 2
+    as_int = to_rgb(Image.fromarray(np.full((4, 4), 65535, dtype=np.int32)))
+    assert as_int.getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_animated_image_gives_its_first_frame():
+    frames = [Image.new("RGB", (10, 10), c) for c in ((255, 0, 0), (0, 0, 255))]
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    loaded = image_from_bytes(buf.getvalue(), "anim.gif")
+    r, g, b = loaded.getpixel((5, 5))
+    assert r > 200 and b < 60
+
+
+def test_loaded_image_is_independent_of_the_file(tmp_path):
+    path = tmp_path / "a.png"
+    Image.new("RGB", (5, 5), "green").save(path)
+    img = load_image(path)
+    path.unlink()
+    assert img.getpixel((0, 0)) == (0, 128, 0)
+
+
+@pytest.mark.parametrize(
+    ("case", "expected"),
+    [
+        ("missing", "does not exist"),
+        ("folder", "is a folder, not an image file"),
+        ("empty", "is empty"),
+        ("not_image", "is not an image"),
+        ("truncated", "damaged or incomplete"),
+        ("truncated_jpeg", "damaged or incomplete"),
+        ("bomb", "too large to open safely (1600 megapixels)"),
+    ],
+)
+def test_each_bad_file_has_its_own_message_naming_it(bad_image_files, case, expected):
+    path = bad_image_files[case]
+    with pytest.raises(ImageLoadError) as err:
+        load_image(path)
+    message = str(err.value)
+    assert expected in message
+    assert str(path) in message
+    assert message.endswith(".")
+
+
+def test_image_just_over_pillows_limit_is_refused_too():
+    # Pillow only warns between 1x and 2x its limit; we refuse it before decoding.
+    with pytest.raises(ImageLoadError, match=r"too large to open safely \(100 megapixels\)"):
+        image_from_bytes(bomb_png(10000, 10000), "big.png")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_says_permission_denied(tmp_path):
+    path = tmp_path / "secret.png"
+    path.write_bytes(png_bytes(Image.new("RGB", (4, 4))))
+    path.chmod(0)
+    try:
+        with pytest.raises(ImageLoadError, match="permission denied"):
+            load_image(path)
+    finally:
+        path.chmod(0o600)
+
+
+def test_permission_denied_message_even_as_root(tmp_path, monkeypatch):
+    # The same path through a read that fails, for CI runners that run as root.
+    from pathlib import Path
+
+    path = tmp_path / "secret.png"
+    path.write_bytes(b"x")
+
+    def refuse(self):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "read_bytes", refuse)
+    with pytest.raises(ImageLoadError, match=r"secret.png cannot be opened: permission denied"):
+        load_image(path)
