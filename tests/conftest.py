@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.tiny_models",
     "tests.fixtures.qt",
     "tests.fixtures.xvfb",
+    "tests.fixtures.fake_hub",
 ]
 
 

@@ -1,0 +1,199 @@
+"""`python main.py models ...`: the models this app can use, fetched once and then used offline.
+
+    models list                     the catalog: what each model can do, its size, whether it is here
+    models list --json              the same as one JSON array
+    models download git-base        fetch a model once (progress on stderr; resumes if interrupted)
+    models download --all           fetch every catalog model
+    models remove git-base          delete a downloaded model and say how much space was freed
+
+A model is a catalog name (`models list`) or a Hugging Face id (`org/name`). This is the only command
+allowed to reach the model server (main.py keeps the hub offline for every other command).
+Exit codes: 0 done; 1 an error, explained in one sentence on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Callable, TextIO
+
+CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "models",
+        help="list, download or remove the image-description models",
+        description="The models that describe images. Each is downloaded once into the Hugging Face cache, "
+        "then used without any network connection.",
+        epilog="Exit codes: 0 done; 1 an error (explained on stderr).",
+    )
+    parser.set_defaults(func=_run_help(parser))
+    actions = parser.add_subparsers(dest="models_action", metavar="ACTION")
+
+    list_parser = actions.add_parser("list", help="show the models, what they can do and which are downloaded")
+    list_parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    list_parser.set_defaults(func=run_list)
+
+    download_parser = actions.add_parser(
+        "download", help="download models once (resumes an interrupted download)",
+        description="Download models into the Hugging Face cache. If a download is interrupted, run the same "
+        "command again: it continues where it stopped.",
+    )
+    download_parser.add_argument("names", nargs="*", metavar="NAME",
+                                 help="catalog names (see `models list`) or Hugging Face ids (org/name)")
+    download_parser.add_argument("--all", action="store_true", help="download every model in the catalog")
+    download_parser.set_defaults(func=run_download)
+
+    remove_parser = actions.add_parser("remove", help="delete a downloaded model to free disk space")
+    remove_parser.add_argument("name", metavar="NAME", help="catalog name or Hugging Face id")
+    remove_parser.set_defaults(func=run_remove)
+
+
+def _run_help(parser: argparse.ArgumentParser) -> Callable[[argparse.Namespace], int]:
+    def run(_args: argparse.Namespace) -> int:
+        parser.print_help(sys.stderr)
+        return 2  # like argparse for a missing argument
+
+    return run
+
+
+# -------------------------------------------------------------------------------------------- list
+
+
+def capabilities_text(capabilities) -> str:
+    return ", ".join(c for c in CAPABILITY_ORDER if c in capabilities) or "-"
+
+
+def downloaded_text(status) -> str:
+    """yes / no / partly (what an interrupted download left), as read aloud by a screen reader."""
+    from engine.models import format_bytes
+
+    if status.downloaded:
+        return "yes"
+    if status.partial_bytes or status.size_on_disk_bytes:
+        return f"partly ({format_bytes(status.size_on_disk_bytes)}; download again to resume)"
+    return "no"
+
+
+def status_rows(statuses) -> list[list[str]]:
+    """Table rows (header first) for `models list`."""
+    from engine.models import format_bytes
+
+    rows = [["NAME", "HUGGING FACE ID", "PARAMS", "DOWNLOAD", "ON DISK", "LICENCE", "CAN DO", "DOWNLOADED"]]
+    for status in statuses:
+        entry = status.entry
+        rows.append([
+            status.name,
+            status.hf_id,
+            f"{entry.params_m}M" if entry else "?",
+            format_bytes(entry.size_mb * 1_000_000) if entry else "?",
+            format_bytes(status.size_on_disk_bytes) if status.size_on_disk_bytes else "-",
+            entry.license if entry else "?",
+            capabilities_text(entry.capabilities) if entry else "?",
+            downloaded_text(status),
+        ])
+    return rows
+
+
+def format_table(rows: list[list[str]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
+    from engine.config import hub_cache_dir
+    from engine.errors import UserFacingError
+    from engine.models import list_models
+
+    out = out or sys.stdout
+    try:
+        statuses = list_models()
+    except UserFacingError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        json.dump([s.to_dict() for s in statuses], out, indent=2)
+        out.write("\n")
+        return 0
+    print(format_table(status_rows(statuses)), file=out)
+    print(f"\nModels are stored in {hub_cache_dir()}. "
+          "Download one with: python main.py models download NAME", file=out)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------- download
+
+
+class _ProgressBar:
+    """A tqdm bar on stderr (bytes, rate, time left) fed by engine.models.download's callback."""
+
+    def __init__(self, label: str) -> None:
+        self._label = label
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(
+                total=total, initial=done, desc=self._label, unit="B", unit_scale=True, unit_divisor=1000,
+                file=sys.stderr, dynamic_ncols=True, mininterval=0.5, leave=True,
+            )
+            return
+        if total != self._bar.total:
+            self._bar.total = total
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+def run_download(args: argparse.Namespace) -> int:
+    from engine.catalog import CATALOG
+    from engine.errors import UserFacingError
+    from engine.models import download, format_bytes, model_status
+
+    names = [entry.name for entry in CATALOG] if args.all else list(args.names)
+    if not names:
+        print("Error: name the model to download (see `python main.py models list`), or use --all.",
+              file=sys.stderr)
+        return 1
+    failures = 0
+    for name in names:
+        bar = _ProgressBar(name)
+        try:
+            path = download(name, progress=bar)
+        except UserFacingError as exc:
+            bar.close()
+            print(f"Error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        except KeyboardInterrupt:
+            bar.close()
+            print(f"\nStopped. What was downloaded of {name} is kept; run the same command again to resume.",
+                  file=sys.stderr)
+            return 130
+        bar.close()
+        size = model_status(name).size_on_disk_bytes
+        print(f"{name} is downloaded ({format_bytes(size)}) in {path}")
+    return 1 if failures else 0
+
+
+# ------------------------------------------------------------------------------------------ remove
+
+
+def run_remove(args: argparse.Namespace) -> int:
+    from engine.errors import UserFacingError
+    from engine.models import display_name, format_bytes, remove, resolve_name
+
+    try:
+        freed = remove(args.name)
+        name = display_name(resolve_name(args.name))
+    except UserFacingError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Removed {name}; {format_bytes(freed)} freed.")
+    return 0
