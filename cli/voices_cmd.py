@@ -1,0 +1,112 @@
+"""`python main.py voices` lists the installed voices and sets + remembers the speech options;
+`python main.py say TEXT` speaks a text (or writes it to a WAV file).
+
+    voices                              id, name and languages of every installed voice
+    voices --json                       one JSON array
+    voices --voice en-us --rate 200     remember voice and rate for the app and every command
+    say "Hello there"                   speak with the remembered voice
+    say "Hello" --save-audio out.wav    write a WAV file instead
+
+Exit codes: 0 done; 1 speech is unavailable (the message says what to install); 2 unknown voice.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from engine.speech.options import add_speech_arguments
+
+    voices = subparsers.add_parser(
+        "voices",
+        help="list the installed voices; set and remember voice, rate, volume and speech output",
+        description="List the voices installed on this computer. Speech options given here are saved and "
+        "used by the app and every command from now on.",
+    )
+    voices.add_argument("--json", action="store_true", help="print the voices as a JSON array")
+    voices.add_argument("--language", metavar="CODE", help="only voices for this language, e.g. en")
+    add_speech_arguments(voices)
+    voices.set_defaults(func=run)
+
+    say = subparsers.add_parser(
+        "say", help="speak a text with the remembered voice (or save it as a WAV file)",
+        description="Speak a text with the app's voice, or the screen reader when chosen.",
+    )
+    say.add_argument("text", nargs="+", help="the text to speak")
+    say.add_argument("--save-audio", metavar="OUT.wav", help="write the speech to a WAV file instead")
+    add_speech_arguments(say)
+    say.set_defaults(func=run_say)
+
+
+def _matches_language(voice, language: str) -> bool:
+    wanted = language.lower()
+    return any(lang.lower() == wanted or lang.lower().startswith(wanted + "-") for lang in voice.languages)
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.speech import create_speaker, settings_from_args
+
+    errors: list[str] = []
+    settings = settings_from_args(args)
+    speaker = create_speaker(settings, on_error=errors.append)
+    try:
+        voices = speaker.voices()
+        if not voices:
+            speaker.wait_until_idle(0.2)
+            print(speaker.unavailable_reason or "No voices were found.", file=sys.stderr)
+            return 1
+        if args.language:
+            voices = [v for v in voices if _matches_language(v, args.language)]
+        if args.json:
+            print(json.dumps([{"id": v.id, "name": v.name, "languages": v.languages} for v in voices], indent=2))
+        else:
+            width = max((len(v.id) for v in voices), default=2)
+            for v in voices:
+                print(f"{v.id:<{width}}  {v.name}  ({', '.join(v.languages) or '?'})")
+        if settings.voice and not _voice_known(settings.voice, speaker.voices()):
+            print(f"Note: the voice {settings.voice!r} is not installed; the default voice is used.",
+                  file=sys.stderr)
+            return 2
+        if any(getattr(args, k, None) is not None for k in ("voice", "rate", "volume", "speech_output")):
+            print(f"Saved: voice {settings.voice or 'default'}, rate {settings.rate} words per minute, "
+                  f"volume {settings.volume:g}, output {settings.speech_output.replace('_', ' ')}.",
+                  file=sys.stderr)
+        return 0
+    finally:
+        speaker.close()
+
+
+def _voice_known(wanted: str, voices) -> bool:
+    wanted = wanted.lower()
+    return any(
+        wanted in (v.id.lower(), v.id.lower().rsplit("/", 1)[-1], v.name.lower(), *(l.lower() for l in v.languages[:1]))
+        for v in voices
+    )
+
+
+def run_say(args: argparse.Namespace) -> int:
+    from engine.errors import UserFacingError
+    from engine.speech import create_speaker, settings_from_args
+
+    settings = settings_from_args(args)
+    text = " ".join(args.text)
+    speaker = create_speaker(settings, on_error=lambda message: print(message, file=sys.stderr))
+    try:
+        if args.save_audio:
+            try:
+                path = speaker.save_wav(text, args.save_audio)
+            except UserFacingError as exc:
+                print(exc, file=sys.stderr)
+                return 1
+            print(path)
+            return 0
+        speaker.say(text, interrupt=settings.interrupt)
+        speaker.wait_until_idle()
+        return 1 if speaker.unavailable_reason else 0
+    except KeyboardInterrupt:
+        speaker.stop()
+        return 130
+    finally:
+        speaker.close()

@@ -1,0 +1,65 @@
+"""Command-line speech options shared by every command that speaks (describe, screen, voices, ...)."""
+from __future__ import annotations
+
+import argparse
+
+from engine.config import Settings
+
+SPEECH_OUTPUTS = {"own": "own", "screen-reader": "screen_reader", "screen_reader": "screen_reader"}
+
+
+def _volume(value: str) -> float:
+    try:
+        volume = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"volume must be a number from 0 to 1, not {value!r}") from None
+    if not 0.0 <= volume <= 1.0:
+        raise argparse.ArgumentTypeError(f"volume must be from 0 to 1, not {value}")
+    return volume
+
+
+def _rate(value: str) -> int:
+    try:
+        rate = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"rate must be words per minute, e.g. 180, not {value!r}") from None
+    if not 80 <= rate <= 500:
+        raise argparse.ArgumentTypeError(f"rate must be from 80 to 500 words per minute, not {rate}")
+    return rate
+
+
+def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add --voice, --rate, --volume, --queue and --speech-output (given values are remembered)."""
+    group = parser.add_argument_group("speech (voice, rate, volume and output are remembered)")
+    group.add_argument("--voice", metavar="ID", help="voice id, e.g. en-us (see: python main.py voices)")
+    group.add_argument("--rate", metavar="WPM", type=_rate, help="speaking rate in words per minute (80-500)")
+    group.add_argument("--volume", metavar="0..1", type=_volume, help="speech volume from 0 to 1")
+    group.add_argument(
+        "--queue", action="store_true",
+        help="wait for the current speech to finish instead of interrupting it",
+    )
+    group.add_argument(
+        "--speech-output", choices=["own", "screen-reader"],
+        help="speak with the app's own voice or send the text to the running screen reader",
+    )
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Load the settings, apply the speech options given on the command line, save them (so they are
+    remembered by the app and later commands) and return them. Nothing given: nothing is written."""
+    settings = Settings.load()
+    changed = False
+    for name in ("voice", "rate", "volume"):
+        value = getattr(args, name, None)
+        if value is not None and getattr(settings, name) != value:
+            setattr(settings, name, value)
+            changed = True
+    output = getattr(args, "speech_output", None)
+    if output is not None and settings.speech_output != SPEECH_OUTPUTS[output]:
+        settings.speech_output = SPEECH_OUTPUTS[output]
+        changed = True
+    if getattr(args, "queue", False) is True:
+        settings.interrupt = False  # for this run only; not remembered (a one-off wish)
+    if changed:
+        settings.save()
+    return settings
