@@ -1,0 +1,508 @@
+"""The Hugging Face captioner backend: one generic loader over `AutoModelForImageTextToText` + `AutoProcessor`,
+with a small adapter per model family for prompts, generation and post-processing.
+
+Families (from `config.model_type`):
+- `git` (microsoft/git-base-coco, the default): decoder-only, the image is the prompt; caption only.
+- `blip` (Salesforce/blip-image-captioning-base / -large): vision encoder + text decoder; caption only.
+- `florence2` (florence-community/Florence-2-base-ft, native class): task tokens `<CAPTION>`,
+  `<MORE_DETAILED_CAPTION>`, `<OD>` (objects with boxes, mapped back to the original image's pixels).
+- `vision-encoder-decoder` (Mozilla/distilvit): ViT encoder + GPT-2 decoder; the hub folder has an image
+  processor and a tokenizer but no combined processor, so both are loaded separately.
+
+Device and precision come from engine.device: CUDA in fp16/bf16; on a CPU bf16 only where it is native, else
+fp32; `int8` (dynamic quantization of the Linear layers, CPU) only when asked, since it changes outputs.
+Generation is greedy with the KV cache on (deterministic, and the fastest on a CPU); attention uses PyTorch
+SDPA where the family supports it (transformers' default), eager otherwise.
+
+Torch and transformers are imported only inside functions, so importing this module stays cheap.
+
+Threading: an `HFCaptioner` is not thread-safe. Build it in one thread (loading takes seconds: never on the
+GUI thread) and call `caption` / `warmup` only from the thread that owns it; hand it over between threads
+only with a happens-before edge (a queue), never use it from two threads at once.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+from PIL import Image
+
+from engine.captioners.base import CaptionResult
+from engine.catalog import CATALOG, catalog_entry
+from engine.description import DetectedObject
+from engine.errors import ModelLoadError, ModelNotAvailable
+
+log = logging.getLogger(__name__)
+
+TASK_CAPTION = "caption"
+TASK_DETAILED = "detailed"
+TASK_OBJECTS = "objects"
+
+# Default token budgets per task (overridden by max_new_tokens). A caption is one sentence; a detailed
+# caption a short paragraph; objects cost ~6 tokens each (a label + 4 location tokens).
+DEFAULT_MAX_NEW_TOKENS = {TASK_CAPTION: 30, TASK_DETAILED: 120, TASK_OBJECTS: 128}
+
+WEIGHT_FILES = (
+    "model.safetensors",
+    "model.safetensors.index.json",
+    "pytorch_model.bin",
+    "pytorch_model.bin.index.json",
+)
+
+_MARKUP = re.compile(r"</?[a-z_]+(?:_\d+)?>")  # <loc_12>, </s>, <pad>, <od>... never spoken
+_SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
+_SPACES = re.compile(r"\s+")
+
+
+def clean_caption(text: str) -> str:
+    """Text a person can hear: no markup tokens, single spaces, no space before punctuation."""
+    text = _MARKUP.sub(" ", text).replace("\ufffd", "")  # U+FFFD: bytes cut mid-character
+    text = _SPACES.sub(" ", text).strip()
+    return _SPACE_BEFORE_PUNCT.sub(r"\1", text)
+
+
+# ------------------------------------------------------------------------------------------ adapters
+@dataclass(frozen=True)
+class FamilyAdapter:
+    """What differs between families: which tasks they can do, how a batch is prepared (prompts), where the
+    vision encoder is (for timing), and how generated ids become text / objects."""
+
+    family: str
+    capabilities: frozenset[str]
+    vision_paths: tuple[str, ...]
+    # Florence-2 style task tokens; empty = the image alone is the prompt (one task: caption).
+    task_tokens: tuple[tuple[str, str], ...] = ()
+    separate_processor_parts: bool = False  # load AutoImageProcessor + AutoTokenizer (no combined processor)
+
+    def task_token(self, task: str) -> str:
+        return dict(self.task_tokens)[task]
+
+    def preprocess(self, processor: Any, images: list[Image.Image], tasks: list[str]) -> dict[str, Any]:
+        if self.task_tokens:
+            prompts = [self.task_token(t) for t in tasks]
+            return dict(processor(images=images, text=prompts, return_tensors="pt", padding="longest"))
+        if self.separate_processor_parts:
+            return dict(processor.image_processor(images=images, return_tensors="pt"))
+        return dict(processor(images=images, return_tensors="pt"))
+
+    def decode(self, processor: Any, sequences, tasks: list[str], images: list[Image.Image]) -> list[Any]:
+        """One entry per generated row: a caption string, or (for objects) a list of DetectedObject."""
+        tokenizer = processor.tokenizer
+        plain = tokenizer.batch_decode(sequences, skip_special_tokens=True)
+        if not self.task_tokens:
+            return [clean_caption(t) for t in plain]
+        raw = tokenizer.batch_decode(sequences, skip_special_tokens=False)
+        out: list[Any] = []
+        for text, full, task, image in zip(plain, raw, tasks, images):
+            if task == TASK_OBJECTS:
+                out.append(florence_objects(processor, full, self.task_token(task), image.size))
+            else:
+                out.append(clean_caption(text))
+        return out
+
+
+def florence_objects(processor: Any, generated: str, task_token: str, size: tuple[int, int]) -> list[DetectedObject]:
+    """Parse Florence-2 `<OD>` output (label<loc_x0><loc_y0><loc_x1><loc_y1>...) with the processor's own
+    parser into objects with boxes in the original image's pixels, clamped to the image."""
+    width, height = size
+    parsed = processor.post_process_generation(generated, task=task_token, image_size=(width, height))
+    answer = parsed.get(task_token, {}) if isinstance(parsed, dict) else {}
+    objects: list[DetectedObject] = []
+    for label, box in zip(answer.get("labels", []), answer.get("bboxes", [])):
+        label = clean_caption(str(label))
+        if not label or len(box) != 4:
+            continue
+        x0, y0, x1, y1 = (float(v) for v in box)
+        x0, x1 = sorted((min(max(x0, 0.0), width), min(max(x1, 0.0), width)))
+        y0, y1 = sorted((min(max(y0, 0.0), height), min(max(y1, 0.0), height)))
+        objects.append(DetectedObject(label, (x0, y0, x1, y1)))
+    return objects
+
+
+CAPTION_ONLY = frozenset({TASK_CAPTION})
+
+ADAPTERS: dict[str, FamilyAdapter] = {
+    "git": FamilyAdapter("git", CAPTION_ONLY, ("git.image_encoder",)),
+    "blip": FamilyAdapter("blip", CAPTION_ONLY, ("vision_model",)),
+    "florence2": FamilyAdapter(
+        "florence2",
+        frozenset({TASK_CAPTION, TASK_DETAILED, TASK_OBJECTS}),
+        ("model.vision_tower", "vision_tower"),
+        task_tokens=(
+            (TASK_CAPTION, "<CAPTION>"),
+            (TASK_DETAILED, "<MORE_DETAILED_CAPTION>"),
+            (TASK_OBJECTS, "<OD>"),
+        ),
+    ),
+    "vision-encoder-decoder": FamilyAdapter(
+        "vision-encoder-decoder", CAPTION_ONLY, ("encoder",), separate_processor_parts=True
+    ),
+}
+
+
+@dataclass
+class _ProcessorParts:
+    """Image processor + tokenizer for families whose hub folder has no combined processor."""
+
+    image_processor: Any
+    tokenizer: Any
+
+
+# ------------------------------------------------------------------------------------- the captioner
+class _VisionTimer:
+    """Forward hooks on the vision encoder that add up the time spent inside it during one generate."""
+
+    def __init__(self, module: Any) -> None:
+        self.total_s = 0.0
+        self._start: float | None = None
+        self._handles = []
+        if module is not None:
+            self._handles.append(module.register_forward_pre_hook(self._pre))
+            self._handles.append(module.register_forward_hook(self._post))
+
+    def _pre(self, *_: Any) -> None:
+        self._start = time.perf_counter()
+
+    def _post(self, *_: Any) -> None:
+        if self._start is not None:
+            self.total_s += time.perf_counter() - self._start
+            self._start = None
+
+    def reset(self) -> None:
+        self.total_s = 0.0
+        self._start = None
+
+
+class HFCaptioner:
+    """A loaded Hugging Face captioner. Not thread-safe: one owner thread calls `caption` / `warmup`."""
+
+    def __init__(
+        self,
+        *,
+        model: Any,
+        processor: Any,
+        adapter: FamilyAdapter,
+        model_id: str,
+        device: str,
+        precision: str,
+    ) -> None:
+        self.model = model
+        self.processor = processor
+        self.adapter = adapter
+        self.model_id = model_id
+        self.family = adapter.family
+        self.capabilities: frozenset[str] = adapter.capabilities
+        self.device = device
+        self.precision = precision
+        self.attn_implementation = getattr(model.config, "_attn_implementation", None)
+        self._vision = _VisionTimer(_find_module(model, adapter.vision_paths))
+        self._input_dtype = _floating_dtype(model)
+
+    def __repr__(self) -> str:
+        return (
+            f"HFCaptioner({self.model_id!r}, family={self.family}, device={self.device}, "
+            f"precision={self.precision}, attention={self.attn_implementation})"
+        )
+
+    def caption(
+        self,
+        images: Sequence[Image.Image],
+        *,
+        detail: bool = False,
+        objects: bool = False,
+        max_new_tokens: int | None = None,
+        min_new_tokens: int | None = None,
+    ) -> list[CaptionResult]:
+        """Caption `images` (one result each, in order) with ONE batched `generate`.
+
+        `detail` adds the detailed caption and `objects` the detected objects when the family can (otherwise
+        `detailed_caption` stays None / `objects` empty). For Florence-2 every (image, task) pair is one row
+        of the same batch. `min_new_tokens` forces a token count (benchmarks). Timings per image, in ms:
+        preprocess, vision (the vision encoder, measured by hooks), decode (the rest of generate)."""
+        import torch
+
+        images = [_as_rgb(im) for im in images]
+        if not images:
+            return []
+        tasks = [TASK_CAPTION]
+        if detail and TASK_DETAILED in self.capabilities:
+            tasks.append(TASK_DETAILED)
+        if objects and TASK_OBJECTS in self.capabilities:
+            tasks.append(TASK_OBJECTS)
+        rows = [(i, task) for task in tasks for i in range(len(images))]
+        row_images = [images[i] for i, _ in rows]
+        row_tasks = [task for _, task in rows]
+
+        t0 = time.perf_counter()
+        inputs = self.adapter.preprocess(self.processor, row_images, row_tasks)
+        inputs = self._to_device(inputs)
+        t1 = time.perf_counter()
+
+        budget = max_new_tokens or max(DEFAULT_MAX_NEW_TOKENS[t] for t in tasks)
+        gen_kwargs: dict[str, Any] = dict(max_new_tokens=budget, do_sample=False, num_beams=1, use_cache=True)
+        if min_new_tokens is None:
+            min_new_tokens = getattr(self.model.generation_config, "min_new_tokens", None) or 0
+        gen_kwargs["min_new_tokens"] = min(min_new_tokens, budget)
+        self._vision.reset()
+        with torch.inference_mode():
+            sequences = self.model.generate(**inputs, **gen_kwargs)
+        t2 = time.perf_counter()
+        decoded = self.adapter.decode(self.processor, sequences, row_tasks, row_images)
+
+        n = len(images)
+        vision_s = min(self._vision.total_s, t2 - t1)
+        timings = {
+            "preprocess": (t1 - t0) * 1000 / n,
+            "vision": vision_s * 1000 / n,
+            "decode": (t2 - t1 - vision_s) * 1000 / n,
+        }
+        results = [CaptionResult(caption="", timings_ms=dict(timings)) for _ in images]
+        for (i, task), value in zip(rows, decoded):
+            if task == TASK_CAPTION:
+                results[i].caption = value
+            elif task == TASK_DETAILED:
+                results[i].detailed_caption = value
+            elif task == TASK_OBJECTS:
+                results[i].objects = value
+        return results
+
+    def warmup(self) -> None:
+        """One tiny generate, so the first real request does not pay for lazy initialisation (kernels,
+        allocator, caches). Call from the owner thread right after loading."""
+        self.caption([Image.new("RGB", (64, 64), (128, 128, 128))], max_new_tokens=2)
+
+    def _to_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        moved = {}
+        for key, value in inputs.items():
+            if hasattr(value, "to"):
+                if value.is_floating_point():
+                    value = value.to(self.device, dtype=self._input_dtype)
+                else:
+                    value = value.to(self.device)
+            moved[key] = value
+        return moved
+
+
+# --------------------------------------------------------------------------------------------- loading
+def load_hf_captioner(
+    target: str,
+    *,
+    precision: str = "auto",
+    device: str = "auto",
+    local_files_only: bool = True,
+) -> HFCaptioner:
+    """Load a captioner from a Hugging Face id (from the cache in engine.config.hub_cache_dir()) or a
+    `save_pretrained` folder. Raises ModelNotAvailable when the model is not on this machine (and
+    `local_files_only`), ModelLoadError when its files are there but cannot be loaded.
+
+    Slow (seconds): call it from a worker thread, never the GUI thread."""
+    from engine.device import resolve_device, resolve_precision
+
+    device = resolve_device(device)
+    precision = resolve_precision(precision, device)
+    source, where, advice = _resolve_source(target, local_files_only)
+
+    with _load_errors(where, advice):
+        from transformers import AutoConfig
+
+        load_kwargs = _hub_kwargs(source, local_files_only)
+        config = AutoConfig.from_pretrained(source, **load_kwargs)
+        adapter = ADAPTERS.get(config.model_type)
+        if adapter is None:
+            supported = ", ".join(sorted(ADAPTERS))
+            raise ModelLoadError(
+                f"The model in {where} is a {config.model_type!r} model, which this app cannot use for "
+                f"descriptions. Supported families: {supported}."
+            )
+        processor = _load_processor(adapter, source, load_kwargs)
+        model = _load_model(source, load_kwargs, device, precision)
+
+    log.info("loaded captioner %s (%s) on %s in %s", target, adapter.family, device, precision)
+    return HFCaptioner(
+        model=model, processor=processor, adapter=adapter, model_id=target, device=device, precision=precision
+    )
+
+
+def _load_processor(adapter: FamilyAdapter, source: str, load_kwargs: dict[str, Any]) -> Any:
+    if adapter.separate_processor_parts:
+        from transformers import AutoImageProcessor, AutoTokenizer
+
+        return _ProcessorParts(
+            image_processor=AutoImageProcessor.from_pretrained(source, **load_kwargs),
+            tokenizer=AutoTokenizer.from_pretrained(source, **load_kwargs),
+        )
+    from transformers import AutoProcessor
+
+    return AutoProcessor.from_pretrained(source, **load_kwargs)
+
+
+def _load_model(source: str, load_kwargs: dict[str, Any], device: str, precision: str) -> Any:
+    from transformers import AutoModelForImageTextToText
+
+    from engine.device import torch_dtype
+
+    # int8 starts from fp32 weights; the quantized Linear layers then take fp32 activations.
+    model = AutoModelForImageTextToText.from_pretrained(source, dtype=torch_dtype(precision), **load_kwargs)
+    model.eval()
+    if precision == "int8":
+        if not device.startswith("cpu"):
+            raise ModelLoadError("int8 precision works on the CPU only; choose fp16 or bf16 for a graphics card.")
+        model = quantize_int8(model)
+    elif device != "cpu":
+        model.to(device)
+    model.generation_config.use_cache = True
+    return model
+
+
+def quantize_int8(model: Any) -> Any:
+    """Dynamic int8 quantization of every nn.Linear (weights int8, activations quantized on the fly).
+
+    Uses torch.ao.quantization.quantize_dynamic, which torch 2.14 still ships but marks deprecated (moving to
+    torchao); the deprecation warnings are silenced here because the user chose int8 knowingly."""
+    import torch
+    from torch.ao.quantization import quantize_dynamic
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+
+
+def _hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
+    from engine.config import hub_cache_dir
+
+    # cache_dir explicitly: huggingface_hub reads HF_HOME once at import, the app reads it at call time.
+    return {"local_files_only": local_files_only, "cache_dir": str(hub_cache_dir())}
+
+
+def download_name(target: str) -> str:
+    """The name to give `python main.py models download`: the catalog name when there is one."""
+    entry = catalog_entry(target)
+    return entry.name if entry else target
+
+
+def _looks_like_path(target: str) -> bool:
+    return target.startswith(("/", "./", "../", "~", ".\\")) or "\\" in target or target in (".", "..")
+
+
+def _resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]:
+    """(what to pass to from_pretrained, where the model is in words, what to do if loading fails)."""
+    path = Path(target).expanduser()
+    if path.is_dir():
+        where = f"the folder {str(path)!r}"
+        advice = "Check that the folder holds a complete model saved with save_pretrained."
+        if not (path / "config.json").is_file():
+            raise ModelLoadError(f"The folder {str(path)!r} is not a model folder: it has no config.json.")
+        return str(path), where, advice
+    if path.exists() or _looks_like_path(target):
+        raise ModelLoadError(
+            f"{target!r} is not a model folder. Give a catalog name, a Hugging Face id, or a folder saved "
+            "with save_pretrained."
+        )
+    name = download_name(target)
+    if "/" not in target and catalog_entry(target) is None:
+        known = ", ".join(e.name for e in CATALOG)
+        raise ModelNotAvailable(
+            target,
+            f"There is no model called {target!r}. Choose one of {known}, a Hugging Face id "
+            "(organisation/name), or a model folder.",
+        )
+    where = f"the model {name!r}"
+    advice = (
+        f"Its download may be damaged: remove it with: python main.py models remove {name}, then "
+        f"download it again with: python main.py models download {name}"
+    )
+    if not local_files_only:
+        return target, where, advice
+    snapshot = cached_snapshot(target)
+    if snapshot is None:
+        raise ModelNotAvailable(name)
+    return str(snapshot), where, advice
+
+
+def cached_snapshot(repo_id: str, revision: str = "main") -> Path | None:
+    """The cached snapshot folder of a hub model if it is complete (a config and the weights), else None.
+    Reads the cache layout directly (refs/<revision> -> snapshots/<commit>), so it never touches the network."""
+    from engine.config import hub_cache_dir
+
+    repo_root = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
+    ref = repo_root / "refs" / revision
+    try:
+        commit = ref.read_text().strip()
+    except OSError:
+        return None
+    snapshot = repo_root / "snapshots" / commit
+    if not (snapshot / "config.json").is_file():
+        return None
+    if not any((snapshot / name).is_file() for name in WEIGHT_FILES):
+        return None
+    return snapshot
+
+
+class _load_errors:
+    """Turn whatever from_pretrained raises on damaged files into a ModelLoadError with a clear sentence
+    (the original exception is chained for the log)."""
+
+    def __init__(self, where: str, advice: str) -> None:
+        self.where = where
+        self.advice = advice
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        if exc is None or isinstance(exc, (ModelLoadError, ModelNotAvailable)):
+            return False
+        if not isinstance(exc, Exception):
+            return False  # KeyboardInterrupt, SystemExit: let them through
+        log.exception("loading %s failed", self.where)
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        if len(reason) > 200:
+            reason = reason[:197] + "..."
+        raise ModelLoadError(
+            f"The files of {self.where} could not be loaded ({reason}). {self.advice}"
+        ) from exc
+
+
+def _find_module(model: Any, dotted_paths: Sequence[str]) -> Any:
+    for dotted in dotted_paths:
+        obj = model
+        for part in dotted.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if obj is not None:
+            return obj
+    log.warning("no vision encoder found on %s; vision time will count as decode", type(model).__name__)
+    return None
+
+
+def _floating_dtype(model: Any):
+    import torch
+
+    for param in model.parameters():
+        if param.is_floating_point():
+            return param.dtype
+    return torch.float32
+
+
+def _as_rgb(image: Image.Image) -> Image.Image:
+    return image if image.mode == "RGB" else image.convert("RGB")
+
+
+__all__ = [
+    "ADAPTERS",
+    "DEFAULT_MAX_NEW_TOKENS",
+    "FamilyAdapter",
+    "HFCaptioner",
+    "cached_snapshot",
+    "clean_caption",
+    "download_name",
+    "florence_objects",
+    "load_hf_captioner",
+    "quantize_int8",
+]
