@@ -33,8 +33,9 @@ MIN_SINGLE_CHAR_CONFIDENCE = 0.8
 MAX_SIDE = 2560
 # A gap between columns must be at least this many median line heights wide (word spaces are ~0.3).
 GUTTER_LINE_HEIGHTS = 1.2
-# Lines allowed to cross a gutter (titles spanning columns), as a share of the lines considered.
-GUTTER_CROSSING_SHARE = 0.2
+# Lines allowed to cross a gutter (titles spanning columns), as a share of the lines considered (at least
+# 2, fewer than half).
+GUTTER_CROSSING_SHARE = 0.25
 
 
 @dataclass(frozen=True)
@@ -144,14 +145,13 @@ def _order(pieces: list[_Piece], min_gutter: float, depth: int) -> list[list[_Pi
     """Rows (lists of pieces on one line) in reading order."""
     if len(pieces) <= 1 or depth > 12:
         return _rows(pieces)
-    gutter = _find_gutter(pieces, min_gutter)
-    if gutter is None:
+    cut = _find_gutter(pieces, min_gutter)
+    if cut is None:
         return _rows(pieces)
-    g0, g1 = gutter
-    crossing = [p for p in pieces if p.x0 < g1 and p.x1 > g0]
+    crossing = [p for p in pieces if p.x0 < cut < p.x1]
     if not crossing:
-        left = [p for p in pieces if p.x1 <= g0]
-        right = [p for p in pieces if p.x0 >= g1]
+        left = [p for p in pieces if p.x1 <= cut]
+        right = [p for p in pieces if p.x0 >= cut]
         return _order(left, min_gutter, depth + 1) + _order(right, min_gutter, depth + 1)
     # Lines spanning the gutter cut the page into sections, each read on its own, top to bottom.
     rows: list[list[_Piece]] = []
@@ -168,36 +168,35 @@ def _order(pieces: list[_Piece], min_gutter: float, depth: int) -> list[list[_Pi
     return rows
 
 
-def _find_gutter(pieces: list[_Piece], min_gutter: float) -> tuple[float, float] | None:
-    """The widest vertical strip crossed by few lines, with text on both sides, or None."""
+def _find_gutter(pieces: list[_Piece], min_gutter: float) -> float | None:
+    """The x of a column gutter: the middle of the widest vertical strip that no line crosses, or failing
+    that, one crossed by as few lines as possible (titles over both columns). None when there is none."""
     left = int(min(p.x0 for p in pieces))
-    right = int(max(p.x1 for p in pieces)) + 1
+    right = int(np.ceil(max(p.x1 for p in pieces))) + 1
     cover = np.zeros(right - left, dtype=np.int32)
     for p in pieces:
         cover[int(p.x0) - left: int(np.ceil(p.x1)) - left] += 1
-    allowed = int(len(pieces) * GUTTER_CROSSING_SHARE)
-    low = cover <= allowed
-    best: tuple[float, float] | None = None
-    best_key: tuple[int, int] | None = None
-    start = None
-    for x in range(len(low) + 1):
-        is_low = x < len(low) and low[x]
-        if is_low and start is None:
-            start = x
-        elif not is_low and start is not None:
-            if start > 0 and x < len(low) and x - start >= min_gutter:
-                crossings = int(cover[start:x].max())
-                key = (-crossings, x - start)  # fewest crossing lines first, then widest
-                if best_key is None or key > best_key:
-                    best, best_key = (float(start + left), float(x + left)), key
-            start = None
-    if best is None:
-        return None
-    # Both sides must hold text that does not cross, or this is no column gutter.
-    g0, g1 = best
-    if not any(p.x1 <= g0 for p in pieces) or not any(p.x0 >= g1 for p in pieces):
-        return None
-    return best
+    allowed = min(max(2, int(len(pieces) * GUTTER_CROSSING_SHARE)), (len(pieces) - 1) // 2)
+    for threshold in range(allowed + 1):
+        best: float | None = None
+        best_width = 0
+        for start, stop in _runs(cover <= threshold):
+            if start == 0 or stop == len(cover) or stop - start < min_gutter or stop - start <= best_width:
+                continue
+            cut = left + (start + stop) / 2
+            # Text that does not cross on both sides, or this is no column gutter.
+            if any(p.x1 <= cut for p in pieces) and any(p.x0 >= cut for p in pieces):
+                best, best_width = cut, stop - start
+        if best is not None:
+            return best
+    return None
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of True in a 1-D mask."""
+    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
+    edges = np.flatnonzero(np.diff(padded))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
 
 
 def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
