@@ -31,9 +31,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
-
 log = logging.getLogger(__name__)
 
 COMMANDS = (
@@ -90,99 +87,114 @@ def _lock_path() -> str:
     return socket_address() + ".lock"
 
 
-class InstanceServer(QObject):
-    """Listens for commands from `python main.py describe-screen` and friends.
+def _define_server_class():
+    """Build InstanceServer on first use: the CLI's send_command path must not pay ~0.2 s to import Qt."""
+    from PySide6.QtCore import QLockFile, QObject, Signal
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-    `start()` returns False when another instance already runs (then send it "show" and exit).
-    """
+    class InstanceServer(QObject):
+        """Listens for commands from `python main.py describe-screen` and friends.
 
-    command_received = Signal(str)
+        `start()` returns False when another instance already runs (then send it "show" and exit).
+        """
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._server: QLocalServer | None = None
-        self._lock: QLockFile | None = None
-        self._buffers: dict[QLocalSocket, bytes] = {}
+        command_received = Signal(str)
 
-    @property
-    def address(self) -> str:
-        return socket_address()
+        def __init__(self, parent: QObject | None = None) -> None:
+            super().__init__(parent)
+            self._server: QLocalServer | None = None
+            self._lock: QLockFile | None = None
+            self._buffers: dict[QLocalSocket, bytes] = {}
 
-    def start(self) -> bool:
-        lock = QLockFile(_lock_path())
-        lock.setStaleLockTime(0)  # never stale by age: only when its process is gone
-        if not lock.tryLock(200):
-            log.info("another instance holds %s", lock.fileName())
-            return False
-        address = socket_address()
-        # We hold the lock, so a socket file here is a crashed app's leftover, not a live app's.
-        QLocalServer.removeServer(address)
-        server = QLocalServer(self)
-        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not server.listen(address):
-            log.warning("cannot listen on %s: %s", address, server.errorString())
-            lock.unlock()
-            return False
-        server.newConnection.connect(self._on_new_connection)
-        self._server, self._lock = server, lock
-        log.info("single-instance server listening on %s", address)
-        return True
+        @property
+        def address(self) -> str:
+            return socket_address()
 
-    def close(self) -> None:
-        """Stop listening and remove the socket and lock files."""
-        for client in list(self._buffers):
-            client.abort()
-        self._buffers.clear()
-        if self._server is not None:
-            self._server.close()
-            self._server.deleteLater()
-            self._server = None
-        if self._lock is not None:
-            self._lock.unlock()
-            self._lock = None
+        def start(self) -> bool:
+            lock = QLockFile(_lock_path())
+            lock.setStaleLockTime(0)  # never stale by age: only when its process is gone
+            if not lock.tryLock(200):
+                log.info("another instance holds %s", lock.fileName())
+                return False
+            address = socket_address()
+            # We hold the lock, so a socket file here is a crashed app's leftover, not a live app's.
+            QLocalServer.removeServer(address)
+            server = QLocalServer(self)
+            server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+            if not server.listen(address):
+                log.warning("cannot listen on %s: %s", address, server.errorString())
+                lock.unlock()
+                return False
+            server.newConnection.connect(self._on_new_connection)
+            self._server, self._lock = server, lock
+            log.info("single-instance server listening on %s", address)
+            return True
 
-    def is_listening(self) -> bool:
-        return self._server is not None and self._server.isListening()
+        def close(self) -> None:
+            """Stop listening and remove the socket and lock files."""
+            for client in list(self._buffers):
+                client.abort()
+            self._buffers.clear()
+            if self._server is not None:
+                self._server.close()
+                self._server.deleteLater()
+                self._server = None
+            if self._lock is not None:
+                self._lock.unlock()
+                self._lock = None
 
-    # -- connections --------------------------------------------------------------------------------
+        def is_listening(self) -> bool:
+            return self._server is not None and self._server.isListening()
 
-    def _on_new_connection(self) -> None:
-        while self._server is not None and self._server.hasPendingConnections():
-            client = self._server.nextPendingConnection()
+        # -- connections --------------------------------------------------------------------------------
+
+        def _on_new_connection(self) -> None:
+            while self._server is not None and self._server.hasPendingConnections():
+                client = self._server.nextPendingConnection()
+                self._buffers[client] = b""
+                client.readyRead.connect(lambda c=client: self._on_ready_read(c))
+                client.disconnected.connect(lambda c=client: self._forget(c))
+
+        def _forget(self, client: QLocalSocket) -> None:
+            self._buffers.pop(client, None)
+            client.deleteLater()
+
+        def _on_ready_read(self, client: QLocalSocket) -> None:
+            if client not in self._buffers:
+                return
+            data = self._buffers[client] + bytes(client.readAll().data())
+            if b"\n" not in data:
+                if len(data) > _MAX_LINE:
+                    self._reply(client, "error command too long")
+                else:
+                    self._buffers[client] = data
+                return
+            line = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
             self._buffers[client] = b""
-            client.readyRead.connect(lambda c=client: self._on_ready_read(c))
-            client.disconnected.connect(lambda c=client: self._forget(c))
-
-    def _forget(self, client: QLocalSocket) -> None:
-        self._buffers.pop(client, None)
-        client.deleteLater()
-
-    def _on_ready_read(self, client: QLocalSocket) -> None:
-        if client not in self._buffers:
-            return
-        data = self._buffers[client] + bytes(client.readAll().data())
-        if b"\n" not in data:
-            if len(data) > _MAX_LINE:
-                self._reply(client, "error command too long")
+            if line == "ping":
+                self._reply(client, "ok")
+            elif line in COMMANDS:
+                log.info("command from the command line: %s", line)
+                self._reply(client, "ok")  # delivered: the app acts on it now
+                self.command_received.emit(line)
             else:
-                self._buffers[client] = data
-            return
-        line = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-        self._buffers[client] = b""
-        if line == "ping":
-            self._reply(client, "ok")
-        elif line in COMMANDS:
-            log.info("command from the command line: %s", line)
-            self._reply(client, "ok")  # delivered: the app acts on it now
-            self.command_received.emit(line)
-        else:
-            self._reply(client, f"error unknown command {line[:40]!r}")
+                self._reply(client, f"error unknown command {line[:40]!r}")
 
-    @staticmethod
-    def _reply(client: QLocalSocket, text: str) -> None:
-        client.write((text + "\n").encode("utf-8"))
-        client.flush()
-        client.disconnectFromServer()
+        @staticmethod
+        def _reply(client: QLocalSocket, text: str) -> None:
+            client.write((text + "\n").encode("utf-8"))
+            client.flush()
+            client.disconnectFromServer()
+
+    return InstanceServer
+
+
+def __getattr__(name: str):
+    if name == "InstanceServer":
+        cls = _define_server_class()
+        globals()["InstanceServer"] = cls
+        return cls
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # ------------------------------------------------------------------------------------------------------
