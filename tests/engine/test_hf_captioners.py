@@ -1,0 +1,207 @@
+"""The Hugging Face captioner backend, with tiny random-weight models of each real family loaded through the
+same `from_pretrained` path as a hub id (see tests/fixtures/tiny_models.py)."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+
+import engine
+from engine.captioners.hf import HFCaptioner, clean_caption, florence_objects
+from engine.errors import ModelLoadError, ModelNotAvailable
+from tests.fixtures.tiny_models import install_in_hub_cache
+
+FAMILY_FIXTURES = {
+    "git": "tiny_git_dir",
+    "blip": "tiny_blip_dir",
+    "florence2": "tiny_florence2_dir",
+    "vision-encoder-decoder": "tiny_ved_dir",
+}
+
+
+def _images() -> list[Image.Image]:
+    """Three clearly different pictures, in sizes and modes a user might give."""
+    red = Image.new("RGB", (80, 50), (200, 20, 20))
+    shapes = Image.new("RGB", (64, 96), "white")
+    draw = ImageDraw.Draw(shapes)
+    draw.ellipse((5, 5, 50, 50), fill="blue")
+    draw.rectangle((10, 60, 60, 90), fill="green")
+    grey = Image.new("L", (40, 40), 90)  # not RGB: the backend converts it
+    return [red, shapes, grey]
+
+
+@pytest.fixture(params=sorted(FAMILY_FIXTURES))
+def family_dir(request) -> tuple[str, Path]:
+    return request.param, request.getfixturevalue(FAMILY_FIXTURES[request.param])
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a connection fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+
+
+def test_each_family_loads_by_folder_and_captions_a_batch(family_dir):
+    family, path = family_dir
+    captioner = engine.load_captioner(str(path))
+    assert isinstance(captioner, HFCaptioner)
+    assert captioner.family == family
+    assert captioner.model_id == str(path)
+    assert captioner.device == "cpu"
+
+    images = _images()
+    first = captioner.caption(images, max_new_tokens=8)
+    second = captioner.caption(images, max_new_tokens=8)
+
+    assert len(first) == len(images)
+    for result in first:
+        assert isinstance(result.caption, str) and result.caption.strip()
+        assert result.caption == clean_caption(result.caption)  # no markup or stray spaces reach the user
+        assert set(result.timings_ms) == {"preprocess", "vision", "decode"}
+        assert all(v >= 0 for v in result.timings_ms.values())
+        assert result.timings_ms["vision"] > 0  # the hook on the vision encoder fired
+    assert [r.caption for r in first] == [r.caption for r in second]  # deterministic
+    # The image really reaches the decoder: different pictures, different words.
+    assert len({r.caption for r in first}) > 1
+
+
+def test_a_batch_gives_the_same_captions_as_one_image_at_a_time(tiny_git_dir, tiny_florence2_dir):
+    # fp32 so that batching cannot change the arithmetic enough to flip a greedy choice.
+    for path in (tiny_git_dir, tiny_florence2_dir):
+        captioner = engine.load_captioner(str(path), precision="fp32")
+        images = _images()
+        batched = [r.caption for r in captioner.caption(images, max_new_tokens=6)]
+        single = [captioner.caption([im], max_new_tokens=6)[0].caption for im in images]
+        assert batched == single
+
+
+def test_caption_only_families_ignore_detail_and_objects(tiny_git_dir):
+    captioner = engine.load_captioner(str(tiny_git_dir))
+    assert captioner.capabilities == frozenset({"caption"})
+    (result,) = captioner.caption(_images()[:1], detail=True, objects=True, max_new_tokens=5)
+    assert result.caption
+    assert result.detailed_caption is None
+    assert result.objects == []
+
+
+def test_florence2_detail_and_objects(tiny_florence2_dir):
+    captioner = engine.load_captioner(str(tiny_florence2_dir))
+    assert captioner.capabilities == frozenset({"caption", "detailed", "objects"})
+    images = _images()
+    results = captioner.caption(images, detail=True, objects=True, max_new_tokens=24)
+    assert len(results) == len(images)
+    for image, result in zip(images, results):
+        assert isinstance(result.caption, str)
+        assert isinstance(result.detailed_caption, str)
+        for obj in result.objects:
+            assert obj.label
+            x0, y0, x1, y1 = obj.box
+            assert 0 <= x0 <= x1 <= image.width and 0 <= y0 <= y1 <= image.height
+    # Without detail, no detailed caption is made.
+    (plain,) = captioner.caption(images[:1], max_new_tokens=6)
+    assert plain.detailed_caption is None and plain.objects == []
+
+
+def test_florence2_objects_are_mapped_to_original_pixels(tiny_florence2_dir):
+    """The <OD> answer format (label + 4 location bins out of 1000) parsed by the model's own processor."""
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(tiny_florence2_dir)
+    generated = "</s><s>dog<loc_100><loc_200><loc_500><loc_900>red car<loc_0><loc_0><loc_999><loc_999></s>"
+    objects = florence_objects(processor, generated, "<OD>", (200, 100))
+    assert [o.label for o in objects] == ["dog", "red car"]
+    x0, y0, x1, y1 = objects[0].box
+    assert (x0, y0, x1, y1) == pytest.approx((20, 20, 100, 90), abs=1)
+    assert objects[1].box == pytest.approx((0, 0, 200, 100), abs=1)
+
+
+def test_token_budget_is_respected(tiny_git_dir):
+    captioner = engine.load_captioner(str(tiny_git_dir))
+    tokenizer = captioner.processor.tokenizer
+    (short,) = captioner.caption(_images()[:1], max_new_tokens=3)
+    assert 1 <= len(tokenizer(short.caption, add_special_tokens=False).input_ids) <= 3
+    (forced,) = captioner.caption(_images()[:1], max_new_tokens=7, min_new_tokens=7)
+    assert len(tokenizer(forced.caption, add_special_tokens=False).input_ids) == 7
+
+
+def test_warmup_then_caption(tiny_blip_dir):
+    captioner = engine.load_captioner(str(tiny_blip_dir))
+    captioner.warmup()
+    assert captioner.caption(_images()[:2], max_new_tokens=4)[1].caption
+
+
+def test_cached_hub_id_loads_offline_without_opening_a_socket(tiny_git_dir, no_network, monkeypatch):
+    cache = Path(os.environ["HF_HUB_CACHE"])
+    install_in_hub_cache(tiny_git_dir, "microsoft/git-base-coco", cache)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    captioner = engine.load_captioner("git-base")
+    assert captioner.model_id == "microsoft/git-base-coco"
+    assert captioner.family == "git"
+    assert captioner.caption(_images()[:1], max_new_tokens=4)[0].caption
+
+
+def test_uncached_model_names_the_download_command(no_network):
+    with pytest.raises(ModelNotAvailable) as err:
+        engine.load_captioner("florence-2-base")
+    assert "python main.py models download florence-2-base" in str(err.value)
+    assert err.value.exit_code == 2
+    with pytest.raises(ModelNotAvailable) as err:
+        engine.load_captioner("Salesforce/blip-image-captioning-base")
+    assert "python main.py models download blip-base" in str(err.value)
+
+
+def test_unknown_name_lists_the_catalog():
+    with pytest.raises(ModelNotAvailable) as err:
+        engine.load_captioner("git-bse")
+    assert "git-base" in str(err.value) and "florence-2-base" in str(err.value)
+
+
+def test_int8_on_a_tiny_model(tiny_git_dir):
+    import torch
+
+    captioner = engine.load_captioner(str(tiny_git_dir), precision="int8")
+    assert captioner.precision == "int8"
+    linears = [m for m in captioner.model.modules() if type(m) is torch.nn.Linear]
+    assert linears == []  # every Linear became a dynamically quantized one
+    results = captioner.caption(_images(), max_new_tokens=5)
+    assert len(results) == 3 and all(r.caption for r in results)
+
+
+def test_corrupt_weights_give_a_clear_error(tiny_blip_dir, tmp_path):
+    broken = tmp_path / "broken-model"
+    shutil.copytree(tiny_blip_dir, broken)
+    (broken / "model.safetensors").write_bytes(b"not a safetensors file" * 10)
+    with pytest.raises(ModelLoadError) as err:
+        engine.load_captioner(str(broken))
+    message = str(err.value)
+    assert "broken-model" in message and "could not be loaded" in message
+
+
+def test_folder_without_a_model_or_of_another_kind(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(ModelLoadError, match="no config.json"):
+        engine.load_captioner(str(empty))
+    text_only = tmp_path / "bert"
+    text_only.mkdir()
+    (text_only / "config.json").write_text('{"model_type": "bert"}')
+    with pytest.raises(ModelLoadError, match="cannot use"):
+        engine.load_captioner(str(text_only))
+    with pytest.raises(ModelLoadError, match="not a model folder"):
+        engine.load_captioner(str(tmp_path / "missing"))
+
+
+def test_clean_caption():
+    assert clean_caption("  a dog <loc_12> on  a sofa .</s>") == "a dog on a sofa."
+    assert clean_caption("<pad><pad>") == ""
