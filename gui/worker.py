@@ -1,0 +1,285 @@
+"""The describe worker: a QThread that owns the captioner and turns images into Descriptions.
+
+Threading contract
+- Everything in `run()` (model loading, image decoding, OCR, captioning, thumbnails) happens on the worker
+  thread. It never touches a widget: results go back to the GUI thread through signals (queued
+  connections, because the receivers live in the GUI thread).
+- `submit()`, `submit_many()`, `set_model()`, `stop()` may be called from any thread (the GUI thread in
+  practice); they only touch the pending-job slot under a lock and never wait for the model.
+- Newest request wins: a new request replaces every job still waiting (those get `job_dropped`), so the queue
+  never holds more than one request (a request may carry several files, bounded by MAX_FILES_PER_REQUEST).
+  A job already running is not interrupted: it finishes, then the newest request runs.
+- `stop()` then `wait()` ends the thread; a model load in progress is finished first (it cannot be
+  interrupted), nothing else runs after `stop()`.
+
+Signals, per job, in order: `job_started(job)`, then `job_result(JobResult)` or `job_error(job, message)`,
+then `job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`, `model_ready(model_id)`, `model_failed(message)`.
+"""
+from __future__ import annotations
+
+import itertools
+import logging
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QThread, Signal
+
+log = logging.getLogger(__name__)
+
+MAX_FILES_PER_REQUEST = 200
+
+_job_ids = itertools.count(1)
+
+
+@dataclass
+class DescribeJob:
+    """One image to describe: either `image` (a PIL image, e.g. a capture) or `path` (decoded in the worker)."""
+
+    source: str
+    image: Any = None
+    path: Path | None = None
+    detail: bool = False  # ask the main captioner for its detailed caption
+    more_detail: bool = False  # run the detail model (settings.detail_model) instead
+    interrupt: bool = True  # whether its speech may cut the previous one (False for the 2nd+ dropped file)
+    history_id: int | None = None  # for "more detail": the history entry it adds to
+    id: int = field(default_factory=lambda: next(_job_ids))
+
+
+@dataclass
+class JobResult:
+    job: DescribeJob
+    description: Any  # engine.Description
+    image: Any  # the decoded PIL image (kept for "more detail")
+    thumbnail: bytes | None
+
+
+def model_label(spec: str | None) -> str:
+    """A short name for a model spec, for messages (a folder is named by its last part)."""
+    if not spec:
+        return "the default model"
+    return Path(spec).name if ("/" in spec or "\\" in spec) and Path(spec).exists() else spec
+
+
+class DescribeWorker(QThread):
+    status = Signal(str)
+    model_ready = Signal(str)
+    model_failed = Signal(str)
+    # Not named started / finished: QThread already has those (thread start and end).
+    job_started = Signal(object)
+    job_result = Signal(object)
+    job_error = Signal(object, str)
+    job_finished = Signal(object)
+    job_dropped = Signal(object)
+
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        detail_model: str | None = None,
+        precision: str = "auto",
+        device: str = "auto",
+        parent=None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("DescribeWorker")
+        self._model = model
+        self._detail_model = detail_model
+        self._precision = precision
+        self._device = device
+        self._cond = threading.Condition()
+        self._pending: deque[DescribeJob] = deque()
+        self._stopping = False
+        self._reload_requested = False
+        self._busy = False
+        # Only touched on the worker thread:
+        self._describer = None
+        self._captioner = None
+        self._detail_describer = None
+        self._detail_describer_spec: str | None = None
+        self.max_pending_seen = 0  # for tests and diagnostics: the queue never grows past one request
+
+    # Called from the GUI thread ---------------------------------------------------------------------
+    def submit(self, job: DescribeJob) -> DescribeJob:
+        """Queue `job`, dropping every job still waiting (newest wins). Returns the job."""
+        self.submit_many([job])
+        return job
+
+    def submit_many(self, jobs: list[DescribeJob]) -> list[DescribeJob]:
+        """Queue several jobs as one request (dropped files), replacing whatever was waiting."""
+        jobs = list(jobs)[:MAX_FILES_PER_REQUEST]
+        with self._cond:
+            if self._stopping:
+                return []
+            stale = list(self._pending)
+            self._pending.clear()
+            self._pending.extend(jobs)
+            self.max_pending_seen = max(self.max_pending_seen, len(self._pending))
+            self._cond.notify_all()
+        for job in stale:
+            self.job_dropped.emit(job)
+        return jobs
+
+    def pending_count(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def is_busy(self) -> bool:
+        with self._cond:
+            return self._busy or bool(self._pending)
+
+    def set_model(self, model: str | None, *, detail_model: str | None = None, precision: str | None = None):
+        """Load another model (after a settings change); jobs wait until it is loaded."""
+        with self._cond:
+            self._model = model
+            if detail_model is not None:
+                self._detail_model = detail_model
+            if precision is not None:
+                self._precision = precision
+            self._reload_requested = True
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """Ask the thread to end after the current step; pending jobs are dropped. Follow with wait()."""
+        with self._cond:
+            self._stopping = True
+            self._pending.clear()
+            self._cond.notify_all()
+        self.requestInterruption()
+
+    def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
+        self.stop()
+        return self.wait(timeout_ms)
+
+    # The worker thread -------------------------------------------------------------------------------
+    def run(self) -> None:  # noqa: D401 - Qt entry point
+        self._load_main_model()
+        while True:
+            with self._cond:
+                while not (self._pending or self._stopping or self._reload_requested):
+                    self._cond.wait()
+                if self._stopping:
+                    self._busy = False
+                    break
+                if self._reload_requested:
+                    self._reload_requested = False
+                    job = None
+                else:
+                    job = self._pending.popleft()
+                self._busy = True
+            if job is None:
+                self._describer = self._captioner = None
+                self._detail_describer = None
+                self._load_main_model()
+            else:
+                self._run_job(job)
+            with self._cond:
+                self._busy = False
+        self._describer = self._captioner = None
+        self._detail_describer = None
+
+    def _load_main_model(self) -> None:
+        with self._cond:
+            spec, precision = self._model, self._precision
+        self.status.emit(f"Loading model {model_label(spec)}…")
+        try:
+            self._describer, self._captioner = self._make_describer(spec, precision)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a spoken message, OCR still works
+            message = _message_for(exc, spec)
+            log.warning("captioner %s not loaded: %s", spec, exc, exc_info=not _is_user_facing(exc))
+            self._describer = self._ocr_only_describer(message)
+            self._warm_up(self._describer)
+            self.status.emit("Ready, reading text only: " + message)
+            self.model_failed.emit(message)
+            return
+        self._warm_up(self._describer)
+        self.status.emit("Ready")
+        self.model_ready.emit(str(getattr(self._captioner, "model_id", None) or spec or ""))
+
+    def _warm_up(self, describer) -> None:
+        # Load the OCR models now, so the first hotkey does not pay for them.
+        warm_up = getattr(describer, "warm_up", None)
+        if warm_up is None:
+            return
+        try:
+            warm_up()
+        except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
+            log.warning("warm-up failed", exc_info=True)
+
+    def _make_describer(self, spec: str | None, precision: str):
+        from engine import Describer, load_captioner
+
+        captioner = load_captioner(spec, precision=precision, device=self._device, local_files_only=True)
+        return Describer(captioner), captioner
+
+    def _ocr_only_describer(self, message: str):
+        try:
+            from engine import Describer
+
+            return Describer(None, caption_error=message)
+        except Exception:  # noqa: BLE001 - the engine itself is broken: every job will report it
+            log.exception("no describer at all")
+            return None
+
+    def _detail(self):
+        """The detail model's describer, loaded on first use (on this thread)."""
+        with self._cond:
+            spec, precision = self._detail_model, self._precision
+        if self._detail_describer is not None and self._detail_describer_spec == spec:
+            return self._detail_describer
+        if spec == self._model and self._captioner is not None:
+            self._detail_describer = self._describer
+        else:
+            self.status.emit(f"Loading detail model {model_label(spec)}…")
+            self._detail_describer, _ = self._make_describer(spec, precision)
+        self._detail_describer_spec = spec
+        return self._detail_describer
+
+    def _run_job(self, job: DescribeJob) -> None:
+        self.job_started.emit(job)
+        try:
+            image = job.image
+            if image is None:
+                if job.path is None:
+                    raise ValueError("nothing to describe")
+                from engine.images import load_image
+
+                image = load_image(job.path)
+            if job.more_detail:
+                describer = self._detail()
+                self.status.emit("Describing in more detail…")
+                description = describer.describe(image, detail=True, source=job.source)
+            else:
+                if self._describer is None:
+                    raise RuntimeError("the describing engine could not be started")
+                self.status.emit("Describing…")
+                description = self._describer.describe(image, detail=job.detail, source=job.source)
+            from engine.history import make_thumbnail
+
+            thumbnail = None if job.more_detail else make_thumbnail(image)
+            self.job_result.emit(JobResult(job, description, image, thumbnail))
+        except Exception as exc:  # noqa: BLE001 - every failure is reported to the user, never swallowed
+            spec = self._detail_model if job.more_detail else self._model
+            message = _message_for(exc, spec)
+            log.warning("describing %s failed: %s", job.source, exc, exc_info=not _is_user_facing(exc))
+            self.job_error.emit(job, message)
+        finally:
+            self.job_finished.emit(job)
+
+
+def _is_user_facing(exc: BaseException) -> bool:
+    from engine.errors import UserFacingError
+
+    return isinstance(exc, UserFacingError)
+
+
+def _message_for(exc: BaseException, spec: str | None) -> str:
+    """A sentence for the user. UserFacingError already is one; anything else is wrapped."""
+    if _is_user_facing(exc):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "There is not enough memory to describe this image."
+    detail = str(exc).strip() or type(exc).__name__
+    return f"Describing failed ({model_label(spec)}): {detail}"

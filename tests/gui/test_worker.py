@@ -1,0 +1,165 @@
+"""The describe worker: signals, errors, a missing model, newest-request-wins under hammering, clean stop.
+
+Every test loads a tiny random-weight captioner through the same `load_captioner` path as a real model.
+"""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from gui.worker import DescribeJob, DescribeWorker
+from tests.fixtures.images import TEXT_LINES, photo_image, text_image
+
+LOAD_TIMEOUT_MS = 180_000
+JOB_TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def make_worker(qtbot):
+    """Start a worker; it is stopped and joined at the end of the test (the no-leftover-QThread fixture
+    checks that)."""
+    workers: list[DescribeWorker] = []
+
+    def make(model, **kwargs) -> DescribeWorker:
+        worker = DescribeWorker(str(model), **kwargs)
+        workers.append(worker)
+        return worker
+
+    yield make
+    for worker in workers:
+        assert worker.stop_and_wait(60_000), "the worker did not stop within 60 s"
+
+
+def start_and_wait_ready(qtbot, worker: DescribeWorker) -> str:
+    with qtbot.waitSignal(worker.model_ready, timeout=LOAD_TIMEOUT_MS) as ready:
+        worker.start()
+    return ready.args[0]
+
+
+def test_signals_in_order_with_a_tiny_model(qtbot, make_worker, tiny_git_dir):
+    worker = make_worker(tiny_git_dir)
+    statuses: list[str] = []
+    worker.status.connect(statuses.append)
+    start_and_wait_ready(qtbot, worker)
+    assert statuses[0].startswith("Loading model") and statuses[-1] == "Ready"
+
+    order: list[str] = []
+    results = []
+    worker.job_started.connect(lambda job: order.append("started"))
+    worker.job_result.connect(lambda res: (order.append("result"), results.append(res)))
+    worker.job_finished.connect(lambda job: order.append("finished"))
+    job = DescribeJob(source="test photo", image=photo_image())
+    with qtbot.waitSignals([worker.job_started, worker.job_result, worker.job_finished],
+                           timeout=JOB_TIMEOUT_MS, order="strict"):
+        worker.submit(job)
+    assert order == ["started", "result", "finished"]
+    result = results[0]
+    assert result.job is job
+    description = result.description
+    assert description.source == "test photo"
+    assert description.caption, "the tiny model produced no caption"
+    assert description.caption_error is None
+    assert str(tiny_git_dir) in (description.model_id or "") or description.model_id
+    assert result.thumbnail and result.thumbnail.startswith(b"\x89PNG")
+    assert "The model guesses" in description.to_speech()
+
+
+def test_a_bad_file_is_an_error_signal_and_the_worker_goes_on(qtbot, make_worker, tiny_git_dir, tmp_path):
+    worker = make_worker(tiny_git_dir)
+    start_and_wait_ready(qtbot, worker)
+    broken = tmp_path / "holiday.jpg"
+    broken.write_bytes(b"this is not a JPEG")
+    errors: list[str] = []
+    worker.job_error.connect(lambda job, msg: errors.append(msg))
+    with qtbot.waitSignals([worker.job_error, worker.job_finished], timeout=JOB_TIMEOUT_MS):
+        worker.submit(DescribeJob(source=str(broken), path=broken))
+    message = errors[0]
+    assert "holiday.jpg" in message
+    # Still working afterwards.
+    with qtbot.waitSignal(worker.job_result, timeout=JOB_TIMEOUT_MS):
+        worker.submit(DescribeJob(source="photo", image=photo_image()))
+
+
+def test_missing_model_names_the_download_command_and_text_is_still_read(qtbot, make_worker):
+    worker = make_worker("git-base")  # not in this test's (empty) model cache
+    with qtbot.waitSignal(worker.model_failed, timeout=LOAD_TIMEOUT_MS) as failed:
+        worker.start()
+    assert "python main.py models download git-base" in failed.args[0]
+    image = text_image(TEXT_LINES)
+    with qtbot.waitSignal(worker.job_result, timeout=JOB_TIMEOUT_MS) as got:
+        worker.submit(DescribeJob(source="list", image=image))
+    description = got.args[0].description
+    assert description.caption is None
+    assert "models download git-base" in (description.caption_error or "")
+    spoken = description.to_speech()
+    assert "shopping" in spoken.lower()
+
+
+def test_more_detail_runs_the_detail_model(qtbot, make_worker, tiny_git_dir, tiny_florence2_dir):
+    worker = make_worker(tiny_git_dir, detail_model=str(tiny_florence2_dir))
+    start_and_wait_ready(qtbot, worker)
+    statuses: list[str] = []
+    worker.status.connect(statuses.append)
+    image = photo_image()
+    with qtbot.waitSignal(worker.job_result, timeout=LOAD_TIMEOUT_MS) as got:
+        worker.submit(DescribeJob(source="photo", image=image, more_detail=True))
+    description = got.args[0].description
+    assert got.args[0].job.more_detail
+    assert description.detailed_caption or description.caption
+    assert any(s.startswith("Loading detail model") for s in statuses)
+    # The main model is untouched: a normal request still uses it.
+    with qtbot.waitSignal(worker.job_result, timeout=JOB_TIMEOUT_MS) as again:
+        worker.submit(DescribeJob(source="photo", image=image))
+    assert again.args[0].description.model_id != description.model_id
+
+
+def test_detail_model_missing_is_reported(qtbot, make_worker, tiny_git_dir):
+    worker = make_worker(tiny_git_dir, detail_model="florence-2-base")
+    start_and_wait_ready(qtbot, worker)
+    with qtbot.waitSignal(worker.job_error, timeout=JOB_TIMEOUT_MS) as got:
+        worker.submit(DescribeJob(source="photo", image=photo_image(), more_detail=True))
+    assert "python main.py models download florence-2-base" in got.args[1]
+
+
+def test_hammering_newest_request_wins_and_the_queue_never_grows(qtbot, make_worker, tiny_git_dir):
+    worker = make_worker(tiny_git_dir)
+    start_and_wait_ready(qtbot, worker)
+    described: list[DescribeJob] = []
+    dropped: list[DescribeJob] = []
+    errors: list[str] = []
+    finished: list[DescribeJob] = []
+    worker.job_result.connect(lambda res: described.append(res.job))
+    worker.job_dropped.connect(dropped.append)
+    worker.job_error.connect(lambda job, msg: errors.append(msg))
+    worker.job_finished.connect(finished.append)
+
+    image = photo_image((480, 360))
+    jobs = []
+    deadline = time.monotonic() + 5.0
+    for i in range(50):
+        jobs.append(worker.submit(DescribeJob(source=f"request {i}", image=image)))
+        assert worker.pending_count() <= 1
+        qtbot.wait(max(1, int((deadline - time.monotonic()) * 1000 / (50 - i))))
+    last = jobs[-1]
+    qtbot.waitUntil(lambda: last in finished, timeout=JOB_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not worker.is_busy(), timeout=JOB_TIMEOUT_MS)
+    qtbot.wait(50)  # let the last queued signals arrive
+
+    assert errors == []
+    assert worker.max_pending_seen == 1
+    assert described[-1] is last, "the newest request must be the one described last"
+    # Every request was either described or dropped, never both, never lost.
+    assert sorted(j.id for j in described + dropped) == sorted(j.id for j in jobs)
+    assert worker.isRunning()
+
+
+def test_stop_while_loading_returns(qtbot, tiny_git_dir):
+    worker = DescribeWorker(str(tiny_git_dir))
+    worker.start()
+    worker.submit(DescribeJob(source="photo", image=photo_image()))
+    started = time.monotonic()
+    assert worker.stop_and_wait(60_000)
+    assert time.monotonic() - started < 60
+    assert not worker.isRunning()
+    assert worker.submit_many([DescribeJob(source="late", image=photo_image())]) == []
