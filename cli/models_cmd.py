@@ -163,6 +163,16 @@ def run_download(args: argparse.Namespace) -> int:
         return 1
     failures = 0
     for name in names:
+        try:
+            status = model_status(name)
+        except UserFacingError as exc:
+            print(f"Error: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        if status.downloaded:
+            print(f"{name} is already downloaded ({format_bytes(status.size_on_disk_bytes)}) in "
+                  f"{status.snapshot_path}")
+            continue
         bar = _ProgressBar(name)
         try:
             path = download(name, progress=bar)

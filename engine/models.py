@@ -22,6 +22,7 @@ inside the functions so that importing this module stays cheap.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import hashlib
 import os
@@ -175,22 +176,23 @@ def _weights_complete(snapshot: Path) -> bool:
 
 
 def _disk_usage(folder: Path) -> tuple[int, int]:
-    """(bytes of regular files under the repo folder, bytes of those that are interrupted downloads).
+    """(bytes the model takes, bytes of those that are interrupted downloads).
 
-    Symlinks are not followed, so a blob is counted once even though a snapshot links to it."""
+    Counts the blobs, and snapshot files that are copies rather than links (where the file system has
+    no symlinks); a blob is counted once even though a snapshot links to it."""
     total = partial = 0
-    for root, _dirs, files in os.walk(folder):
-        for name in files:
-            path = Path(root) / name
-            try:
-                if path.is_symlink():
-                    continue
-                size = path.stat().st_size
-            except OSError:
+    candidates = [p for p in (folder / "blobs").glob("*")]
+    candidates += [p for p in (folder / "snapshots").rglob("*")]
+    for path in candidates:
+        try:
+            if path.is_symlink() or not path.is_file():
                 continue
-            total += size
-            if name.endswith(".incomplete"):
-                partial += size
+            size = path.stat().st_size
+        except OSError:
+            continue
+        total += size
+        if path.name.endswith(".incomplete"):
+            partial += size
     return total, partial
 
 
@@ -609,17 +611,16 @@ def remove(name_or_id: str) -> int:
         cache_info = scan_cache_dir(cache_dir)
     except CacheNotFound:
         cache_info = None
+    repo = None
     if cache_info is not None:
-        revisions = [
-            revision.commit_hash
-            for repo in cache_info.repos
-            if repo.repo_id == hf_id and repo.repo_type == "model"
-            for revision in repo.revisions
-        ]
-        if revisions:
-            strategy = cache_info.delete_revisions(*revisions)
-            strategy.execute()
-            freed += strategy.expected_freed_size
+        repo = next((r for r in cache_info.repos if r.repo_id == hf_id and r.repo_type == "model"), None)
+    if repo is not None and repo.revisions:
+        # A cache view holding this repo only: revision hashes are matched across every repo, and a
+        # hand-made cache may reuse one, so another model must never be caught by the same hash.
+        only_this_repo = dataclasses.replace(cache_info, repos=frozenset({repo}))
+        strategy = only_this_repo.delete_revisions(*(rev.commit_hash for rev in repo.revisions))
+        strategy.execute()
+        freed += strategy.expected_freed_size
     # What the strategy does not cover: interrupted downloads, or a repo with no complete version,
     # which scan_cache_dir reports as damaged and skips.
     if folder.exists():
