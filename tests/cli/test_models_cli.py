@@ -288,3 +288,58 @@ def test_list_json_schema(hub):
         assert item["hf_id"] == entry.hf_id
         assert set(item["capabilities"]) == set(entry.capabilities)
         assert item["path"] is None  # nothing downloaded in this test
+
+
+# ------------------------------------------------------------------ in-process: list formatting
+
+
+def _status(name: str, **kwargs):
+    from engine.catalog import catalog_entry
+    from engine.models import ModelStatus
+
+    entry = catalog_entry(name)
+    return ModelStatus(hf_id=entry.hf_id, entry=entry, **{"downloaded": False, "size_on_disk_bytes": 0, **kwargs})
+
+
+def test_table_rows_say_yes_no_or_partly():
+    from cli.models_cmd import format_table, status_rows
+
+    rows = status_rows([
+        _status("git-base", downloaded=True, size_on_disk_bytes=707_000_000),
+        _status("florence-2-base", size_on_disk_bytes=300_000_000, partial_bytes=299_000_000),
+        _status("blip-base"),
+    ])
+
+    assert rows[0] == ["NAME", "HUGGING FACE ID", "PARAMS", "DOWNLOAD", "ON DISK", "LICENCE", "CAN DO",
+                       "DOWNLOADED"]
+    assert rows[1] == ["git-base", GIT_BASE_ID, "177M", "707 MB", "707 MB", "MIT", "caption", "yes"]
+    assert rows[2][6] == "caption, detailed, objects, ocr"
+    assert rows[2][7] == "partly (300 MB; download again to resume)"
+    assert rows[3][4:] == ["-", "BSD-3-Clause", "caption", "no"]
+    lines = format_table(rows).splitlines()
+    # Columns line up: each column starts at the same offset on every line.
+    offset = lines[0].index("HUGGING FACE ID")
+    assert all(line[offset:].startswith(row[1]) for line, row in zip(lines, rows))
+
+
+def test_list_in_process_names_where_models_are_kept(capsys, tiny_git_dir):
+    import argparse
+
+    from cli.models_cmd import run_list
+    from tests.fixtures.tiny_models import install_in_hub_cache
+
+    install_in_hub_cache(tiny_git_dir, GIT_BASE_ID, hub_cache_dir())
+    assert run_list(argparse.Namespace(json=False)) == 0
+    out = capsys.readouterr().out
+    assert f"Models are stored in {hub_cache_dir()}" in out
+    assert next(l for l in out.splitlines() if l.startswith("git-base ")).endswith("yes")
+
+
+def test_downloading_a_model_already_here_needs_no_network(capsys, tiny_git_dir):
+    import main
+    from tests.fixtures.tiny_models import install_in_hub_cache
+
+    install_in_hub_cache(tiny_git_dir, GIT_BASE_ID, hub_cache_dir())
+    # HF_HUB_OFFLINE is set in tests: any request would fail.
+    assert main.main(["models", "download", "git-base"]) == 0
+    assert "git-base is already downloaded" in capsys.readouterr().out
