@@ -22,6 +22,7 @@ pytest_plugins = [
     "tests.fixtures.shapes",
     "tests.fixtures.xvfb",
     "tests.fixtures.fake_hub",
+    "tests.fixtures.photo_folder",
 ]
 
 

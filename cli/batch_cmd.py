@@ -1,0 +1,136 @@
+"""`python main.py batch DIR`: describe every image in a folder, resumably, with alt text outputs.
+
+    batch Photos --recursive --out alt.csv           a CSV (or .jsonl / .json) of every image
+    batch Photos --sidecar xmp                       IMG_1.jpg.xmp next to each image
+    batch Photos --write-metadata                    alt text inside the JPEG / PNG / WebP / TIFF files
+    batch Photos --detail --model florence-2-base    detailed descriptions
+
+Stop it any way (Ctrl+C, closing the terminal, a power cut) and run the same command again: it goes on
+where it stopped. Without --out, --sidecar or --write-metadata the results go to
+DIR/describe-aloud-results.csv.
+
+Exit codes: 0 every image described; 1 some files failed (listed in the summary); 2 the model is not
+downloaded, or an output file exists that Describe Aloud did not write; 130 stopped with Ctrl+C.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DEFAULT_RESULTS_NAME = "describe-aloud-results.csv"
+PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "batch",
+        help="describe every image in a folder (resumable); write alt text files or metadata",
+        description="Describe every image in a folder (JPEG, PNG, WebP, BMP, GIF, TIFF; HEIC when "
+        "pillow-heif is installed). Resumable: run the same command again after stopping it.",
+        epilog="Exit codes: 0 all described; 1 some files failed (see the summary); 2 the model is not "
+        "downloaded or an output file exists that was not written by Describe Aloud; 130 stopped (Ctrl+C).",
+    )
+    parser.add_argument("folder", metavar="DIR", help="the folder of images")
+    parser.add_argument("--recursive", "-r", action="store_true", help="include sub-folders")
+    parser.add_argument("--out", metavar="RESULTS",
+                        help="results file: .csv, .jsonl or .json (default, when no other output is asked "
+                        f"for: DIR/{DEFAULT_RESULTS_NAME})")
+    parser.add_argument("--sidecar", choices=("txt", "xmp"),
+                        help="write IMG.jpg.txt (alt text) or IMG.jpg.xmp (XMP sidecar) next to each image")
+    parser.add_argument("--write-metadata", action="store_true",
+                        help="write the alt text into the image files (JPEG, PNG, WebP, TIFF) without "
+                        "re-encoding them")
+    parser.add_argument("--model", metavar="ID_OR_PATH",
+                        help="captioner: a catalog name, a Hugging Face id, a local folder or a checkpoint")
+    parser.add_argument("--detail", action="store_true", help="detailed descriptions (slower)")
+    parser.add_argument("--batch-size", type=int, metavar="N",
+                        help="images per model call (default 4 on CPU, 16 on a GPU)")
+    parser.add_argument("--hash", action="store_true",
+                        help="also compare file contents (SHA-256) to decide what changed since the last run")
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                        help="model precision (default auto; int8 changes outputs)")
+    parser.add_argument("--no-ocr", action="store_true", help="do not read the text in the images")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def options_from_args(args: argparse.Namespace):
+    from engine.batch import BatchOptions
+    from engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
+
+    out = args.out
+    if out is None and not args.sidecar and not args.write_metadata:
+        out = str(Path(args.folder) / DEFAULT_RESULTS_NAME)
+    return BatchOptions(
+        folder=args.folder,
+        recursive=args.recursive,
+        out=out,
+        sidecar=args.sidecar,
+        write_metadata=args.write_metadata,
+        model=args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL),
+        detail=args.detail,
+        batch_size=args.batch_size,
+        hash_files=args.hash,
+        precision=args.precision,
+        use_ocr=not args.no_ocr,
+    )
+
+
+class _ProgressBar:
+    """tqdm on stderr, fed by BatchRunner's progress callback (same thread)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar = None
+
+    def __call__(self, progress) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            if progress.total == 0:
+                return
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=progress.total, unit="img", file=sys.stderr, dynamic_ncols=True,
+                            desc="Describing")
+        self.bar.update(progress.done - self.bar.n)
+        if progress.current:
+            self.bar.set_postfix_str(progress.current[-40:], refresh=False)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def run(args: argparse.Namespace) -> int:
+    from engine.batch import BatchRunner
+    from engine.errors import UserFacingError
+
+    if args.batch_size is not None and args.batch_size < 1:
+        print("--batch-size must be 1 or more.", file=sys.stderr)
+        return 2
+    options = options_from_args(args)
+    bar = _ProgressBar(enabled=not args.no_progress)
+    runner = BatchRunner(options, on_progress=bar, on_status=lambda m: log.info(m))
+    try:
+        summary = runner.run()
+    except UserFacingError as exc:
+        bar.close()
+        print(str(exc), file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:  # before the run loop started (scanning, loading the model)
+        bar.close()
+        print("Stopped before anything was described.", file=sys.stderr)
+        return 130
+    bar.close()
+    for line in summary.lines():
+        print(line, file=sys.stderr if line.startswith(("Failed", "Metadata not", "Sidecar not")) else sys.stdout)
+    if summary.interrupted or summary.cancelled:
+        return 130
+    if summary.failed or summary.metadata_problems or summary.sidecar_problems or summary.output_problems:
+        return 1
+    return 0

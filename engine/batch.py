@@ -1,0 +1,492 @@
+"""Describe a whole folder: resumable, batched, nothing lost, alt text written where photo tools read it.
+
+    runner = BatchRunner(BatchOptions(folder="Photos", recursive=True, out="Photos/alt.csv"))
+    summary = runner.run()          # blocks; call pause() / resume() / cancel() from another thread
+
+Pipeline: the folder is scanned (sorted paths); each file's size + mtime (+ SHA-256 with `hash_files`)
+is checked against the journal (engine.journal) and what is already done is skipped. A small thread pool
+decodes and shrinks the remaining images ahead of the model (a bounded prefetch window), the main loop
+hands `batch_size` images at a time to `Describer.describe_batch` (one captioner call per batch), records
+the batch in the journal in one durable transaction, then writes sidecars / metadata and, at most every
+`checkpoint_seconds`, the results file (always at the end, on cancel and on Ctrl+C).
+
+A file that cannot be read (corrupt, truncated, not an image, unreadable, empty, a decompression bomb) is
+recorded as failed with its reason and retried on the next run; the run goes on.
+
+Threading contract: `run()` is called on one thread (the CLI's main thread or the GUI's QThread) and owns
+the journal, the describer and the loader pool. `pause()`, `resume()` and `cancel()` may be called from
+any thread; they take effect between batches. `on_progress` is called on the run() thread.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from engine.errors import ImageLoadError, UserFacingError
+from engine.journal import Entry, FileKey, Journal, default_journal_path, file_sha256, utc_now
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp", ".bmp", ".dib", ".gif",
+                              ".tif", ".tiff"})
+HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
+SIDECAR_KINDS = ("txt", "xmp")
+# Longest side of the image handed to OCR and the captioner. The captioners resize to 224-768 px
+# anyway; OCR reads photo text well at this size, and decoding / converting a 24 MP photo is avoided.
+DEFAULT_MAX_SIDE = 2048
+DEFAULT_BATCH_CPU = 4
+DEFAULT_BATCH_GPU = 16
+
+
+def heif_available() -> bool:
+    """True when pillow-heif is installed (optional): HEIC/HEIF files are then described too."""
+    try:
+        import pillow_heif  # type: ignore[import-not-found]
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def image_extensions() -> frozenset[str]:
+    return IMAGE_EXTENSIONS | (HEIF_EXTENSIONS if heif_available() else frozenset())
+
+
+def scan_folder(folder: str | os.PathLike, *, recursive: bool = False,
+                extensions: frozenset[str] | None = None) -> list[str]:
+    """Relative paths ('/' separators, sorted) of the image files in `folder`. Hidden files and folders
+    (names starting with '.') are skipped: that is where our journal and temp files live."""
+    root = Path(folder)
+    extensions = extensions or image_extensions()
+    found: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
+        for name in filenames:
+            if name.startswith(".") or Path(name).suffix.lower() not in extensions:
+                continue
+            found.append((Path(dirpath) / name).relative_to(root).as_posix())
+    return sorted(found)
+
+
+def remove_stale_temp_files(folder: Path, rel_paths: Sequence[str]) -> int:
+    """Delete temp files our atomic writers left behind when killed (`.NAME.xxxx.describe-aloud-tmp`)."""
+    from engine.metadata import TMP_SUFFIX
+
+    removed = 0
+    for directory in {(folder / p).parent for p in rel_paths} | {folder}:
+        try:
+            names = os.listdir(directory)
+        except OSError:
+            continue
+        for name in names:
+            if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                try:
+                    (directory / name).unlink()
+                    removed += 1
+                except OSError:
+                    pass
+    return removed
+
+
+@dataclass
+class BatchOptions:
+    folder: str
+    recursive: bool = False
+    out: str | None = None  # results file (.csv / .jsonl / .json); None: journal only
+    sidecar: str | None = None  # "txt" | "xmp" | None
+    write_metadata: bool = False
+    model: str | None = None  # catalog name / hub id / folder / checkpoint; None: the default
+    detail: bool = False
+    batch_size: int | None = None  # None: 4 on CPU, 16 on GPU
+    hash_files: bool = False
+    precision: str = "auto"
+    device: str = "auto"
+    use_ocr: bool = True
+    max_side: int = DEFAULT_MAX_SIDE
+    loader_threads: int = 2
+    checkpoint_seconds: float = 10.0
+    journal_path: str | None = None  # None: default_journal_path(folder)
+
+
+@dataclass
+class Progress:
+    """A snapshot for progress displays (counts are of this run's work list)."""
+
+    done: int  # images finished this run (described + failed)
+    total: int  # images to do this run
+    described: int
+    failed: int
+    skipped: int
+    current: str  # the last file finished
+    rate: float  # images per second this run
+    eta_seconds: float | None
+    elapsed: float
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.done / self.total if self.total else 100.0
+
+
+@dataclass
+class BatchSummary:
+    folder: str
+    found: int = 0
+    described: int = 0
+    skipped: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    metadata_written: int = 0
+    metadata_problems: list[tuple[str, str]] = field(default_factory=list)
+    sidecars_written: int = 0
+    sidecar_problems: list[tuple[str, str]] = field(default_factory=list)
+    output_problems: list[str] = field(default_factory=list)
+    out: str | None = None
+    journal: str | None = None
+    model_id: str | None = None
+    cancelled: bool = False
+    interrupted: bool = False
+    elapsed: float = 0.0
+
+    def lines(self) -> list[str]:
+        """The summary as sentences (printed by the CLI, shown and spoken by the dialog)."""
+        head = "Stopped early. " if (self.cancelled or self.interrupted) else ""
+        lines = [
+            f"{head}{self.found} images found: {self.described} described, {self.skipped} already done "
+            f"(skipped), {len(self.failed)} failed."
+        ]
+        if self.metadata_written or self.metadata_problems:
+            lines.append(f"Alt text written into {self.metadata_written} files; "
+                         f"{len(self.metadata_problems)} not written.")
+        if self.sidecars_written or self.sidecar_problems:
+            lines.append(f"{self.sidecars_written} sidecar files written; {len(self.sidecar_problems)} not written.")
+        for path, reason in self.failed:
+            lines.append(f"Failed: {path}: {reason}")
+        for path, reason in self.metadata_problems:
+            lines.append(f"Metadata not written: {path}: {reason}")
+        for path, reason in self.sidecar_problems:
+            lines.append(f"Sidecar not written: {path}: {reason}")
+        lines.extend(self.output_problems)
+        if self.out:
+            lines.append(f"Results: {self.out}")
+        if self.cancelled or self.interrupted:
+            lines.append("Run the same command again to continue where it stopped.")
+        return lines
+
+
+@dataclass
+class _Loaded:
+    rel: str
+    key: FileKey | None
+    image: Any = None
+    size: tuple[int, int] = (0, 0)
+    error: str | None = None
+
+
+def load_for_batch(folder: Path, rel: str, key: FileKey | None, max_side: int, hash_files: bool) -> _Loaded:
+    """Decode one image and shrink it to `max_side` (runs in a loader thread; pure, thread-safe)."""
+    from PIL import Image
+
+    from engine.images import load_image
+
+    path = folder / rel
+    try:
+        if key is None:
+            key = FileKey.of(path, with_hash=hash_files)
+        image = load_image(path)
+        size = image.size
+        if max(size) > max_side:
+            image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        return _Loaded(rel, key, image, size)
+    except ImageLoadError as exc:
+        return _Loaded(rel, key, error=str(exc).replace(str(path), rel))
+    except OSError as exc:
+        return _Loaded(rel, key, error=f"{rel} cannot be read: {exc.strerror or exc}.")
+    except MemoryError:
+        return _Loaded(rel, key, error=f"{rel} is too large to open with the memory available.")
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop a thousand-image run
+        log.exception("loading %s failed", rel)
+        return _Loaded(rel, key, error=f"{rel} could not be read ({type(exc).__name__}: {exc}).")
+
+
+class BatchRunner:
+    """Runs one batch (see the module docstring for the threading contract)."""
+
+    def __init__(
+        self,
+        options: BatchOptions,
+        *,
+        captioner: Any = None,
+        describer: Any = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        on_status: Callable[[str], None] | None = None,
+    ) -> None:
+        """`captioner` / `describer`: already built ones (tests, the bench); otherwise the captioner is
+        loaded from `options.model` inside run(), on the run() thread."""
+        self.options = options
+        self._captioner = captioner
+        self._describer = describer
+        self._on_progress = on_progress
+        self._on_status = on_status
+        self._cancel = threading.Event()
+        self._running = threading.Event()
+        self._running.set()
+        self._scanned: set[str] | None = None
+
+    # -- control (any thread) -------------------------------------------------------------------
+    def cancel(self) -> None:
+        self._cancel.set()
+        self._running.set()  # wake a paused run so that it can stop
+
+    def pause(self) -> None:
+        self._running.clear()
+
+    def resume(self) -> None:
+        self._running.set()
+
+    @property
+    def paused(self) -> bool:
+        return not self._running.is_set()
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self) -> BatchSummary:
+        """Describe what is not done yet. Raises UserFacingError (ModelNotAvailable: exit code 2,
+        OutputConflict...) before any work starts; afterwards problems are reported in the summary."""
+        from engine.outputs import check_output_writable, output_format
+
+        opts = self.options
+        folder = Path(opts.folder).expanduser()
+        if not folder.is_dir():
+            raise UserFacingError(f"The folder {opts.folder!r} does not exist or is not a folder.")
+        if opts.sidecar not in (None, *SIDECAR_KINDS):
+            raise UserFacingError(f"--sidecar must be one of: {', '.join(SIDECAR_KINDS)}.")
+        if opts.out:
+            output_format(opts.out)
+        started = time.monotonic()
+        summary = BatchSummary(folder=str(folder))
+        journal_path = Path(opts.journal_path) if opts.journal_path else default_journal_path(folder)
+        summary.journal = str(journal_path)
+        with Journal(journal_path) as journal:
+            if opts.out:
+                check_output_writable(opts.out, journal)
+                summary.out = str(Path(opts.out).resolve())
+            self._status("Looking for images…")
+            rel_paths = scan_folder(folder, recursive=opts.recursive)
+            summary.found = len(rel_paths)
+            self._scanned = set(rel_paths)
+            remove_stale_temp_files(folder, rel_paths)
+            describer = self._make_describer() if rel_paths else None
+            summary.model_id = describer.model_id if describer else None
+            try:
+                self._run(folder, rel_paths, journal, describer, summary, started)
+            except KeyboardInterrupt:
+                summary.interrupted = True
+            finally:
+                summary.cancelled = self._cancel.is_set()
+                if opts.out:
+                    self._write_results(journal, folder, summary)
+        summary.elapsed = time.monotonic() - started
+        return summary
+
+    def _make_describer(self):
+        if self._describer is not None:
+            return self._describer
+        from engine.describer import Describer
+
+        if self._captioner is None:
+            from engine.captioners import load_captioner
+
+            self._status("Loading the model…")
+            self._captioner = load_captioner(
+                self.options.model, precision=self.options.precision, device=self.options.device
+            )
+        self._describer = Describer(self._captioner, use_ocr=self.options.use_ocr)
+        return self._describer
+
+    def _batch_size(self) -> int:
+        if self.options.batch_size:
+            return max(1, int(self.options.batch_size))
+        try:
+            from engine.device import resolve_device
+
+            return DEFAULT_BATCH_GPU if resolve_device(self.options.device).startswith("cuda") else DEFAULT_BATCH_CPU
+        except Exception:  # noqa: BLE001 - no torch: the CPU default
+            return DEFAULT_BATCH_CPU
+
+    def _run(self, folder: Path, rel_paths: list[str], journal: Journal, describer, summary: BatchSummary,
+             started: float) -> None:
+        opts = self.options
+        todo: list[tuple[str, FileKey | None]] = []
+        model_id = describer.model_id if describer else None
+        for rel in rel_paths:
+            try:
+                # Hashing (with --hash) is done here only for files the journal already knows; new
+                # files are hashed by the loader threads.
+                known = journal.get(rel)
+                key = FileKey.of(folder / rel, with_hash=opts.hash_files and known is not None)
+            except OSError:
+                todo.append((rel, None))  # the loader reports why it cannot be read
+                continue
+            if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail):
+                summary.skipped += 1
+                self._side_effects(folder, journal.get(rel), journal, summary)  # new flags on an old run
+                continue
+            todo.append((rel, key if (not opts.hash_files or key.sha256) else None))
+
+        batch_size = self._batch_size()
+        total = len(todo)
+        self._status(f"{total} images to describe, {summary.skipped} already done.")
+        self._progress(summary, 0, total, "", started, time.monotonic())
+        if not todo:
+            return
+        work_started = time.monotonic()
+        last_checkpoint = work_started
+        done = 0
+        window = max(batch_size * 2, opts.loader_threads * 2)
+        pending: deque[Future] = deque()
+        queue = iter(todo)
+        with ThreadPoolExecutor(max_workers=max(1, opts.loader_threads), thread_name_prefix="batch-load") as pool:
+            def refill() -> None:
+                while len(pending) < window:
+                    item = next(queue, None)
+                    if item is None:
+                        return
+                    rel, key = item
+                    pending.append(pool.submit(load_for_batch, folder, rel, key, opts.max_side, opts.hash_files))
+
+            try:
+                refill()
+                while pending:
+                    self._running.wait()
+                    if self._cancel.is_set():
+                        break
+                    batch = [pending.popleft().result() for _ in range(min(batch_size, len(pending)))]
+                    refill()
+                    entries = self._describe(batch, describer)
+                    journal.record(entries)  # durable: the batch is never described again
+                    for entry in entries:
+                        if entry.status == "done":
+                            summary.described += 1
+                            self._side_effects(folder, entry, journal, summary)
+                        else:
+                            summary.failed.append((entry.path, entry.error or "unknown error"))
+                    done += len(entries)
+                    now = time.monotonic()
+                    self._progress(summary, done, total, entries[-1].path, work_started, now)
+                    if opts.out and now - last_checkpoint >= opts.checkpoint_seconds and pending:
+                        self._write_results(journal, folder, summary)
+                        last_checkpoint = now
+            finally:
+                for fut in pending:
+                    fut.cancel()
+
+    def _describe(self, batch: list[_Loaded], describer) -> list[Entry]:
+        """Entries for a batch: failed ones for unreadable files, described ones for the rest."""
+        opts = self.options
+        entries: dict[str, Entry] = {}
+        good = [item for item in batch if item.error is None]
+        for item in batch:
+            if item.error is not None:
+                entries[item.rel] = self._failed(item, item.error, describer)
+        descriptions: list[Any] = []
+        if good:
+            try:
+                descriptions = describer.describe_batch(
+                    [item.image for item in good], detail=opts.detail, sources=[item.rel for item in good]
+                )
+            except Exception as exc:  # noqa: BLE001 - find the image that breaks it, keep the others
+                log.warning("batch failed (%r); describing its images one by one", exc)
+                descriptions = []
+                for item in good:
+                    try:
+                        descriptions.append(describer.describe_batch([item.image], detail=opts.detail,
+                                                                     sources=[item.rel])[0])
+                    except Exception as one_exc:  # noqa: BLE001
+                        descriptions.append(one_exc)
+        for item, d in zip(good, descriptions):
+            item.image = None  # free the pixels early
+            if isinstance(d, Exception):
+                reason = str(d) if isinstance(d, UserFacingError) else f"{type(d).__name__}: {d}"
+                entries[item.rel] = self._failed(item, f"{item.rel} could not be described ({reason}).", describer)
+                continue
+            if d.caption_error and d.caption is None and d.kind.value != "blank":
+                entries[item.rel] = self._failed(item, d.caption_error, describer)
+                continue
+            d.width, d.height = item.size  # the original's size, not the shrunk copy's
+            entries[item.rel] = self._done(item, d, describer)
+        return [entries[item.rel] for item in batch]
+
+    def _done(self, item: _Loaded, d, describer) -> Entry:
+        from engine.outputs import alt_text_for
+
+        return Entry(path=item.rel, key=item.key or FileKey(0, 0), status="done", model_id=describer.model_id,
+                     detail=self.options.detail, description=d.to_dict(), alt_text=alt_text_for(d),
+                     described_at=utc_now())
+
+    def _failed(self, item: _Loaded, reason: str, describer) -> Entry:
+        return Entry(path=item.rel, key=item.key or FileKey(-1, -1), status="failed",
+                     model_id=describer.model_id if describer else None, detail=self.options.detail,
+                     error=reason, described_at=utc_now())
+
+    def _side_effects(self, folder: Path, entry: Entry | None, journal: Journal, summary: BatchSummary) -> None:
+        """Sidecar and in-file metadata for a done entry, when asked and not already written."""
+        from engine.metadata import write_alt_text, write_xmp_sidecar
+        from engine.outputs import write_text_sidecar
+
+        opts = self.options
+        if entry is None or entry.status != "done" or not entry.alt_text:
+            return
+        path = folder / entry.path
+        if opts.sidecar and entry.sidecar_status != f"written:{opts.sidecar}":
+            if opts.sidecar == "xmp":
+                result = write_xmp_sidecar(path, entry.alt_text)
+                status, note = result.status, result.reason
+            else:
+                status, note = write_text_sidecar(path, entry.alt_text, journal)
+            if status == "written":
+                summary.sidecars_written += 1
+                journal.update_file_state(entry.path, sidecar_status=f"written:{opts.sidecar}", sidecar_note=None)
+            else:
+                summary.sidecar_problems.append((entry.path, note))
+                journal.update_file_state(entry.path, sidecar_status=status, sidecar_note=note)
+        if opts.write_metadata and entry.metadata_status not in ("written", "unsupported"):
+            result = write_alt_text(path, entry.alt_text)
+            if result.ok:
+                summary.metadata_written += 1
+                # The file grew (mtime is kept): record its new key so the next run still sees it as done.
+                new_key = FileKey.of(path, with_hash=entry.key.sha256 is not None)
+                journal.update_file_state(entry.path, key=new_key, metadata_status="written", metadata_note=None)
+            else:
+                summary.metadata_problems.append((entry.path, result.reason))
+                journal.update_file_state(entry.path, metadata_status=result.status, metadata_note=result.reason)
+
+    def _write_results(self, journal: Journal, folder: Path, summary: BatchSummary) -> None:
+        from engine.outputs import write_results
+
+        try:
+            write_results(self.options.out, journal, folder=str(folder), only=self._scanned)
+        except UserFacingError as exc:
+            summary.output_problems.append(str(exc))
+        except OSError as exc:
+            summary.output_problems.append(f"The results file {self.options.out} could not be written: "
+                                           f"{exc.strerror or exc}.")
+
+    def _progress(self, summary: BatchSummary, done: int, total: int, current: str, started: float,
+                  now: float) -> None:
+        if self._on_progress is None:
+            return
+        elapsed = max(1e-9, now - started)
+        rate = done / elapsed if done else 0.0
+        eta = (total - done) / rate if rate > 0 else None
+        self._on_progress(Progress(done=done, total=total, described=summary.described,
+                                   failed=len(summary.failed), skipped=summary.skipped, current=current,
+                                   rate=rate, eta_seconds=eta, elapsed=elapsed))
+
+    def _status(self, message: str) -> None:
+        if self._on_status is not None:
+            self._on_status(message)

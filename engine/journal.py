@@ -1,0 +1,228 @@
+"""The batch journal: the source of truth for what has been described in a folder.
+
+A SQLite database in WAL mode with `synchronous=FULL`, so a committed batch survives Ctrl+C, SIGKILL and a
+power cut. One row per image, keyed by its path relative to the folder; the row also stores the file's
+size, modification time (ns) and, when asked, its SHA-256. A row counts as done only while all of these
+still match the file on disk (and the model and detail setting are the same), so a changed file is
+described again and a result is never duplicated (the path is the primary key).
+
+Threading: a Journal (one sqlite3 connection) is used by the one thread that opened it.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+JOURNAL_NAME = ".describe-aloud-journal.sqlite"
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS entries (
+    path TEXT PRIMARY KEY,          -- relative to the folder, '/' separators
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    sha256 TEXT,
+    status TEXT NOT NULL,           -- 'done' | 'failed'
+    model_id TEXT,
+    detail INTEGER NOT NULL DEFAULT 0,
+    description TEXT,               -- Description.to_dict() as JSON
+    alt_text TEXT,
+    error TEXT,                     -- why it failed (a sentence for the user)
+    described_at TEXT NOT NULL,     -- ISO 8601, UTC
+    metadata_status TEXT,           -- 'written' | 'unsupported' | 'failed' | NULL (not asked)
+    metadata_note TEXT,
+    sidecar_status TEXT,
+    sidecar_note TEXT
+);
+-- Files we wrote (outputs, text sidecars) with the hash of what we wrote: we only overwrite our own.
+CREATE TABLE IF NOT EXISTS written_files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
+"""
+
+
+def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class FileKey:
+    """What identifies one version of a file."""
+
+    size: int
+    mtime_ns: int
+    sha256: str | None = None
+
+    @classmethod
+    def of(cls, path: str | os.PathLike, *, with_hash: bool = False) -> "FileKey":
+        st = os.stat(path)
+        return cls(st.st_size, st.st_mtime_ns, file_sha256(path) if with_hash else None)
+
+
+@dataclass
+class Entry:
+    path: str
+    key: FileKey
+    status: str
+    model_id: str | None = None
+    detail: bool = False
+    description: dict[str, Any] | None = None
+    alt_text: str | None = None
+    error: str | None = None
+    described_at: str = ""
+    metadata_status: str | None = None
+    metadata_note: str | None = None
+    sidecar_status: str | None = None
+    sidecar_note: str | None = None
+
+
+def default_journal_path(folder: str | os.PathLike) -> Path:
+    """`FOLDER/.describe-aloud-journal.sqlite`, or, when the folder cannot be written (a read-only share,
+    a CD), a file in the app's data folder named after the folder's absolute path."""
+    folder = Path(folder).resolve()
+    if os.access(folder, os.W_OK):
+        return folder / JOURNAL_NAME
+    from engine.config import data_dir
+
+    digest = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:16]
+    return data_dir() / "batch-journals" / f"{digest}.sqlite"
+
+
+class Journal:
+    """See the module docstring. Use as a context manager or call close()."""
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self._db.executescript(_SCHEMA)
+        self._db.execute(
+            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+        )
+
+    # -- context manager ------------------------------------------------------------------------
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._db.close()
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, path: str) -> Entry | None:
+        row = self._db.execute("SELECT * FROM entries WHERE path = ?", (path,)).fetchone()
+        return self._entry(row) if row else None
+
+    def entries(self, status: str | None = None) -> Iterator[Entry]:
+        """All rows sorted by path (optionally only one status)."""
+        if status:
+            rows = self._db.execute("SELECT * FROM entries WHERE status = ? ORDER BY path", (status,))
+        else:
+            rows = self._db.execute("SELECT * FROM entries ORDER BY path")
+        for row in rows:
+            yield self._entry(row)
+
+    def is_done(self, path: str, key: FileKey, *, model_id: str | None = None, detail: bool | None = None) -> bool:
+        """True when `path` was described with this exact file version (and model / detail, when given)."""
+        entry = self.get(path)
+        if entry is None or entry.status != "done":
+            return False
+        if (entry.key.size, entry.key.mtime_ns) != (key.size, key.mtime_ns):
+            return False
+        if key.sha256 is not None and entry.key.sha256 != key.sha256:
+            return False  # content changed, or never hashed: describe again
+        if model_id is not None and entry.model_id != model_id:
+            return False
+        if detail is not None and bool(entry.detail) != bool(detail):
+            return False
+        return True
+
+    def counts(self) -> dict[str, int]:
+        return dict(self._db.execute("SELECT status, COUNT(*) FROM entries GROUP BY status").fetchall())
+
+    # -- writing (each call is one durable transaction) ---------------------------------------
+    def record(self, entries: list[Entry]) -> None:
+        """Insert or replace rows in one transaction (one batch = one fsync)."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO entries (path, size, mtime_ns, sha256, status, model_id, detail, "
+                "description, alt_text, error, described_at, metadata_status, metadata_note, sidecar_status, "
+                "sidecar_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [self._row(e) for e in entries],
+            )
+
+    def update_file_state(self, path: str, *, key: FileKey | None = None, **fields: Any) -> None:
+        """Update a row after a side effect (metadata written: new size; sidecar written...)."""
+        allowed = {"metadata_status", "metadata_note", "sidecar_status", "sidecar_note"}
+        sets, values = [], []
+        for name, value in fields.items():
+            if name not in allowed:
+                raise ValueError(name)
+            sets.append(f"{name} = ?")
+            values.append(value)
+        if key is not None:
+            sets += ["size = ?", "mtime_ns = ?", "sha256 = ?"]
+            values += [key.size, key.mtime_ns, key.sha256]
+        if not sets:
+            return
+        with self._transaction():
+            self._db.execute(f"UPDATE entries SET {', '.join(sets)} WHERE path = ?", (*values, path))
+
+    def written_hash(self, path: str) -> str | None:
+        row = self._db.execute("SELECT sha256 FROM written_files WHERE path = ?", (path,)).fetchone()
+        return row[0] if row else None
+
+    def set_written_hash(self, path: str, sha256: str) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO written_files(path, sha256) VALUES (?, ?)", (path, sha256))
+
+    # -- helpers --------------------------------------------------------------------------------
+    def _transaction(self):
+        db = self._db
+
+        class _Tx:
+            def __enter__(self_inner):
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self_inner, exc_type, *_):
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    @staticmethod
+    def _row(e: Entry) -> tuple:
+        return (
+            e.path, e.key.size, e.key.mtime_ns, e.key.sha256, e.status, e.model_id, int(bool(e.detail)),
+            json.dumps(e.description, ensure_ascii=False) if e.description is not None else None,
+            e.alt_text, e.error, e.described_at or utc_now(), e.metadata_status, e.metadata_note,
+            e.sidecar_status, e.sidecar_note,
+        )
+
+    @staticmethod
+    def _entry(row: tuple) -> Entry:
+        (path, size, mtime_ns, sha, status, model_id, detail, description, alt_text, error, described_at,
+         metadata_status, metadata_note, sidecar_status, sidecar_note) = row
+        return Entry(
+            path=path, key=FileKey(size, mtime_ns, sha), status=status, model_id=model_id, detail=bool(detail),
+            description=json.loads(description) if description else None, alt_text=alt_text, error=error,
+            described_at=described_at, metadata_status=metadata_status, metadata_note=metadata_note,
+            sidecar_status=sidecar_status, sidecar_note=sidecar_note,
+        )

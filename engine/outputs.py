@@ -1,0 +1,187 @@
+"""Batch outputs, always rebuilt from the journal: CSV, JSON Lines, JSON, text sidecars, and the alt text.
+
+Every file is written atomically (temp file in the same folder, fsync, os.replace), so a reader or a crash
+never sees half a file. An existing file is only replaced when Describe Aloud wrote it: either its hash is
+the one the journal recorded when we last wrote it, or it has our format (our CSV header, our JSON Lines
+keys, our JSON "generator"). Anything else is left alone: the batch stops before describing anything
+(results file) or skips and reports (text sidecar).
+
+Threading: plain functions; called from the batch thread.
+"""
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from engine.description import Description, ImageKind
+from engine.errors import UserFacingError
+from engine.journal import Entry, Journal
+from engine.metadata import atomic_write_bytes, text_sidecar_path
+
+GENERATOR = "describe-aloud"
+FIELDS = (
+    "path", "status", "kind", "alt_text", "caption", "detailed_caption", "ocr_text", "model_id",
+    "described_at", "width", "height", "error",
+)
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "json"}
+MAX_ALT_TEXT_OCR = 300  # characters of read text quoted in the alt text
+
+
+class OutputConflict(UserFacingError):
+    """An output file exists and was not written by us."""
+
+    exit_code = 2
+
+
+def output_format(path: str | os.PathLike) -> str:
+    fmt = FORMATS.get(Path(path).suffix.lower())
+    if fmt is None:
+        raise UserFacingError(
+            f"The results file {str(path)!r} must end in .csv, .jsonl or .json."
+        )
+    return fmt
+
+
+def _sentence(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?\"'" else text + "."
+
+
+def alt_text_for(d: Description) -> str:
+    """Alt text for a web page or a photo library: what the model saw, and the text read in the image.
+
+    Shorter than the spoken rendering: no "the model guesses" (alt text is read in context), but a
+    mostly-text image leads with its text, as the trust rules want."""
+    if d.kind is ImageKind.BLANK:
+        return _sentence(f"Blank image: {d.blank_reason}" if d.blank_reason else "Blank image")
+    guess = (d.detailed_caption or d.caption or "").strip()
+    text = " ".join(d.text.split())
+    if len(text) > MAX_ALT_TEXT_OCR:
+        text = text[: MAX_ALT_TEXT_OCR].rsplit(" ", 1)[0] + "…"
+    quoted = f'Text: "{text}"' if text else ""
+    if d.mostly_text:
+        lead = "Screenshot" if d.kind is ImageKind.SCREEN else "Document"
+        parts = [f"{lead} with text." if not text else f"{lead}. {quoted}."]
+        if guess:
+            parts.append(_sentence(guess))
+    else:
+        parts = [_sentence(guess)] if guess else []
+        if text:
+            parts.append(quoted + ".")
+    return " ".join(p for p in parts if p) or "Image."
+
+
+def row_for(entry: Entry) -> dict[str, Any]:
+    d = entry.description or {}
+    return {
+        "path": entry.path,
+        "status": "described" if entry.status == "done" else "failed",
+        "kind": d.get("kind", ""),
+        "alt_text": entry.alt_text or "",
+        "caption": d.get("caption") or "",
+        "detailed_caption": d.get("detailed_caption") or "",
+        "ocr_text": d.get("text") or "",
+        "model_id": entry.model_id or "",
+        "described_at": entry.described_at,
+        "width": d.get("width", ""),
+        "height": d.get("height", ""),
+        "error": entry.error or "",
+    }
+
+
+def render(fmt: str, rows: Iterable[dict[str, Any]], *, folder: str) -> bytes:
+    rows = list(rows)
+    if fmt == "csv":
+        buf = io.StringIO(newline="")
+        writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        # UTF-8 with BOM so that spreadsheet programs show accents / CJK correctly.
+        return ("\ufeff" + buf.getvalue()).encode("utf-8")
+    if fmt == "jsonl":
+        return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
+    if fmt == "json":
+        doc = {"generator": GENERATOR, "folder": folder, "images": rows}
+        return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    raise ValueError(fmt)
+
+
+def _looks_like_ours(path: Path, fmt: str) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError:
+        return False
+    if not head.strip():
+        return True  # an empty file holds nothing to lose
+    text = head.decode("utf-8", errors="replace").lstrip("\ufeff")
+    if fmt == "csv":
+        return text.splitlines()[0] == ",".join(FIELDS)
+    if fmt == "jsonl":
+        try:
+            first = json.loads(text.splitlines()[0])
+        except ValueError:
+            return False
+        return isinstance(first, dict) and set(first) == set(FIELDS)
+    return text.lstrip().startswith("{") and f'"generator": "{GENERATOR}"' in text[:200]
+
+
+def check_output_writable(path: str | os.PathLike, journal: Journal) -> None:
+    """Raise OutputConflict if `path` exists and is not ours (see the module docstring)."""
+    path = Path(path).resolve()
+    if not path.exists():
+        return
+    if path.is_dir():
+        raise OutputConflict(f"The results file {str(path)!r} is a folder; choose a file name with --out.")
+    if journal.written_hash(str(path)) == _sha256_file(path) or _looks_like_ours(path, output_format(path)):
+        return
+    raise OutputConflict(
+        f"The file {str(path)!r} already exists and was not written by Describe Aloud, so it was left "
+        "as it is. Choose another name with --out, or move that file away."
+    )
+
+
+def _sha256_file(path: Path) -> str | None:
+    try:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def write_results(path: str | os.PathLike, journal: Journal, *, folder: str,
+                  only: set[str] | None = None) -> int:
+    """Rebuild the results file from the journal (atomically). `only`: the relative paths found by this
+    run's scan (a file since deleted, or outside a non-recursive run, is left out). Returns the row count."""
+    path = Path(path).resolve()
+    check_output_writable(path, journal)
+    rows = [row_for(e) for e in journal.entries() if only is None or e.path in only]
+    data = render(output_format(path), rows, folder=folder)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, data)
+    journal.set_written_hash(str(path), hashlib.sha256(data).hexdigest())
+    return len(rows)
+
+
+def write_text_sidecar(image_path: Path, alt_text: str, journal: Journal) -> tuple[str, str]:
+    """`IMG_1.jpg` -> `IMG_1.jpg.txt` holding the alt text. Returns (status, note); an existing file that
+    we did not write is skipped and reported."""
+    sidecar = text_sidecar_path(image_path)
+    data = (alt_text + "\n").encode("utf-8")
+    try:
+        if sidecar.exists():
+            current = _sha256_file(sidecar)
+            if current != journal.written_hash(str(sidecar.resolve())):
+                return "failed", f"{sidecar.name} already exists and was not written by Describe Aloud; left as it is"
+        atomic_write_bytes(sidecar, data)
+    except OSError as exc:
+        return "failed", f"{sidecar.name} could not be written: {exc.strerror or exc}"
+    journal.set_written_hash(str(sidecar.resolve()), hashlib.sha256(data).hexdigest())
+    return "written", ""
