@@ -1,0 +1,225 @@
+"""`python main.py describe-screen` and friends: describe what is on the screen.
+
+    describe-screen            the monitor under the mouse pointer
+    describe-window            the active window
+    describe-region            a region around the mouse pointer (--region-size 800x600)
+    describe-all-monitors      every monitor at once
+    describe-clipboard         the image on the clipboard
+    stop-speech                silence the app
+
+When the app is running, each command only tells it what to do (over the single-instance socket) and
+returns at once: the app captures (hiding its own window), describes, speaks and keeps it in the history.
+Bind these commands to keys in the desktop's shortcut settings where global hotkeys do not work (Wayland).
+With no app running (or with --standalone), the command does the work itself: capture, describe, print,
+and speak with --speak.
+
+Exit codes: 0 done (or delivered to the app); 1 nothing could be captured, the capture was black (no
+permission) or speech failed; 2 the model is not downloaded (the text found by OCR is still printed).
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+log = logging.getLogger(__name__)
+
+# command -> (app command, capture target or None, help)
+SCREEN_COMMANDS: dict[str, tuple[str, str | None, str]] = {
+    "describe-screen": ("describe_screen", "monitor_under_pointer", "describe the monitor under the mouse pointer"),
+    "describe-window": ("describe_window", "active_window", "describe the active window"),
+    "describe-region": ("describe_region", "region_around_pointer", "describe a region around the mouse pointer"),
+    "describe-all-monitors": ("describe_all_monitors", "all_monitors", "describe all monitors at once"),
+    "describe-clipboard": ("describe_clipboard", None, "describe the image on the clipboard"),
+    "stop-speech": ("stop_speech", None, "stop the app's speech"),
+}
+SOURCE_LABELS = {
+    "monitor_under_pointer": "screen",
+    "active_window": "active window",
+    "region_around_pointer": "screen region",
+    "all_monitors": "all monitors",
+}
+
+
+def _region_size(value: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in value.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"region size must look like 800x600, not {value!r}") from None
+    if width < 16 or height < 16:
+        raise argparse.ArgumentTypeError("region size must be at least 16x16")
+    return (width, height)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from cli.describe_cmd import PRECISION_CHOICES, _speech_function
+
+    for name, (_app_command, target, help_text) in SCREEN_COMMANDS.items():
+        parser = subparsers.add_parser(
+            name, help=help_text,
+            description=f"{help_text[0].upper()}{help_text[1:]}. If the app is running it does it (and "
+            "speaks); otherwise this command does it itself and prints the description.",
+            epilog="Exit codes: 0 done or delivered to the app; 1 nothing captured, a black capture "
+            "(no permission) or speech failed; 2 the model is not downloaded.",
+        )
+        parser.add_argument("--standalone", action="store_true",
+                            help="do not ask the running app; do the work in this process")
+        parser.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
+                            help="how long to wait for the running app to answer (default 1.5)")
+        if name != "stop-speech":
+            parser.add_argument("--json", action="store_true", help="print the description as one JSON object")
+            parser.add_argument("--detail", action="store_true", help="the detailed description")
+            parser.add_argument("--model", metavar="ID_OR_PATH",
+                                help="captioner when working standalone (catalog name, Hugging Face id, folder)")
+            parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                                help="model precision when working standalone")
+            parser.add_argument("--no-ocr", action="store_true", help="do not read the text on screen")
+            parser.add_argument("--speak", action="store_true", help="speak the description (standalone)")
+            parser.add_argument("--save-audio", metavar="OUT.wav", help="write the spoken description to a WAV file")
+            parser.add_argument("--save-image", metavar="OUT.png", help="also save the captured image")
+            if target == "region_around_pointer":
+                parser.add_argument("--region-size", type=_region_size, default=(800, 600), metavar="WxH",
+                                    help="size of the region around the pointer (default 800x600)")
+            add_speech_arguments = _speech_function("add_speech_arguments")
+            if add_speech_arguments is not None:
+                add_speech_arguments(parser)
+        parser.set_defaults(func=run, screen_command=name)
+
+
+def run(args: argparse.Namespace) -> int:
+    name = args.screen_command
+    app_command, target, _help = SCREEN_COMMANDS[name]
+    if not args.standalone and _deliver(app_command, args.timeout):
+        if not getattr(args, "json", False):
+            print("Sent to the running Describe Aloud app.")
+        return 0
+    if name == "stop-speech":
+        print("Describe Aloud is not running, so there is nothing to stop.")
+        return 0
+    if target is None:
+        image, source, hint = _clipboard_image()
+        if image is None:
+            return _fail(args, hint)
+    else:
+        result = _capture(target, args)
+        if isinstance(result, str):
+            return _fail(args, result)
+        image, source, hint = result
+        if hint:
+            return _fail(args, hint)
+    if getattr(args, "save_image", None):
+        try:
+            image.save(args.save_image)
+        except (OSError, ValueError) as exc:
+            print(f"Could not save the image to {args.save_image}: {exc}.", file=sys.stderr)
+    return _describe(args, image, source)
+
+
+def _deliver(app_command: str, timeout: float) -> bool:
+    from gui.single_instance import send_command
+
+    return send_command(app_command, timeout_ms=int(max(timeout, 0.05) * 1000))
+
+
+def _capture(target: str, args: argparse.Namespace):
+    """(image, source label, near-black hint or None), or an error sentence."""
+    from engine.capture import CaptureError, capture, permission_hint
+
+    try:
+        result = capture(target, region_size=getattr(args, "region_size", (800, 600)))
+    except CaptureError as exc:
+        return str(exc)
+    if result.note:
+        print(result.note, file=sys.stderr)
+    source = SOURCE_LABELS.get(result.source, result.source)
+    log.info("captured %s %s in %.0f ms", result.source, result.box, result.elapsed_ms)
+    if result.near_black:
+        return result.image, source, "The capture is completely black. " + permission_hint()
+    return result.image, source, None
+
+
+def _clipboard_image():
+    """(image, "clipboard", None) or (None, None, sentence)."""
+    try:
+        from PIL import ImageGrab
+
+        content = ImageGrab.grabclipboard()
+    except Exception as exc:  # noqa: BLE001 - Pillow raises assorted errors when a clipboard tool is missing
+        hint = ""
+        if sys.platform.startswith("linux"):
+            hint = " Install wl-clipboard (Wayland) or xclip (X11), or start the app and use describe-clipboard."
+        return None, None, f"The clipboard could not be read ({exc}).{hint}"
+    if content is None:
+        return None, None, "There is no image on the clipboard."
+    if isinstance(content, list):  # file names (Windows / macOS): describe the first image file
+        from engine.errors import ImageLoadError
+        from engine.images import load_image
+
+        for path in content:
+            try:
+                return load_image(path), "clipboard", None
+            except ImageLoadError:
+                continue
+        return None, None, "The clipboard holds files, but none of them is an image."
+    from engine.images import to_rgb
+
+    return to_rgb(content), "clipboard", None
+
+
+def _fail(args: argparse.Namespace, message: str) -> int:
+    print(message, file=sys.stderr)
+    if getattr(args, "json", False):
+        import json
+
+        print(json.dumps({"source": None, "error": message}, ensure_ascii=False), flush=True)
+    if getattr(args, "speak", False):
+        _speak_text(args, message)
+    return 1
+
+
+def _speak_text(args: argparse.Namespace, text: str) -> None:
+    from cli.describe_cmd import _speak
+
+    saved = getattr(args, "save_audio", None)
+    args.save_audio = None  # an error message is spoken, never written over the user's WAV
+    try:
+        _speak(args, [("screen", text)])
+    finally:
+        args.save_audio = saved
+
+
+def _describe(args: argparse.Namespace, image, source: str) -> int:
+    from cli.describe_cmd import _json_record, _load_captioner, _plain_text, _print_json, _speak
+    from engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
+    from engine.describer import Describer
+    from engine.errors import UserFacingError
+
+    spec = args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
+    captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
+    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
+    try:
+        description = describer.describe(image, detail=args.detail, source=source)
+    except UserFacingError as exc:
+        return _fail(args, str(exc))
+    _remember(description, image, source)
+    if args.json:
+        _print_json(_json_record(source, description))
+    else:
+        print(_plain_text(source, description), flush=True)
+    if args.speak or args.save_audio:
+        exit_code = max(exit_code, _speak(args, [(source, description.to_speech())]))
+    return exit_code
+
+
+def _remember(description, image, source: str) -> None:
+    """Keep the description in the history, as the app would (a failure here loses nothing else)."""
+    try:
+        from engine.history import HistoryStore
+
+        store = HistoryStore()
+        try:
+            store.add(description, source=source, image=image)
+        finally:
+            store.close()
+    except Exception as exc:  # noqa: BLE001 - the description was printed; the history is a bonus
+        log.warning("could not add the description to the history: %s", exc)
