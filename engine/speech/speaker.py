@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from engine.config import Settings
 
-from .client import SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout
+from .client import DIED_MESSAGE, HUNG_MESSAGE, SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout
 from .players import FallbackPlayer, Playback, Player, choose_players
 from .screen_reader import ScreenReader, ScreenReaderError, find_screen_reader
 from .sentences import split_sentences
@@ -125,7 +125,7 @@ class Speaker:
         self._screen_reader = screen_reader
         self._screen_reader_searched = screen_reader is not None
         kwargs = {"timeout_base": watchdog_timeout} if watchdog_timeout is not None else {}
-        self._process = VoiceProcess(on_problem=self._report_once, **kwargs)
+        self._process = VoiceProcess(on_problem=self._voice_problem, **kwargs)
         self._controller = threading.Thread(target=self._control_loop, name="speech-controller", daemon=True)
         self._controller.start()
 
@@ -295,6 +295,13 @@ class Speaker:
             self._reported.add(message)
         log.info("speech: %s", message)
         self._callbacks.post(self._on_error, message)
+
+    def _voice_problem(self, message: str) -> None:
+        """From the voice process: a restart is reported every time; lasting states once."""
+        if message in (HUNG_MESSAGE, DIED_MESSAGE):
+            self._report(message)
+        else:
+            self._report_once(message)
 
     def _report(self, message: str) -> None:
         log.info("speech: %s", message)

@@ -134,16 +134,39 @@ class _Voice:
         if voice and resolved is None:
             warning = f"The voice {voice!r} is not installed; using the default voice."
         target = {"voice": resolved or self._default_voice, "rate": rate, "volume": volume}
+        changed = False
         for name, value in target.items():
             if value is not None and self._applied.get(name) != value:
                 self.engine.setProperty(name, value)
                 self._applied[name] = value
+                changed = True
+        if changed:
+            self._settle_espeak()
         return warning
+
+    def _settle_espeak(self) -> None:
+        """espeak-ng in asynchronous mode queues property changes in its command queue, and pyttsx3's
+        runAndWait begins with endLoop -> stop() -> espeak_Cancel() whenever espeak looks busy, which
+        throws those queued changes away (rate and voice silently stay as they were). So wait until
+        espeak has taken them."""
+        espeak = sys.modules.get("pyttsx3.drivers._espeak")
+        if espeak is None or not hasattr(espeak, "IsPlaying"):
+            return  # another driver: its properties apply at once
+        deadline = time.monotonic() + 1.0
+        while espeak.IsPlaying() and time.monotonic() < deadline:
+            time.sleep(0.001)
 
     def synthesise(self, text: str, path: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine.save_to_file(text, path)
         self.engine.runAndWait()
+        # pyttsx3 2.99's espeak driver starts espeak in (asynchronous) retrieval mode and its run loop
+        # ends before synthesis does: the WAV is written later, from espeak's thread, which then clears
+        # `_speaking`. Wait for that, or the file is missing or half-written (and the next request's
+        # endLoop -> Cancel() would cut this one). The parent's watchdog bounds this wait.
+        driver = getattr(self.engine.proxy, "_driver", None)
+        while getattr(driver, "_speaking", False):
+            time.sleep(0.002)
         if not Path(path).is_file():
             raise RuntimeError("the voice produced no audio")
 
