@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.images",
     "tests.fixtures.tiny_models",
     "tests.fixtures.qt",
+    "tests.fixtures.speech",
     "tests.fixtures.shapes",
     "tests.fixtures.xvfb",
     "tests.fixtures.fake_hub",
