@@ -481,6 +481,7 @@ def _verify_and_publish(planned: _PlannedFile, progress: _Progress) -> None:
 
 def _fetch_file(planned: _PlannedFile, progress: _Progress, cancel: threading.Event | None, lock_dir: Path) -> None:
     """Download one file into its blob, continuing any partial file; retry dropped connections."""
+    from huggingface_hub.errors import OfflineModeIsEnabled
     from huggingface_hub.utils import WeakFileLock
 
     http = _http_module()
@@ -493,37 +494,33 @@ def _fetch_file(planned: _PlannedFile, progress: _Progress, cancel: threading.Ev
         attempts_without_progress = 0
         while True:
             before = planned.bytes_present()
-            if planned.size is not None and before > planned.size:
-                raise_start_over = True  # a partial file longer than the file: not ours to continue
-            else:
-                raise_start_over = False
-            if planned.size is None or before < planned.size or raise_start_over:
-                try:
-                    if raise_start_over:
-                        raise _StartOver()
-                    _stream_once(planned, progress, cancel)
-                    short = planned.size is not None and planned.bytes_present() < planned.size
-                    if short:  # the server ended the response early without an error
-                        raise ConnectionError(f"the server stopped sending {planned.path} before its end")
-                except _StartOver:
-                    progress.add(-before)
-                    planned.partial.unlink(missing_ok=True)
-                    attempts_without_progress += 1
-                    if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
-                        raise UserFacingError(
-                            f"The model server keeps sending {planned.path} in a way that cannot be resumed."
-                        ) from None
-                    continue
-                except (http.TransportError, ConnectionError):
-                    # A dropped connection: keep what arrived and ask for the rest, a few times.
-                    made_progress = planned.bytes_present() > before
-                    attempts_without_progress = 0 if made_progress else attempts_without_progress + 1
-                    if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
-                        raise
-                    time.sleep(RETRY_WAIT_SECONDS * max(1, attempts_without_progress))
-                    continue
-            _verify_and_publish(planned, progress)
-            return
+            if planned.size is not None and before == planned.size:
+                break  # complete (e.g. the previous run stopped just before checking it)
+            try:
+                if planned.size is not None and before > planned.size:
+                    raise _StartOver()  # longer than the file: not a prefix of it
+                _stream_once(planned, progress, cancel)
+                if planned.size is not None and planned.bytes_present() < planned.size:
+                    raise ConnectionError(f"the server stopped sending {planned.path} before its end")
+                break
+            except OfflineModeIsEnabled:
+                raise
+            except _StartOver:
+                progress.add(-before)
+                planned.partial.unlink(missing_ok=True)
+                attempts_without_progress += 1
+                if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
+                    raise UserFacingError(
+                        f"The model server keeps sending {planned.path} in a way that cannot be resumed."
+                    ) from None
+            except (http.TransportError, ConnectionError):
+                # A dropped connection: keep what arrived and ask for the rest, a few times.
+                made_progress = planned.bytes_present() > before
+                attempts_without_progress = 0 if made_progress else attempts_without_progress + 1
+                if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
+                    raise
+                time.sleep(RETRY_WAIT_SECONDS * max(1, attempts_without_progress))
+        _verify_and_publish(planned, progress)
 
 
 def _assemble_snapshot(hf_id: str, commit: str, files: list[str], endpoint: str, cache_dir: Path) -> Path:

@@ -225,6 +225,23 @@ def test_stopping_a_download_keeps_what_arrived_and_the_next_one_resumes(online)
     assert (snapshot / WEIGHTS).read_bytes() == weights
 
 
+def test_a_server_that_ignores_range_gets_the_file_again_from_the_start(online):
+    hub, repo = online
+    weights = (repo / WEIGHTS).read_bytes()
+    cancel = threading.Event()
+    with pytest.raises(models.DownloadCancelled):
+        models.download("git-base", cancel=cancel,
+                        progress=lambda done, total: cancel.set() if total - done < len(weights) * 0.9 else None)
+    hub.state.ignore_range = True
+    calls: list[tuple[int, int]] = []
+
+    snapshot = models.download("git-base", progress=lambda done, total: calls.append((done, total)))
+
+    assert hub.requests_for(hub.lfs_path(GIT_BASE_ID, WEIGHTS), "GET")[-1].range is not None
+    assert (snapshot / WEIGHTS).read_bytes() == weights  # not the old part plus the whole file
+    assert all(done <= total for done, total in calls) and calls[-1][0] == calls[-1][1]
+
+
 def test_a_damaged_download_is_deleted_and_reported(online):
     hub, repo = online
     served = hub.state.repos[GIT_BASE_ID].files[WEIGHTS]
