@@ -92,21 +92,25 @@ def run_say(args: argparse.Namespace) -> int:
 
     settings = settings_from_args(args)
     text = " ".join(args.text)
-    speaker = create_speaker(settings, on_error=lambda message: print(message, file=sys.stderr))
+    messages: list[str] = []
+    speaker = create_speaker(settings, on_error=messages.append)
+    code = 0
     try:
         if args.save_audio:
             try:
-                path = speaker.save_wav(text, args.save_audio)
+                print(speaker.save_wav(text, args.save_audio))
             except UserFacingError as exc:
-                print(exc, file=sys.stderr)
-                return 1
-            print(path)
-            return 0
-        speaker.say(text, interrupt=settings.interrupt)
-        speaker.wait_until_idle()
-        return 1 if speaker.unavailable_reason else 0
+                messages.append(str(exc))
+                code = 1
+        else:
+            speaker.say(text, interrupt=settings.interrupt)
+            speaker.wait_until_idle()
+            code = 1 if speaker.unavailable_reason else 0
     except KeyboardInterrupt:
         speaker.stop()
-        return 130
+        code = 130
     finally:
-        speaker.close()
+        speaker.close()  # also delivers the last callbacks
+    for message in dict.fromkeys(messages):  # each once, in order
+        print(message, file=sys.stderr)
+    return code

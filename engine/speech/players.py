@@ -256,8 +256,6 @@ class FallbackPlayer:
         self._lock = threading.Lock()
         self._announced = False
         self._tried: list[str] = []
-        if len(self._players) == 1:
-            self._announce_no_sound()
 
     @property
     def name(self) -> str:
@@ -270,6 +268,8 @@ class FallbackPlayer:
         """Start on the best player still working (the null player never fails)."""
         while True:
             player = self._players[0]
+            if len(self._players) == 1:
+                self._announce_no_sound()  # at the first sound, not before: saving a WAV needs no sound card
             try:
                 return player, player.play(path, text)
             except PlayerFailed as exc:
@@ -282,20 +282,19 @@ class FallbackPlayer:
                 log.warning("audio player %s failed (%s); trying the next one", player.name, reason)
                 self._tried.append(player.name)
                 self._players.pop(0)
-                if len(self._players) == 1:
-                    self._announce_no_sound()
 
     def _announce_no_sound(self) -> None:
-        if self._silent_on_purpose or self._announced:
-            return
-        self._announced = True
+        with self._lock:
+            if self._silent_on_purpose or self._announced:
+                return
+            self._announced = True
         tried = f" (tried {', '.join(self._tried)})" if self._tried else ""
         if platform.system() == "Linux":
             hint = "install alsa-utils (sudo apt install alsa-utils) or check the sound device"
         else:
             hint = "check the sound device"
         message = f"Speech cannot be heard: no working sound output was found{tried}; {hint}."
-        log.warning(message)
+        log.info(message)
         if self._on_no_sound:
             self._on_no_sound(message)
 
