@@ -329,7 +329,8 @@ def _user_facing_errors(hf_id: str, endpoint: str) -> Iterator[None]:
 @dataclass
 class _PlannedFile:
     path: str  # inside the repo
-    url: str  # where the bytes are (after the hub's redirect)
+    resolve_url: str  # the hub's address for the file
+    url: str  # where the bytes are (after the hub's redirect; a signed CDN address may expire)
     etag: str
     size: int | None
     sha256: str | None  # known for LFS files: the content is checked after download
@@ -395,13 +396,16 @@ def _plan(hf_id: str, endpoint: str, cache_dir: Path) -> tuple[str, list[_Planne
     folder = repo_folder(hf_id, cache_dir)
     planned = []
     for path in wanted:
-        meta = get_hf_file_metadata(hf_hub_url(hf_id, path, revision=commit, endpoint=endpoint), endpoint=endpoint)
+        resolve_url = hf_hub_url(hf_id, path, revision=commit, endpoint=endpoint)
+        meta = get_hf_file_metadata(resolve_url, endpoint=endpoint)
         if not meta.etag:
             raise UserFacingError(f"The model server sent no checksum for {path} of {hf_id}.")
         lfs = entries[path].lfs
         sha256 = lfs.sha256 if lfs is not None and lfs.sha256 == meta.etag else None
         size = meta.size if meta.size is not None else entries[path].size
-        planned.append(_PlannedFile(path, meta.location, meta.etag, size, sha256, folder / "blobs" / meta.etag))
+        planned.append(
+            _PlannedFile(path, resolve_url, meta.location, meta.etag, size, sha256, folder / "blobs" / meta.etag)
+        )
     return commit, planned
 
 
@@ -520,7 +524,23 @@ def _fetch_file(planned: _PlannedFile, progress: _Progress, cancel: threading.Ev
                 if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
                     raise
                 time.sleep(RETRY_WAIT_SECONDS * max(1, attempts_without_progress))
+                _refresh_location(planned)
         _verify_and_publish(planned, progress)
+
+
+def _refresh_location(planned: _PlannedFile) -> None:
+    """Ask the hub again where the bytes are: a signed CDN address can expire during a long download.
+    Keeps the old address when the hub cannot be asked, or when the file changed on the server."""
+    from huggingface_hub import get_hf_file_metadata
+    from huggingface_hub.errors import HfHubHTTPError
+
+    http = _http_module()
+    try:
+        meta = get_hf_file_metadata(planned.resolve_url, endpoint=_endpoint())
+    except (http.TransportError, HfHubHTTPError, ConnectionError, OSError):
+        return
+    if meta.etag == planned.etag and meta.location:
+        planned.url = meta.location
 
 
 def _assemble_snapshot(hf_id: str, commit: str, files: list[str], endpoint: str, cache_dir: Path) -> Path:
