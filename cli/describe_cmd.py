@@ -161,7 +161,8 @@ def _plain_text(path: str, description: Any) -> str:
 
 
 def _speak(args: argparse.Namespace, spoken: list[tuple[str, str]]) -> int:
-    """Speak and/or save the descriptions. Returns an exit code (1 when speech failed)."""
+    """Speak and/or save the descriptions (after they are printed). Returns an exit code: 1 when the
+    voice could not speak or save, with the reason (e.g. the package to install) on stderr."""
     from engine.errors import UserFacingError
 
     create_speaker = _speech_function("create_speaker")
@@ -170,18 +171,24 @@ def _speak(args: argparse.Namespace, spoken: list[tuple[str, str]]) -> int:
         return 1
     settings_from_args = _speech_function("settings_from_args")
     settings = settings_from_args(args) if settings_from_args is not None else None
+    problems: list[str] = []
+
+    def report(message: str) -> None:  # called from the speaker's callback thread
+        problems.append(message)
+        print(message, file=sys.stderr, flush=True)
+
     # With several images, say which file each description is about.
     texts = [f"{path}: {text}" if len(spoken) > 1 else text for path, text in spoken]
     try:
-        speaker = create_speaker(settings)
+        speaker = create_speaker(settings, on_error=report)
     except UserFacingError as exc:
         print(str(exc), file=sys.stderr)
         return 1
     try:
         if args.save_audio:
-            speaker.save_wav(" ".join(texts), args.save_audio)
+            saved = speaker.save_wav(" ".join(texts), args.save_audio)
             if not args.json:
-                print(f"Saved the spoken description to {args.save_audio}")
+                print(f"Saved the spoken description to {saved}")
         if args.speak:
             for text in texts:
                 speaker.say(text, interrupt=False)
@@ -194,4 +201,4 @@ def _speak(args: argparse.Namespace, spoken: list[tuple[str, str]]) -> int:
         return 1
     finally:
         speaker.close()
-    return 0
+    return 1 if problems else 0

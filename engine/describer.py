@@ -27,10 +27,12 @@ from engine.ocr import OcrEngine
 
 log = logging.getLogger(__name__)
 
-# Blank check: the image is shrunk (box filter, which averages noise away) to this many pixels on its
-# longest side; it is blank when every channel stays within BLANK_SPREAD grey levels.
-BLANK_THUMB_SIDE = 128
-BLANK_SPREAD = 32
+# Blank check: the image is shrunk (box filter, which averages sensor / JPEG noise away) to this many
+# pixels on its longest side; it is blank when no pixel of it strays more than BLANK_TOLERANCE levels
+# from the median colour on any channel. Calling a page with one small word "blank" would hide it from
+# the user, so the check errs on the side of "not blank" (a flat wall with a shadow gets a caption).
+BLANK_THUMB_SIDE = 256
+BLANK_TOLERANCE = 16
 # Mostly text: text boxes cover this share of the image, or this many lines cover a smaller share.
 TEXT_COVERAGE_MOSTLY = 0.15
 TEXT_LINES_MOSTLY = 8
@@ -195,8 +197,8 @@ def _thumbnail(rgb: Image.Image) -> np.ndarray:
 def _blank_reason(thumb: np.ndarray) -> str | None:
     """"all dark grey" when the image is one flat colour, else None."""
     flat = thumb.reshape(-1, 3)
-    spread = float((flat.max(axis=0) - flat.min(axis=0)).max())
-    if spread > BLANK_SPREAD:
+    deviation = float(np.abs(flat - np.median(flat, axis=0)).max())
+    if deviation > BLANK_TOLERANCE:
         return None
     return f"all {colour_name(tuple(flat.mean(axis=0)))}"
 

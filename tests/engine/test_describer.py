@@ -1,0 +1,164 @@
+"""The façade with real (tiny, random-weight) captioners and real OCR: blank checks, kinds, errors, batches."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw
+
+from engine import Describer, ImageKind, load_captioner
+from engine.describer import _blank_reason, _thumbnail, classify, colour_name
+from engine.description import TextLine
+from engine.ocr import OcrEngine
+from tests.fixtures.images import TEXT_LINES, photo_image, text_image
+
+CAPTION_STAGES = {"preprocess", "vision", "decode", "caption"}
+
+
+@pytest.fixture(scope="module")
+def ocr() -> OcrEngine:
+    return OcrEngine()
+
+
+@pytest.fixture(scope="module")
+def git(tiny_git_dir):
+    return load_captioner(str(tiny_git_dir))
+
+
+@pytest.fixture(scope="module")
+def florence(tiny_florence2_dir):
+    return load_captioner(str(tiny_florence2_dir))
+
+
+# -- blank ---------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("colour", "reason"),
+    [((0, 0, 0), "all black"), ((255, 255, 255), "all white"), ((64, 64, 64), "all dark grey"),
+     ((128, 128, 128), "all grey"), ((20, 40, 160), "all blue")],
+)
+def test_uniform_images_are_blank_without_ocr_or_caption(git, colour, reason):
+    d = Describer(git, use_ocr=True).describe(Image.new("RGB", (640, 360), colour))
+    assert d.kind is ImageKind.BLANK
+    assert d.blank_reason == reason
+    assert d.caption is None and d.text_lines == []
+    assert not CAPTION_STAGES & d.timings_ms.keys() and "ocr" not in d.timings_ms
+    assert d.to_speech() == f"The image is blank: {reason}."
+
+
+def test_sensor_noise_on_a_dark_frame_is_still_blank():
+    rng = np.random.default_rng(0)
+    noisy = np.clip(rng.normal(40, 6, (480, 640, 3)), 0, 255).astype(np.uint8)
+    assert _blank_reason(_thumbnail(Image.fromarray(noisy))) == "all dark grey"
+
+
+def test_one_small_word_on_a_white_page_is_not_blank():
+    page = Image.new("RGB", (1920, 1080), "white")
+    ImageDraw.Draw(page).text((900, 500), "OK", fill="black", font_size=16)
+    assert _blank_reason(_thumbnail(page)) is None
+
+
+def test_colour_names():
+    assert colour_name((250, 250, 250)) == "white"
+    assert colour_name((5, 5, 5)) == "black"
+    assert colour_name((200, 30, 30)) == "red"
+    assert colour_name((170, 200, 250)) == "light blue"
+    assert colour_name((0, 60, 0)) == "dark green"
+
+
+# -- kinds ---------------------------------------------------------------------------------------------
+
+def test_text_page_is_a_document_text_leads_and_caption_is_hedged(git, ocr):
+    d = Describer(git, ocr=ocr).describe(text_image(TEXT_LINES), source="list.png")
+    assert d.kind is ImageKind.DOCUMENT
+    assert d.text == "\n".join(TEXT_LINES)
+    assert d.caption  # still produced...
+    speech = d.to_speech()
+    assert speech.startswith("Document with text. Text: Tuesday shopping list Bread and butter Fresh oranges.")
+    assert "Could be: " in speech and "The model guesses" not in speech  # ...but only as a hedge
+    assert d.source == "list.png" and d.model_id == git.model_id
+
+
+def test_photo_gets_a_caption_and_every_stage_timed(git, ocr):
+    d = Describer(git, ocr=ocr).describe(photo_image())
+    assert d.kind is ImageKind.PHOTO
+    assert d.text_lines == []
+    assert isinstance(d.caption, str) and d.caption.strip()
+    assert d.to_speech().startswith("Picture. The model guesses: ")
+    assert {"convert", "blank_check", "ocr", "preprocess", "vision", "decode", "caption", "total"} <= d.timings_ms.keys()
+    assert all(v >= 0 for v in d.timings_ms.values())
+    assert d.timings_ms["total"] >= d.timings_ms["caption"] + d.timings_ms["ocr"] - 1e-6
+
+
+def test_same_image_same_caption(git):
+    describer = Describer(git, use_ocr=False)
+    assert describer.describe(photo_image()).caption == describer.describe(photo_image()).caption
+
+
+def _thumb(colour, size=(128, 72)) -> np.ndarray:
+    return np.asarray(Image.new("RGB", size, colour), dtype=np.float32)
+
+
+def test_classify_screen_document_photo():
+    many = [TextLine(f"item {i}", (10, 10 + 30 * i, 300, 30 + 30 * i), 0.9) for i in range(10)]
+    one_sign = [TextLine("STOP", (100, 100, 160, 130), 0.9)]
+    size = (1280, 720)
+    assert classify(size, many, _thumb("white")) is ImageKind.DOCUMENT
+    assert classify(size, many, _thumb((30, 30, 40))) is ImageKind.SCREEN  # dark mode UI
+    assert classify(size, one_sign, _thumb("white")) is ImageKind.PHOTO
+    assert classify(size, [], _thumb("white")) is ImageKind.PHOTO
+
+
+# -- captioner capabilities, errors, batches -----------------------------------------------------------
+
+def test_detail_asks_a_capable_model_for_the_detailed_caption(florence, git):
+    d = Describer(florence, use_ocr=False).describe(photo_image(), detail=True)
+    assert d.detailed_caption and d.caption
+    assert d.to_speech().startswith(f"Picture. The model guesses: {d.detailed_caption[0].upper()}")
+    plain = Describer(git, use_ocr=False).describe(photo_image(), detail=True)
+    assert plain.caption and plain.detailed_caption is None  # not capable: the plain caption
+
+
+def test_without_a_captioner_the_text_is_still_read(ocr):
+    d = Describer(None, ocr=ocr).describe(text_image(TEXT_LINES))
+    assert d.text == "\n".join(TEXT_LINES)
+    assert d.caption is None and d.caption_error
+    assert "only the text was read" in d.to_speech()
+    given = Describer(None, use_ocr=False, caption_error="The model is not downloaded.").describe(photo_image())
+    assert given.to_speech() == "Picture. The model is not downloaded."
+
+
+def test_a_failing_model_is_reported_not_raised(git, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(git, "caption", broken)
+    d = Describer(git, use_ocr=False).describe(photo_image())
+    assert d.caption is None
+    assert "could not be described" in d.caption_error and "out of memory" in d.caption_error
+    assert "could not be described" in d.to_speech()
+
+
+def test_batch_makes_one_model_call_for_all_non_blank_images(git, monkeypatch):
+    calls = []
+    real = git.caption
+
+    def counting(images, **kwargs):
+        calls.append(len(images))
+        return real(images, **kwargs)
+
+    monkeypatch.setattr(git, "caption", counting)
+    images = [photo_image(), Image.new("RGB", (50, 50), "black"), photo_image((200, 300))]
+    ds = Describer(git, use_ocr=False).describe_batch(images, sources=["a", "b", "c"])
+    assert calls == [2]
+    assert [d.source for d in ds] == ["a", "b", "c"]
+    assert [d.kind for d in ds] == [ImageKind.PHOTO, ImageKind.BLANK, ImageKind.PHOTO]
+    assert ds[0].caption and ds[2].caption and ds[1].caption is None
+    assert ds[2].width == 200 and ds[2].height == 300
+    # The batch matches describing each image alone.
+    assert ds[0].caption == Describer(git, use_ocr=False).describe(images[0]).caption
+
+
+def test_non_rgb_input_is_converted(git):
+    rgba = photo_image().convert("RGBA")
+    d = Describer(git, use_ocr=False).describe(rgba)
+    assert d.kind is ImageKind.PHOTO and d.caption

@@ -1,0 +1,61 @@
+"""The spoken rendering follows the trust rules: read text is labelled, model output is called a guess."""
+from __future__ import annotations
+
+from engine.description import Description, DetectedObject, ImageKind, TextLine, speech_parts
+
+
+def _line(text: str) -> TextLine:
+    return TextLine(text, (0.0, 0.0, 10.0, 10.0), 0.9)
+
+
+def test_blank_image_is_said_to_be_blank_and_nothing_else():
+    d = Description(kind=ImageKind.BLANK, blank_reason="all dark grey", caption="a cat")
+    assert d.to_speech() == "The image is blank: all dark grey."
+
+
+def test_mostly_text_leads_with_the_text_and_hedges_the_caption():
+    d = Description(kind=ImageKind.SCREEN, caption="a computer screen", text_lines=[_line("File"), _line("Edit")])
+    assert d.to_speech() == "Screen with text. Text: File Edit. Could be: A computer screen."
+    doc = Description(kind=ImageKind.DOCUMENT, caption="a letter", text_lines=[_line("Dear Sam")])
+    assert doc.to_speech().startswith("Document with text. Text: Dear Sam.")
+
+
+def test_photo_caption_is_called_a_guess_and_text_is_labelled():
+    d = Description(
+        kind=ImageKind.PHOTO,
+        caption="a dog on a sofa",
+        objects=[DetectedObject("dog", (0, 0, 5, 5)), DetectedObject("sofa", (0, 0, 9, 9)),
+                 DetectedObject("dog", (5, 5, 9, 9))],
+        text_lines=[_line("EXIT")],
+    )
+    assert d.to_speech() == (
+        "Picture. The model guesses: A dog on a sofa. Objects it may contain: dog, sofa. Text: EXIT."
+    )
+    assert [label for label, _ in speech_parts(d)] == ["kind", "guess", "objects", "text"]
+
+
+def test_detailed_caption_replaces_the_short_one_when_present():
+    d = Description(kind=ImageKind.PHOTO, caption="a dog", detailed_caption="A brown dog sleeps on a red sofa.")
+    assert "The model guesses: A brown dog sleeps on a red sofa." in d.to_speech()
+    assert "a dog." not in d.to_speech()
+
+
+def test_caption_error_is_said_and_text_kept():
+    d = Description(kind=ImageKind.PHOTO, text_lines=[_line("Open")],
+                    caption_error="The model is not downloaded, so only the text was read")
+    assert d.to_speech() == "Picture. Text: Open. The model is not downloaded, so only the text was read."
+
+
+def test_nothing_recognised_is_said_rather_than_silence():
+    assert Description(kind=ImageKind.PHOTO).to_speech() == "Picture. Nothing could be recognised."
+
+
+def test_dict_round_trip_keeps_everything_the_user_sees():
+    d = Description(kind=ImageKind.SCREEN, caption="x", text_lines=[TextLine("Hi", (1.0, 2.0, 3.0, 4.0), 0.97)],
+                    objects=[DetectedObject("cup", (1.0, 1.0, 2.0, 2.0))], model_id="m",
+                    timings_ms={"ocr": 12.345}, source="a.png", width=5, height=6)
+    data = d.to_dict()
+    assert data["kind"] == "screen" and data["text"] == "Hi" and data["speech"] == d.to_speech()
+    back = Description.from_dict(data)
+    assert back.to_speech() == d.to_speech()
+    assert back.text_lines[0].box == (1.0, 2.0, 3.0, 4.0) and back.source == "a.png"
