@@ -1,0 +1,644 @@
+"""The desktop app: QApplication setup and the AppController that wires window, worker, speech and hotkeys.
+
+Flow of a hotkey: HotkeyManager / InstanceServer / window action -> `AppController.dispatch(action)` ->
+"capturing" earcon -> capture on the GUI thread (mss; the app's own window hidden first when it is the
+active one) -> the PIL image goes to the DescribeWorker -> `job_result` -> history + result view + speech
++ "done" earcon. Errors -> shown, announced, spoken, "error" earcon. A near-black capture is not described:
+the user hears how to grant screen-capture permission instead.
+
+Threading contract: the AppController lives in the GUI thread and only ever runs there. It never runs a
+model (the worker does) and never waits on speech (Speaker.say is non-blocking; its callbacks, which come
+from a speech thread, are re-emitted as Qt signals and so arrive queued in the GUI thread).
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication, QFileDialog
+
+from engine.config import Settings
+from engine.history import HistoryStore
+from gui.main_window import ACTION_SPECS, APP_TITLE, MainWindow, shortcut_text
+from gui.worker import DescribeJob, DescribeWorker, JobResult
+
+log = logging.getLogger(__name__)
+
+# Hotkey / IPC action -> engine.capture target.
+CAPTURE_TARGETS = {
+    "describe_screen": "monitor_under_pointer",
+    "describe_window": "active_window",
+    "describe_region": "region_around_pointer",
+    "describe_all_monitors": "all_monitors",
+}
+SOURCE_NAMES = {
+    "monitor_under_pointer": "screen",
+    "active_window": "active window",
+    "region_around_pointer": "region around the pointer",
+    "all_monitors": "all monitors",
+}
+# How long to let the window manager hide our window before capturing (only when our window is active).
+HIDE_BEFORE_CAPTURE_MS = 250
+IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif);;All files (*)"
+
+
+class _NullSpeaker:
+    """Used only when the speech module cannot be loaded at all: the app still shows every result and
+    announces it to the screen reader, and the status line says why our voice is silent."""
+
+    def say(self, text: str, interrupt: bool = True) -> None:
+        log.info("(no voice) %s", text)
+
+    def stop(self) -> None: ...
+
+    def repeat(self) -> None: ...
+
+    def voices(self) -> list:
+        return []
+
+    def set_voice(self, voice) -> None: ...
+
+    def set_rate(self, rate) -> None: ...
+
+    def set_volume(self, volume) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class SpeechBridge(QObject):
+    """Re-emits the Speaker's callbacks (called on a speech thread) as signals handled in the GUI thread."""
+
+    speech_started = Signal()
+    speech_finished = Signal()
+    speech_error = Signal(str)
+
+    def on_started(self, *args: Any) -> None:
+        self.speech_started.emit()
+
+    def on_finished(self, *args: Any) -> None:
+        self.speech_finished.emit()
+
+    def on_error(self, *args: Any) -> None:
+        message = next((str(a) for a in args if a), "Speech failed.")
+        self.speech_error.emit(message)
+
+
+SpeakerFactory = Callable[[Settings, SpeechBridge], Any]
+
+
+def default_speaker_factory(settings: Settings, bridge: SpeechBridge):
+    from engine.speech import create_speaker
+
+    return create_speaker(settings, on_started=bridge.on_started, on_finished=bridge.on_finished,
+                          on_error=bridge.on_error)
+
+
+@dataclass
+class LastResult:
+    """What "repeat", "copy" and "more detail" work on."""
+
+    text: str
+    image: Any
+    source: str
+    history_id: int | None
+
+
+def qimage_to_pil(image: QImage):
+    """A QImage (pasted or dropped) as an RGB PIL image, alpha composited on white like a viewer."""
+    from PIL import Image
+
+    rgba = image.convertToFormat(QImage.Format.Format_RGBA8888)
+    width, height = rgba.width(), rgba.height()
+    data = bytes(rgba.constBits())[: rgba.bytesPerLine() * height]
+    pil = Image.frombuffer("RGBA", (width, height), data, "raw", "RGBA", rgba.bytesPerLine(), 1)
+    try:
+        from engine.images import to_rgb
+
+        return to_rgb(pil)
+    except ImportError:  # pragma: no cover - engine.images is part of the engine
+        return pil.convert("RGB")
+
+
+class AppController(QObject):
+    """Owns every part of the running app. Create after QApplication; call `shutdown()` before exit."""
+
+    quit_requested = Signal()
+
+    def __init__(
+        self,
+        settings: Settings | None = None,
+        *,
+        model_override: str | None = None,
+        precision_override: str | None = None,
+        speaker_factory: SpeakerFactory | None = None,
+        enable_hotkeys: bool = True,
+        enable_single_instance: bool = True,
+        instance_server: Any = None,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.settings = settings or Settings.load()
+        self.model_override = model_override
+        self.precision_override = precision_override
+        self.last: LastResult | None = None
+        self._shut_down = False
+        self._speaker_factory = speaker_factory or default_speaker_factory
+        self._speech_problem: str | None = None
+
+        self.history = HistoryStore()
+        self.window = MainWindow()
+        self.bridge = SpeechBridge(self)
+        self.speaker = self._create_speaker()
+        self.earcons = self._create_earcons()
+        self.worker = DescribeWorker(
+            self.model_spec, detail_model=self.settings.detail_model, precision=self.precision, parent=self
+        )
+        self.tray = self._create_tray()
+        self.hotkeys = self._create_hotkeys() if enable_hotkeys else None
+        self.instance_server = instance_server
+        if self.instance_server is None and enable_single_instance:
+            self.instance_server = self._create_instance_server()
+        self._connect()
+
+    # Construction --------------------------------------------------------------------------------
+    @property
+    def model_spec(self) -> str:
+        return self.model_override or self.settings.model
+
+    @property
+    def precision(self) -> str:
+        return self.precision_override or self.settings.precision
+
+    def _create_speaker(self):
+        try:
+            return self._speaker_factory(self.settings, self.bridge)
+        except Exception as exc:  # noqa: BLE001 - the app must start even when speech cannot
+            log.warning("speech unavailable: %s", exc, exc_info=True)
+            self._speech_problem = str(exc) or "Speech could not be started."
+            return _NullSpeaker()
+
+    def _create_earcons(self):
+        try:
+            from gui.earcons import Earcons
+        except ImportError:
+            return None
+        try:
+            return Earcons(self.settings.earcons)
+        except Exception:  # noqa: BLE001 - sounds are a nicety; speech and text still report everything
+            log.warning("earcons unavailable", exc_info=True)
+            return None
+
+    def _create_tray(self):
+        from gui.tray import TrayIcon
+
+        if not TrayIcon.available():
+            return None
+        tray = TrayIcon(self.window.actions_by_name, self.window)
+        tray.show_requested.connect(self.show_window)
+        tray.show()
+        return tray
+
+    def _create_hotkeys(self):
+        try:
+            from gui.hotkeys import HotkeyManager
+        except ImportError:
+            return None
+        manager = HotkeyManager(self)
+        manager.activated.connect(self.dispatch)
+        manager.registration_failed.connect(self._hotkey_failed)
+        return manager
+
+    def _create_instance_server(self):
+        try:
+            from gui.single_instance import InstanceServer
+        except ImportError:
+            return None
+        server = InstanceServer(self)
+        server.command_received.connect(self.handle_command)
+        if not server.start():
+            log.warning("single-instance server did not start")
+        return server
+
+    def _connect(self) -> None:
+        w = self.worker
+        w.status.connect(self._worker_status)
+        w.model_ready.connect(self._model_ready)
+        w.model_failed.connect(self._model_failed)
+        w.job_started.connect(self._job_started)
+        w.job_result.connect(self._job_result)
+        w.job_error.connect(self._job_error)
+        self.bridge.speech_error.connect(lambda m: self.window.set_status(m, assertive=True))
+        self.window.files_dropped.connect(self.describe_paths)
+        self.window.image_dropped.connect(lambda img: self.describe_qimage(img, "dropped image"))
+        self.window.close_requested.connect(self._close_requested)
+
+        handlers: dict[str, Callable[[], None]] = {
+            "open_image": self.open_images,
+            "paste": self.paste,
+            "describe_folder": self.describe_folder,
+            "quit": self.quit,
+            "more_detail": self.more_detail,
+            "repeat": self.repeat,
+            "stop_speech": self.stop_speech,
+            "copy": self.copy_description,
+            "history": self.show_history,
+            "settings": self.show_settings,
+            "shortcuts": self.show_shortcuts,
+            "show": self.show_window,
+            "describe_clipboard": self.paste,
+        }
+        for action in CAPTURE_TARGETS:
+            handlers[action] = lambda a=action: self.capture_and_describe(a)
+        for name, handler in handlers.items():
+            self.window.action(name).triggered.connect(lambda _checked=False, h=handler: h())
+
+    # Start and stop ------------------------------------------------------------------------------
+    def start(self, *, show: bool | None = None) -> None:
+        """Show the window (unless starting minimised to a tray), start the worker and the hotkeys."""
+        if show is None:
+            show = not (self.settings.start_minimised and self.tray is not None)
+        if show:
+            self.window.show()
+        self.window.set_status("Starting…")
+        if self._speech_problem:
+            self.window.set_status(f"Speech is off: {self._speech_problem}", assertive=True)
+        self.worker.start()
+        if self.hotkeys is not None:
+            self.hotkeys.apply(self.settings.hotkeys)
+
+    def shutdown(self) -> None:
+        """Stop every thread and close every file. Idempotent; called on quit."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        if self.hotkeys is not None:
+            self.hotkeys.stop()
+        if self.instance_server is not None:
+            self.instance_server.close()
+        self.worker.stop()
+        if self.worker.isRunning() and not self.worker.wait(60_000):
+            log.error("describe worker did not stop within 60 s")
+        try:
+            self.speaker.close()
+        except Exception:  # noqa: BLE001 - closing must go on for the rest
+            log.warning("closing speech failed", exc_info=True)
+        if self.tray is not None:
+            self.tray.hide()
+        self.history.close()
+        try:
+            from engine.capture import close_thread_capturer
+
+            close_thread_capturer()
+        except ImportError:
+            pass
+
+    def quit(self) -> None:
+        self.window.quitting = True
+        self.shutdown()
+        self.window.close()
+        self.quit_requested.emit()
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    # Commands that come from outside: hotkeys and the single-instance socket ---------------------
+    def handle_command(self, command: str) -> None:
+        self.dispatch(command)
+
+    def dispatch(self, action: str) -> None:
+        """Run a hotkey / socket action by name ("describe_screen" or "describe-screen")."""
+        action = action.strip().replace("-", "_")
+        if action in CAPTURE_TARGETS:
+            self.capture_and_describe(action)
+        elif action in ("describe_clipboard", "paste"):
+            self.paste()
+        elif action == "stop_speech":
+            self.stop_speech()
+        elif action == "repeat":
+            self.repeat()
+        elif action == "more_detail":
+            self.more_detail()
+        elif action == "show":
+            self.show_window()
+        elif action == "quit":
+            self.quit()
+        else:
+            log.warning("unknown command %r", action)
+
+    # Describing ----------------------------------------------------------------------------------
+    def describe_image(self, image, source: str, *, interrupt: bool = True) -> DescribeJob:
+        """Hand a PIL image to the worker (newest request wins)."""
+        return self.worker.submit(
+            DescribeJob(source=source, image=image, detail=self.settings.detail, interrupt=interrupt)
+        )
+
+    def describe_qimage(self, image: QImage, source: str) -> None:
+        self.describe_image(qimage_to_pil(image), source)
+
+    def describe_paths(self, paths: list[str]) -> None:
+        """Describe dropped / opened files, one after the other; each is spoken in turn."""
+        from pathlib import Path
+
+        if not paths:
+            return
+        jobs = [
+            DescribeJob(source=str(p), path=Path(p), detail=self.settings.detail, interrupt=(i == 0))
+            for i, p in enumerate(paths)
+        ]
+        submitted = self.worker.submit_many(jobs)
+        if len(submitted) > 1:
+            self.window.set_status(f"Describing {len(submitted)} images…")
+        if len(submitted) < len(jobs):
+            self.window.set_status(
+                f"Only the first {len(submitted)} of {len(jobs)} files are described; "
+                "use Describe folder for more.", assertive=True)
+
+    def capture_and_describe(self, action: str) -> None:
+        """Play the capturing earcon, hide our window if it is the active one, capture, describe."""
+        target = CAPTURE_TARGETS[action]
+        self._earcon("capturing")
+        self.window.set_status("Capturing…")
+        hide = self.window.isVisible() and self.window.isActiveWindow() and not self.window.isMinimized()
+        if hide:
+            self.window.hide()
+            QTimer.singleShot(HIDE_BEFORE_CAPTURE_MS, lambda: self._capture(target, restore=True))
+        else:
+            self._capture(target, restore=False)
+
+    def _capture(self, target: str, *, restore: bool) -> None:
+        try:
+            from engine.capture import capture, permission_hint
+
+            result = capture(target)
+        except Exception as exc:  # noqa: BLE001 - CaptureError is a sentence; anything else is wrapped
+            from engine.errors import UserFacingError
+
+            message = str(exc) if isinstance(exc, UserFacingError) else f"The screen could not be captured: {exc}"
+            self._report_error(message)
+            return
+        finally:
+            if restore:
+                self.window.show()
+                self.window.activateWindow()
+        if result.near_black:
+            self._report_error(permission_hint())
+            return
+        source = SOURCE_NAMES.get(result.source, result.source)
+        if result.note:
+            self.window.set_status(result.note)
+        self.describe_image(result.image, source)
+
+    def paste(self) -> None:
+        """Describe the clipboard: image data, or image files copied in a file manager."""
+        from gui.main_window import local_paths
+
+        mime = QGuiApplication.clipboard().mimeData()
+        paths = local_paths(mime) if mime is not None else []
+        if paths:
+            self.describe_paths(paths)
+            return
+        image = QGuiApplication.clipboard().image()
+        if not image.isNull():
+            self._earcon("capturing")
+            self.describe_qimage(image, "clipboard")
+            return
+        self._report_error("The clipboard holds no image. Copy an image or an image file first.")
+
+    def open_images(self) -> None:
+        paths, _ = QFileDialog.getOpenFileNames(self.window, "Open images to describe", "", IMAGE_FILTER)
+        self.describe_paths(paths)
+
+    def more_detail(self) -> None:
+        if self.last is None or self.last.image is None:
+            self._report_error("There is nothing to add detail to yet: describe an image first.")
+            return
+        self._earcon("capturing")
+        self.worker.submit(DescribeJob(source=self.last.source, image=self.last.image, more_detail=True,
+                                       history_id=self.last.history_id))
+
+    # Worker results (GUI thread, queued) -----------------------------------------------------------
+    def _worker_status(self, message: str) -> None:
+        if self._shut_down:
+            return
+        self.window.set_status(message)
+
+    def _model_ready(self, model_id: str) -> None:
+        if self._shut_down:
+            return
+        self.window.set_status("Ready")
+        self._say_status("Ready.")
+
+    def _model_failed(self, message: str) -> None:
+        if self._shut_down:
+            return
+        message = f"{message} Until then only text in images is read."
+        self.window.set_status(message, assertive=True)
+        self.window.show_result(message, focus=False)
+        self.speaker.say(message, interrupt=False)
+
+    def _job_started(self, job: DescribeJob) -> None:
+        what = "in more detail" if job.more_detail else ""
+        self.window.set_status(f"Describing {job.source} {what}…".replace("  ", " "))
+
+    def _job_result(self, result: JobResult) -> None:
+        if self._shut_down:  # a result queued just before quit: nothing left to show it in
+            return
+        job, description = result.job, result.description
+        if job.more_detail:
+            self._more_detail_result(result)
+            return
+        text = description.to_speech(include_text=self.settings.speak_ocr)
+        entry = self.history.add(description, source=job.source, thumbnail=result.thumbnail, text=text)
+        self.last = LastResult(text=text, image=result.image, source=job.source, history_id=entry.id)
+        self.window.show_result(text, focus=self.window.isActiveWindow() or not self.window.isVisible())
+        self.window.set_preview(result.thumbnail)
+        self.window.set_status(f"Described {job.source}.")
+        self.speaker.say(text, interrupt=job.interrupt)
+        self._earcon("done")
+
+    def _more_detail_result(self, result: JobResult) -> None:
+        description = result.description
+        added = description.detailed_caption or description.caption
+        if added:
+            text = f"More detail, guessed by the model: {added.strip()}"
+        else:
+            text = "The detail model has nothing to add."
+        if description.objects:
+            labels = ", ".join(sorted({o.label for o in description.objects}))
+            text += f" Objects it may contain: {labels}."
+        if self.last is not None:
+            self.last.text = f"{self.last.text}\n\n{text}"
+            if self.last.history_id is not None:
+                self.history.update_text(self.last.history_id, description, text=self.last.text)
+        self.window.append_result(text)
+        self.window.set_status("More detail added.")
+        self.speaker.say(text, interrupt=True)
+        self._earcon("done")
+
+    def _job_error(self, job: DescribeJob, message: str) -> None:
+        if self._shut_down:
+            return
+        self._report_error(message, interrupt=job.interrupt)
+
+    def _report_error(self, message: str, *, interrupt: bool = True) -> None:
+        """Shown, announced (assertively), spoken, and the error earcon."""
+        self.window.set_status(message, assertive=True)
+        self.window.show_result(message, focus=self.window.isActiveWindow())
+        self._earcon("error")
+        self.speaker.say(message, interrupt=interrupt)
+
+    def _hotkey_failed(self, action: str, combo: str, reason: str) -> None:
+        self._report_error(f"The hotkey {combo} could not be set up. {reason}", interrupt=False)
+
+    def _say_status(self, text: str) -> None:
+        # With a screen reader as output the announcement is what it speaks; with our voice, say it too.
+        if self.settings.speech_output == "own":
+            self.speaker.say(text, interrupt=False)
+
+    def _earcon(self, name: str) -> None:
+        if self.earcons is not None and self.settings.earcons:
+            try:
+                self.earcons.play(name)
+            except Exception:  # noqa: BLE001 - a sound failing must not stop the description
+                log.warning("earcon %s failed", name, exc_info=True)
+
+    # Speech commands -----------------------------------------------------------------------------
+    def repeat(self) -> None:
+        if self.last is None:
+            self._report_error("Nothing has been described yet.")
+            return
+        self.speaker.say(self.last.text, interrupt=True)
+
+    def stop_speech(self) -> None:
+        self.speaker.stop()
+        self.window.set_status("Speech stopped.")
+
+    def copy_description(self) -> None:
+        text = self.last.text if self.last else self.window.result_text()
+        if not text:
+            self._report_error("There is no description to copy yet.")
+            return
+        QGuiApplication.clipboard().setText(text)
+        self.window.set_status("Description copied.")
+        self._say_status("Copied.")
+
+    # Windows and dialogs -------------------------------------------------------------------------
+    def show_window(self) -> None:
+        self.window.showNormal()
+        self.window.raise_()
+        self.window.activateWindow()
+        self.window.result_view.setFocus()
+
+    def _close_requested(self) -> None:
+        if self.settings.close_to_tray and self.tray is not None:
+            self.window.hide()
+            keys = self.settings.hotkeys.get("describe_screen") or "the tray menu"
+            message = f"{APP_TITLE} is still running in the tray. Describe the screen with {keys}."
+            self.tray.showMessage(APP_TITLE, message)
+            self._say_status(message)
+        else:
+            self.quit()
+
+    def show_history(self) -> None:
+        from gui.history_view import HistoryDialog
+
+        dialog = HistoryDialog(self.history, lambda text: self.speaker.say(text, interrupt=True), self.window)
+        dialog.exec()
+
+    def show_settings(self) -> None:
+        from gui.settings_dialog import SettingsDialog
+
+        try:
+            voices = self.speaker.voices()
+        except Exception:  # noqa: BLE001 - the list of voices is optional
+            log.warning("could not list voices", exc_info=True)
+            voices = []
+        dialog = SettingsDialog(self.settings, voices=voices, parent=self.window,
+                                tray_available=self.tray is not None)
+        dialog.settings_changed.connect(self.apply_settings)
+        dialog.exec()
+
+    def apply_settings(self, changed: list[str]) -> None:
+        """Apply saved settings: a new model is loaded by the worker; speech and hotkeys are updated."""
+        changed = set(changed)
+        if "model" in changed:
+            self.model_override = None  # the user chose a model: it replaces the --model of this run
+        if changed & {"model", "precision", "detail_model"}:
+            self.worker.set_model(self.model_spec, detail_model=self.settings.detail_model,
+                                  precision=self.precision)
+        if "speech_output" in changed:
+            old, self.speaker = self.speaker, self._create_speaker()
+            old.close()
+        for name, setter in (("voice", "set_voice"), ("rate", "set_rate"), ("volume", "set_volume")):
+            if name in changed:
+                try:
+                    getattr(self.speaker, setter)(getattr(self.settings, name))
+                except Exception as exc:  # noqa: BLE001 - report, keep the rest working
+                    self.window.set_status(f"Could not change the {name}: {exc}", assertive=True)
+        if "earcons" in changed and self.earcons is not None and hasattr(self.earcons, "enabled"):
+            self.earcons.enabled = self.settings.earcons
+        if "hotkeys" in changed and self.hotkeys is not None:
+            self.hotkeys.apply(self.settings.hotkeys)
+
+    def describe_folder(self) -> None:
+        try:
+            from gui.batch_dialog import BatchDialog
+        except ImportError:
+            self._report_error("Describing a folder is not available in this version; "
+                               "use: python main.py batch FOLDER")
+            return
+        dialog = BatchDialog(self.window, self.settings, self.speaker)
+        dialog.exec()
+
+    def shortcuts_text(self) -> str:
+        lines = ["Keyboard shortcuts in this window:"]
+        for spec in ACTION_SPECS:
+            keys = shortcut_text(self.window.action(spec.name))
+            if keys:
+                lines.append(f"{spec.text.replace('&', '').replace('…', '')}: {keys}")
+        lines.append("")
+        lines.append("Global hotkeys (work in every application):")
+        for action, combo in self.settings.hotkeys.items():
+            if combo:
+                lines.append(f"{action.replace('_', ' ').capitalize()}: {combo}")
+        return "\n".join(lines)
+
+    def show_shortcuts(self) -> None:
+        self.window.show_result(self.shortcuts_text())
+        self.window.set_status("Keyboard shortcuts are shown in the description area.")
+
+
+def run_app(*, model: str | None = None, precision: str | None = None, argv: list[str] | None = None) -> int:
+    """Start the app: one instance per user (a second start just shows the first), returns the exit code."""
+    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName("describe-aloud")
+    app.setApplicationDisplayName(APP_TITLE)
+    app.setQuitOnLastWindowClosed(False)  # closing the window may keep the app in the tray
+
+    server = None
+    try:
+        from gui.single_instance import InstanceServer, send_command
+    except ImportError:
+        InstanceServer = send_command = None  # noqa: N806
+    if InstanceServer is not None:
+        server = InstanceServer()
+        if not server.start():
+            if send_command("show"):
+                print("Describe Aloud is already running; its window was brought to the front.")
+                return 0
+            log.warning("another instance seems to own the socket but does not answer; starting anyway")
+
+    controller = AppController(model_override=model, precision_override=precision,
+                               enable_single_instance=False, instance_server=server)
+    if server is not None:
+        server.command_received.connect(controller.handle_command)
+    app.aboutToQuit.connect(controller.shutdown)
+    controller.start()
+    code = app.exec()
+    controller.shutdown()
+    return int(code)

@@ -1,0 +1,183 @@
+"""The history window: search past descriptions, read them, hear them again, copy or delete them.
+
+Threading contract: GUI thread only. Reads and writes the HistoryStore directly (small SQLite queries,
+milliseconds). Speaking goes through the `speak` callback, which must not block (the controller hands it to
+the Speaker).
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QSize, Qt, QTimer
+from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.history import HistoryEntry, HistoryStore
+from gui.announce import announce
+
+ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
+PAGE = 200
+
+
+def entry_label(entry: HistoryEntry) -> str:
+    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.time))
+    first = entry.text.strip().splitlines()[0] if entry.text.strip() else "(no text)"
+    if len(first) > 120:
+        first = first[:117] + "…"
+    return f"{when}, {entry.source or 'unknown source'}: {first}"
+
+
+class HistoryDialog(QDialog):
+    def __init__(self, store: HistoryStore, speak: Callable[[str], None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("HistoryDialog")
+        self.setWindowTitle("History")
+        self.store = store
+        self.speak = speak
+        layout = QVBoxLayout(self)
+
+        search_row = QHBoxLayout()
+        search_label = QLabel("&Search:", self)
+        self.search_edit = QLineEdit(self)
+        self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.setPlaceholderText("Words in the description or the file name")
+        self.search_edit.setAccessibleName("Search history")
+        self.search_edit.setAccessibleDescription("Type words; the list shows descriptions containing all of them.")
+        search_label.setBuddy(self.search_edit)
+        search_row.addWidget(search_label)
+        search_row.addWidget(self.search_edit, 1)
+        layout.addLayout(search_row)
+
+        self.list = QListWidget(self)
+        self.list.setAccessibleName("Past descriptions")
+        self.list.setAccessibleDescription("Newest first. Press Enter to hear one again.")
+        icon_side = self.fontMetrics().height() * 3
+        self.list.setIconSize(QSize(icon_side, icon_side))
+        self.list.setUniformItemSizes(True)
+        layout.addWidget(self.list, 2)
+
+        self.detail_view = QPlainTextEdit(self)
+        self.detail_view.setReadOnly(True)
+        self.detail_view.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByKeyboard | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.detail_view.setTabChangesFocus(True)
+        self.detail_view.setAccessibleName("Selected description")
+        layout.addWidget(self.detail_view, 1)
+
+        buttons = QHBoxLayout()
+        self.speak_button = self._button("S&peak again", "Speak the selected description (Enter).", buttons)
+        self.copy_button = self._button("&Copy", "Copy the selected description (Ctrl+Shift+C).", buttons)
+        self.delete_button = self._button("&Delete", "Remove the selected description from the history (Delete).",
+                                          buttons)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        close_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close_box.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close history")
+        close_box.rejected.connect(self.reject)
+        layout.addWidget(close_box)
+
+        self.status_label = QLabel("", self)
+        self.status_label.setAccessibleName("History status")
+        layout.addWidget(self.status_label)
+
+        self.speak_button.clicked.connect(self.speak_selected)
+        self.copy_button.clicked.connect(self.copy_selected)
+        self.delete_button.clicked.connect(self.delete_selected)
+        self.list.itemActivated.connect(lambda _item: self.speak_selected())
+        self.list.currentItemChanged.connect(self._show_current)
+        QShortcut(QKeySequence("Ctrl+Shift+C"), self, activated=self.copy_selected)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list, activated=self.delete_selected)
+        # Search as the user types, but not a query per keystroke.
+        self._search_timer = QTimer(self, singleShot=True, interval=250, timeout=self.refresh)
+        self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
+
+        QWidget.setTabOrder(self.search_edit, self.list)
+        QWidget.setTabOrder(self.list, self.detail_view)
+        QWidget.setTabOrder(self.detail_view, self.speak_button)
+        QWidget.setTabOrder(self.speak_button, self.copy_button)
+        QWidget.setTabOrder(self.copy_button, self.delete_button)
+        self.resize(self.fontMetrics().averageCharWidth() * 90, self.fontMetrics().height() * 30)
+        self.refresh()
+
+    def _button(self, text: str, help_text: str, row: QHBoxLayout) -> QPushButton:
+        button = QPushButton(text, self)
+        button.setAccessibleName(text.replace("&", ""))
+        button.setAccessibleDescription(help_text)
+        button.setToolTip(help_text)
+        row.addWidget(button)
+        return button
+
+    # Data --------------------------------------------------------------------------------------------
+    def refresh(self) -> None:
+        query = self.search_edit.text().strip()
+        entries = self.store.search(query, limit=PAGE)
+        self.list.clear()
+        for entry in entries:
+            item = QListWidgetItem(entry_label(entry))
+            item.setData(ENTRY_ROLE, entry.id)
+            item.setToolTip(entry.text)
+            if entry.thumbnail:
+                pixmap = QPixmap()
+                if pixmap.loadFromData(entry.thumbnail, "PNG"):
+                    item.setIcon(QIcon(pixmap))
+            self.list.addItem(item)
+        if entries:
+            self.list.setCurrentRow(0)
+        else:
+            self.detail_view.clear()
+        count = len(entries)
+        if query:
+            message = f"{count} description{'s' if count != 1 else ''} found for {query}."
+        else:
+            message = f"{count} description{'s' if count != 1 else ''} in the history."
+        announce(self.list, message, label=self.status_label)
+
+    def selected_entry(self) -> HistoryEntry | None:
+        item = self.list.currentItem()
+        if item is None:
+            return None
+        return self.store.get(int(item.data(ENTRY_ROLE)))
+
+    def _show_current(self, *_args) -> None:
+        entry = self.selected_entry()
+        self.detail_view.setPlainText(entry.text if entry else "")
+
+    # Commands ----------------------------------------------------------------------------------------
+    def speak_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is None:
+            announce(self.list, "Nothing selected.", label=self.status_label)
+            return
+        self.speak(entry.text)
+
+    def copy_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None:
+            QApplication.clipboard().setText(entry.text)
+            announce(self.list, "Description copied.", label=self.status_label)
+
+    def delete_selected(self) -> None:
+        entry = self.selected_entry()
+        if entry is None:
+            return
+        row = self.list.currentRow()
+        self.store.delete(entry.id)
+        self.refresh()
+        if self.list.count():
+            self.list.setCurrentRow(min(row, self.list.count() - 1))
+        announce(self.list, "Description deleted.", label=self.status_label)

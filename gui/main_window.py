@@ -1,0 +1,306 @@
+"""The main window: commands (menus, buttons, shortcuts), the result view and the status line.
+
+It does no work itself: every command is a QAction the AppController connects to; dropped and pasted
+images come out as signals. Threading contract: GUI thread only.
+
+Accessibility: every action has a shortcut, shown in its menu entry and in its tooltip; every focusable
+control has an accessible name (and a description where the name is not enough); the result view is a
+read-only text view with a keyboard caret, so a screen reader can read it line by line; status changes are
+announced (gui.announce). No fixed colours or pixel font sizes: the system theme and font scaling apply.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QImage, QKeySequence, QPixmap
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QMainWindow,
+    QPlainTextEdit,
+    QPushButton,
+    QSizePolicy,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
+
+from gui.announce import announce
+
+APP_TITLE = "Describe Aloud"
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    text: str  # menu text with & mnemonic
+    shortcuts: tuple[str, ...]
+    help: str  # accessible description / status tip
+    menu: str
+
+
+# In-window shortcuts. The global hotkeys (Settings) are different combinations on purpose, so a key press
+# in this window never triggers both.
+ACTION_SPECS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_image", "&Open image…", ("Ctrl+O",), "Choose image files to describe.", "File"),
+    ActionSpec("paste", "&Paste image", ("Ctrl+V",), "Describe the image or image files on the clipboard.", "File"),
+    ActionSpec("describe_folder", "Describe &folder…", ("Ctrl+Shift+O",),
+               "Describe every image in a folder and write alt text.", "File"),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Stop describing and close the app, including the tray icon.", "File"),
+    ActionSpec("describe_screen", "Describe &screen", ("Ctrl+1",),
+               "Describe the monitor under the mouse pointer (this window is hidden from the capture).",
+               "Describe"),
+    ActionSpec("describe_window", "Describe active &window", ("Ctrl+2",),
+               "Describe the window that has the focus.", "Describe"),
+    ActionSpec("describe_region", "Describe &region around pointer", ("Ctrl+3",),
+               "Describe the area around the mouse pointer.", "Describe"),
+    ActionSpec("describe_all_monitors", "Describe &all monitors", ("Ctrl+4",),
+               "Describe every monitor at once.", "Describe"),
+    ActionSpec("describe_clipboard", "Describe &clipboard", ("Ctrl+Shift+V",),
+               "Describe the image on the clipboard.", "Describe"),
+    ActionSpec("more_detail", "&More detail", ("Ctrl+D",),
+               "Describe the last image again with the detail model and speak what it adds.", "Describe"),
+    ActionSpec("repeat", "&Repeat", ("F5", "Ctrl+R"), "Speak the last description again.", "Speech"),
+    ActionSpec("stop_speech", "&Stop speech", ("Escape",), "Stop speaking now.", "Speech"),
+    ActionSpec("copy", "&Copy description", ("Ctrl+Shift+C",), "Copy the last description as text.", "Speech"),
+    ActionSpec("history", "&History…", ("Ctrl+H",), "Search past descriptions and hear them again.", "Tools"),
+    ActionSpec("settings", "S&ettings…", ("Ctrl+,",), "Model, speech, hotkeys and tray options.", "Tools"),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "Hear and see every keyboard shortcut.", "Help"),
+    ActionSpec("show", "&Show window", (), "Bring the Describe Aloud window to the front.", "Tray"),
+)
+
+MENU_ORDER = ("File", "Describe", "Speech", "Tools", "Help")
+
+# The buttons in the window, in Tab order after the result view.
+BUTTON_ACTIONS = (
+    "open_image", "describe_screen", "repeat", "stop_speech", "more_detail", "copy", "history", "settings",
+)
+
+
+def plain_text(text: str) -> str:
+    """Menu text without the & mnemonic marker and the ellipsis (for names and tooltips)."""
+    return text.replace("&", "").replace("…", "")
+
+
+def shortcut_text(action: QAction) -> str:
+    return ", ".join(s.toString(QKeySequence.SequenceFormat.NativeText) for s in action.shortcuts())
+
+
+def app_icon() -> QIcon:
+    """The app's icon: the theme's icon when there is one, else a standard one (follows the style)."""
+    icon = QIcon.fromTheme("accessories-screen-reader")
+    if icon.isNull():
+        style = QApplication.style()
+        icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
+    return icon
+
+
+class MainWindow(QMainWindow):
+    """Signals: `files_dropped(list[str])` local files dropped on the window; `image_dropped(QImage)`
+    image data dropped; `close_requested()` the user closed the window (the controller decides whether
+    that hides to the tray or quits)."""
+
+    files_dropped = Signal(list)
+    image_dropped = Signal(QImage)
+    close_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("MainWindow")
+        self.setWindowTitle(APP_TITLE)
+        self.setWindowIcon(app_icon())
+        self.setAcceptDrops(True)
+        self.quitting = False  # set by the controller so closeEvent lets the window close for real
+        self.actions_by_name: dict[str, QAction] = {}
+        self._create_actions()
+        self._create_menus()
+        self._create_central()
+        self.resize(720, 480)
+
+    # Construction -----------------------------------------------------------------------------------
+    def _create_actions(self) -> None:
+        for spec in ACTION_SPECS:
+            action = QAction(spec.text, self)
+            action.setObjectName(f"action_{spec.name}")
+            action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
+            # Shortcuts work whenever this window (or one of its dialogs' parent chain) has focus.
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+            keys = shortcut_text(action)
+            label = plain_text(spec.text)
+            action.setToolTip(f"{label} ({keys})" if keys else label)
+            action.setStatusTip(spec.help)
+            action.setWhatsThis(spec.help)
+            self.addAction(action)  # so the shortcut works even where no menu shows it
+            self.actions_by_name[spec.name] = action
+
+    def _create_menus(self) -> None:
+        menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
+        for spec in ACTION_SPECS:
+            menu = menus.get(spec.menu)
+            if menu is None:
+                continue
+            if spec.name == "quit":
+                menu.addSeparator()
+            menu.addAction(self.actions_by_name[spec.name])
+        for menu in menus.values():
+            menu.setToolTipsVisible(True)
+
+    def _create_central(self) -> None:
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+
+        self.hint_label = QLabel(
+            "Drop or paste images here, open one with Ctrl+O, or describe the screen with Ctrl+1.", central
+        )
+        self.hint_label.setWordWrap(True)
+        layout.addWidget(self.hint_label)
+
+        self.result_view = QPlainTextEdit(central)
+        self.result_view.setObjectName("result_view")
+        self.result_view.setReadOnly(True)
+        # Read-only but with a keyboard caret, so the description can be read line by line.
+        self.result_view.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByKeyboard | Qt.TextInteractionFlag.TextSelectableByMouse
+        )
+        self.result_view.setTabChangesFocus(True)
+        self.result_view.setAcceptDrops(False)  # drops go to the window
+        self.result_view.setAccessibleName("Description")
+        self.result_view.setAccessibleDescription(
+            "The latest description. Use the arrow keys to read it line by line."
+        )
+        self.result_view.setPlaceholderText("No image described yet.")
+
+        self.preview = QLabel(central)
+        self.preview.setObjectName("preview")
+        self.preview.setAccessibleName("Preview of the described image")
+        self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.preview.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
+        self.preview.setMinimumWidth(self.fontMetrics().averageCharWidth() * 22)
+
+        row = QHBoxLayout()
+        row.addWidget(self.result_view, 1)
+        row.addWidget(self.preview)
+        layout.addLayout(row, 1)
+
+        buttons = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for name in BUTTON_ACTIONS:
+            button = self._button_for(self.actions_by_name[name], central)
+            buttons.addWidget(button)
+            self.buttons[name] = button
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+
+        self.status_label = QLabel("Starting…", central)
+        self.status_label.setObjectName("status_label")
+        self.status_label.setWordWrap(True)
+        self.status_label.setAccessibleName("Status: Starting…")
+        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.status_label)
+
+        self.setCentralWidget(central)
+        # Tab order: the result first (where focus lands after each description), then the buttons.
+        previous: QWidget = self.result_view
+        for name in BUTTON_ACTIONS:
+            QWidget.setTabOrder(previous, self.buttons[name])
+            previous = self.buttons[name]
+
+    def _button_for(self, action: QAction, parent: QWidget) -> QPushButton:
+        label = plain_text(action.text())
+        button = QPushButton(label, parent)
+        button.setObjectName(f"button_{action.objectName().removeprefix('action_')}")
+        button.setToolTip(action.toolTip())
+        button.setAccessibleName(label)
+        button.setAccessibleDescription(f"{action.statusTip()} Shortcut: {shortcut_text(action)}.")
+        button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        button.clicked.connect(action.trigger)
+        action.enabledChanged.connect(button.setEnabled)
+        return button
+
+    # What the controller calls ---------------------------------------------------------------------
+    def action(self, name: str) -> QAction:
+        return self.actions_by_name[name]
+
+    def set_status(self, message: str, *, assertive: bool = False) -> None:
+        """Show `message` on the status line and announce it to the screen reader."""
+        announce(self.status_label, message, assertive=assertive, label=self.status_label)
+
+    def show_result(self, text: str, *, focus: bool = True) -> None:
+        """Put a description in the result view and, if the window is active, move focus there."""
+        self.result_view.setPlainText(text)
+        cursor = self.result_view.textCursor()
+        cursor.movePosition(cursor.MoveOperation.Start)
+        self.result_view.setTextCursor(cursor)
+        if focus:
+            self.result_view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def append_result(self, text: str) -> None:
+        """Add a paragraph ("more detail") below the current description."""
+        self.result_view.appendPlainText("\n" + text)
+        self.result_view.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def result_text(self) -> str:
+        return self.result_view.toPlainText()
+
+    def set_preview(self, png: bytes | None) -> None:
+        pixmap = QPixmap()
+        if png and pixmap.loadFromData(png, "PNG"):
+            self.preview.setPixmap(pixmap)
+        else:
+            self.preview.clear()
+
+    # Events ----------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
+        if _has_usable_data(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event) -> None:  # noqa: N802 - Qt override
+        self.dragEnterEvent(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802 - Qt override
+        mime = event.mimeData()
+        paths = local_paths(mime)
+        if paths:
+            event.acceptProposedAction()
+            self.files_dropped.emit(paths)
+        elif mime.hasImage():
+            image = QImage(mime.imageData())
+            if not image.isNull():
+                event.acceptProposedAction()
+                self.image_dropped.emit(image)
+                return
+            event.ignore()
+        else:
+            event.ignore()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        if self.quitting:
+            event.accept()
+            return
+        # The controller decides: hide to the tray, or quit (which sets `quitting` and closes again).
+        event.ignore()
+        self.close_requested.emit()
+
+
+def local_paths(mime: QMimeData) -> list[str]:
+    """The local files named by drag-and-drop or clipboard data (URLs or plain text paths)."""
+    paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
+    if not paths and mime.hasText():
+        for line in mime.text().splitlines():
+            line = line.strip()
+            if line.startswith("file://"):
+                from PySide6.QtCore import QUrl
+
+                line = QUrl(line).toLocalFile()
+            if line and Path(line).is_file():
+                paths.append(line)
+    return [p for p in paths if p]
+
+
+def _has_usable_data(mime: QMimeData) -> bool:
+    return bool(local_paths(mime)) or mime.hasImage()

@@ -1,0 +1,318 @@
+"""Settings: model, precision, detail, OCR, speech, hotkeys, tray. Every change is saved at once.
+
+Threading contract: GUI thread only. The dialog edits a `Settings` object in place, saves it
+(`Settings.save`, atomic) and emits `settings_changed(field_names)` so the controller applies just what
+changed (a new model is loaded by the worker, never here).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QDoubleSpinBox,
+    QFileDialog,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from engine.catalog import CATALOG
+from engine.config import DEFAULT_HOTKEYS, Settings
+
+PRECISIONS = (
+    ("auto", "Automatic (bf16 where the processor supports it)"),
+    ("fp32", "fp32 (exact, slower)"),
+    ("bf16", "bf16"),
+    ("fp16", "fp16 (graphics card only)"),
+    ("int8", "int8 (fastest on a CPU; may change descriptions)"),
+)
+
+HOTKEY_LABELS = {
+    "describe_screen": "Describe screen",
+    "describe_window": "Describe active window",
+    "describe_region": "Describe region around pointer",
+    "describe_all_monitors": "Describe all monitors",
+    "describe_clipboard": "Describe clipboard",
+    "stop_speech": "Stop speech",
+    "repeat": "Repeat",
+}
+
+
+def voice_choices(voices: Iterable[Any]) -> list[tuple[str, str]]:
+    """(id, label) pairs from whatever the speaker lists: objects with id/name, tuples or strings."""
+    choices = []
+    for voice in voices or ():
+        if isinstance(voice, str):
+            choices.append((voice, voice))
+        elif isinstance(voice, dict):
+            vid = voice.get("id") or voice.get("name")
+            if vid:
+                name = voice.get("name") or str(vid)
+                lang = voice.get("language") or voice.get("lang") or voice.get("languages")
+                if isinstance(lang, (list, tuple)):
+                    lang = ", ".join(str(x) for x in lang[:2])
+                choices.append((str(vid), f"{name} ({lang})" if lang else str(name)))
+        elif isinstance(voice, (tuple, list)) and voice:
+            choices.append((str(voice[0]), str(voice[-1])))
+        else:
+            vid = getattr(voice, "id", None) or getattr(voice, "name", None)
+            if vid is None:
+                continue
+            name = getattr(voice, "name", None) or str(vid)
+            lang = getattr(voice, "language", None) or getattr(voice, "lang", None)
+            choices.append((str(vid), f"{name} ({lang})" if lang else str(name)))
+    return choices
+
+
+def hotkey_to_qt(combo: str) -> str:
+    """"ctrl+alt+d" -> "Ctrl+Alt+D" (what QKeySequence reads)."""
+    return "+".join(part.strip().capitalize() if len(part.strip()) > 1 else part.strip().upper()
+                    for part in combo.split("+") if part.strip())
+
+
+def qt_to_hotkey(sequence: str) -> str:
+    """"Ctrl+Alt+D" -> "ctrl+alt+d" (how settings store hotkeys)."""
+    return sequence.strip().lower()
+
+
+class SettingsDialog(QDialog):
+    settings_changed = Signal(list)  # names of the Settings fields that changed
+
+    def __init__(self, settings: Settings, *, voices: Iterable[Any] = (), parent: QWidget | None = None,
+                 tray_available: bool = True) -> None:
+        super().__init__(parent)
+        self.setObjectName("SettingsDialog")
+        self.setWindowTitle("Settings")
+        self.settings = settings
+        self._loading = True
+        layout = QVBoxLayout(self)
+        layout.addWidget(self._describing_group())
+        layout.addWidget(self._speech_group(voice_choices(voices)))
+        layout.addWidget(self._hotkeys_group())
+        layout.addWidget(self._app_group(tray_available))
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setAccessibleName("Close settings")
+        close.setAccessibleDescription("Settings are saved as you change them.")
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._loading = False
+
+    # Groups --------------------------------------------------------------------------------------
+    def _describing_group(self) -> QGroupBox:
+        group = QGroupBox("Describing", self)
+        form = QFormLayout(group)
+
+        self.model_combo = QComboBox(group)
+        self.model_combo.setEditable(True)
+        self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for entry in CATALOG:
+            self.model_combo.addItem(f"{entry.name} ({entry.params_m}M, {entry.note})", entry.name)
+        self._set_combo_text(self.model_combo, self.settings.model)
+        self.model_combo.lineEdit().editingFinished.connect(self._model_edited)
+        self.model_combo.activated.connect(self._model_chosen)
+        _name(self.model_combo, "Captioner model",
+              "A catalog name, a Hugging Face id, or a folder or checkpoint on this computer.")
+        browse = QPushButton("Choose model folder…", group)
+        _name(browse, "Choose model folder", "Pick a folder or checkpoint file holding a captioner.")
+        browse.clicked.connect(self._browse_model)
+        row = QHBoxLayout()
+        row.addWidget(self.model_combo, 1)
+        row.addWidget(browse)
+        model_label = QLabel("Captioner &model:", group)
+        model_label.setBuddy(self.model_combo)
+        form.addRow(model_label, row)
+
+        self.detail_model_combo = QComboBox(group)
+        self.detail_model_combo.setEditable(True)
+        self.detail_model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for entry in CATALOG:
+            self.detail_model_combo.addItem(entry.name, entry.name)
+        self._set_combo_text(self.detail_model_combo, self.settings.detail_model)
+        self.detail_model_combo.lineEdit().editingFinished.connect(
+            lambda: self._set("detail_model", self.detail_model_combo.currentText().strip() or None))
+        self.detail_model_combo.activated.connect(
+            lambda i: self._set("detail_model", self.detail_model_combo.itemData(i)))
+        _name(self.detail_model_combo, "Model for more detail",
+              "Used by More detail (Ctrl+D); loaded the first time it is needed.")
+        form.addRow(_label("Model for more &detail:", self.detail_model_combo, group), self.detail_model_combo)
+
+        self.precision_combo = QComboBox(group)
+        for value, text in PRECISIONS:
+            self.precision_combo.addItem(text, value)
+        self.precision_combo.setCurrentIndex(max(0, self.precision_combo.findData(self.settings.precision)))
+        self.precision_combo.currentIndexChanged.connect(
+            lambda i: self._set("precision", self.precision_combo.itemData(i)))
+        _name(self.precision_combo, "Precision", "How the model computes: faster or more exact.")
+        form.addRow(_label("&Precision:", self.precision_combo, group), self.precision_combo)
+
+        self.detail_check = QCheckBox("Detailed descriptions by default (slower)", group)
+        self.detail_check.setChecked(bool(self.settings.detail))
+        self.detail_check.toggled.connect(lambda on: self._set("detail", on))
+        _name(self.detail_check, "Detailed descriptions by default")
+        form.addRow(self.detail_check)
+
+        self.ocr_check = QCheckBox("Speak text read from the image", group)
+        self.ocr_check.setChecked(bool(self.settings.speak_ocr))
+        self.ocr_check.toggled.connect(lambda on: self._set("speak_ocr", on))
+        _name(self.ocr_check, "Speak text read from the image")
+        form.addRow(self.ocr_check)
+        return group
+
+    def _speech_group(self, voices: list[tuple[str, str]]) -> QGroupBox:
+        group = QGroupBox("Speech", self)
+        form = QFormLayout(group)
+
+        self.output_combo = QComboBox(group)
+        self.output_combo.addItem("This app's own voice", "own")
+        self.output_combo.addItem("My screen reader", "screen_reader")
+        self.output_combo.setCurrentIndex(max(0, self.output_combo.findData(self.settings.speech_output)))
+        self.output_combo.currentIndexChanged.connect(
+            lambda i: self._set("speech_output", self.output_combo.itemData(i)))
+        _name(self.output_combo, "Speak with", "Use this app's own voice or hand the text to your screen reader.")
+        form.addRow(_label("Speak &with:", self.output_combo, group), self.output_combo)
+
+        self.voice_combo = QComboBox(group)
+        self.voice_combo.addItem("Default voice", None)
+        for vid, label in voices:
+            self.voice_combo.addItem(label, vid)
+        self.voice_combo.setCurrentIndex(max(0, self.voice_combo.findData(self.settings.voice)))
+        self.voice_combo.currentIndexChanged.connect(lambda i: self._set("voice", self.voice_combo.itemData(i)))
+        _name(self.voice_combo, "Voice")
+        form.addRow(_label("&Voice:", self.voice_combo, group), self.voice_combo)
+
+        self.rate_spin = QSpinBox(group)
+        self.rate_spin.setRange(80, 450)
+        self.rate_spin.setSingleStep(10)
+        self.rate_spin.setSuffix(" words per minute")
+        self.rate_spin.setValue(int(self.settings.rate))
+        self.rate_spin.valueChanged.connect(lambda v: self._set("rate", int(v)))
+        _name(self.rate_spin, "Speech rate", "Words per minute.")
+        form.addRow(_label("&Rate:", self.rate_spin, group), self.rate_spin)
+
+        self.volume_spin = QDoubleSpinBox(group)
+        self.volume_spin.setRange(0.0, 100.0)
+        self.volume_spin.setDecimals(0)
+        self.volume_spin.setSingleStep(10)
+        self.volume_spin.setSuffix(" %")
+        self.volume_spin.setValue(round(float(self.settings.volume) * 100))
+        self.volume_spin.valueChanged.connect(lambda v: self._set("volume", round(v / 100.0, 2)))
+        _name(self.volume_spin, "Volume", "Percent of full volume.")
+        form.addRow(_label("V&olume:", self.volume_spin, group), self.volume_spin)
+
+        self.earcons_check = QCheckBox("Play short sounds when capturing, done and on errors", group)
+        self.earcons_check.setChecked(bool(self.settings.earcons))
+        self.earcons_check.toggled.connect(lambda on: self._set("earcons", on))
+        _name(self.earcons_check, "Play short sounds")
+        form.addRow(self.earcons_check)
+        return group
+
+    def _hotkeys_group(self) -> QGroupBox:
+        group = QGroupBox("Global hotkeys (work in every application)", self)
+        form = QFormLayout(group)
+        self.hotkey_edits: dict[str, QLineEdit] = {}
+        names = list(DEFAULT_HOTKEYS) + [n for n in self.settings.hotkeys if n not in DEFAULT_HOTKEYS]
+        for action in names:
+            label_text = HOTKEY_LABELS.get(action, action.replace("_", " ").capitalize())
+            edit = QLineEdit(hotkey_to_qt(self.settings.hotkeys.get(action, "")), group)
+            edit.setPlaceholderText("none")
+            edit.setClearButtonEnabled(True)
+            edit.editingFinished.connect(lambda a=action, e=edit: self._hotkey_edited(a, e))
+            _name(edit, f"Hotkey for {label_text}",
+                  "Type a combination such as Ctrl+Alt+D; leave it empty for none.")
+            form.addRow(_label(f"{label_text}:", edit, group), edit)
+            self.hotkey_edits[action] = edit
+        self.hotkey_error = QLabel("", group)
+        self.hotkey_error.setWordWrap(True)
+        form.addRow(self.hotkey_error)
+        return group
+
+    def _app_group(self, tray_available: bool) -> QGroupBox:
+        group = QGroupBox("Window and tray", self)
+        form = QFormLayout(group)
+        self.start_min_check = QCheckBox("Start minimised to the tray", group)
+        self.start_min_check.setChecked(bool(self.settings.start_minimised))
+        self.start_min_check.toggled.connect(lambda on: self._set("start_minimised", on))
+        _name(self.start_min_check, "Start minimised to the tray")
+        self.close_tray_check = QCheckBox("Closing the window keeps the app running in the tray", group)
+        self.close_tray_check.setChecked(bool(self.settings.close_to_tray))
+        self.close_tray_check.toggled.connect(lambda on: self._set("close_to_tray", on))
+        _name(self.close_tray_check, "Closing the window keeps the app running in the tray",
+              "When off, closing the window quits the app.")
+        for check in (self.start_min_check, self.close_tray_check):
+            if not tray_available:
+                check.setToolTip("There is no system tray on this desktop.")
+            form.addRow(check)
+        return group
+
+    # Changes -----------------------------------------------------------------------------------------
+    def _set(self, field: str, value: Any) -> None:
+        if self._loading or getattr(self.settings, field) == value:
+            return
+        setattr(self.settings, field, value)
+        self._save([field])
+
+    def _save(self, fields: list[str]) -> None:
+        self.settings.save()
+        self.settings_changed.emit(fields)
+
+    def _model_chosen(self, index: int) -> None:
+        self._set("model", self.model_combo.itemData(index))
+
+    def _model_edited(self) -> None:
+        text = self.model_combo.currentText().strip()
+        index = self.model_combo.findText(text)
+        value = self.model_combo.itemData(index) if index >= 0 else text
+        if value:
+            self._set("model", value)
+
+    def _browse_model(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose a model folder")
+        if folder:
+            self.model_combo.setEditText(folder)
+            self._set("model", folder)
+
+    def _hotkey_edited(self, action: str, edit: QLineEdit) -> None:
+        text = edit.text().strip()
+        if text and QKeySequence(text).isEmpty():
+            self.hotkey_error.setText(f"{text!r} is not a key combination; try e.g. Ctrl+Alt+D.")
+            return
+        self.hotkey_error.setText("")
+        value = qt_to_hotkey(text)
+        if self.settings.hotkeys.get(action, "") == value:
+            return
+        self.settings.hotkeys = {**self.settings.hotkeys, action: value}
+        self._save(["hotkeys"])
+
+    def _set_combo_text(self, combo: QComboBox, value: str | None) -> None:
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+        else:
+            combo.setEditText(value or "")
+
+
+def _name(widget: QWidget, name: str, description: str = "") -> None:
+    widget.setAccessibleName(name)
+    if description:
+        widget.setAccessibleDescription(description)
+        widget.setToolTip(description)
+
+
+def _label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
+    label = QLabel(text, parent)
+    label.setBuddy(buddy)
+    return label

@@ -1,0 +1,213 @@
+"""The main window with the real worker and a tiny model: open / drop / paste, repeat, stop, copy, more
+detail, errors spoken and shown, history written, focus on the result."""
+from __future__ import annotations
+
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
+from PySide6.QtWidgets import QApplication
+
+from engine.history import HistoryStore
+from gui.main_window import ACTION_SPECS
+from tests.fixtures.images import TEXT_LINES, photo_image, png_bytes, text_image
+
+JOB_MS = 120_000
+
+
+def drop(window, mime: QMimeData) -> None:
+    pos = QPointF(window.width() / 2, window.height() / 2)
+    event = QDropEvent(pos, Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+
+
+
+def test_every_action_shows_its_shortcut_in_tooltip_and_menu(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    window = controller.window
+    for spec in ACTION_SPECS:
+        action = window.action(spec.name)
+        if spec.shortcuts:
+            assert action.shortcuts(), spec.name
+            assert action.shortcuts()[0].toString() in action.toolTip(), spec.name
+    menu_actions = {a for menu in window.menuBar().actions() for a in menu.menu().actions()}
+    for spec in ACTION_SPECS:
+        if spec.menu != "Tray":
+            assert window.action(spec.name) in menu_actions, spec.name
+
+
+def test_dropping_files_describes_each_and_records_history(qtbot, make_app, tiny_git_dir, tmp_path):
+    controller = make_app(model=tiny_git_dir)
+    speaker = controller.test_speaker
+    first, second = tmp_path / "garden.png", tmp_path / "list.png"
+    first.write_bytes(png_bytes(photo_image()))
+    second.write_bytes(png_bytes(text_image(TEXT_LINES)))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(first)), QUrl.fromLocalFile(str(second))])
+    speaker.said.clear()
+    drop(controller.window, mime)
+    qtbot.waitUntil(lambda: len(speaker.said) >= 2, timeout=JOB_MS)
+    (text1, interrupt1), (text2, interrupt2) = speaker.said[-2:]
+    assert interrupt1 is True and interrupt2 is False  # the second waits for the first
+    assert "shopping" in text2.lower()
+    assert controller.window.result_text() == text2
+    with HistoryStore() as store:
+        sources = [e.source for e in store.recent()]
+    assert sources == [str(second), str(first)]
+
+
+def test_paste_image_data_focuses_the_result_and_repeat_stop_copy(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    window, speaker = controller.window, controller.test_speaker
+    window.show()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    image = QImage()
+    image.loadFromData(png_bytes(text_image(TEXT_LINES)), "PNG")
+    QGuiApplication.clipboard().setImage(image)
+    qtbot.keyClick(window, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bool(speaker.said), timeout=JOB_MS)
+    text = speaker.texts()[-1]
+    assert "bread and butter" in text.lower()
+    assert window.result_text() == text
+    assert QApplication.focusWidget() is window.result_view
+    assert window.status_label.text().startswith("Described clipboard")
+
+    qtbot.keyClick(window.result_view, Qt.Key.Key_F5)
+    assert speaker.said[-1] == (text, True)
+    qtbot.keyClick(window.result_view, Qt.Key.Key_R, Qt.KeyboardModifier.ControlModifier)
+    assert len(speaker.said) == 3
+    qtbot.keyClick(window.result_view, Qt.Key.Key_Escape)
+    assert speaker.stops == 1
+    QGuiApplication.clipboard().clear()
+    qtbot.keyClick(window.result_view, Qt.Key.Key_C,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    assert QGuiApplication.clipboard().text() == text
+
+
+def test_paste_with_no_image_is_said(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    QGuiApplication.clipboard().setText("just words")
+    controller.window.action("paste").trigger()
+    assert "clipboard holds no image" in controller.test_speaker.texts()[-1]
+    assert "clipboard holds no image" in controller.window.status_label.text()
+
+
+def test_a_bad_file_is_spoken_and_shown(qtbot, make_app, tiny_git_dir, tmp_path):
+    controller = make_app(model=tiny_git_dir)
+    bad = tmp_path / "scan.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    controller.describe_paths([str(bad)])
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
+    said = controller.test_speaker.texts()[-1]
+    assert "scan.png" in said
+    assert "scan.png" in controller.window.status_label.text()
+    assert "scan.png" in controller.window.result_text()
+
+
+def test_more_detail_adds_to_the_description(qtbot, make_app, tiny_git_dir, tiny_florence2_dir):
+    controller = make_app(model=tiny_git_dir, detail_model=str(tiny_florence2_dir))
+    speaker = controller.test_speaker
+    controller.window.action("more_detail").trigger()
+    assert "describe an image first" in speaker.texts()[-1]
+    controller.describe_image(photo_image(), "garden")
+    qtbot.waitUntil(lambda: len(speaker.said) >= 2, timeout=JOB_MS)
+    first = controller.window.result_text()
+    controller.window.action("more_detail").trigger()
+    qtbot.waitUntil(lambda: len(speaker.said) >= 3, timeout=180_000)
+    added = speaker.texts()[-1]
+    assert added.startswith("More detail")
+    assert controller.window.result_text().startswith(first)
+    assert added in controller.window.result_text()
+    with HistoryStore() as store:
+        assert added in store.latest().text
+
+
+def test_missing_model_is_announced_with_the_download_command(qtbot, make_app):
+    controller = make_app(model="git-base", wait_ready=False)
+    qtbot.waitUntil(lambda: "models download git-base" in controller.window.status_label.text(), timeout=JOB_MS)
+    assert any("python main.py models download git-base" in t for t in controller.test_speaker.texts())
+    # Text is still read.
+    controller.describe_image(text_image(TEXT_LINES), "list")
+    qtbot.waitUntil(lambda: "shopping" in controller.window.result_text().lower(), timeout=JOB_MS)
+
+
+def test_screen_capture_failure_is_reported_not_silent(qtbot, make_app, tiny_git_dir, monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    controller = make_app(model=tiny_git_dir)
+    controller.dispatch("describe_screen")
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=10_000)
+    assert controller.window.status_label.text() == controller.test_speaker.texts()[-1]
+    assert controller.window.status_label.text() != "Capturing…"
+
+
+def test_near_black_capture_tells_how_to_grant_permission(qtbot, make_app, tiny_git_dir, monkeypatch):
+    import engine.capture as capture_mod
+    from PIL import Image
+
+    def black_capture(target, **kwargs):
+        image = Image.new("RGB", (64, 48))
+        return capture_mod.CaptureResult(image=image, source=target, box=(0, 0, 64, 48),
+                                         near_black=capture_mod.is_near_black(image), elapsed_ms=1.0)
+
+    monkeypatch.setattr(capture_mod, "capture", black_capture)
+    controller = make_app(model=tiny_git_dir)
+    assert controller.window.isActiveWindow()
+    controller.handle_command("describe-screen")  # as the single-instance socket may send it
+    assert not controller.window.isVisible()  # hidden from its own capture...
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=10_000)
+    assert controller.window.isVisible()  # ...and back afterwards
+    said = controller.test_speaker.texts()[-1]
+    assert said == capture_mod.permission_hint()
+    assert controller.worker.pending_count() == 0
+
+
+def test_capture_hands_the_image_to_the_worker(qtbot, make_app, tiny_git_dir, monkeypatch):
+    import engine.capture as capture_mod
+
+    def fake_screen(target, **kwargs):
+        image = text_image(TEXT_LINES, size=(640, 300))
+        return capture_mod.CaptureResult(image=image, source=target, box=(0, 0, 640, 300), near_black=False,
+                                         elapsed_ms=1.0)
+
+    monkeypatch.setattr(capture_mod, "capture", fake_screen)
+    controller = make_app(model=tiny_git_dir)
+    controller.dispatch("describe_screen")
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
+    assert "shopping" in controller.test_speaker.texts()[-1].lower()
+    with HistoryStore() as store:
+        assert store.latest().source == "screen"
+
+
+def test_close_quits_when_there_is_no_tray(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    assert controller.tray is None  # offscreen: no system tray
+    controller.window.show()
+    controller.window.close()
+    assert not controller.worker.isRunning()
+    assert controller.test_speaker.closed
+
+
+def test_settings_change_applies_and_is_saved(qtbot, make_app, tiny_git_dir):
+    from engine.config import Settings
+    from gui.settings_dialog import SettingsDialog
+
+    controller = make_app(model=tiny_git_dir)
+    dialog = SettingsDialog(controller.settings, voices=controller.speaker.voices(), parent=controller.window)
+    dialog.settings_changed.connect(controller.apply_settings)
+    dialog.rate_spin.setValue(240)
+    dialog.voice_combo.setCurrentIndex(dialog.voice_combo.findData("en-test"))
+    dialog.ocr_check.setChecked(False)
+    assert controller.test_speaker.rate == 240
+    assert controller.test_speaker.voice == "en-test"
+    saved = Settings.load()
+    assert (saved.rate, saved.voice, saved.speak_ocr) == (240, "en-test", False)
+    edit = dialog.hotkey_edits["describe_screen"]
+    edit.setText("Ctrl+Alt+F9")
+    edit.editingFinished.emit()
+    assert Settings.load().hotkeys["describe_screen"] == "ctrl+alt+f9"
+    dialog.close()
+    # Text is no longer spoken when "speak OCR text" is off.
+    controller.describe_image(text_image(TEXT_LINES), "list")
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
+    assert "shopping" not in controller.test_speaker.texts()[-1].lower()
