@@ -40,6 +40,11 @@ SCREEN_READER_FAILED_MESSAGE = "The screen reader did not answer, so the app's o
 
 Callback = Callable[[str], Any]
 
+# Sentences synthesised ahead of the one playing: enough that the next is always ready (espeak-ng is
+# ~100x faster than real time), few enough that a long OCR text is not synthesised all at once.
+LOOKAHEAD_SENTENCES = 3
+MIN_RATE, MAX_RATE = 80, 500
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -54,11 +59,11 @@ class _Utterance:
     gen: int
     interrupt: bool
     cancelled: threading.Event = field(default_factory=threading.Event)
-    futures: list[Future] = field(default_factory=list)
+    futures: dict[int, Future] = field(default_factory=dict)  # sentence index -> its WAV
 
     def cancel(self) -> None:
         self.cancelled.set()
-        for future in self.futures:
+        for future in list(self.futures.values()):
             future.cancel()
 
 
@@ -102,8 +107,8 @@ class Speaker:
         screen_reader: ScreenReader | None = None,
     ) -> None:
         settings = settings if settings is not None else Settings.load()
-        self._voice: str | None = settings.voice
-        self._rate = int(settings.rate)
+        self._voice: str | None = settings.voice or None
+        self._rate = _clamp_rate(settings.rate)
         self._volume = _clamp_volume(settings.volume)
         self._output = settings.speech_output
         self._on_started, self._on_finished, self._on_error = on_started, on_finished, on_error
@@ -126,6 +131,7 @@ class Speaker:
         self._screen_reader_searched = screen_reader is not None
         kwargs = {"timeout_base": watchdog_timeout} if watchdog_timeout is not None else {}
         self._process = VoiceProcess(on_problem=self._voice_problem, **kwargs)
+        self._voices_future = self._process.list_voices()
         self._controller = threading.Thread(target=self._control_loop, name="speech-controller", daemon=True)
         self._controller.start()
 
@@ -184,11 +190,13 @@ class Speaker:
             return True
 
     def voices(self) -> list[Voice]:
-        """The installed voices of the own voice (empty when it is unavailable). Blocks briefly once."""
+        """The installed voices of the own voice (empty when it is unavailable). Asked for when the
+        speaker is created, so this only blocks if called in the voice process's first ~0.3 s."""
         if self._voices_cache is None:
             try:
-                raw = self._process.list_voices().result(timeout=10)
+                raw = self._voices_future.result(timeout=10)
             except (SpeechUnavailable, VoiceRestarted, FutureTimeout, CancelledError):
+                self._voices_future = self._process.list_voices()  # try again next time
                 return []
             self._voices_cache = [Voice(v["id"], v["name"], list(v.get("languages", []))) for v in raw]
         return list(self._voices_cache)
@@ -200,8 +208,9 @@ class Speaker:
             self._voice = voice_id or None
 
     def set_rate(self, words_per_minute: int) -> None:
+        """Words per minute for texts said from now on (clamped to 80..500)."""
         with self._lock:
-            self._rate = max(80, min(500, int(words_per_minute)))
+            self._rate = _clamp_rate(words_per_minute)
 
     def set_volume(self, volume: float) -> None:
         with self._lock:
@@ -358,46 +367,55 @@ class Speaker:
                 index += 1
         finally:
             utterance.cancel()  # drops the requests still queued in the voice process
+            for future in utterance.futures.values():  # WAVs made ahead but never played
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    future.result().unlink(missing_ok=True)
             if started:
                 self._callbacks.post(self._on_finished, utterance.text)
 
-    def _submit_from(self, utterance: _Utterance, sentences: list[str], start: int) -> None:
-        """Ask the voice process for sentences[start:] (all at once: it works through them in order)."""
+    def _submit(self, utterance: _Utterance, sentences: list[str], start: int, *, again: bool = False) -> None:
+        """Make sure the WAVs of sentences[start : start + LOOKAHEAD] are asked for (again=True: ask anew
+        for all of them, after a restart). The voice process works through them in order, so the next
+        sentence is ready when the current one ends, without synthesising a long text all at once."""
         with self._lock:
             voice, rate, volume = self._voice, self._rate, self._volume
-        futures = [
-            self._process.synthesise(s, self._new_wav_path(), gen=utterance.gen, voice=voice, rate=rate,
-                                     volume=volume)
-            for s in sentences[start:]
-        ]
-        with self._lock:
-            utterance.futures[start:] = futures
-            if utterance.cancelled.is_set():
-                utterance.cancel()
+        for index in range(start, min(len(sentences), start + LOOKAHEAD_SENTENCES)):
+            if not again and index in utterance.futures:
+                continue
+            future = self._process.synthesise(
+                sentences[index], self._new_wav_path(), gen=utterance.gen, voice=voice, rate=rate, volume=volume
+            )
+            with self._lock:
+                utterance.futures[index] = future
+                if utterance.cancelled.is_set():
+                    future.cancel()
 
     def _wait_for_wav(self, utterance: _Utterance, sentences: list[str], index: int) -> Path | None:
         """The WAV of sentences[index], or None when cancelled or there is no voice. The voice process's
         watchdog restarts a hung or dead voice; then the rest of the text is asked for again."""
-        if index >= len(utterance.futures):
-            self._submit_from(utterance, sentences, index)
+        self._submit(utterance, sentences, index)
         for _attempt in range(4):
             future = utterance.futures[index]
             try:
-                return future.result()
+                wav = future.result()
             except CancelledError:
                 if utterance.cancelled.is_set():
                     return None
-                # Skipped by the voice process for an older generation; should not happen: ask again.
-                self._submit_from(utterance, sentences, index)
+                # Skipped by the voice process as out of date, yet still wanted: ask again.
+                self._submit(utterance, sentences, index, again=True)
             except VoiceRestarted:
                 if utterance.cancelled.is_set():
                     return None
-                self._submit_from(utterance, sentences, index)
+                self._submit(utterance, sentences, index, again=True)
             except SpeechUnavailable:
                 return None
             except RuntimeError as exc:
                 self._report(f"The voice could not say a sentence: {exc}")
                 return None
+            else:
+                del utterance.futures[index]
+                self._submit(utterance, sentences, index + 1)  # keep the pipeline full while this plays
+                return wav
         return None
 
     def _speak_with_screen_reader(self, utterance: _Utterance) -> bool:
@@ -421,7 +439,17 @@ class Speaker:
 
 
 def _clamp_volume(volume: float) -> float:
-    return max(0.0, min(1.0, float(volume)))
+    try:
+        return max(0.0, min(1.0, float(volume)))
+    except (TypeError, ValueError):
+        return 1.0  # a damaged settings value: speak at full volume rather than not at all
+
+
+def _clamp_rate(words_per_minute: int) -> int:
+    try:
+        return max(MIN_RATE, min(MAX_RATE, int(words_per_minute)))
+    except (TypeError, ValueError):
+        return Settings().rate
 
 
 def create_speaker(

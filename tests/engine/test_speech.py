@@ -25,6 +25,10 @@ LONG_TEXT = (
 )
 
 
+# Fast speech keeps the tests short where only order and completeness matter.
+FAST = 450
+
+
 def wav_seconds(path: Path) -> float:
     with wave.open(str(path), "rb") as wav:
         assert wav.getnchannels() == 1
@@ -63,14 +67,14 @@ def test_say_never_blocks_the_caller(speaker_factory, audio_sink):
 
 
 def test_speech_starts_plays_whole_text_in_sentences_and_finishes(speaker_factory, audio_sink):
-    speaker, events = speaker_factory(Settings())
+    speaker, events = speaker_factory(Settings(rate=FAST))
     speaker.say("A dog runs on the beach. The sea is calm.")
     assert speaker.is_speaking
     assert speaker.wait_until_idle(15)
     assert not speaker.is_speaking
     assert audio_sink.texts() == ["A dog runs on the beach.", "The sea is calm."]
-    assert all(e["completed"] and e["duration"] > 0.5 for e in audio_sink.entries())
-    assert all(wav_seconds(p) > 0.5 for p in audio_sink.wavs())
+    assert all(e["completed"] and e["duration"] > 0.3 for e in audio_sink.entries())
+    assert all(wav_seconds(p) > 0.3 for p in audio_sink.wavs())
     assert events.of("started") == events.of("finished") == ["A dog runs on the beach. The sea is calm."]
 
 
@@ -90,7 +94,7 @@ def test_a_new_text_interrupts_the_one_playing(speaker_factory, audio_sink):
 
 
 def test_queued_texts_are_spoken_in_order(speaker_factory, audio_sink):
-    speaker, _ = speaker_factory(Settings())
+    speaker, _ = speaker_factory(Settings(rate=FAST))
     speaker.say("First text.")
     speaker.say("Second text.", interrupt=False)
     speaker.say("Third text.", interrupt=False)
@@ -118,7 +122,7 @@ def test_stop_silences_at_once_and_drops_the_queue(speaker_factory, audio_sink):
 
 
 def test_repeat_says_the_last_text_again(speaker_factory, audio_sink):
-    speaker, _ = speaker_factory(Settings())
+    speaker, _ = speaker_factory(Settings(rate=FAST))
     speaker.say("Say it again.")
     assert speaker.wait_until_idle(15)
     assert speaker.last_text == "Say it again."
@@ -147,7 +151,7 @@ def test_a_hung_voice_is_restarted_and_the_text_still_spoken(speaker_factory, au
     marker = tmp_path / "hang-now"
     marker.touch()
     monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", f"hang-once:{marker}")
-    speaker, events = speaker_factory(Settings(), watchdog_timeout=0.5)
+    speaker, events = speaker_factory(Settings(rate=FAST), watchdog_timeout=0.5)
     start = time.perf_counter()
     speaker.say("Spoken after the restart.")
     assert speaker.wait_until_idle(15)
@@ -162,7 +166,7 @@ def test_a_crashed_voice_is_restarted_and_the_text_still_spoken(speaker_factory,
     marker = tmp_path / "crash-now"
     marker.touch()
     monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", f"crash-once:{marker}")
-    speaker, events = speaker_factory(Settings())
+    speaker, events = speaker_factory(Settings(rate=FAST))
     speaker.say("Spoken after the crash.")
     assert speaker.wait_until_idle(15)
     assert events.wait_for("error")
@@ -210,7 +214,7 @@ def test_missing_voice_back_end_gives_one_clear_message_and_no_exception(speaker
 
 
 def test_unknown_voice_falls_back_to_default_and_says_so_once(speaker_factory, audio_sink):
-    speaker, events = speaker_factory(Settings(voice="xx-nonexistent"))
+    speaker, events = speaker_factory(Settings(rate=FAST, voice="xx-nonexistent"))
     speaker.say("One.")
     speaker.say("Two.", interrupt=False)
     assert speaker.wait_until_idle(15)
@@ -245,3 +249,13 @@ def test_close_is_idempotent_and_calls_after_close_do_nothing(speaker_factory):
     speaker.say("After close.")
     speaker.stop()
     assert not speaker.is_speaking
+
+
+def test_a_long_text_of_many_lines_is_spoken_completely_in_order(speaker_factory, audio_sink):
+    lines = [f"Line {n}." for n in range(1, 11)]
+    speaker, events = speaker_factory(Settings(rate=500))
+    speaker.say("\n".join(lines))
+    assert speaker.wait_until_idle(30)
+    assert audio_sink.texts() == lines
+    assert all(e["completed"] for e in audio_sink.entries())
+    assert events.of("error") == []
