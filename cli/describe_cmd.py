@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -177,8 +178,8 @@ def _speak(args: argparse.Namespace, spoken: list[tuple[str, str]]) -> int:
         problems.append(message)
         print(message, file=sys.stderr, flush=True)
 
-    # With several images, say which file each description is about.
-    texts = [f"{path}: {text}" if len(spoken) > 1 else text for path, text in spoken]
+    # With several images, say which file each description is about (its name: a full path is noise).
+    texts = [f"{Path(path).name}: {text}" if len(spoken) > 1 else text for path, text in spoken]
     try:
         speaker = create_speaker(settings, on_error=report)
     except UserFacingError as exc:
