@@ -78,6 +78,13 @@ class FamilyAdapter:
     # Florence-2 style task tokens; empty = the image alone is the prompt (one task: caption).
     task_tokens: tuple[tuple[str, str], ...] = ()
     separate_processor_parts: bool = False  # load AutoImageProcessor + AutoTokenizer (no combined processor)
+    # Words a family is known to invent that mean nothing (BLIP's "arafed", "araffe"): never spoken.
+    junk_words: re.Pattern[str] | None = None
+
+    def clean(self, text: str) -> str:
+        if self.junk_words is not None:
+            text = self.junk_words.sub(" ", text)
+        return clean_caption(text)
 
     def task_token(self, task: str) -> str:
         return dict(self.task_tokens)[task]
@@ -95,14 +102,14 @@ class FamilyAdapter:
         tokenizer = processor.tokenizer
         plain = tokenizer.batch_decode(sequences, skip_special_tokens=True)
         if not self.task_tokens:
-            return [clean_caption(t) for t in plain]
+            return [self.clean(t) for t in plain]
         raw = tokenizer.batch_decode(sequences, skip_special_tokens=False)
         out: list[Any] = []
         for text, full, task, image in zip(plain, raw, tasks, images):
             if task == TASK_OBJECTS:
                 out.append(florence_objects(processor, full, self.task_token(task), image.size))
             else:
-                out.append(clean_caption(text))
+                out.append(self.clean(text))
         return out
 
 
@@ -128,7 +135,9 @@ CAPTION_ONLY = frozenset({TASK_CAPTION})
 
 ADAPTERS: dict[str, FamilyAdapter] = {
     "git": FamilyAdapter("git", CAPTION_ONLY, ("git.image_encoder",)),
-    "blip": FamilyAdapter("blip", CAPTION_ONLY, ("vision_model",)),
+    "blip": FamilyAdapter(
+        "blip", CAPTION_ONLY, ("vision_model",), junk_words=re.compile(r"\bar+af+(?:ed|es|e)?\b", re.IGNORECASE)
+    ),
     "florence2": FamilyAdapter(
         "florence2",
         frozenset({TASK_CAPTION, TASK_DETAILED, TASK_OBJECTS}),
@@ -250,6 +259,8 @@ class HFCaptioner:
         gen_kwargs["min_new_tokens"] = min(min_new_tokens, budget)
         self._vision.reset()
         with torch.inference_mode():
+            if len(tasks) > 1:
+                inputs = self._encode_each_image_once(inputs, n_images=len(images), n_tasks=len(tasks))
             sequences = self.model.generate(**inputs, **gen_kwargs)
         t2 = time.perf_counter()
         decoded = self.adapter.decode(self.processor, sequences, row_tasks, row_images)
@@ -270,6 +281,21 @@ class HFCaptioner:
             elif task == TASK_OBJECTS:
                 results[i].objects = value
         return results
+
+    def _encode_each_image_once(self, inputs: dict[str, Any], *, n_images: int, n_tasks: int) -> dict[str, Any]:
+        """Several tasks on one image (Florence-2 caption + detail + objects) share one vision pass: the
+        image features of the first task's rows are computed once and repeated for the other tasks' rows
+        (rows are task-major), then handed to generate as pre-computed encoder outputs. The vision encoder
+        is most of Florence-2's cost, so this makes "more detail" nearly as fast as the caption alone."""
+        get_features = getattr(self.model, "get_image_features", None)
+        if get_features is None or "pixel_values" not in inputs:
+            return inputs
+        inputs = dict(inputs)
+        pixel_values = inputs.pop("pixel_values")
+        features = get_features(pixel_values=pixel_values[:n_images])
+        features.pooler_output = features.pooler_output.repeat(n_tasks, *([1] * (features.pooler_output.dim() - 1)))
+        inputs["mm_encoder_outputs"] = {"image": features}
+        return inputs
 
     def warmup(self) -> None:
         """One tiny generate, so the first real request does not pay for lazy initialisation (kernels,

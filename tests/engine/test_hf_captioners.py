@@ -113,6 +113,24 @@ def test_florence2_detail_and_objects(tiny_florence2_dir):
     assert plain.detailed_caption is None and plain.objects == []
 
 
+def test_florence2_more_detail_keeps_the_caption_and_looks_at_each_image_once(tiny_florence2_dir):
+    from engine.captioners.hf import _find_module
+
+    captioner = engine.load_captioner(str(tiny_florence2_dir), precision="fp32")
+    vision = _find_module(captioner.model, captioner.adapter.vision_paths)
+    batches_seen = []
+    handle = vision.register_forward_hook(lambda module, args, output: batches_seen.append(args[0].shape[0]))
+    try:
+        images = _images()[:2]
+        detailed = captioner.caption(images, detail=True, objects=True, max_new_tokens=10)
+    finally:
+        handle.remove()
+    assert batches_seen == [2]  # one vision pass over the two images, shared by the three tasks
+    plain = captioner.caption(images, max_new_tokens=10)
+    assert [r.caption for r in detailed] == [r.caption for r in plain]
+    assert all(r.detailed_caption is not None for r in detailed)
+
+
 def test_florence2_objects_are_mapped_to_original_pixels(tiny_florence2_dir):
     """The <OD> answer format (label + 4 location bins out of 1000) parsed by the model's own processor."""
     from transformers import AutoProcessor
@@ -200,6 +218,13 @@ def test_folder_without_a_model_or_of_another_kind(tmp_path):
         engine.load_captioner(str(text_only))
     with pytest.raises(ModelLoadError, match="not a model folder"):
         engine.load_captioner(str(tmp_path / "missing"))
+
+
+def test_blip_invented_words_are_not_spoken():
+    from engine.captioners.hf import ADAPTERS
+
+    assert ADAPTERS["blip"].clean("arafed view of a city .") == "view of a city."
+    assert ADAPTERS["blip"].clean("a giraffe next to araffe") == "a giraffe next to"
 
 
 def test_clean_caption():
