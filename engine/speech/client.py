@@ -135,9 +135,11 @@ class VoiceProcess:
         self._writer.join(timeout)
         if incarnation is not None:
             try:
-                incarnation.process.wait(timeout)
+                # "quit" is answered after the current synthesis (milliseconds); longer means it hangs.
+                incarnation.process.wait(min(timeout, 1.0))
             except subprocess.TimeoutExpired:
                 incarnation.process.kill()
+                incarnation.process.wait()
             self._end(incarnation, SpeechUnavailable("Speech was closed."))
         for thread in self._threads:
             thread.join(timeout)

@@ -89,7 +89,8 @@ class _CallbackThread:
 
     def close(self, timeout: float) -> None:
         self._queue.put(None)
-        self._thread.join(timeout)
+        if threading.current_thread() is not self._thread:  # Speaker.close() may be called from a callback
+            self._thread.join(timeout)
 
 
 class Speaker:

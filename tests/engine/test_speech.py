@@ -259,3 +259,26 @@ def test_a_long_text_of_many_lines_is_spoken_completely_in_order(speaker_factory
     assert audio_sink.texts() == lines
     assert all(e["completed"] for e in audio_sink.entries())
     assert events.of("error") == []
+
+
+def test_close_while_the_voice_hangs_is_quick_and_leaves_no_process(speaker_factory, monkeypatch):
+    monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", "hang")
+    speaker, _ = speaker_factory(Settings())  # the default watchdog would wait seconds
+    process = speaker._process._current.process  # noqa: SLF001
+    speaker.say("This hangs.")
+    time.sleep(0.5)
+    start = time.perf_counter()
+    speaker.close()
+    assert time.perf_counter() - start < 2.5
+    assert process.poll() is not None
+
+
+def test_close_from_a_callback_does_not_deadlock(speaker_factory, audio_sink):
+    speaker, events = speaker_factory(Settings(rate=FAST))
+    closed = []
+    speaker._on_finished = lambda text: (speaker.close(), closed.append(text))  # noqa: SLF001
+    speaker.say("Close me.")
+    deadline = time.monotonic() + 10
+    while not closed and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert closed == ["Close me."]

@@ -161,3 +161,35 @@ def test_sink_player_numbers_and_logs_each_playback(tmp_path):
     log = (tmp_path / "sink" / "playback.jsonl").read_text().splitlines()
     assert '"text": "first"' in log[0] and '"completed": true' in log[0]
     assert '"text": "second"' in log[1] and '"completed": false' in log[1]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="command-line players are for Linux and macOS")
+def test_stop_kills_a_real_player_process_at_once(speaker_factory, tmp_path, monkeypatch):
+    """Through the whole speaker: an external player (here an `aplay` stand-in that takes the sound's
+    real time) is killed by stop(), so the sound ends at once rather than at the end of the sentence."""
+    log = tmp_path / "aplay.log"
+    bin_dir = tmp_path / "bin"
+    write_script(
+        bin_dir, "aplay",
+        "import sys, time, wave\n"
+        "path = sys.argv[-1]\n"
+        "with wave.open(path) as w: seconds = w.getnframes() / w.getframerate()\n"
+        f"open({str(log)!r}, 'a').write('start\\n')\n"
+        "time.sleep(seconds)\n"
+        f"open({str(log)!r}, 'a').write('end\\n')\n",
+    )
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    monkeypatch.setenv("DESCRIBE_ALOUD_AUDIO_PLAYER", "aplay")
+    speaker, events = speaker_factory(Settings())
+    speaker.say("This first sentence is long enough to take a few seconds to speak aloud.")
+    assert events.wait_for("started")
+    deadline = time.monotonic() + 5
+    while not log.exists() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    start = time.perf_counter()
+    speaker.stop()
+    assert speaker.wait_until_idle(0.5)
+    assert time.perf_counter() - start < 0.5
+    time.sleep(0.3)
+    assert log.read_text().splitlines() == ["start"]  # killed: it never reached its end
+    assert events.of("error") == []
