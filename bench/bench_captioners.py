@@ -215,6 +215,8 @@ def bench_model(name: str, folder: Path, precision: str, image: Image.Image, run
     t0 = time.perf_counter()
     captioner = load_hf_captioner(str(folder), precision=precision)
     load_s = time.perf_counter() - t0
+    params_m = sum(p.numel() for p in captioner.model.parameters()) / 1e6
+    print(f"  loaded {name} in {precision}: {params_m:.0f}M parameters (int8 layers not counted)", flush=True)
     t0 = time.perf_counter()
     captioner.warmup()
     warmup_s = time.perf_counter() - t0
