@@ -287,6 +287,8 @@ class AppController(QObject):
             self.speaker.close()
         except Exception:  # noqa: BLE001 - closing must go on for the rest
             log.warning("closing speech failed", exc_info=True)
+        if self.earcons is not None:
+            self.earcons.close()
         if self.tray is not None:
             self.tray.hide()
         self.history.close()
@@ -572,16 +574,19 @@ class AppController(QObject):
             self.worker.set_model(self.model_spec, detail_model=self.settings.detail_model,
                                   precision=self.precision)
         if "speech_output" in changed:
-            old, self.speaker = self.speaker, self._create_speaker()
-            old.close()
+            if hasattr(self.speaker, "set_output"):
+                self.speaker.set_output(self.settings.speech_output)
+            else:
+                old, self.speaker = self.speaker, self._create_speaker()
+                old.close()
         for name, setter in (("voice", "set_voice"), ("rate", "set_rate"), ("volume", "set_volume")):
             if name in changed:
                 try:
                     getattr(self.speaker, setter)(getattr(self.settings, name))
                 except Exception as exc:  # noqa: BLE001 - report, keep the rest working
                     self.window.set_status(f"Could not change the {name}: {exc}", assertive=True)
-        if "earcons" in changed and self.earcons is not None and hasattr(self.earcons, "enabled"):
-            self.earcons.enabled = self.settings.earcons
+        if "earcons" in changed and self.earcons is not None:
+            self.earcons.set_enabled(self.settings.earcons)
         if "hotkeys" in changed and self.hotkeys is not None:
             self.hotkeys.apply(self.settings.hotkeys)
 
@@ -638,7 +643,30 @@ def run_app(*, model: str | None = None, precision: str | None = None, argv: lis
     if server is not None:
         server.command_received.connect(controller.handle_command)
     app.aboutToQuit.connect(controller.shutdown)
+    _quit_on_signals(controller)
     controller.start()
     code = app.exec()
     controller.shutdown()
     return int(code)
+
+
+def _quit_on_signals(controller: AppController) -> None:
+    """Ctrl+C in a terminal or SIGTERM (logout, `kill`) quits cleanly: threads stopped, history closed.
+
+    Python runs signal handlers only when the interpreter gets control, so a timer hands it control
+    twice a second while Qt's event loop runs."""
+    import signal
+
+    def handler(signum, _frame) -> None:
+        log.info("signal %s: quitting", signum)
+        QTimer.singleShot(0, controller.quit)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            signal.signal(sig, handler)
+        except (ValueError, OSError):  # not the main thread, or not supported here
+            pass
+    timer = QTimer(controller)
+    timer.setInterval(500)
+    timer.timeout.connect(lambda: None)
+    timer.start()

@@ -72,7 +72,9 @@ def voice_choices(voices: Iterable[Any]) -> list[tuple[str, str]]:
             if vid is None:
                 continue
             name = getattr(voice, "name", None) or str(vid)
-            lang = getattr(voice, "language", None) or getattr(voice, "lang", None)
+            lang = getattr(voice, "language", None) or getattr(voice, "lang", None) or getattr(voice, "languages", None)
+            if isinstance(lang, (list, tuple)):
+                lang = ", ".join(str(x) for x in lang[:2])
             choices.append((str(vid), f"{name} ({lang})" if lang else str(name)))
     return choices
 
