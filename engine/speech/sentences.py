@@ -21,6 +21,8 @@ ABBREVIATIONS = frozenset(
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, then whitespace.
 _BOUNDARY = re.compile(r"([.!?\u2026]+)([\"'\u201d\u2019)\]]*)(\s+)")
 _WORD_BEFORE = re.compile(r"([\w.]+)$")
+# Chinese / Japanese full-width sentence ends, which need no space after them.
+_CJK_BOUNDARY = re.compile(r"(?<=[\u3002\uff01\uff1f])")
 
 # Sentences longer than this are cut at a clause break (or a space) so the first audio stays quick.
 MAX_CHUNK_CHARS = 220
@@ -36,7 +38,9 @@ def split_sentences(text: str, max_chars: int = MAX_CHUNK_CHARS) -> list[str]:
     chunks: list[str] = []
     for line in text.splitlines():
         for sentence in _split_line(line):
-            chunks.extend(_limit_length(sentence, max_chars))
+            for piece in _CJK_BOUNDARY.split(sentence):
+                if piece.strip():
+                    chunks.extend(_limit_length(piece.strip(), max_chars))
     return chunks
 
 
@@ -48,7 +52,7 @@ def _split_line(line: str) -> list[str]:
     start = 0
     for match in _BOUNDARY.finditer(line + " "):
         end = match.end(2)
-        if end >= len(line) or _is_boundary(line, match):
+        if end >= len(line) or _is_boundary(line, match, start):
             piece = line[start:end].strip()
             if piece:
                 sentences.append(piece)
@@ -59,7 +63,7 @@ def _split_line(line: str) -> list[str]:
     return sentences
 
 
-def _is_boundary(line: str, match: re.Match[str]) -> bool:
+def _is_boundary(line: str, match: re.Match[str], sentence_start: int) -> bool:
     punctuation = match.group(1)
     following = line[match.end():match.end() + 1]
     if following and following.islower():
@@ -72,6 +76,8 @@ def _is_boundary(line: str, match: re.Match[str]) -> bool:
         return False
     if len(word) == 1 and word.isalpha():
         return False  # an initial: "J. R. R. Tolkien"
+    if word.isdigit() and not line[sentence_start : before.start()].strip():
+        return False  # a list number at the start: "1. Open the file."
     return True
 
 

@@ -282,3 +282,18 @@ def test_close_from_a_callback_does_not_deadlock(speaker_factory, audio_sink):
     while not closed and time.monotonic() < deadline:
         time.sleep(0.02)
     assert closed == ["Close me."]
+
+
+def test_volume_setting_makes_the_audio_quieter(speaker_factory, tmp_path):
+    import array
+
+    def peak(path: Path) -> int:
+        with wave.open(str(path), "rb") as wav:
+            samples = array.array("h", wav.readframes(wav.getnframes()))
+        return max(abs(s) for s in samples)
+
+    speaker, _ = speaker_factory(Settings(volume=1.0))
+    loud = peak(speaker.save_wav("Loud and clear.", tmp_path / "loud.wav"))
+    speaker.set_volume(0.2)
+    quiet = peak(speaker.save_wav("Loud and clear.", tmp_path / "quiet.wav"))
+    assert 0 < quiet < loud * 0.5

@@ -37,3 +37,12 @@ def test_very_long_sentence_is_cut_at_clause_breaks_without_losing_words():
 def test_empty_and_whitespace_give_nothing():
     assert split_sentences("") == []
     assert split_sentences(" \n\t ") == []
+
+
+def test_list_numbers_stay_with_their_item_but_numbers_can_end_a_sentence():
+    assert split_sentences("1. Open the file. 2. Save it.") == ["1. Open the file.", "2. Save it."]
+    assert split_sentences("The score was 3. Then it rained.") == ["The score was 3.", "Then it rained."]
+
+
+def test_chinese_and_japanese_full_stops_split_without_spaces():
+    assert split_sentences("今天很好。我们去公园！你来吗？") == ["今天很好。", "我们去公园！", "你来吗？"]
