@@ -128,8 +128,15 @@ class SinkPlayer:
     def play(self, path: Path, text: str = "") -> Playback:
         with self._counter_lock:
             index = len(list(self.folder.glob("[0-9][0-9][0-9][0-9].wav"))) + 1
-            target = self.folder / f"{index:04d}.wav"
-            shutil.copyfile(path, target)
+            while True:  # claim the number exclusively: the app and a CLI process may share the sink
+                target = self.folder / f"{index:04d}.wav"
+                try:
+                    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
+                    break
+                except FileExistsError:
+                    index += 1
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
+                shutil.copyfileobj(source, out)
         duration = wav_duration(path)
 
         def record(played: float, completed: bool) -> None:
