@@ -160,6 +160,12 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
         wavs = sorted(sink.glob("[0-9][0-9][0-9][0-9].wav"))
         assert len(wavs) >= 3 and all(w.stat().st_size > 44 for w in wavs)
 
+        # A screenshot with the description shown, for review.
+        try:
+            capture("all_monitors").image.save(OUTPUT / "e2e_app_described_xvfb.png")
+        finally:
+            close_thread_capturer()
+
         # The command line sees the same history.
         last = _run_cli(env, "history", "--last", "--json")
         assert last.returncode == 0, last.stderr
