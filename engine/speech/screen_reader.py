@@ -122,6 +122,7 @@ class SpdSayScreenReader:
 
     def __init__(self, executable: str) -> None:
         self._exe = executable
+        self._cancellers: list[subprocess.Popen[bytes]] = []
 
     def _run(self, *args: str) -> None:
         try:
@@ -140,13 +141,23 @@ class SpdSayScreenReader:
         self._run("--", text)
 
     def stop(self) -> None:
+        """Started, not waited for: stop() must return at once (finished ones are reaped later)."""
+        self._cancellers = [p for p in self._cancellers if p.poll() is None]
         try:
-            self._run("--cancel")
-        except ScreenReaderError:
+            self._cancellers.append(subprocess.Popen(
+                [self._exe, "--cancel"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ))
+        except OSError:
             log.debug("spd-say --cancel failed", exc_info=True)
 
     def close(self) -> None:
-        pass
+        for process in self._cancellers:
+            try:
+                process.wait(1)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self._cancellers = []
 
 
 class SpeechdScreenReader:

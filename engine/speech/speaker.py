@@ -414,7 +414,8 @@ class Speaker:
                 self._report(f"The voice could not say a sentence: {exc}")
                 return None
             else:
-                del utterance.futures[index]
+                with self._lock:  # cancel() may be iterating the futures on another thread
+                    del utterance.futures[index]
                 self._submit(utterance, sentences, index + 1)  # keep the pipeline full while this plays
                 return wav
         return None
