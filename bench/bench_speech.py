@@ -3,6 +3,7 @@
     .venv/bin/python bench/bench_speech.py              # 20 runs, null player (no sound card needed)
     .venv/bin/python bench/bench_speech.py --runs 3
     .venv/bin/python bench/bench_speech.py --player auto   # the real audio player of this machine
+  .venv/bin/python bench/bench_speech.py --player process  # a stand-in player process, killed by stop
 
 Figures:
   say() call            how long the caller is blocked by say()
@@ -81,8 +82,9 @@ def report(name: str, seconds: list[float]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=20)
-    parser.add_argument("--player", choices=["null", "auto"], default="null",
-                        help="null: no sound, real timing (default); auto: this machine's audio player")
+    parser.add_argument("--player", choices=["null", "auto", "process"], default="null",
+                        help="null: no sound, real timing (default); auto: this machine's audio player; "
+                        "process: a stand-in player process (measures starting and killing a process)")
     parser.add_argument("--rate", type=int, default=180)
     args = parser.parse_args()
 
@@ -96,7 +98,16 @@ def main() -> int:
     from engine.speech.speaker import Speaker
 
     errors: list[str] = []
-    player = RecordingPlayer(FallbackPlayer(choose_players(), on_no_sound=errors.append))
+    if args.player == "process":
+        from engine.speech.players import CommandPlayer, NullPlayer, PlayerChoice
+
+        stand_in = CommandPlayer("process", [sys.executable, "-S", "-c",
+                                             "import sys, time, wave; w = wave.open(sys.argv[1]); "
+                                             "time.sleep(w.getnframes() / w.getframerate())"])
+        choice = PlayerChoice([stand_in, NullPlayer()], silent_on_purpose=True)
+    else:
+        choice = choose_players()
+    player = RecordingPlayer(FallbackPlayer(choice, on_no_sound=errors.append))
     speaker = Speaker(Settings(rate=args.rate), player=player, on_error=errors.append)
     try:
         # Warm up: the voice process starts and loads its voice once per app run.
