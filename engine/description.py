@@ -113,6 +113,21 @@ def _sentence(text: str) -> str:
     return text if text[-1] in ".!?" else text + "."
 
 
+def spoken_text(lines: list[TextLine]) -> str:
+    """Read lines as one text to speak. A line that starts with a capital (a menu item, a heading, a new
+    sentence) after one with no closing punctuation gets a full stop, so the voice pauses between UI
+    labels; a line continuing a sentence (lower case) is joined with a space."""
+    out = ""
+    for line in lines:
+        text = line.text.strip()
+        if not text:
+            continue
+        if out and out[-1] not in ".!?:;," and not text[0].islower():
+            out += "."
+        out = f"{out} {text}" if out else text
+    return out
+
+
 def speech_parts(d: Description, *, include_text: bool = True) -> list[tuple[str, str]]:
     """The spoken rendering as labelled parts, in the order the trust rules set.
 
@@ -122,8 +137,9 @@ def speech_parts(d: Description, *, include_text: bool = True) -> list[tuple[str
         return [("blank", f"The image is blank: {d.blank_reason or 'nothing to describe'}.")]
 
     parts: list[tuple[str, str]] = []
-    read_text = " ".join(line.text for line in d.text_lines).strip() if include_text else ""
-    guess = d.detailed_caption or d.caption
+    read_text = spoken_text(d.text_lines) if include_text else ""
+    # Mostly text: the scene caption stays short (a detailed one would guess even more about a screen).
+    guess = (d.caption or d.detailed_caption) if d.mostly_text else (d.detailed_caption or d.caption)
 
     if d.mostly_text:
         parts.append(("kind", f"{_KIND_WORDS[d.kind]} with text."))

@@ -73,7 +73,7 @@ def test_text_page_is_a_document_text_leads_and_caption_is_hedged(git, ocr):
     assert d.text == "\n".join(TEXT_LINES)
     assert d.caption  # still produced...
     speech = d.to_speech()
-    assert speech.startswith("Document with text. Text: Tuesday shopping list Bread and butter Fresh oranges.")
+    assert speech.startswith("Document with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges.")
     assert "Could be: " in speech and "The model guesses" not in speech  # ...but only as a hedge
     assert d.source == "list.png" and d.model_id == git.model_id
 

@@ -15,9 +15,21 @@ def test_blank_image_is_said_to_be_blank_and_nothing_else():
 
 def test_mostly_text_leads_with_the_text_and_hedges_the_caption():
     d = Description(kind=ImageKind.SCREEN, caption="a computer screen", text_lines=[_line("File"), _line("Edit")])
-    assert d.to_speech() == "Screen with text. Text: File Edit. Could be: A computer screen."
+    assert d.to_speech() == "Screen with text. Text: File. Edit. Could be: A computer screen."
     doc = Description(kind=ImageKind.DOCUMENT, caption="a letter", text_lines=[_line("Dear Sam")])
     assert doc.to_speech().startswith("Document with text. Text: Dear Sam.")
+
+
+def test_mostly_text_keeps_the_caption_short_even_with_a_detailed_one():
+    d = Description(kind=ImageKind.SCREEN, caption="a web page", detailed_caption="A web page with people surfing.",
+                    text_lines=[_line("News")])
+    assert d.to_speech() == "Screen with text. Text: News. Could be: A web page."
+
+
+def test_read_lines_pause_between_labels_but_not_inside_a_sentence():
+    lines = [_line("File"), _line("The quick brown fox"), _line("jumps over the dog."), _line("Next page")]
+    d = Description(kind=ImageKind.DOCUMENT, text_lines=lines)
+    assert "Text: File. The quick brown fox jumps over the dog. Next page." in d.to_speech()
 
 
 def test_photo_caption_is_called_a_guess_and_text_is_labelled():
