@@ -265,6 +265,23 @@ def _capturer():
     return sct
 
 
+def _current_monitors() -> tuple[Any, list[dict[str, Any]]]:
+    """The monitor layout now, not when this thread's mss was created.
+
+    mss caches its monitor list for the life of the instance, but the app keeps one instance for hours
+    while monitors are plugged, unplugged or rearranged. Re-reading costs about 0.4 ms (XRandR), so the
+    cache is dropped on every capture (`_monitors` is mss's private cache; if a future mss renames it,
+    the instance is recreated instead).
+    """
+    sct = _capturer()
+    if hasattr(sct, "_monitors"):
+        sct._monitors = None
+        return sct, sct.monitors
+    close_thread_capturer()
+    sct = _capturer()
+    return sct, sct.monitors
+
+
 def close_thread_capturer() -> None:
     """Release this thread's mss instance (call when a capturing thread ends, or at app exit)."""
     sct = getattr(_local, "sct", None)
@@ -466,9 +483,10 @@ def capture(
     A black capture is not an error: `near_black` is set and `permission_hint()` says what to do.
     """
     start = time.perf_counter()
-    sct = _capturer()
     try:
-        monitors = sct.monitors
+        sct, monitors = _current_monitors()
+    except CaptureError:
+        raise
     except Exception as exc:
         raise CaptureError(_no_screen_message(exc)) from exc
     if pointer is None and target != "all_monitors":
@@ -480,6 +498,7 @@ def capture(
     try:
         shot = sct.grab({"left": box[0], "top": box[1], "width": box[2], "height": box[3]})
     except Exception as exc:
+        close_thread_capturer()  # a broken connection must not break every later capture too
         raise CaptureError(_no_screen_message(exc)) from exc
     image = shot_to_image(shot.raw, tuple(shot.size))
     near_black = is_near_black(image)

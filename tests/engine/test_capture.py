@@ -196,3 +196,28 @@ def test_black_screen_under_xvfb_is_flagged_near_black(xvfb):
         cap.close_thread_capturer()
     assert result.near_black
     assert result.image.size == (xvfb.width, xvfb.height)
+
+
+@pytest.mark.xvfb
+def test_monitors_added_while_running_are_seen_and_the_pointer_picks_its_own(xvfb, show_picture, tmp_path):
+    from tests.fixtures.xvfb import set_randr_monitor
+
+    _known_picture(tmp_path / "known.png")
+    show_picture(tmp_path / "known.png", x=640, y=0)  # red half on the left of the right-hand monitor
+    try:
+        first = cap.capture("monitor_under_pointer", pointer=(900, 100))
+        assert first.box == (0, 0, xvfb.width, xvfb.height)
+        # Split the screen into two monitors, as plugging in a second one does, with this thread's
+        # mss instance still alive (the app keeps one for hours).
+        set_randr_monitor(xvfb, "LEFT", 0, 0, 640, 720, primary=True)
+        set_randr_monitor(xvfb, "RIGHT", 640, 0, 640, 720)
+        right = cap.capture("monitor_under_pointer", pointer=(900, 100))
+        left = cap.capture("monitor_under_pointer", pointer=(100, 100))
+        everything = cap.capture("all_monitors")
+    finally:
+        cap.close_thread_capturer()
+    assert right.box == (640, 0, 640, 720) and right.image.size == (640, 720)
+    assert right.image.getpixel((10, 10)) == (255, 0, 0)  # the picture is on the right-hand monitor
+    assert left.box == (0, 0, 640, 720)
+    assert left.image.getpixel((10, 10)) == (0, 0, 0)
+    assert everything.box == (0, 0, 1280, 720)
