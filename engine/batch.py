@@ -39,8 +39,9 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".webp",
 HEIF_EXTENSIONS = frozenset({".heic", ".heif"})
 SIDECAR_KINDS = ("txt", "xmp")
 # Longest side of the image handed to OCR and the captioner. The captioners resize to 224-768 px
-# anyway; OCR reads photo text well at this size, and decoding / converting a 24 MP photo is avoided.
+# anyway; OCR reads photo text well at 2048, and decoding / converting a 24 MP photo is avoided.
 DEFAULT_MAX_SIDE = 2048
+MAX_SIDE_NO_OCR = 768  # Florence-2's input size, the largest in the catalog
 DEFAULT_BATCH_CPU = 4
 DEFAULT_BATCH_GPU = 16
 
@@ -109,7 +110,7 @@ class BatchOptions:
     precision: str = "auto"
     device: str = "auto"
     use_ocr: bool = True
-    max_side: int = DEFAULT_MAX_SIDE
+    max_side: int | None = None  # None: DEFAULT_MAX_SIDE with OCR, MAX_SIDE_NO_OCR without
     loader_threads: int = 2
     checkpoint_seconds: float = 10.0
     journal_path: str | None = None  # None: default_journal_path(folder)
@@ -166,7 +167,7 @@ class BatchSummary:
         if self.sidecars_written or self.sidecar_problems:
             lines.append(f"{self.sidecars_written} sidecar files written; {len(self.sidecar_problems)} not written.")
         for path, reason in self.failed:
-            lines.append(f"Failed: {path}: {reason}")
+            lines.append(f"Failed: {reason}" if reason.startswith(path) else f"Failed: {path}: {reason}")
         for path, reason in self.metadata_problems:
             lines.append(f"Metadata not written: {path}: {reason}")
         for path, reason in self.sidecar_problems:
@@ -188,20 +189,41 @@ class _Loaded:
     error: str | None = None
 
 
-def load_for_batch(folder: Path, rel: str, key: FileKey | None, max_side: int, hash_files: bool) -> _Loaded:
-    """Decode one image and shrink it to `max_side` (runs in a loader thread; pure, thread-safe)."""
+def decode_shrunk(path: Path, max_side: int):
+    """(RGB image no larger than `max_side`, original (width, height) as shown). A JPEG is decoded at a
+    reduced scale (Pillow's draft mode: 1/2, 1/4, 1/8 in the decoder), which is most of the saving on big
+    photos. Anything unusual goes through engine.images.load_image, whose errors explain the problem."""
     from PIL import Image
 
-    from engine.images import load_image
+    from engine.images import load_image, to_rgb
 
+    try:
+        with Image.open(path) as im:
+            width, height = im.size
+            limit = Image.MAX_IMAGE_PIXELS
+            if limit and width * height > limit:
+                raise ValueError("too large: let load_image explain")
+            if im.format == "JPEG" and max(width, height) > max_side:
+                im.draft("RGB", (max_side, max_side))
+            im.load()
+            image = to_rgb(im)
+    except Exception:  # noqa: BLE001 - the full loader decides, and says why in a sentence
+        image = load_image(path)
+        width, height = image.size
+    if (image.width > image.height) != (width > height) and image.width != image.height:
+        width, height = height, width  # EXIF orientation turned it
+    if max(image.size) > max_side:
+        image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+    return image, (width, height)
+
+
+def load_for_batch(folder: Path, rel: str, key: FileKey | None, max_side: int, hash_files: bool) -> _Loaded:
+    """Decode one image and shrink it to `max_side` (runs in a loader thread; pure, thread-safe)."""
     path = folder / rel
     try:
         if key is None:
             key = FileKey.of(path, with_hash=hash_files)
-        image = load_image(path)
-        size = image.size
-        if max(size) > max_side:
-            image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
+        image, size = decode_shrunk(path, max_side)
         return _Loaded(rel, key, image, size)
     except ImageLoadError as exc:
         return _Loaded(rel, key, error=str(exc).replace(str(path), rel))
@@ -348,6 +370,7 @@ class BatchRunner:
         last_checkpoint = work_started
         done = 0
         window = max(batch_size * 2, opts.loader_threads * 2)
+        max_side = opts.max_side or (DEFAULT_MAX_SIDE if opts.use_ocr else MAX_SIDE_NO_OCR)
         pending: deque[Future] = deque()
         queue = iter(todo)
         with ThreadPoolExecutor(max_workers=max(1, opts.loader_threads), thread_name_prefix="batch-load") as pool:
@@ -357,7 +380,7 @@ class BatchRunner:
                     if item is None:
                         return
                     rel, key = item
-                    pending.append(pool.submit(load_for_batch, folder, rel, key, opts.max_side, opts.hash_files))
+                    pending.append(pool.submit(load_for_batch, folder, rel, key, max_side, opts.hash_files))
 
             try:
                 refill()
