@@ -169,6 +169,26 @@ def test_cached_hub_id_loads_offline_without_opening_a_socket(tiny_git_dir, no_n
     assert captioner.caption(_images()[:1], max_new_tokens=4)[0].caption
 
 
+def test_a_half_downloaded_model_is_not_available(tiny_git_dir):
+    snapshot = install_in_hub_cache(tiny_git_dir, "microsoft/git-base-coco", Path(os.environ["HF_HUB_CACHE"]))
+    (snapshot / "model.safetensors").unlink()  # interrupted before the weights arrived
+    with pytest.raises(ModelNotAvailable, match="python main.py models download git-base"):
+        engine.load_captioner("git-base")
+
+
+def test_odd_image_sizes_and_modes(family_dir):
+    _, path = family_dir
+    captioner = engine.load_captioner(str(path))
+    odd = [
+        Image.new("RGBA", (1, 1), (255, 0, 0, 0)),
+        Image.new("P", (900, 3)),
+        Image.new("I;16", (7, 200)),
+        Image.new("CMYK", (33, 33), (0, 255, 0, 0)),
+    ]
+    results = captioner.caption(odd, max_new_tokens=4)
+    assert len(results) == 4 and all(isinstance(r.caption, str) for r in results)
+
+
 def test_uncached_model_names_the_download_command(no_network):
     with pytest.raises(ModelNotAvailable) as err:
         engine.load_captioner("florence-2-base")
