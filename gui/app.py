@@ -13,6 +13,7 @@ from a speech thread, are re-emitted as Qt signals and so arrive queued in the G
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -122,6 +123,23 @@ def qimage_to_pil(image: QImage):
         return to_rgb(pil)
     except ImportError:  # pragma: no cover - engine.images is part of the engine
         return pil.convert("RGB")
+
+
+_PART_START = re.compile(r"(?<=[.!?])\s+(?=(?:Text|Could be|The model guesses|Objects it may contain):)")
+
+
+def display_text(description, speech: str) -> str:
+    """The spoken text laid out for reading with the arrow keys: one part per line (kind, read text,
+    the model's guess, objects), and text read from the image one line per line of the image."""
+    lines: list[str] = []
+    for part in _PART_START.split(speech):
+        text_lines = getattr(description, "text_lines", None) or []
+        if part.startswith("Text: ") and len(text_lines) > 1:
+            lines.append("Text:")
+            lines.extend(f"  {line.text}" for line in text_lines)
+        else:
+            lines.append(part)
+    return "\n".join(lines)
 
 
 class AppController(QObject):
@@ -457,7 +475,8 @@ class AppController(QObject):
         text = description.to_speech(include_text=self.settings.speak_ocr)
         entry = self.history.add(description, source=job.source, thumbnail=result.thumbnail, text=text)
         self.last = LastResult(text=text, image=result.image, source=job.source, history_id=entry.id)
-        self.window.show_result(text, focus=self.window.isActiveWindow() or not self.window.isVisible())
+        self.window.show_result(display_text(description, text),
+                                focus=self.window.isActiveWindow() or not self.window.isVisible())
         self.window.set_preview(result.thumbnail)
         self.window.set_status(f"Described {job.source}.")
         self.speaker.say(text, interrupt=job.interrupt)
