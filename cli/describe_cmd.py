@@ -129,7 +129,7 @@ def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Any, str |
 def _json_record(path: str, description: Any) -> dict[str, Any]:
     data = description.to_dict()
     keys = ("kind", "caption", "detailed_caption", "objects", "text", "text_lines", "model_id",
-            "timings_ms", "speech", "blank_reason", "caption_error", "width", "height")
+            "timings_ms", "speech", "blank_reason", "caption_error", "ocr_error", "width", "height")
     record = {"path": path}
     record.update({k: data.get(k) for k in keys})
     record["error"] = None
@@ -140,8 +140,8 @@ def _print_json(record: dict[str, Any]) -> None:
     if "kind" not in record:  # a file that could not be read: same keys, all empty
         record = {"path": record["path"], "kind": None, "caption": None, "detailed_caption": None,
                   "objects": [], "text": "", "text_lines": [], "model_id": None, "timings_ms": {},
-                  "speech": None, "blank_reason": None, "caption_error": None, "width": 0, "height": 0,
-                  "error": record["error"]}
+                  "speech": None, "blank_reason": None, "caption_error": None, "ocr_error": None,
+                  "width": 0, "height": 0, "error": record["error"]}
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 

@@ -42,6 +42,7 @@ DOCUMENT_BACKGROUND_SHARE = 0.6
 
 NO_CAPTIONER_MESSAGE = "No captioning model is loaded, so only the text was read."
 CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
+OCR_FAILED_MESSAGE = "The text in the picture could not be read"
 
 
 class Describer:
@@ -120,7 +121,11 @@ class Describer:
 
         if self.ocr is not None:
             t = time.perf_counter()
-            d.text_lines = self.ocr.read(rgb)
+            try:
+                d.text_lines = self.ocr.read(rgb)
+            except Exception as exc:  # noqa: BLE001 - reported to the user; the caption still comes
+                log.exception("OCR failed")
+                d.ocr_error = f"{OCR_FAILED_MESSAGE} ({type(exc).__name__}: {exc})."
             timings["ocr"] = _ms_since(t)
         d.kind = classify(rgb.size, d.text_lines, thumb)
         return d

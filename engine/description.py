@@ -51,6 +51,8 @@ class Description:
     blank_reason: str | None = None
     # Set when the caption could not be produced (model missing, model error): said to the user.
     caption_error: str | None = None
+    # Set when the text could not be read (OCR failed): said to the user.
+    ocr_error: str | None = None
 
     @property
     def text(self) -> str:
@@ -95,6 +97,7 @@ class Description:
             height=int(data.get("height", 0)),
             blank_reason=data.get("blank_reason"),
             caption_error=data.get("caption_error"),
+            ocr_error=data.get("ocr_error"),
         )
 
 
@@ -158,7 +161,9 @@ def speech_parts(d: Description, *, include_text: bool = True) -> list[tuple[str
             parts.append(("text", f"Text: {_sentence(read_text)}"))
     if d.caption_error:
         parts.append(("error", _sentence(d.caption_error)))
-    if not guess and not read_text and not d.caption_error:
+    if d.ocr_error:
+        parts.append(("error", _sentence(d.ocr_error)))
+    if not guess and not read_text and not d.caption_error and not d.ocr_error:
         parts.append(("nothing", "Nothing could be recognised."))
     return parts
 

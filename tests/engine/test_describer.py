@@ -162,3 +162,17 @@ def test_non_rgb_input_is_converted(git):
     rgba = photo_image().convert("RGBA")
     d = Describer(git, use_ocr=False).describe(rgba)
     assert d.kind is ImageKind.PHOTO and d.caption
+
+
+def test_an_ocr_failure_is_reported_and_the_caption_still_comes(git, monkeypatch):
+    ocr = OcrEngine()
+
+    def broken(image):
+        raise RuntimeError("onnxruntime could not allocate")
+
+    monkeypatch.setattr(ocr, "read", broken)
+    d = Describer(git, ocr=ocr).describe(photo_image())
+    assert d.caption and d.text_lines == []
+    assert "could not be read" in d.ocr_error and "could not allocate" in d.ocr_error
+    assert d.to_speech().startswith("Picture. The model guesses: ")
+    assert d.to_speech().endswith("(RuntimeError: onnxruntime could not allocate).")
