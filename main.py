@@ -55,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _set_offline_mode(argv)
+    if (code := importlib.import_module("cli.screen_cmd").fast_path(argv)) is not None:  # describe-screen
+        return code  # & co. reach a running app before the other commands are imported (desktop shortcuts)
     parser = build_parser()
     if not argv:
         argv = ["gui"]
