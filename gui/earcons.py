@@ -41,6 +41,10 @@ class Earcons:
         self._player = None
         self._current = None
         self.played: list[str] = []  # names started, in order (for diagnostics and tests)
+        if enabled:
+            # Start the thread now: it picks the audio player (imports, a PATH search) before the first
+            # hotkey, so the first earcon is as quick as the others.
+            self._ensure_thread()
 
     def play(self, name: str) -> None:
         """Start earcon `name` ("capturing", "done", "error") in the background. Never blocks, never raises
@@ -84,6 +88,11 @@ class Earcons:
         return FallbackPlayer(choose_players(), on_no_sound=lambda message: log.warning("earcons: %s", message))
 
     def _run(self) -> None:
+        try:
+            if self._player is None:
+                self._player = self._make_player()
+        except Exception as exc:  # retried on the first play; reported there
+            log.debug("earcon player not ready yet: %s", exc)
         while True:
             item = self._queue.get()
             if item is None:
