@@ -164,6 +164,7 @@ class AppController(QObject):
         self.model_override = model_override
         self.precision_override = precision_override
         self.last: LastResult | None = None
+        self.history_dialog = None
         self._shut_down = False
         self._speaker_factory = speaker_factory or default_speaker_factory
         self._speech_problem: str | None = None
@@ -566,10 +567,18 @@ class AppController(QObject):
             self.quit()
 
     def show_history(self) -> None:
+        """Open (or bring back) the history window; it is not modal, so describing goes on meanwhile."""
         from gui.history_view import HistoryDialog
 
-        dialog = HistoryDialog(self.history, lambda text: self.speaker.say(text, interrupt=True), self.window)
-        dialog.exec()
+        if self.history_dialog is None:
+            self.history_dialog = HistoryDialog(
+                self.history, lambda text: self.speaker.say(text, interrupt=True), self.window)
+        else:
+            self.history_dialog.refresh()
+        self.history_dialog.show()
+        self.history_dialog.raise_()
+        self.history_dialog.activateWindow()
+        self.history_dialog.search_edit.setFocus()
 
     def show_settings(self) -> None:
         from gui.settings_dialog import SettingsDialog

@@ -215,3 +215,27 @@ def test_settings_change_applies_and_is_saved(qtbot, make_app, tiny_git_dir):
     controller.describe_image(text_image(TEXT_LINES), "list")
     qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
     assert "shopping" not in controller.test_speaker.texts()[-1].lower()
+
+
+def test_history_window_searches_and_speaks_again(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    speaker = controller.test_speaker
+    controller.describe_image(text_image(["Invoice 2041", "Total due"]), "invoice.png")
+    qtbot.waitUntil(lambda: len(speaker.said) == 1, timeout=JOB_MS)
+    controller.describe_image(photo_image(), "garden.png")
+    qtbot.waitUntil(lambda: len(speaker.said) == 2, timeout=JOB_MS)
+    invoice_text = speaker.texts()[0]
+
+    controller.window.action("history").trigger()
+    dialog = controller.history_dialog
+    assert dialog.isVisible()
+    assert dialog.list.count() == 2
+    assert "garden.png" in dialog.list.item(0).text()  # newest first
+    qtbot.keyClicks(dialog.search_edit, "invoice")
+    qtbot.waitUntil(lambda: dialog.list.count() == 1, timeout=5_000)
+    assert "Invoice 2041" in dialog.detail_view.toPlainText()
+    assert "1 description found" in dialog.status_label.text()
+    dialog.list.setFocus()
+    qtbot.keyClick(dialog.list, Qt.Key.Key_Return)
+    assert speaker.said[-1] == (invoice_text, True)
+    dialog.close()

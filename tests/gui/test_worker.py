@@ -163,3 +163,40 @@ def test_stop_while_loading_returns(qtbot, tiny_git_dir):
     assert time.monotonic() - started < 60
     assert not worker.isRunning()
     assert worker.submit_many([DescribeJob(source="late", image=photo_image())]) == []
+
+
+def test_the_leftover_qthread_fixture_fails_a_leaky_test(tmp_path):
+    """The autouse fixture in tests/fixtures/qt.py really fails a test that leaves a thread running."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    (tmp_path / "test_leaky.py").write_text(
+        "from PySide6.QtCore import QThread\n"
+        "class Spinner(QThread):\n"
+        "    def run(self):\n"
+        "        while not self.isInterruptionRequested():\n"
+        "            self.msleep(10)\n"
+        "def test_leaks(qapp):\n"
+        "    global thread\n"
+        "    thread = Spinner()\n"
+        "    thread.start()\n"
+        "def test_clean(qapp):\n"
+        "    t = Spinner()\n"
+        "    t.start()\n"
+        "    t.requestInterruption()\n"
+        "    t.wait()\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(repo), "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "tests.fixtures.qt", "-q", "-p", "no:cacheprovider",
+         str(tmp_path / "test_leaky.py")],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode != 0, result.stdout
+    assert "QThread(s) still running at the end of the test" in result.stdout
+    # The leaky test errors at teardown; the clean one is not blamed.
+    assert "ERROR test_leaky.py::test_leaks" in result.stdout, result.stdout
+    assert "test_clean" not in result.stdout.split("short test summary info")[-1]
