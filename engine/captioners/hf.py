@@ -402,7 +402,9 @@ def _hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
     from engine.config import hub_cache_dir
 
     # cache_dir explicitly: huggingface_hub reads HF_HOME once at import, the app reads it at call time.
-    return {"local_files_only": local_files_only, "cache_dir": str(hub_cache_dir())}
+    # A folder (a user's, or a cached snapshot) never needs the network.
+    local = local_files_only or Path(source).is_dir()
+    return {"local_files_only": local, "cache_dir": str(hub_cache_dir())}
 
 
 def download_name(target: str) -> str:
@@ -442,12 +444,13 @@ def _resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]
         f"Its download may be damaged: remove it with: python main.py models remove {name}, then "
         f"download it again with: python main.py models download {name}"
     )
-    if not local_files_only:
-        return target, where, advice
+    # A complete cached copy is always loaded from disk, even when downloads are allowed: no network.
     snapshot = cached_snapshot(target)
-    if snapshot is None:
+    if snapshot is not None:
+        return str(snapshot), where, advice
+    if local_files_only:
         raise ModelNotAvailable(name)
-    return str(snapshot), where, advice
+    return target, where, advice
 
 
 def cached_snapshot(repo_id: str, revision: str = "main") -> Path | None:

@@ -169,6 +169,12 @@ def test_cached_hub_id_loads_offline_without_opening_a_socket(tiny_git_dir, no_n
     assert captioner.caption(_images()[:1], max_new_tokens=4)[0].caption
 
 
+def test_a_cached_model_is_read_from_disk_even_when_downloads_are_allowed(tiny_blip_dir, no_network):
+    install_in_hub_cache(tiny_blip_dir, "Salesforce/blip-image-captioning-base", Path(os.environ["HF_HUB_CACHE"]))
+    captioner = engine.load_captioner("blip-base", local_files_only=False)
+    assert captioner.family == "blip"
+
+
 def test_a_half_downloaded_model_is_not_available(tiny_git_dir):
     snapshot = install_in_hub_cache(tiny_git_dir, "microsoft/git-base-coco", Path(os.environ["HF_HUB_CACHE"]))
     (snapshot / "model.safetensors").unlink()  # interrupted before the weights arrived
