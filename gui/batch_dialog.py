@@ -1,0 +1,398 @@
+"""The "Describe folder…" dialog: the `batch` command with a progress bar, spoken progress and pause.
+
+The batch (engine.batch.BatchRunner) runs in a QThread worker that owns its own captioner (loaded there
+with engine.load_captioner(settings.model)); the window stays usable. Progress is shown (bar, current
+file, rate, time left), announced to the screen reader on every status change, and spoken every
+`settings.batch_progress_every_percent` percent through the app's speaker. Pause, resume and cancel take
+effect between batches; the journal keeps every finished result, so a cancelled folder continues where
+it stopped next time.
+
+Threading contract: the dialog and its widgets live on the GUI thread. `_BatchWorker.run` runs on the
+worker QThread and only emits signals (never touches a widget); the runner's pause / resume / cancel are
+thread-safe and called from the GUI thread.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+log = logging.getLogger(__name__)
+
+OUTPUT_CHOICES = (("CSV file", ".csv"), ("JSON Lines file", ".jsonl"), ("JSON file", ".json"), ("No results file", None))
+SIDECAR_CHOICES = (("No sidecar files", None), ("Text files (IMG.jpg.txt)", "txt"), ("XMP sidecars (IMG.jpg.xmp)", "xmp"))
+RESULTS_STEM = "describe-aloud-results"
+
+
+def _announce(widget: QWidget, message: str, *, assertive: bool = False, label: QLabel | None = None) -> None:
+    try:
+        from gui.announce import announce
+    except ImportError:  # pragma: no cover - the app's announce module is part of the app
+        if label is not None:
+            label.setText(message)
+        return
+    announce(widget, message, assertive=assertive, label=label)
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "unknown"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} seconds"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min"
+
+
+class _BatchWorker(QObject):
+    """Runs one BatchRunner on the worker thread; talks to the dialog only through signals."""
+
+    progress = Signal(object)  # engine.batch.Progress
+    status = Signal(str)
+    finished = Signal(object)  # engine.batch.BatchSummary
+    failed = Signal(str)  # a sentence for the user
+
+    def __init__(self, options: Any) -> None:
+        super().__init__()
+        from engine.batch import BatchRunner
+
+        self.runner = BatchRunner(options, on_progress=self.progress.emit, on_status=self.status.emit)
+
+    @Slot()
+    def run(self) -> None:
+        from engine.errors import UserFacingError
+
+        try:
+            summary = self.runner.run()
+        except UserFacingError as exc:
+            self.failed.emit(str(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - reported to the user, logged with its traceback
+            log.exception("batch failed")
+            self.failed.emit(f"Describing the folder failed ({type(exc).__name__}: {exc}).")
+            return
+        self.finished.emit(summary)
+
+
+class BatchDialog(QDialog):
+    """See the module docstring. `speaker`: the app's Speaker (say(text, interrupt=...))."""
+
+    def __init__(self, parent: QWidget | None, settings: Any, speaker: Any) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.speaker = speaker
+        self._thread: QThread | None = None
+        self._worker: _BatchWorker | None = None
+        self._last_spoken_step = 0
+        self._close_when_stopped = False
+        self.summary = None
+        self.setWindowTitle("Describe folder")
+        self.setAccessibleName("Describe folder")
+        self.setAccessibleDescription("Describe every image in a folder and save alt text for each.")
+        self._build()
+        self._set_running(False)
+
+    # ------------------------------------------------------------------------------- building
+    def _build(self) -> None:
+        form = QFormLayout()
+
+        self.folder_edit = QLineEdit()
+        self.folder_edit.setAccessibleName("Folder")
+        self.folder_edit.setAccessibleDescription("The folder of images to describe")
+        self.browse_button = QPushButton("&Browse…")
+        self.browse_button.setAccessibleName("Browse for a folder")
+        self.browse_button.clicked.connect(self._browse)
+        row = QHBoxLayout()
+        row.addWidget(self.folder_edit, 1)
+        row.addWidget(self.browse_button)
+        folder_label = QLabel("&Folder:")
+        folder_label.setBuddy(self.folder_edit)
+        form.addRow(folder_label, row)
+
+        self.recursive_check = QCheckBox("Include &sub-folders")
+        self.recursive_check.setAccessibleName("Include sub-folders")
+        self.recursive_check.setChecked(True)
+        form.addRow(self.recursive_check)
+
+        self.output_combo = QComboBox()
+        self.output_combo.setAccessibleName("Results file")
+        for text, suffix in OUTPUT_CHOICES:
+            self.output_combo.addItem(text, suffix)
+        output_label = QLabel("&Results file:")
+        output_label.setBuddy(self.output_combo)
+        form.addRow(output_label, self.output_combo)
+
+        self.sidecar_combo = QComboBox()
+        self.sidecar_combo.setAccessibleName("Sidecar files")
+        for text, kind in SIDECAR_CHOICES:
+            self.sidecar_combo.addItem(text, kind)
+        sidecar_label = QLabel("Side&car files:")
+        sidecar_label.setBuddy(self.sidecar_combo)
+        form.addRow(sidecar_label, self.sidecar_combo)
+
+        self.metadata_check = QCheckBox("Write alt text into the image &files (JPEG, PNG, WebP, TIFF)")
+        self.metadata_check.setAccessibleName("Write alt text into the image files")
+        self.metadata_check.setAccessibleDescription(
+            "The pictures themselves are not changed; only their metadata. Other formats are reported.")
+        form.addRow(self.metadata_check)
+
+        self.detail_check = QCheckBox("&Detailed descriptions (slower)")
+        self.detail_check.setAccessibleName("Detailed descriptions")
+        self.detail_check.setChecked(bool(getattr(self.settings, "detail", False)))
+        form.addRow(self.detail_check)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setAccessibleName("Progress")
+        self.progress_bar.setRange(0, 100)
+        self.progress_bar.setValue(0)
+        self.current_label = QLabel("")
+        self.current_label.setAccessibleName("Current file")
+        self.current_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
+                                                   | Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.eta_label = QLabel("")
+        self.eta_label.setAccessibleName("Time left")
+        self.status_label = QLabel("Choose a folder, then press Start.")
+        self.status_label.setAccessibleName("Status: Choose a folder, then press Start.")
+        self.status_label.setWordWrap(True)
+
+        self.summary_view = QPlainTextEdit()
+        self.summary_view.setReadOnly(True)
+        self.summary_view.setAccessibleName("Summary")
+        self.summary_view.setPlaceholderText("The summary appears here when the folder is done.")
+        self.summary_view.setTabChangesFocus(True)
+
+        self.start_button = QPushButton("&Start")
+        self.start_button.setAccessibleName("Start describing the folder")
+        self.start_button.setDefault(True)
+        self.start_button.clicked.connect(self.start)
+        self.pause_button = QPushButton("&Pause")
+        self.pause_button.setAccessibleName("Pause")
+        self.pause_button.clicked.connect(self.toggle_pause)
+        self.cancel_button = QPushButton("Ca&ncel")
+        self.cancel_button.setAccessibleName("Cancel the run")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.close_button = QPushButton("C&lose")
+        self.close_button.setAccessibleName("Close")
+        self.close_button.clicked.connect(self.close)
+        buttons = QDialogButtonBox()
+        for button in (self.start_button, self.pause_button, self.cancel_button, self.close_button):
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress_bar)
+        layout.addWidget(self.current_label)
+        layout.addWidget(self.eta_label)
+        layout.addWidget(self.status_label)
+        layout.addWidget(self.summary_view, 1)
+        layout.addWidget(buttons)
+        self.resize(560, 520)
+
+    # ------------------------------------------------------------------------------- options
+    def _browse(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Choose the folder of images", self.folder_edit.text())
+        if folder:
+            self.folder_edit.setText(folder)
+
+    def options(self):
+        """The BatchOptions for the current choices."""
+        from engine.batch import BatchOptions
+
+        folder = self.folder_edit.text().strip()
+        suffix = self.output_combo.currentData()
+        detail = self.detail_check.isChecked()
+        model = getattr(self.settings, "detail_model", None) if detail else None
+        return BatchOptions(
+            folder=folder,
+            recursive=self.recursive_check.isChecked(),
+            out=str(Path(folder) / f"{RESULTS_STEM}{suffix}") if suffix and folder else None,
+            sidecar=self.sidecar_combo.currentData(),
+            write_metadata=self.metadata_check.isChecked(),
+            model=model or self.settings.model,
+            detail=detail,
+            precision=getattr(self.settings, "precision", "auto"),
+            use_ocr=bool(getattr(self.settings, "speak_ocr", True)),
+        )
+
+    # ------------------------------------------------------------------------------- running
+    @property
+    def running(self) -> bool:
+        return self._thread is not None
+
+    def start(self) -> None:
+        if self.running:
+            return
+        folder = self.folder_edit.text().strip()
+        if not folder or not Path(folder).expanduser().is_dir():
+            self._set_status("Choose an existing folder first.", assertive=True)
+            self.folder_edit.setFocus()
+            return
+        self.summary = None
+        self.summary_view.clear()
+        self.progress_bar.setValue(0)
+        self._last_spoken_step = 0
+        self._worker = _BatchWorker(self.options())
+        self._thread = QThread(self)
+        self._thread.setObjectName("batch-worker")
+        self._worker.moveToThread(self._thread)
+        self._thread.started.connect(self._worker.run)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.status.connect(self._on_status)
+        self._worker.finished.connect(self._on_finished)
+        self._worker.failed.connect(self._on_failed)
+        self._set_running(True)
+        self._set_status("Starting…")
+        self._thread.start()
+
+    def toggle_pause(self) -> None:
+        if not self.running or self._worker is None:
+            return
+        runner = self._worker.runner
+        if runner.paused:
+            runner.resume()
+            self.pause_button.setText("&Pause")
+            self.pause_button.setAccessibleName("Pause")
+            self._set_status("Resumed.")
+        else:
+            runner.pause()
+            self.pause_button.setText("&Resume")
+            self.pause_button.setAccessibleName("Resume")
+            self._set_status("Paused after the current batch. Press Resume to go on.")
+
+    def cancel(self) -> None:
+        if self.running and self._worker is not None:
+            self._worker.runner.cancel()
+            self.cancel_button.setEnabled(False)
+            self.pause_button.setEnabled(False)
+            self._set_status("Stopping after the current batch… Finished results are kept.")
+
+    def shutdown(self, timeout_ms: int = 30_000) -> bool:
+        """Cancel and wait for the worker thread (app quit). Returns True when it has stopped."""
+        if self._thread is None:
+            return True
+        self.cancel()
+        thread = self._thread
+        stopped = thread.wait(timeout_ms)
+        if stopped:
+            self._cleanup_thread()
+        return stopped
+
+    # ------------------------------------------------------------------------------- signals
+    @Slot(object)
+    def _on_progress(self, progress) -> None:
+        percent = int(progress.percent)
+        self.progress_bar.setValue(percent)
+        self.progress_bar.setFormat(f"{progress.done} of {progress.total} (%p%)")
+        self.progress_bar.setAccessibleDescription(f"{progress.done} of {progress.total} images")
+        if progress.current:
+            self.current_label.setText(f"Last file: {progress.current}")
+        if progress.total:
+            self.eta_label.setText(f"{progress.rate:.1f} images per second, about "
+                                   f"{format_duration(progress.eta_seconds)} left")
+        every = max(1, int(getattr(self.settings, "batch_progress_every_percent", 10) or 10))
+        step = percent // every
+        if progress.total and step > self._last_spoken_step and percent < 100:
+            self._last_spoken_step = step
+            message = f"{step * every} percent, {progress.done} of {progress.total} images."
+            self._say(message)
+            _announce(self, message)
+
+    @Slot(str)
+    def _on_status(self, message: str) -> None:
+        self._set_status(message)
+
+    @Slot(object)
+    def _on_finished(self, summary) -> None:
+        self.summary = summary
+        lines = summary.lines()
+        self.summary_view.setPlainText("\n".join(lines))
+        if not summary.cancelled:
+            self.progress_bar.setValue(100)
+        self._set_status(lines[0], assertive=True)
+        self._say(lines[0])
+        self._finish_thread()
+
+    @Slot(str)
+    def _on_failed(self, message: str) -> None:
+        self.summary_view.setPlainText(message)
+        self._set_status(message, assertive=True)
+        self._say(message)
+        self._finish_thread()
+
+    def _finish_thread(self) -> None:
+        if self._thread is not None:
+            self._thread.quit()
+            self._thread.wait(10_000)
+        self._cleanup_thread()
+        self._set_running(False)
+        if self._close_when_stopped:
+            self._close_when_stopped = False
+            self.close()
+        else:
+            self.summary_view.setFocus()
+
+    def _cleanup_thread(self) -> None:
+        if self._worker is not None:
+            self._worker.deleteLater()
+        if self._thread is not None:
+            self._thread.deleteLater()
+        self._worker = None
+        self._thread = None
+
+    # ------------------------------------------------------------------------------- helpers
+    def _set_running(self, running: bool) -> None:
+        for widget in (self.folder_edit, self.browse_button, self.recursive_check, self.output_combo,
+                       self.sidecar_combo, self.metadata_check, self.detail_check, self.start_button):
+            widget.setEnabled(not running)
+        self.pause_button.setEnabled(running)
+        self.cancel_button.setEnabled(running)
+        self.pause_button.setText("&Pause")
+        self.pause_button.setAccessibleName("Pause")
+
+    def _set_status(self, message: str, *, assertive: bool = False) -> None:
+        _announce(self, message, assertive=assertive, label=self.status_label)
+
+    def _say(self, text: str) -> None:
+        if self.speaker is None:
+            return
+        try:
+            self.speaker.say(text, interrupt=False)
+        except Exception:  # noqa: BLE001 - speech trouble must not stop the batch; it is on screen too
+            log.exception("speaking batch progress failed")
+
+    def closeEvent(self, event) -> None:  # noqa: N802 - Qt API
+        if self.running:
+            # Stop cleanly first (finished results are in the journal); close when the worker is done.
+            self._close_when_stopped = True
+            self.cancel()
+            event.ignore()
+            return
+        super().closeEvent(event)
+
+    def reject(self) -> None:  # Escape
+        if self.running:
+            self._close_when_stopped = True
+            self.cancel()
+            return
+        super().reject()

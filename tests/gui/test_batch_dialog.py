@@ -1,0 +1,109 @@
+"""The "Describe folder…" dialog, offscreen, with a tiny real model: progress, speech, pause, cancel, summary."""
+from __future__ import annotations
+
+import csv
+
+import pytest
+
+pytest.importorskip("PySide6")
+
+from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLineEdit  # noqa: E402
+
+from engine.config import Settings  # noqa: E402
+from gui.batch_dialog import BatchDialog  # noqa: E402
+from tests.fixtures.photo_folder import make_many_images  # noqa: E402
+from tests.fixtures.qt import RecordingSpeaker  # noqa: E402
+
+TIMEOUT_MS = 180_000
+
+
+@pytest.fixture
+def dialog(qtbot, tiny_git_dir):
+    settings = Settings(model=str(tiny_git_dir), speak_ocr=False, batch_progress_every_percent=25)
+    speaker = RecordingSpeaker()
+    dlg = BatchDialog(None, settings, speaker)
+    qtbot.addWidget(dlg)
+    dlg.test_speaker = speaker
+    yield dlg
+    dlg.shutdown()
+
+
+def test_every_control_has_an_accessible_name_and_a_keyboard_path(dialog):
+    controls = dialog.findChildren(QAbstractButton) + dialog.findChildren(QComboBox) + dialog.findChildren(QLineEdit)
+    assert len(controls) >= 9
+    for widget in controls:
+        assert widget.accessibleName(), widget
+        if isinstance(widget, (QAbstractButton,)) and widget.text():
+            assert "&" in widget.text(), widget.text()  # an Alt+letter mnemonic
+    assert dialog.progress_bar.accessibleName() == "Progress"
+    assert dialog.summary_view.accessibleName() == "Summary"
+
+
+def test_describes_folder_speaks_progress_and_summary(qtbot, dialog, tmp_path):
+    folder = tmp_path / "photos"
+    names = make_many_images(folder, 12)
+    dialog.folder_edit.setText(str(folder))
+    dialog.output_combo.setCurrentIndex(0)  # CSV
+    dialog.sidecar_combo.setCurrentIndex(1)  # text sidecars
+
+    dialog.start_button.click()
+    assert dialog.running and not dialog.start_button.isEnabled()
+    qtbot.waitUntil(lambda: dialog.summary is not None, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10_000)
+
+    summary = dialog.summary
+    assert summary.described == 12 and not summary.failed
+    said = dialog.test_speaker.texts()
+    assert any("percent" in s and "of 12 images" in s for s in said), said
+    assert any(s.startswith("12 images found: 12 described") for s in said), said
+    assert "12 described" in dialog.summary_view.toPlainText()
+    assert dialog.progress_bar.value() == 100
+    with open(folder / "describe-aloud-results.csv", encoding="utf-8-sig", newline="") as fh:
+        assert sorted(r["path"] for r in csv.DictReader(fh)) == names
+    assert all((folder / f"{n}.txt").exists() for n in names)
+    assert dialog.start_button.isEnabled()
+
+
+def test_pause_resume_and_cancel_keep_the_app_responsive(qtbot, dialog, tmp_path):
+    folder = tmp_path / "many"
+    make_many_images(folder, 40)
+    dialog.folder_edit.setText(str(folder))
+    dialog.output_combo.setCurrentIndex(3)  # no results file: the journal only
+
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=TIMEOUT_MS)
+    dialog.pause_button.click()
+    assert "Paused" in dialog.status_label.text()
+    assert dialog.pause_button.accessibleName() == "Resume"
+    done_when_paused = dialog.progress_bar.value()
+    qtbot.wait(1500)  # at most the batch in flight finishes
+    assert dialog.progress_bar.value() <= done_when_paused + 10
+    dialog.pause_button.click()
+    assert dialog.pause_button.accessibleName() == "Pause"
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TIMEOUT_MS)
+
+    assert dialog.summary is not None and dialog.summary.cancelled
+    assert 0 < dialog.summary.described < 40
+    assert "continue where it stopped" in dialog.summary_view.toPlainText()
+
+
+def test_missing_folder_is_said_and_nothing_starts(qtbot, dialog, tmp_path):
+    dialog.folder_edit.setText(str(tmp_path / "nope"))
+    dialog.start_button.click()
+    assert not dialog.running
+    assert "existing folder" in dialog.status_label.text()
+
+
+def test_missing_model_is_reported(qtbot, tmp_path):
+    settings = Settings(model="git-base", speak_ocr=False)
+    speaker = RecordingSpeaker()
+    dlg = BatchDialog(None, settings, speaker)
+    qtbot.addWidget(dlg)
+    folder = tmp_path / "p"
+    make_many_images(folder, 1)
+    dlg.folder_edit.setText(str(folder))
+    dlg.start_button.click()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=TIMEOUT_MS)
+    assert "python main.py models download git-base" in dlg.status_label.text()
+    assert any("models download" in s for s in speaker.texts())
