@@ -1,0 +1,73 @@
+"""Seed-model checkpoints: a plain dict of state_dicts and settings, never a pickled module.
+
+Contents (all loadable with `torch.load(weights_only=True)`):
+    format, version, epoch, best_score, best_epoch, history,
+    model_config (ModelConfig dict), train_config (TrainConfig dict),
+    vocab ({"words": [...]}), preprocessing ({"image_size", "mean", "std"}),
+    encoder, decoder (state_dicts), encoder_trainable_blocks,
+    optimizer (state_dict), scaler (state_dict or None), rng ({"torch", "cuda", "python", "numpy"}).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from engine.errors import ModelLoadError, UserFacingError
+
+FORMAT = "describe-aloud-seed"
+VERSION = 1
+
+
+def save_checkpoint(path: str | Path, checkpoint: dict[str, Any]) -> None:
+    """Write atomically: a crash while saving never leaves a half-written checkpoint in place."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save({"format": FORMAT, "version": VERSION, **checkpoint}, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Read a checkpoint made by `train` (tensors and plain data only: weights_only=True)."""
+    path = Path(path)
+    if not path.is_file():
+        raise UserFacingError(f"The checkpoint {path} does not exist.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a corrupt or foreign file: many exception types, all mean the same to the user
+        raise ModelLoadError(f"The checkpoint {path} could not be read ({type(exc).__name__}: {exc}).") from exc
+    if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
+        raise ModelLoadError(f"{path} is not a checkpoint made by 'python main.py train'.")
+    if int(checkpoint.get("version", 0)) > VERSION:
+        raise ModelLoadError(f"{path} was made by a newer version of this program; please update it.")
+    return checkpoint
+
+
+def rng_state() -> dict[str, Any]:
+    import random
+
+    import numpy as np
+
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
+    }
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    import random
+
+    import numpy as np
+
+    torch.set_rng_state(state["torch"])
+    if state.get("cuda") and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    version, internal, gauss = state["python"]
+    random.setstate((version, tuple(internal), gauss))
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    np.random.set_state((kind, np.array(keys, dtype=np.uint32), pos, has_gauss, cached))
