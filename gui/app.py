@@ -218,9 +218,14 @@ class AppController(QObject):
         if not TrayIcon.available():
             return None
         tray = TrayIcon(self.window.actions_by_name, self.window)
-        tray.show_requested.connect(self.show_window)
+        self.attach_tray(tray)
         tray.show()
         return tray
+
+    def attach_tray(self, tray) -> None:
+        """Use `tray` as the app's tray icon (its menu holds the window's actions already)."""
+        self.tray = tray
+        tray.show_requested.connect(self.show_window)
 
     def _create_hotkeys(self):
         try:

@@ -239,3 +239,25 @@ def test_history_window_searches_and_speaks_again(qtbot, make_app, tiny_git_dir)
     qtbot.keyClick(dialog.list, Qt.Key.Key_Return)
     assert speaker.said[-1] == (invoice_text, True)
     dialog.close()
+
+
+def test_closing_hides_to_the_tray_and_keeps_working(qtbot, make_app, tiny_git_dir):
+    from gui.tray import TrayIcon
+
+    controller = make_app(model=tiny_git_dir, close_to_tray=True)
+    # Offscreen Qt has no system tray; build the icon anyway to check its menu and the close behaviour.
+    controller.attach_tray(TrayIcon(controller.window.actions_by_name, controller.window))
+    names = {a.objectName() for a in controller.tray.menu.actions() if a.objectName()}
+    assert {"action_show", "action_describe_screen", "action_stop_speech", "action_quit"} <= names
+    controller.window.show()
+    controller.window.close()
+    assert not controller.window.isVisible()
+    assert controller.worker.isRunning()
+    assert "still running in the tray" in controller.test_speaker.texts()[-1]
+    # Still describes while hidden; the tray's Show brings the window back.
+    controller.describe_image(photo_image(), "garden")
+    qtbot.waitUntil(lambda: len(controller.test_speaker.said) == 2, timeout=JOB_MS)
+    controller.tray.show_requested.emit()
+    assert controller.window.isVisible()
+    controller.window.action("quit").trigger()
+    assert not controller.worker.isRunning()
