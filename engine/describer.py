@@ -2,7 +2,8 @@
 
 Threading contract: a `Describer` is owned by one thread (the GUI's worker thread, the CLI's main thread,
 a batch worker). Its captioner and OCR engine are not thread-safe; never call `describe` from two threads
-at once. Creating it is cheap: the OCR models load on first use (or `warm_up()`), the captioner is built by
+at once. In parallel mode the captioner runs on the Describer's own helper thread while the owner thread
+reads the text; `describe` waits for it, so the captioner is still never used by two threads at once. Creating it is cheap: the OCR models load on first use (or `warm_up()`), the captioner is built by
 the caller (`engine.load_captioner`) and handed in.
 
 Trust rules applied here (the rendering lives in engine.description):
@@ -15,7 +16,9 @@ from __future__ import annotations
 import colorsys
 import logging
 import time
-from typing import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, replace
+from typing import Callable, Sequence
 
 import numpy as np
 from PIL import Image
@@ -45,8 +48,15 @@ CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
 OCR_FAILED_MESSAGE = "The text in the picture could not be read"
 
 
+TextReadyCallback = Callable[[Description], None]
+
+
 class Describer:
-    """Turns images into Descriptions. Owned by one thread (see the module docstring)."""
+    """Turns images into Descriptions. Owned by one thread (see the module docstring).
+
+    parallel=True runs the captioner on one helper thread (owned by this Describer, ended by `close()`)
+    while the owner thread reads the text, so a description takes about max(OCR, caption) instead of the
+    sum, when the cores allow it. Results are the same either way."""
 
     def __init__(
         self,
@@ -55,11 +65,14 @@ class Describer:
         ocr: OcrEngine | None = None,
         caption_error: str | None = None,
         use_ocr: bool = True,
+        parallel: bool = False,
     ) -> None:
         self.captioner = captioner
         self.ocr = (ocr or OcrEngine()) if use_ocr else None
         # Why there is no caption (model missing...), said with every description.
         self.caption_error = caption_error or (None if captioner is not None else NO_CAPTIONER_MESSAGE)
+        self.parallel = parallel
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def model_id(self) -> str | None:
@@ -70,9 +83,47 @@ class Describer:
         if self.ocr is not None:
             self.ocr.warm_up()
 
-    def describe(self, image: Image.Image, *, detail: bool = False, source: str | None = None) -> Description:
-        """Describe one image. Never raises for a model failure: see `Description.caption_error`."""
-        return self.describe_batch([image], detail=detail, sources=[source] if source is not None else None)[0]
+    def close(self) -> None:
+        """End the helper thread of parallel mode (waits for a running caption). Idempotent."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool = None
+
+    def __enter__(self) -> "Describer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def describe(
+        self,
+        image: Image.Image,
+        *,
+        detail: bool = False,
+        source: str | None = None,
+        on_text: TextReadyCallback | None = None,
+    ) -> Description:
+        """Describe one image. Never raises for a model or OCR failure: see `caption_error`, `ocr_error`.
+
+        on_text: called on this (the owner) thread as soon as the text is read, before the caption is
+        ready, when the trust rules put the text first (a screen or document with text), so speaking can
+        start early. It gets a Description without caption; speak `partial.to_speech()`, then, when
+        describe returns, `final.remaining_speech(partial)`."""
+        started = time.perf_counter()
+        d, rgb, thumb = self._prepare(image, source)
+        if d.kind is ImageKind.BLANK:
+            d.timings_ms["total"] = _ms_since(started)
+            return d
+        pending: Future | None = None
+        if self.parallel and self._can_caption():
+            pending = self._helper().submit(self._run_captioner, [rgb], detail)
+        self._read_text(d, rgb, thumb)
+        if on_text is not None and d.mostly_text and d.text_lines:
+            on_text(replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms)))
+        outcome = pending.result() if pending is not None else self._run_captioner([rgb], detail)
+        self._apply(outcome, [d])
+        d.timings_ms["total"] = _ms_since(started)
+        return d
 
     def describe_batch(
         self,
@@ -87,11 +138,16 @@ class Describer:
         descriptions: list[Description] = []
         rgbs: list[Image.Image] = []
         for i, image in enumerate(images):
-            descriptions.append(self._read(image, sources[i] if sources else None, rgbs))
+            d, rgb, thumb = self._prepare(image, sources[i] if sources else None)
+            if d.kind is not ImageKind.BLANK:
+                self._read_text(d, rgb, thumb)
+            descriptions.append(d)
+            rgbs.append(rgb)
 
         to_caption = [i for i, d in enumerate(descriptions) if d.kind is not ImageKind.BLANK]
         if to_caption:
-            self._caption([rgbs[i] for i in to_caption], [descriptions[i] for i in to_caption], detail)
+            outcome = self._run_captioner([rgbs[i] for i in to_caption], detail)
+            self._apply(outcome, [descriptions[i] for i in to_caption])
 
         for d in descriptions:
             # Total of this image's own stages (in a batch the caption time is its share).
@@ -100,25 +156,24 @@ class Describer:
 
     # -- stages ------------------------------------------------------------------------------------
 
-    def _read(self, image: Image.Image, source: str | None, rgbs: list[Image.Image]) -> Description:
-        """Everything before the captioner: conversion, blank check, OCR, kind."""
+    def _prepare(self, image: Image.Image, source: str | None) -> tuple[Description, Image.Image, np.ndarray]:
+        """Conversion and the blank check (kind BLANK, or PHOTO until the text is read)."""
         timings: dict[str, float] = {}
         t = time.perf_counter()
         rgb = image if image.mode == "RGB" else _to_rgb(image)
         timings["convert"] = _ms_since(t)
-        rgbs.append(rgb)
         d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
                         timings_ms=timings, model_id=self.model_id)
-
         t = time.perf_counter()
         thumb = _thumbnail(rgb)
-        blank_reason = _blank_reason(thumb)
+        d.blank_reason = _blank_reason(thumb)
         timings["blank_check"] = _ms_since(t)
-        if blank_reason is not None:
+        if d.blank_reason is not None:
             d.kind = ImageKind.BLANK
-            d.blank_reason = blank_reason
-            return d
+        return d, rgb, thumb
 
+    def _read_text(self, d: Description, rgb: Image.Image, thumb: np.ndarray) -> None:
+        """OCR, then the kind (which depends on how much text there is)."""
         if self.ocr is not None:
             t = time.perf_counter()
             try:
@@ -126,39 +181,53 @@ class Describer:
             except Exception as exc:  # noqa: BLE001 - reported to the user; the caption still comes
                 log.exception("OCR failed")
                 d.ocr_error = f"{OCR_FAILED_MESSAGE} ({type(exc).__name__}: {exc})."
-            timings["ocr"] = _ms_since(t)
+            d.timings_ms["ocr"] = _ms_since(t)
         d.kind = classify(rgb.size, d.text_lines, thumb)
-        return d
 
-    def _caption(self, images: list[Image.Image], descriptions: list[Description], detail: bool) -> None:
-        if self.captioner is None or self.caption_error:
-            self._caption_failed(descriptions, self.caption_error or NO_CAPTIONER_MESSAGE)
-            return
+    def _can_caption(self) -> bool:
+        return self.captioner is not None and not self.caption_error
+
+    def _helper(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="describer-caption")
+        return self._pool
+
+    def _run_captioner(self, images: list[Image.Image], detail: bool) -> "_Outcome":
+        """Caption the images; never raises (a failure becomes the message said instead)."""
+        if not self._can_caption():
+            return _Outcome(error=self.caption_error or NO_CAPTIONER_MESSAGE)
+        assert self.captioner is not None
         caps = self.captioner.capabilities
-        want_detail = detail and "detailed" in caps
-        want_objects = detail and "objects" in caps
         t = time.perf_counter()
         try:
-            results = self.captioner.caption(images, detail=want_detail, objects=want_objects)
+            results = self.captioner.caption(
+                images, detail=detail and "detailed" in caps, objects=detail and "objects" in caps
+            )
         except UserFacingError as exc:
-            self._caption_failed(descriptions, str(exc))
-            return
+            return _Outcome(error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any model failure is reported, never swallowed
             log.exception("captioning failed")
-            self._caption_failed(descriptions, f"{CAPTION_FAILED_MESSAGE} ({type(exc).__name__}: {exc}).")
-            return
-        share = _ms_since(t) / max(1, len(images))
+            return _Outcome(error=f"{CAPTION_FAILED_MESSAGE} ({type(exc).__name__}: {exc}).")
         if len(results) != len(images):
-            self._caption_failed(descriptions, f"{CAPTION_FAILED_MESSAGE} (it returned {len(results)} "
-                                               f"results for {len(images)} images).")
-            return
-        for d, r in zip(descriptions, results):
-            _apply_result(d, r, share)
+            return _Outcome(error=f"{CAPTION_FAILED_MESSAGE} (it returned {len(results)} results for "
+                                  f"{len(images)} images).")
+        return _Outcome(results=results, share_ms=_ms_since(t) / max(1, len(images)))
 
     @staticmethod
-    def _caption_failed(descriptions: list[Description], message: str) -> None:
-        for d in descriptions:
-            d.caption_error = message
+    def _apply(outcome: "_Outcome", descriptions: list[Description]) -> None:
+        if outcome.results is None:
+            for d in descriptions:
+                d.caption_error = outcome.error
+            return
+        for d, r in zip(descriptions, outcome.results):
+            _apply_result(d, r, outcome.share_ms)
+
+
+@dataclass
+class _Outcome:
+    results: list[CaptionResult] | None = None
+    error: str | None = None
+    share_ms: float = 0.0
 
 
 _SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption")

@@ -66,6 +66,12 @@ class Description:
         """The words to speak, in the order the trust rules set."""
         return render_speech(self, include_text=include_text)
 
+    def remaining_speech(self, already_said: "Description") -> str:
+        """The words of this description not yet spoken when `already_said` (an early, partial
+        description of the same image, e.g. its text before the caption) was spoken."""
+        said = {text for _, text in speech_parts(already_said)}
+        return " ".join(text for _, text in speech_parts(self) if text not in said)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind.value

@@ -176,3 +176,35 @@ def test_an_ocr_failure_is_reported_and_the_caption_still_comes(git, monkeypatch
     assert "could not be read" in d.ocr_error and "could not allocate" in d.ocr_error
     assert d.to_speech().startswith("Picture. The model guesses: ")
     assert d.to_speech().endswith("(RuntimeError: onnxruntime could not allocate).")
+
+
+def test_text_is_handed_over_before_the_caption_and_parallel_mode_gives_the_same_result(git, ocr, monkeypatch):
+    events: list[str] = []
+    real = git.caption
+
+    def caption(images, **kwargs):
+        results = real(images, **kwargs)
+        events.append("caption done")
+        return results
+
+    monkeypatch.setattr(git, "caption", caption)
+    partials = []
+
+    def on_text(partial):
+        events.append("text ready")
+        partials.append(partial)
+
+    with Describer(git, ocr=ocr, parallel=False) as sequential:
+        final = sequential.describe(text_image(TEXT_LINES), on_text=on_text)
+    assert events == ["text ready", "caption done"]  # speech can start before the model has run
+    partial = partials[0]
+    assert partial.caption is None and partial.text == final.text
+    assert partial.to_speech() == "Document with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
+    assert final.remaining_speech(partial) == f"Could be: {final.caption[0].upper()}{final.caption[1:]}."
+
+    with Describer(git, ocr=ocr, parallel=True) as parallel:
+        again = parallel.describe(text_image(TEXT_LINES), on_text=on_text)
+        photo = parallel.describe(photo_image())
+    assert again.to_speech() == final.to_speech()
+    assert photo.caption == Describer(git, use_ocr=False).describe(photo_image()).caption
+    assert len(partials) == 2  # not called for the photo: its caption is said first
