@@ -116,3 +116,28 @@ def test_foreign_results_file_exit_2_untouched(tmp_path, tiny_git_dir):
     assert result.returncode == 2
     assert "was not written by Describe Aloud" in result.stderr
     assert out.read_text(encoding="utf-8") == "my,own\n1,2\n"
+
+
+def test_ctrl_c_stops_cleanly_writes_results_and_resumes(tmp_path, tiny_git_dir):
+    folder = tmp_path / "photos"
+    names = make_many_images(folder, 30)
+    out = tmp_path / "results.csv"
+    args = batch_cmd(str(folder), "--model", str(tiny_git_dir), "--out", str(out), "--batch-size", "1",
+                     "--no-ocr", "--no-progress")
+    proc = subprocess.Popen(args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 240
+    while done_count(folder) < 1 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=120)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "Stopped early" in stdout and "Run the same command again" in stdout
+    first_rows = out.read_text(encoding="utf-8-sig").splitlines()[1:]
+    assert 1 <= len(first_rows) < 30  # the results written so far were saved on the way out
+
+    second = subprocess.run(args, env=env(), capture_output=True, text=True, timeout=300)
+    assert second.returncode == 0, second.stderr[-2000:]
+    import csv
+
+    with open(out, encoding="utf-8-sig", newline="") as fh:
+        assert sorted(r["path"] for r in csv.DictReader(fh)) == names
