@@ -87,6 +87,7 @@ def test_failing_screen_reader_falls_back_to_own_voice_without_losing_text(
     speaker.say("Still the own voice.", interrupt=False)
     assert speaker.wait_until_idle(15)
     assert audio_sink.texts() == ["Nothing is lost.", "Still the own voice."]
+    assert events.wait_for("error")
     assert events.of("error") == [SCREEN_READER_FAILED_MESSAGE]
 
 
@@ -97,6 +98,7 @@ def test_no_screen_reader_found_uses_own_voice_and_says_so_once(speaker_factory,
     speaker.say("Second.", interrupt=False)
     assert speaker.wait_until_idle(15)
     assert audio_sink.texts() == ["First.", "Second."]
+    assert events.wait_for("error")
     assert events.of("error") == [NO_SCREEN_READER_MESSAGE]
 
 
@@ -189,8 +191,8 @@ def test_stop_kills_a_real_player_process_at_once(speaker_factory, tmp_path, mon
     speaker.say("This first sentence is long enough to take a few seconds to speak aloud.")
     assert events.wait_for("started")
     deadline = time.monotonic() + 5
-    while not log.exists() and time.monotonic() < deadline:
-        time.sleep(0.01)
+    while not (log.exists() and log.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.01)  # the player process has started playing
     start = time.perf_counter()
     speaker.stop()
     assert speaker.wait_until_idle(0.5)
