@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from engine.catalog import CATALOG
 from engine.config import DEFAULT_HOTKEYS, Settings
+from gui.announce import announce
 
 PRECISIONS = (
     ("auto", "Automatic (bf16 where the processor supports it)"),
@@ -290,10 +291,15 @@ class SettingsDialog(QDialog):
     def _hotkey_edited(self, action: str, edit: QLineEdit) -> None:
         text = edit.text().strip()
         if text and QKeySequence(text).isEmpty():
-            self.hotkey_error.setText(f"{text!r} is not a key combination; try e.g. Ctrl+Alt+D.")
+            announce(self.hotkey_error, f"{text!r} is not a key combination; try e.g. Ctrl+Alt+D.",
+                     assertive=True, label=self.hotkey_error)
+            return
+        value = qt_to_hotkey(text)
+        problem = _combo_problem(value) if value else None
+        if problem:
+            announce(self.hotkey_error, problem, assertive=True, label=self.hotkey_error)
             return
         self.hotkey_error.setText("")
-        value = qt_to_hotkey(text)
         if self.settings.hotkeys.get(action, "") == value:
             return
         self.settings.hotkeys = {**self.settings.hotkeys, action: value}
@@ -318,3 +324,16 @@ def _label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
     label = QLabel(text, parent)
     label.setBuddy(buddy)
     return label
+
+
+def _combo_problem(combo: str) -> str | None:
+    """Why the hotkey manager would refuse `combo` (a sentence), or None."""
+    try:
+        from gui.hotkeys import ComboError, parse_combo
+    except ImportError:
+        return None
+    try:
+        parse_combo(combo)
+    except ComboError as exc:
+        return str(exc)
+    return None

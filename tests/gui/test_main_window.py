@@ -210,6 +210,10 @@ def test_settings_change_applies_and_is_saved(qtbot, make_app, tiny_git_dir):
     edit.setText("Ctrl+Alt+F9")
     edit.editingFinished.emit()
     assert Settings.load().hotkeys["describe_screen"] == "ctrl+alt+f9"
+    edit.setText("Q")  # would steal a typing key: refused, said, not saved
+    edit.editingFinished.emit()
+    assert "typing key" in dialog.hotkey_error.text()
+    assert Settings.load().hotkeys["describe_screen"] == "ctrl+alt+f9"
     dialog.close()
     # Text is no longer spoken when "speak OCR text" is off.
     controller.describe_image(text_image(TEXT_LINES), "list")
