@@ -365,9 +365,15 @@ def _jpeg_with_alt_text(data: bytes, alt_text: str) -> bytes:
     if ascii_text is not None:
         tags[TAG_IMAGE_DESCRIPTION] = (TIFF_ASCII, ascii_text.encode("ascii") + b"\x00")
     old_exif = segments[exif_i][1][len(EXIF_HEADER):] if exif_i is not None else None
-    exif_payload = EXIF_HEADER + _exif_with_tags(old_exif, tags)
-    if len(exif_payload) > _MAX_JPEG_SEGMENT:
-        raise MetadataError("the EXIF metadata would not fit in one JPEG segment")
+    try:
+        exif_payload = EXIF_HEADER + _exif_with_tags(old_exif, tags)
+        if len(exif_payload) > _MAX_JPEG_SEGMENT:
+            raise MetadataError("the EXIF metadata would not fit in one JPEG segment")
+    except (MetadataError, struct.error):
+        if exif_i is None:
+            raise
+        # Camera EXIF we cannot parse safely is kept byte for byte; the XMP alt text is still written.
+        exif_payload = segments[exif_i][1]
 
     if exif_i is not None:
         segments[exif_i] = (0xE1, exif_payload)

@@ -221,3 +221,20 @@ def test_ascii_transliteration():
     assert metadata.ascii_or_none("Crème brûlée") == "Creme brulee"
     assert metadata.ascii_or_none("北京") is None
     assert metadata.ascii_or_none("hi 😀") is None
+
+
+@pytest.mark.filterwarnings("ignore:Corrupt EXIF data")  # Pillow reading the damaged EXIF we planted
+def test_jpeg_with_damaged_exif_keeps_it_and_still_gets_xmp(tmp_path):
+    path = make(tmp_path, "odd.jpg", "JPEG")
+    data = path.read_bytes()
+    # An EXIF segment whose first directory points far outside it.
+    bad_tiff = b"II*\x00" + (0xFFFF00).to_bytes(4, "little")
+    payload = metadata.EXIF_HEADER + bad_tiff
+    segment = b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload
+    path.write_bytes(data[:2] + segment + data[2:])
+    before = pixels(path)
+    result = metadata.write_alt_text(path, NON_ASCII)
+    assert result.ok, result.reason
+    assert exif_read(path)["AltTextAccessibility"] == NON_ASCII
+    assert payload in path.read_bytes()
+    assert pixels(path) == before
