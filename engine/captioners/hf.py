@@ -57,6 +57,7 @@ WEIGHT_FILES = (
 _MARKUP = re.compile(r"</?[a-z_]+(?:_\d+)?>")  # <loc_12>, </s>, <pad>, <od>... never spoken
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 _SPACES = re.compile(r"\s+")
+_LOC_FRAGMENT = re.compile(r"<?/?loc_\d*>?")
 
 
 def clean_caption(text: str) -> str:
@@ -121,13 +122,18 @@ def florence_objects(processor: Any, generated: str, task_token: str, size: tupl
     answer = parsed.get(task_token, {}) if isinstance(parsed, dict) else {}
     objects: list[DetectedObject] = []
     for label, box in zip(answer.get("labels", []), answer.get("bboxes", [])):
-        label = clean_caption(str(label))
+        # A malformed answer can leave pieces of location tokens in a label ("loc_31>"): never spoken.
+        label = clean_caption(_LOC_FRAGMENT.sub(" ", str(label)))
         if not label or len(box) != 4:
             continue
         x0, y0, x1, y1 = (float(v) for v in box)
-        x0, x1 = sorted((min(max(x0, 0.0), width), min(max(x1, 0.0), width)))
-        y0, y1 = sorted((min(max(y0, 0.0), height), min(max(y1, 0.0), height)))
-        objects.append(DetectedObject(label, (x0, y0, x1, y1)))
+        x0, x1 = min(max(x0, 0.0), width), min(max(x1, 0.0), width)
+        y0, y1 = min(max(y0, 0.0), height), min(max(y1, 0.0), height)
+        if x1 <= x0 or y1 <= y0:
+            continue  # an inverted box, or one with no area, locates nothing
+        obj = DetectedObject(label, (x0, y0, x1, y1))
+        if obj not in objects:
+            objects.append(obj)
     return objects
 
 

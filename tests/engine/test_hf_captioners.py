@@ -144,6 +144,20 @@ def test_florence2_objects_are_mapped_to_original_pixels(tiny_florence2_dir):
     assert objects[1].box == pytest.approx((0, 0, 200, 100), abs=1)
 
 
+def test_florence2_malformed_object_answers_are_not_spoken(tiny_florence2_dir):
+    from transformers import AutoProcessor
+
+    processor = AutoProcessor.from_pretrained(tiny_florence2_dir)
+    generated = (
+        "</s><s>cat<loc_10><loc_10><loc_10><loc_10>"  # a box with no area
+        "dog<loc_100><loc_200><loc_500><loc_900>dog<loc_100><loc_200><loc_500><loc_900>"  # said twice
+        "<loc_500><loc_31><loc_1><loc_2>"  # one more box for "dog", but inverted (right edge left of left)
+        "<loc_300><loc_400></s>"  # location pieces with no label
+    )
+    objects = florence_objects(processor, generated, "<OD>", (200, 100))
+    assert [o.label for o in objects] == ["dog"]
+
+
 def test_token_budget_is_respected(tiny_git_dir):
     captioner = engine.load_captioner(str(tiny_git_dir))
     tokenizer = captioner.processor.tokenizer
