@@ -72,12 +72,25 @@ class _CallbackThread:
 
     def __init__(self) -> None:
         self._queue: queue.Queue[tuple[Callback, str] | None] = queue.Queue()
+        self._progress = threading.Condition()
+        self._posted = 0
+        self._delivered = 0
         self._thread = threading.Thread(target=self._run, name="speech-callbacks", daemon=True)
         self._thread.start()
 
     def post(self, callback: Callback | None, argument: str) -> None:
         if callback is not None:
+            with self._progress:
+                self._posted += 1
             self._queue.put((callback, argument))
+
+    def wait_delivered(self, timeout: float | None) -> bool:
+        """Wait until every callback posted so far has run (at once when called from a callback)."""
+        if threading.current_thread() is self._thread:
+            return True
+        with self._progress:
+            target = self._posted
+            return self._progress.wait_for(lambda: self._delivered >= target, timeout)
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
@@ -86,6 +99,10 @@ class _CallbackThread:
                 callback(argument)
             except Exception:  # noqa: BLE001 - a faulty callback must not stop speech; it is logged
                 log.exception("speech callback %r failed", callback)
+            finally:
+                with self._progress:
+                    self._delivered += 1
+                    self._progress.notify_all()
 
     def close(self, timeout: float) -> None:
         self._queue.put(None)
@@ -180,7 +197,8 @@ class Speaker:
             return bool(self._pending) or self._current is not None
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
-        """Block until nothing is being spoken or queued; False on timeout."""
+        """Block until nothing is being spoken or queued and the callbacks for what was spoken
+        (on_finished...) have run; False on timeout."""
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             while self._pending or self._current is not None:
@@ -188,7 +206,8 @@ class Speaker:
                 if remaining is not None and remaining <= 0:
                     return False
                 self._wakeup.wait(remaining)
-            return True
+        remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+        return self._callbacks.wait_delivered(remaining)
 
     def voices(self) -> list[Voice]:
         """The installed voices of the own voice (empty when it is unavailable). Asked for when the

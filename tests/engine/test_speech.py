@@ -302,3 +302,12 @@ def test_volume_setting_makes_the_audio_quieter(speaker_factory, tmp_path):
     speaker.set_volume(0.2)
     quiet = peak(speaker.save_wav("Loud and clear.", tmp_path / "quiet.wav"))
     assert 0 < quiet < loud * 0.5
+
+
+def test_callbacks_have_run_when_wait_until_idle_returns(speaker_factory, audio_sink):
+    speaker, events = speaker_factory(Settings(rate=FAST))
+    slow_calls = []
+    speaker._on_finished = lambda text: (time.sleep(0.3), slow_calls.append(text))  # noqa: SLF001
+    speaker.say("Done soon.")
+    assert speaker.wait_until_idle(15)
+    assert slow_calls == ["Done soon."]
