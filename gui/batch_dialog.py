@@ -130,7 +130,7 @@ class BatchDialog(QDialog):
         folder_label.setBuddy(self.folder_edit)
         form.addRow(folder_label, row)
 
-        self.recursive_check = QCheckBox("Include &sub-folders")
+        self.recursive_check = QCheckBox("Include sub-f&olders")
         self.recursive_check.setAccessibleName("Include sub-folders")
         self.recursive_check.setChecked(True)
         form.addRow(self.recursive_check)
@@ -151,7 +151,7 @@ class BatchDialog(QDialog):
         sidecar_label.setBuddy(self.sidecar_combo)
         form.addRow(sidecar_label, self.sidecar_combo)
 
-        self.metadata_check = QCheckBox("Write alt text into the image &files (JPEG, PNG, WebP, TIFF)")
+        self.metadata_check = QCheckBox("Write alt text &into the image files (JPEG, PNG, WebP, TIFF)")
         self.metadata_check.setAccessibleName("Write alt text into the image files")
         self.metadata_check.setAccessibleDescription(
             "The pictures themselves are not changed; only their metadata. Other formats are reported.")
@@ -276,7 +276,7 @@ class BatchDialog(QDialog):
             self._set_status("Resumed.")
         else:
             runner.pause()
-            self.pause_button.setText("&Resume")
+            self.pause_button.setText("Res&ume")
             self.pause_button.setAccessibleName("Resume")
             self._set_status("Paused after the current batch. Press Resume to go on.")
 

@@ -7,7 +7,7 @@ import pytest
 
 pytest.importorskip("PySide6")
 
-from PySide6.QtWidgets import QAbstractButton, QCheckBox, QComboBox, QLineEdit  # noqa: E402
+from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit  # noqa: E402
 
 from engine.config import Settings  # noqa: E402
 from gui.batch_dialog import BatchDialog  # noqa: E402
@@ -35,6 +35,9 @@ def test_every_control_has_an_accessible_name_and_a_keyboard_path(dialog):
         assert widget.accessibleName(), widget
         if isinstance(widget, (QAbstractButton,)) and widget.text():
             assert "&" in widget.text(), widget.text()  # an Alt+letter mnemonic
+    labels = [w.text() for w in dialog.findChildren(QAbstractButton)] + [w.text() for w in dialog.findChildren(QLabel)]
+    keys = [t[t.index("&") + 1].lower() for t in labels if "&" in t]
+    assert len(keys) == len(set(keys)), keys  # no two controls share an Alt+letter
     assert dialog.progress_bar.accessibleName() == "Progress"
     assert dialog.summary_view.accessibleName() == "Summary"
 
