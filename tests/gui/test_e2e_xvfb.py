@@ -34,13 +34,13 @@ def _known_text_picture(path: Path) -> Path:
     return path
 
 
-def _wait_until(predicate, timeout: float, what: str, diagnostics=lambda: ""):
+def _wait_until(predicate, timeout: float, what: str, diagnostics=lambda: "", interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
-        time.sleep(0.2)
+        time.sleep(interval)
     pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}\n{diagnostics()}")
 
 
@@ -172,13 +172,18 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
         assert all(word in json.loads(last.stdout)["text"].upper() for word in WORDS)
 
         # 3. The global hotkey does the same, and the "capturing" earcon comes first.
-        captures_before = texts.count("earcon:capturing")
+        from gui.earcons import EARCON_DIR
+
+        capturing = (EARCON_DIR / "capturing.wav").read_bytes()
+        old_wavs = set(sink.glob("[0-9][0-9][0-9][0-9].wav"))
         before = len(_history_entries())
+
+        def capturing_earcon_started() -> bool:  # the sink copies each WAV as it starts playing
+            return any(w.read_bytes() == capturing for w in set(sink.glob("[0-9][0-9][0-9][0-9].wav")) - old_wavs)
+
         pressed = time.monotonic()
         subprocess.run(["xdotool", "key", "ctrl+alt+d"], env=env, check=True, timeout=10)
-        _wait_until(lambda: [e.get("text") for e in _sink_entries(sink)].count("earcon:capturing")
-                    > captures_before or (sink / f"{len(wavs) + 1:04d}.wav").exists(), 30,
-                    "the capturing earcon after the hotkey", diagnostics)
+        _wait_until(capturing_earcon_started, 30, "the capturing earcon after the hotkey", diagnostics, 0.005)
         earcon_after = time.monotonic() - pressed
         _wait_until(lambda: len(_history_entries()) > before, 120, "the hotkey's description", diagnostics)
         print(f"\nhotkey -> capturing earcon (file in the sink) after {earcon_after * 1000:.0f} ms")
