@@ -387,7 +387,12 @@ def _load_model(source: str, load_kwargs: dict[str, Any], device: str, precision
         model = quantize_int8(model)
     elif device != "cpu":
         model.to(device)
-    model.generation_config.use_cache = True
+    generation = model.generation_config
+    generation.use_cache = True
+    # caption() always passes max_new_tokens / min_new_tokens; a checkpoint's own max_length / min_length
+    # (Florence-2 ships max_length=1025) would only make transformers log a warning on every description.
+    generation.max_length = None
+    generation.min_length = None
     return model
 
 
