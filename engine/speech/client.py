@@ -181,11 +181,19 @@ class VoiceProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         env.setdefault("PYTHONUNBUFFERED", "1")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "engine.speech.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, encoding="utf-8",
-            env=env, cwd=str(PROJECT_ROOT), bufsize=1,
-        )
+        try:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "engine.speech.worker"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, encoding="utf-8",
+                env=env, cwd=str(PROJECT_ROOT), bufsize=1,
+            )
+        except OSError as exc:  # no Python to run it with, too many processes...: speech off, app on
+            self._current = None
+            if self._unavailable is None:
+                self._unavailable = f"Speech is unavailable: the voice process could not start ({exc})."
+                if self._on_problem:
+                    self._on_problem(self._unavailable)
+            return
         incarnation = _Incarnation(process, time.monotonic())
         self._current = incarnation
         self._spawn_thread(lambda: self._read_loop(incarnation), f"speech-reader-{process.pid}")

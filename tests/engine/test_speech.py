@@ -311,3 +311,13 @@ def test_callbacks_have_run_when_wait_until_idle_returns(speaker_factory, audio_
     speaker.say("Done soon.")
     assert speaker.wait_until_idle(15)
     assert slow_calls == ["Done soon."]
+
+
+def test_voice_process_that_cannot_start_leaves_the_app_working(speaker_factory, monkeypatch, tmp_path):
+    monkeypatch.setattr("sys.executable", str(tmp_path / "no-python"))
+    speaker, events = speaker_factory(Settings())
+    speaker.say("Silently dropped.")
+    assert speaker.wait_until_idle(5)
+    assert speaker.voices() == []
+    assert events.wait_for("error")
+    assert events.of("error")[0].startswith("Speech is unavailable: the voice process could not start")
