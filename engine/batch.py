@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from engine.errors import ImageLoadError, UserFacingError
-from engine.journal import Entry, FileKey, Journal, default_journal_path, file_sha256, utc_now
+from engine.journal import Entry, FileKey, Journal, JournalBusy, default_journal_path, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -293,7 +293,14 @@ class BatchRunner:
         summary = BatchSummary(folder=str(folder))
         journal_path = Path(opts.journal_path) if opts.journal_path else default_journal_path(folder)
         summary.journal = str(journal_path)
-        with Journal(journal_path) as journal:
+        try:
+            journal = Journal(journal_path, exclusive=True)
+        except JournalBusy:
+            raise UserFacingError(
+                f"Another batch is already describing {str(folder)!r}. Wait for it to finish, or stop it "
+                "first; finished results are kept either way."
+            ) from None
+        with journal:
             if opts.out:
                 check_output_writable(opts.out, journal)
                 summary.out = str(Path(opts.out).resolve())

@@ -101,12 +101,44 @@ def default_journal_path(folder: str | os.PathLike) -> Path:
     return data_dir() / "batch-journals" / f"{digest}.sqlite"
 
 
-class Journal:
-    """See the module docstring. Use as a context manager or call close()."""
+class JournalBusy(Exception):
+    """Another process is running a batch on the same journal."""
 
-    def __init__(self, path: str | os.PathLike) -> None:
+
+class _RunLock:
+    """An exclusive advisory lock on `<journal>.lock`, held while a batch runs. The OS releases it when the
+    process dies (even by SIGKILL), so a killed run never blocks the next one."""
+
+    def __init__(self, path: Path) -> None:
+        self._fh = open(path, "a+b")
+        try:
+            if os.name == "nt":  # pragma: no cover - Windows
+                import msvcrt
+
+                self._fh.seek(0)
+                msvcrt.locking(self._fh.fileno(), msvcrt.LK_NBLCK, 1)
+            else:
+                import fcntl
+
+                fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._fh.close()
+            raise JournalBusy(str(path)) from None
+
+    def release(self) -> None:
+        self._fh.close()  # closing the file releases the lock
+
+
+class Journal:
+    """See the module docstring. Use as a context manager or call close().
+
+    `exclusive=True` also takes the run lock: a second batch on the same folder raises JournalBusy
+    instead of describing the same files twice."""
+
+    def __init__(self, path: str | os.PathLike, *, exclusive: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = _RunLock(self.path.with_name(self.path.name + ".lock")) if exclusive else None
         self._db = sqlite3.connect(str(self.path), isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
@@ -125,6 +157,9 @@ class Journal:
 
     def close(self) -> None:
         self._db.close()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     # -- reading --------------------------------------------------------------------------------
     def get(self, path: str) -> Entry | None:

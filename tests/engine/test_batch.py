@@ -218,3 +218,53 @@ def test_json_output_has_every_image(photo_folder, tiny_captioner, tmp_path):
     paths = [r["path"] for r in doc["images"]]
     assert sorted(paths) == sorted(photo_folder.good + list(photo_folder.bad))
     assert len(paths) == len(set(paths))
+
+
+def test_second_batch_on_the_same_folder_is_refused(tmp_path, tiny_captioner):
+    from engine.errors import UserFacingError
+
+    folder = tmp_path / "busy"
+    make_many_images(folder, 1)
+    with Journal(folder / JOURNAL_NAME, exclusive=True):
+        with pytest.raises(UserFacingError, match="Another batch is already describing"):
+            run(folder, tiny_captioner)
+    _, summary = run(folder, tiny_captioner)  # the lock went with the first run
+    assert summary.described == 1
+
+
+class _BrokenOnce:
+    """The real tiny captioner, except that its first call fails as a model can (out of memory...)."""
+
+    def __init__(self, inner) -> None:
+        self.inner, self.calls = inner, 0
+        self.model_id, self.capabilities = inner.model_id, inner.capabilities
+
+    def caption(self, images, **kw):
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("out of memory")
+        return self.inner.caption(images, **kw)
+
+
+def test_model_failure_is_reported_not_recorded_as_done(tmp_path, tiny_captioner):
+    folder = tmp_path / "flaky"
+    names = make_many_images(folder, 4)
+    _, first = run(folder, _BrokenOnce(tiny_captioner), batch_size=2)
+    assert first.described == 2
+    assert [p for p, _ in first.failed] == names[:2]
+    assert all("out of memory" in reason for _, reason in first.failed)
+    _, second = run(folder, tiny_captioner, batch_size=2)
+    assert second.described == 2 and second.skipped == 2 and not second.failed
+
+
+def test_alt_text_follows_the_trust_rules():
+    from engine.description import Description, ImageKind, TextLine
+    from engine.outputs import alt_text_for
+
+    line = TextLine("OPEN 9 to 5", (0, 0, 10, 10), 0.99)
+    assert alt_text_for(Description(ImageKind.PHOTO, caption="a shop front")) == "A shop front."
+    assert alt_text_for(Description(ImageKind.PHOTO, caption="a shop front", text_lines=[line])) == \
+        'A shop front. Text: "OPEN 9 to 5".'
+    doc = alt_text_for(Description(ImageKind.DOCUMENT, caption="a letter", text_lines=[line]))
+    assert doc.startswith('Document. Text: "OPEN 9 to 5".')  # the read text leads
+    assert alt_text_for(Description(ImageKind.BLANK, blank_reason="all black")) == "Blank image: all black."
