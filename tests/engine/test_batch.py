@@ -268,3 +268,20 @@ def test_alt_text_follows_the_trust_rules():
     doc = alt_text_for(Description(ImageKind.DOCUMENT, caption="a letter", text_lines=[line]))
     assert doc.startswith('Document. Text: "OPEN 9 to 5".')  # the read text leads
     assert alt_text_for(Description(ImageKind.BLANK, blank_reason="all black")) == "Blank image: all black."
+
+
+def test_detail_gives_detailed_captions_and_changes_what_counts_as_done(tmp_path, tiny_florence2_dir):
+    from engine.captioners import load_captioner
+
+    florence = load_captioner(str(tiny_florence2_dir))
+    folder = tmp_path / "detail"
+    make_many_images(folder, 2)
+    out = tmp_path / "d.csv"
+    _, plain = run(folder, florence, out=str(out))
+    assert plain.described == 2
+    assert all(not r["detailed_caption"] for r in csv_rows(out))
+    _, detailed = run(folder, florence, out=str(out), detail=True)
+    assert detailed.described == 2 and detailed.skipped == 0  # a different setting: described again
+    rows = csv_rows(out)
+    assert len(rows) == 2 and all(r["detailed_caption"] for r in rows)
+    assert all(r["alt_text"].startswith(r["detailed_caption"][:1].upper()) for r in rows)
