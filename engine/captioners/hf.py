@@ -305,8 +305,15 @@ class HFCaptioner:
 
     def warmup(self) -> None:
         """One tiny generate, so the first real request does not pay for lazy initialisation (kernels,
-        allocator, caches). Call from the owner thread right after loading."""
-        self.caption([Image.new("RGB", (64, 64), (128, 128, 128))], max_new_tokens=2)
+        allocator, caches). Every task the model can do is included, so "more detail" is warm too (the image
+        processor resizes the small picture to the model's real input size). Call from the owner thread
+        right after loading."""
+        self.caption(
+            [Image.new("RGB", (64, 64), (128, 128, 128))],
+            detail=TASK_DETAILED in self.capabilities,
+            objects=TASK_OBJECTS in self.capabilities,
+            max_new_tokens=2,
+        )
 
     def _to_device(self, inputs: dict[str, Any]) -> dict[str, Any]:
         moved = {}

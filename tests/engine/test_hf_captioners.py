@@ -98,6 +98,7 @@ def test_caption_only_families_ignore_detail_and_objects(tiny_git_dir):
 def test_florence2_detail_and_objects(tiny_florence2_dir):
     captioner = engine.load_captioner(str(tiny_florence2_dir))
     assert captioner.capabilities == frozenset({"caption", "detailed", "objects"})
+    captioner.warmup()  # warms every task
     images = _images()
     results = captioner.caption(images, detail=True, objects=True, max_new_tokens=24)
     assert len(results) == len(images)
