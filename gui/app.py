@@ -165,6 +165,9 @@ class AppController(QObject):
         self.precision_override = precision_override
         self.last: LastResult | None = None
         self.history_dialog = None
+        self.batch_dialog = None
+        self.model_state = "loading"  # "loading" / "ready" / "failed": said when a request has to wait
+        self._dropped_files = 0
         self._shut_down = False
         self._speaker_factory = speaker_factory or default_speaker_factory
         self._speech_problem: str | None = None
@@ -256,6 +259,7 @@ class AppController(QObject):
         w.job_started.connect(self._job_started)
         w.job_result.connect(self._job_result)
         w.job_error.connect(self._job_error)
+        w.job_dropped.connect(self._job_dropped)
         self.bridge.speech_error.connect(lambda m: self.window.set_status(m, assertive=True))
         self.window.files_dropped.connect(self.describe_paths)
         self.window.image_dropped.connect(lambda img: self.describe_qimage(img, "dropped image"))
@@ -304,6 +308,8 @@ class AppController(QObject):
             self.hotkeys.stop()
         if self.instance_server is not None:
             self.instance_server.close()
+        if self.batch_dialog is not None:
+            self.batch_dialog.shutdown()
         self.worker.stop()
         if self.worker.isRunning() and not self.worker.wait(60_000):
             log.error("describe worker did not stop within 60 s")
@@ -359,6 +365,7 @@ class AppController(QObject):
     # Describing ----------------------------------------------------------------------------------
     def describe_image(self, image, source: str, *, interrupt: bool = True) -> DescribeJob:
         """Hand a PIL image to the worker (newest request wins)."""
+        self._say_if_waiting_for_model()
         return self.worker.submit(
             DescribeJob(source=source, image=image, detail=self.settings.detail, interrupt=interrupt)
         )
@@ -376,6 +383,7 @@ class AppController(QObject):
             DescribeJob(source=str(p), path=Path(p), detail=self.settings.detail, interrupt=(i == 0))
             for i, p in enumerate(paths)
         ]
+        self._say_if_waiting_for_model()
         submitted = self.worker.submit_many(jobs)
         if len(submitted) > 1:
             self.window.set_status(f"Describing {len(submitted)} images…")
@@ -448,6 +456,28 @@ class AppController(QObject):
                                        history_id=self.last.history_id))
 
     # Worker results (GUI thread, queued) -----------------------------------------------------------
+    def _say_if_waiting_for_model(self) -> None:
+        # Otherwise the user hears the capturing sound and then nothing for as long as the model loads.
+        if self.model_state == "loading":
+            message = "The model is still loading; this will be described as soon as it is ready."
+            self.window.set_status(message)
+            self.speaker.say(message, interrupt=False)
+
+    def _job_dropped(self, job: DescribeJob) -> None:
+        # Emitted synchronously from submit() in this thread: count files skipped for a newer request and
+        # say it once, after the new request has been handed over.
+        if job.path is None:
+            return
+        self._dropped_files += 1
+        if self._dropped_files == 1:
+            QTimer.singleShot(0, self._report_dropped_files)
+
+    def _report_dropped_files(self) -> None:
+        count, self._dropped_files = self._dropped_files, 0
+        if count and not self._shut_down:
+            noun = "file was" if count == 1 else "files were"
+            self.window.set_status(f"{count} {noun} not described because a newer request came first.")
+
     def _worker_status(self, message: str) -> None:
         if self._shut_down:
             return
@@ -456,12 +486,14 @@ class AppController(QObject):
     def _model_ready(self, model_id: str) -> None:
         if self._shut_down:
             return
+        self.model_state = "ready"
         self.window.set_status("Ready")
         self._say_status("Ready.")
 
     def _model_failed(self, message: str) -> None:
         if self._shut_down:
             return
+        self.model_state = "failed"
         message = f"{message} Until then only text in images is read."
         self.window.set_status(message, assertive=True)
         self.window.show_result(message, focus=False)
@@ -603,6 +635,8 @@ class AppController(QObject):
         changed = set(changed)
         if "model" in changed:
             self.model_override = None  # the user chose a model: it replaces the --model of this run
+        if changed & {"model", "precision"}:
+            self.model_state = "loading"
         if changed & {"model", "precision", "detail_model"}:
             self.worker.set_model(self.model_spec, detail_model=self.settings.detail_model,
                                   precision=self.precision)
@@ -630,8 +664,12 @@ class AppController(QObject):
             self._report_error("Describing a folder is not available in this version; "
                                "use: python main.py batch FOLDER")
             return
-        dialog = BatchDialog(self.window, self.settings, self.speaker)
-        dialog.exec()
+        # Not modal: the batch runs in its own thread and the app stays usable meanwhile.
+        if self.batch_dialog is None:
+            self.batch_dialog = BatchDialog(self.window, self.settings, self.speaker)
+        self.batch_dialog.show()
+        self.batch_dialog.raise_()
+        self.batch_dialog.activateWindow()
 
     def shortcuts_text(self) -> str:
         lines = ["Keyboard shortcuts in this window:"]

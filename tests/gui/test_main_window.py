@@ -265,3 +265,66 @@ def test_closing_hides_to_the_tray_and_keeps_working(qtbot, make_app, tiny_git_d
     assert controller.window.isVisible()
     controller.window.action("quit").trigger()
     assert not controller.worker.isRunning()
+
+
+def test_paste_files_and_drop_image_data(qtbot, make_app, tiny_git_dir, tmp_path):
+    controller = make_app(model=tiny_git_dir)
+    speaker = controller.test_speaker
+    path = tmp_path / "copied.png"
+    path.write_bytes(png_bytes(text_image(["Copied in a file manager"])))
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    QGuiApplication.clipboard().setMimeData(mime)
+    controller.window.action("paste").trigger()
+    qtbot.waitUntil(lambda: len(speaker.said) == 1, timeout=JOB_MS)
+    assert "file manager" in speaker.texts()[0].lower()
+
+    image = QImage()
+    image.loadFromData(png_bytes(text_image(["Dragged from a browser"])), "PNG")
+    data = QMimeData()
+    data.setImageData(image)
+    drop(controller.window, data)
+    qtbot.waitUntil(lambda: len(speaker.said) == 2, timeout=JOB_MS)
+    assert "browser" in speaker.texts()[1].lower()
+    with HistoryStore() as store:
+        assert [e.source for e in store.recent()] == ["dropped image", str(path)]
+
+
+def test_a_request_while_the_model_loads_is_said_and_then_described(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir, wait_ready=False)
+    if controller.model_state == "loading":
+        controller.describe_image(photo_image(), "early")
+        assert "still loading" in controller.test_speaker.texts()[0]
+    qtbot.waitUntil(lambda: controller.last is not None and controller.last.source == "early", timeout=JOB_MS)
+
+
+def test_files_skipped_for_a_newer_request_are_reported(qtbot, make_app, tiny_git_dir, tmp_path):
+    controller = make_app(model=tiny_git_dir)
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"photo{i}.png"
+        path.write_bytes(png_bytes(photo_image()))
+        paths.append(str(path))
+    statuses: list[str] = []
+    original = controller.window.set_status
+    controller.window.set_status = lambda message, **kw: (statuses.append(message), original(message, **kw))
+    controller.describe_paths(paths)
+    controller.describe_image(photo_image(), "hotkey")  # the newest request wins
+    qtbot.waitUntil(lambda: any("not described because a newer request came first" in m for m in statuses),
+                    timeout=5_000)
+    notice = next(m for m in statuses if "newer request" in m)
+    assert notice.split()[0] in ("5", "6")
+    qtbot.waitUntil(lambda: controller.last is not None and controller.last.source == "hotkey", timeout=JOB_MS)
+    with HistoryStore() as store:
+        described = {e.source for e in store.recent()}
+    assert len(described & set(paths)) <= 1  # at most the file already running when the hotkey came
+
+
+def test_describe_folder_opens_the_batch_dialog_without_blocking(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    controller.window.action("describe_folder").trigger()
+    dialog = controller.batch_dialog
+    assert dialog is not None and dialog.isVisible() and not dialog.isModal()
+    controller.window.action("describe_folder").trigger()
+    assert controller.batch_dialog is dialog  # one dialog, brought back
+    dialog.close()
