@@ -268,15 +268,15 @@ class HFCaptioner:
             if len(tasks) > 1:
                 inputs = self._encode_each_image_once(inputs, n_images=len(images), n_tasks=len(tasks))
             sequences = self.model.generate(**inputs, **gen_kwargs)
-        t2 = time.perf_counter()
         decoded = self.adapter.decode(self.processor, sequences, row_tasks, row_images)
+        t2 = time.perf_counter()
 
         n = len(images)
         vision_s = min(self._vision.total_s, t2 - t1)
         timings = {
             "preprocess": (t1 - t0) * 1000 / n,
             "vision": vision_s * 1000 / n,
-            "decode": (t2 - t1 - vision_s) * 1000 / n,
+            "decode": (t2 - t1 - vision_s) * 1000 / n,  # text generation + turning ids into words
         }
         results = [CaptionResult(caption="", timings_ms=dict(timings)) for _ in images]
         for (i, task), value in zip(rows, decoded):
