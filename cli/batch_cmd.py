@@ -106,6 +106,23 @@ class _ProgressBar:
             self.bar.close()
 
 
+def _stop_cleanly_on_terminate() -> None:
+    """SIGTERM / SIGHUP (closing the terminal, `kill`) stop like Ctrl+C: the results file is written from
+    the journal on the way out. (SIGKILL cannot be caught; the journal still has every finished batch.)"""
+    import signal
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    for name in ("SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                signal.signal(sig, interrupt)
+            except (ValueError, OSError):  # not the main thread, or not allowed here
+                pass
+
+
 def run(args: argparse.Namespace) -> int:
     from engine.batch import BatchRunner
     from engine.errors import UserFacingError
@@ -114,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
         print("--batch-size must be 1 or more.", file=sys.stderr)
         return 2
     options = options_from_args(args)
+    _stop_cleanly_on_terminate()
     bar = _ProgressBar(enabled=not args.no_progress)
     runner = BatchRunner(options, on_progress=bar, on_status=lambda m: log.info(m))
     try:

@@ -118,7 +118,8 @@ def test_foreign_results_file_exit_2_untouched(tmp_path, tiny_git_dir):
     assert out.read_text(encoding="utf-8") == "my,own\n1,2\n"
 
 
-def test_ctrl_c_stops_cleanly_writes_results_and_resumes(tmp_path, tiny_git_dir):
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_cleanly_writes_results_and_resumes(tmp_path, tiny_git_dir, sig):
     folder = tmp_path / "photos"
     names = make_many_images(folder, 30)
     out = tmp_path / "results.csv"
@@ -128,7 +129,7 @@ def test_ctrl_c_stops_cleanly_writes_results_and_resumes(tmp_path, tiny_git_dir)
     deadline = time.monotonic() + 240
     while done_count(folder) < 1 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     stdout, stderr = proc.communicate(timeout=120)
     assert proc.returncode == 130, stderr[-2000:]
     assert "Stopped early" in stdout and "Run the same command again" in stdout
