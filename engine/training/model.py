@@ -104,8 +104,13 @@ class Attention(nn.Module):
         self.decoder_att = nn.Linear(decoder_dim, attention_dim)
         self.full_att = nn.Linear(attention_dim, 1)
 
-    def forward(self, features: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        att_enc = self.encoder_att(features)  # (B, P, A)
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """The encoder side of the attention, computed once per image, not once per word."""
+        return self.encoder_att(features)  # (B, P, A)
+
+    def forward(
+        self, features: torch.Tensor, att_enc: torch.Tensor, hidden: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         att_dec = self.decoder_att(hidden)  # (B, A)
         scores = self.full_att(torch.tanh(att_enc + att_dec.unsqueeze(1))).squeeze(2)  # (B, P)
         alpha = F.softmax(scores, dim=1)  # (B, P), sums to 1 over the grid
@@ -144,10 +149,11 @@ class Decoder(nn.Module):
         return self.init_h(mean), self.init_c(mean)  # (B, D), (B, D)
 
     def step(
-        self, features: torch.Tensor, words: torch.Tensor, h: torch.Tensor, c: torch.Tensor
+        self, features: torch.Tensor, att_enc: torch.Tensor, words: torch.Tensor, h: torch.Tensor, c: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        """One word: previous word ids (B,) -> logits (B, V), attention (B, P), new h, c (B, D)."""
-        context, alpha = self.attention(features, h)  # (B, E), (B, P)
+        """One word: previous word ids (B,) -> logits (B, V), attention (B, P), new h, c (B, D).
+        `att_enc` is `self.attention.project(features)` (B, P, A)."""
+        context, alpha = self.attention(features, att_enc, h)  # (B, E), (B, P)
         gate = torch.sigmoid(self.f_beta(h))  # (B, E), the gating scalar per channel
         context = gate * context  # (B, E)
         embedded = self.embedding(words)  # (B, M)
@@ -159,9 +165,10 @@ class Decoder(nn.Module):
         """Teacher forcing. features (B, P, E), inputs (B, T) = <start> w1 .. (padded) ->
         logits (B, T, V) predicting w1 .. <end>, attention (B, T, P)."""
         h, c = self.init_state(features)
+        att_enc = self.attention.project(features)  # (B, P, A)
         logits, alphas = [], []
         for t in range(inputs.size(1)):
-            step_logits, alpha, h, c = self.step(features, inputs[:, t], h, c)
+            step_logits, alpha, h, c = self.step(features, att_enc, inputs[:, t], h, c)
             logits.append(step_logits)
             alphas.append(alpha)
         return torch.stack(logits, dim=1), torch.stack(alphas, dim=1)
@@ -188,11 +195,12 @@ class CaptionModel(nn.Module):
         max_len = max_len or self.config.max_caption_len
         batch = features.size(0)
         h, c = self.decoder.init_state(features)
+        att_enc = self.decoder.attention.project(features)  # (B, P, A)
         words = torch.full((batch,), self.start_id, dtype=torch.long, device=features.device)
         ids, alphas = [], []
         done = torch.zeros(batch, dtype=torch.bool, device=features.device)
         for _ in range(max_len):
-            logits, alpha, h, c = self.decoder.step(features, words, h, c)
+            logits, alpha, h, c = self.decoder.step(features, att_enc, words, h, c)
             words = logits.argmax(dim=1)
             ids.append(words)
             alphas.append(alpha)
@@ -217,6 +225,7 @@ class CaptionModel(nn.Module):
         k = beam_size
         features = features.expand(k, -1, -1)  # (K, P, E)
         h, c = self.decoder.init_state(features)  # (K, D)
+        att_enc = self.decoder.attention.project(features)  # (K, P, A), the same for every beam
         words = torch.full((k,), self.start_id, dtype=torch.long, device=features.device)  # (K,)
         scores = torch.zeros(k, device=features.device)  # (K,) total log-probability
         sequences = torch.zeros(k, 0, dtype=torch.long, device=features.device)  # (K, t)
@@ -224,7 +233,7 @@ class CaptionModel(nn.Module):
         finished: list[DecodeOutput] = []
         alive = k
         for t in range(max_len):
-            logits, alpha, h, c = self.decoder.step(features[:alive], words, h, c)
+            logits, alpha, h, c = self.decoder.step(features[:alive], att_enc[:alive], words, h, c)
             log_probs = F.log_softmax(logits.float(), dim=1)  # (alive, V)
             total = scores.unsqueeze(1) + log_probs  # (alive, V)
             if t == 0:
