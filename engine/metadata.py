@@ -599,6 +599,9 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
     real = os.path.realpath(path)  # through a symlink: rewrite the target, keep the link
     try:
         st = os.stat(real)
+        if not st.st_mode & 0o222:
+            # Replacing it would work (the folder is writable) but the owner marked it not to be changed.
+            return MetadataResult(shown, "failed", "left untouched: the file is read-only")
         if st.st_nlink > 1:
             return MetadataResult(shown, "failed", "left untouched: the file has other hard links, "
                                   "which replacing it would break")

@@ -180,6 +180,15 @@ def test_unsupported_formats_and_hard_links_untouched(tmp_path):
     assert jpg.read_bytes() == before
 
 
+def test_read_only_file_is_left_untouched(tmp_path):
+    path = make(tmp_path, "locked.jpg", "JPEG")
+    os.chmod(path, 0o444)
+    before = path.read_bytes()
+    result = metadata.write_alt_text(path, ASCII)
+    assert result.status == "failed" and "read-only" in result.reason
+    assert path.read_bytes() == before
+
+
 def test_symlink_target_is_written_and_link_kept(tmp_path):
     target = make(tmp_path, "real.png", "PNG")
     link = tmp_path / "link.png"
