@@ -249,12 +249,10 @@ class DescribeWorker(QThread):
                 image = load_image(job.path)
             if job.more_detail:
                 describer = self._detail()
-                self.status.emit("Describing in more detail…")
                 description = describer.describe(image, detail=True, source=job.source)
             else:
                 if self._describer is None:
                     raise RuntimeError("the describing engine could not be started")
-                self.status.emit("Describing…")
                 description = self._describer.describe(image, detail=job.detail, source=job.source)
             from engine.history import make_thumbnail
 

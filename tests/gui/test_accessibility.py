@@ -143,6 +143,25 @@ def test_status_changes_reach_the_accessible_name(qtbot):
     assert accessible_name(window.status_label) == "Status: The file is damaged."
 
 
+def test_announcements_with_an_active_accessibility_bridge(qtbot):
+    """With a screen reader attached Qt's accessibility is active and the announcement event is really
+    sent (QAccessibleAnnouncementEvent on Qt 6.8+); this must work for polite and assertive messages."""
+    from gui.announce import HAS_ANNOUNCEMENT_EVENT
+
+    assert HAS_ANNOUNCEMENT_EVENT  # PySide6 6.12 has it
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    was_active = QAccessible.isActive()
+    QAccessible.setActive(True)
+    try:
+        window.set_status("Ready")
+        window.set_status("The model could not be loaded.", assertive=True)
+    finally:
+        QAccessible.setActive(was_active)
+    assert accessible_name(window.status_label) == "Status: The model could not be loaded."
+
+
 def test_settings_dialog_tree_names_and_tab_order(qtbot):
     dialog = SettingsDialog(Settings(), voices=[{"id": "en", "name": "English", "languages": ["en"]}])
     qtbot.addWidget(dialog)
