@@ -18,7 +18,7 @@ from statistics import median
 from typing import Any, Sequence
 
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from engine.description import Box, TextLine
 
@@ -80,8 +80,12 @@ class OcrEngine:
         return self._ocr
 
     def warm_up(self) -> None:
-        """Load the models now (e.g. in the background at start) instead of on the first `read`."""
-        self.read(Image.new("RGB", (64, 32), "white"))
+        """Load the models now (e.g. in the background at start) instead of on the first `read`. May run
+        on another thread than the reads, as long as not at the same time as one."""
+        sample = Image.new("RGB", (160, 48), "white")
+        ImageDraw.Draw(sample).text((8, 8), "Ready", fill="black", font_size=24)
+        # Text, so that detection finds a line and the classifier and recogniser load too.
+        self._engine()(np.asarray(sample)[:, :, ::-1])
 
     def read(self, image: Image.Image) -> list[TextLine]:
         """The text lines of `image` in reading order, boxes in the image's own pixels."""
