@@ -43,6 +43,7 @@ SOURCE_NAMES = {
     "region_around_pointer": "region around the pointer",
     "all_monitors": "all monitors",
 }
+HOTKEY_REPORT_DELAY_MS = 300
 # How long to let the window manager hide our window before capturing (only when our window is active).
 HIDE_BEFORE_CAPTURE_MS = 250
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif);;All files (*)"
@@ -168,6 +169,7 @@ class AppController(QObject):
         self.batch_dialog = None
         self.model_state = "loading"  # "loading" / "ready" / "failed": said when a request has to wait
         self._dropped_files = 0
+        self._hotkey_failures: list[tuple[str, str, str]] = []
         self._shut_down = False
         self._speaker_factory = speaker_factory or default_speaker_factory
         self._speech_problem: str | None = None
@@ -552,7 +554,28 @@ class AppController(QObject):
         self.speaker.say(message, interrupt=interrupt)
 
     def _hotkey_failed(self, action: str, combo: str, reason: str) -> None:
-        self._report_error(f"The hotkey {combo} could not be set up. {reason}", interrupt=False)
+        # Failures come one per hotkey, usually all at once (no X server, Wayland): collect them briefly
+        # and report once, instead of six long spoken errors in a row.
+        self._hotkey_failures.append((action, combo, reason))
+        if len(self._hotkey_failures) == 1:
+            QTimer.singleShot(HOTKEY_REPORT_DELAY_MS, self._report_hotkey_failures)
+
+    def _report_hotkey_failures(self) -> None:
+        failures, self._hotkey_failures = self._hotkey_failures, []
+        if not failures or self._shut_down:
+            return
+        if len(failures) == 1:
+            _action, combo, reason = failures[0]
+            self._report_error(f"The hotkey {combo} could not be set up. {reason}", interrupt=False)
+            return
+        combos = ", ".join(combo for _a, combo, _r in failures)
+        summary = (f"{len(failures)} global hotkeys could not be set up ({combos}). "
+                   "The reasons are in the description area.")
+        details = "\n".join(f"{combo}: {' '.join(reason.split())}" for _a, combo, reason in failures)
+        self.window.set_status(summary, assertive=True)
+        self.window.show_result(f"{summary}\n\n{details}", focus=self.window.isActiveWindow())
+        self._earcon("error")
+        self.speaker.say(summary, interrupt=False)
 
     def _say_status(self, text: str) -> None:
         # With a screen reader as output the announcement is what it speaks; with our voice, say it too.

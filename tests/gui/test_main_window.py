@@ -328,3 +328,17 @@ def test_describe_folder_opens_the_batch_dialog_without_blocking(qtbot, make_app
     controller.window.action("describe_folder").trigger()
     assert controller.batch_dialog is dialog  # one dialog, brought back
     dialog.close()
+
+
+def test_hotkey_failures_are_reported_once_together(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    for action, combo in (("describe_screen", "ctrl+alt+d"), ("describe_window", "ctrl+alt+w"),
+                          ("stop_speech", "ctrl+alt+s")):
+        controller._hotkey_failed(action, combo, f"No X server.\n Bind python main.py {action} instead.")
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=5_000)
+    qtbot.wait(400)
+    assert len(controller.test_speaker.said) == 1
+    said = controller.test_speaker.texts()[0]
+    assert said.startswith("3 global hotkeys could not be set up (ctrl+alt+d, ctrl+alt+w, ctrl+alt+s)")
+    shown = controller.window.result_text().splitlines()
+    assert "ctrl+alt+w: No X server. Bind python main.py describe_window instead." in shown
