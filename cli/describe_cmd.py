@@ -68,38 +68,45 @@ def run(args: argparse.Namespace) -> int:
     from engine.errors import ImageLoadError, UserFacingError
     from engine.images import load_image
 
+    exit_code = 0
+    # The voice starts (in its own process) while the model loads.
+    voice = _Voice(args, several=len(args.paths) > 1) if (args.speak or args.save_audio) else None
     spec = args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
-    captioner, caption_error, model_exit = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
+    captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
     describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
-
-    exit_code = model_exit
-    spoken: list[tuple[str, str]] = []
-    for path in args.paths:
-        try:
-            image = load_image(path)
-        except ImageLoadError as exc:
-            print(str(exc), file=sys.stderr)
+    try:
+        for path in args.paths:
+            try:
+                image = load_image(path)
+            except ImageLoadError as exc:
+                _report_bad_file(path, str(exc), args.json)
+                exit_code = max(exit_code, 1)
+                continue
+            try:
+                description = describer.describe(
+                    image, detail=args.detail, source=path,
+                    on_text=voice.text_ready(path) if voice is not None else None,
+                )
+            except UserFacingError as exc:
+                _report_bad_file(path, f"{path}: {exc}", args.json)
+                exit_code = max(exit_code, 1)
+                continue
             if args.json:
-                _print_json({"path": path, "error": str(exc)})
-            exit_code = max(exit_code, 1)
-            continue
-        try:
-            description = describer.describe(image, detail=args.detail, source=path)
-        except UserFacingError as exc:  # e.g. OCR could not run: say so, go on with the next file
-            print(f"{path}: {exc}", file=sys.stderr)
-            if args.json:
-                _print_json({"path": path, "error": str(exc)})
-            exit_code = max(exit_code, 1)
-            continue
-        if args.json:
-            _print_json(_json_record(path, description))
-        else:
-            print(_plain_text(path, description), flush=True)
-        spoken.append((path, description.to_speech()))
-
-    if (args.speak or args.save_audio) and spoken:
-        exit_code = max(exit_code, _speak(args, spoken))
+                _print_json(_json_record(path, description))
+            else:
+                print(_plain_text(path, description), flush=True)
+            if voice is not None:
+                voice.described(path, description)
+    finally:
+        if voice is not None:
+            exit_code = max(exit_code, voice.finish())
     return exit_code
+
+
+def _report_bad_file(path: str, message: str, as_json: bool) -> None:
+    print(message, file=sys.stderr, flush=True)
+    if as_json:
+        _print_json({"path": path, "error": message})
 
 
 def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Any, str | None, int]:
@@ -161,45 +168,73 @@ def _plain_text(path: str, description: Any) -> str:
     return "\n".join(lines)
 
 
-def _speak(args: argparse.Namespace, spoken: list[tuple[str, str]]) -> int:
-    """Speak and/or save the descriptions (after they are printed). Returns an exit code: 1 when the
-    voice could not speak or save, with the reason (e.g. the package to install) on stderr."""
-    from engine.errors import UserFacingError
+class _Voice:
+    """--speak / --save-audio. Each description is spoken as soon as it is ready (a screen's text even
+    before its caption), while the next file is being described; --save-audio writes all of them to one
+    WAV at the end. Speech problems are printed on stderr and make the exit code 1."""
 
-    create_speaker = _speech_function("create_speaker")
-    if create_speaker is None:
-        print("Speech is not available in this installation.", file=sys.stderr)
-        return 1
-    settings_from_args = _speech_function("settings_from_args")
-    settings = settings_from_args(args) if settings_from_args is not None else None
-    problems: list[str] = []
+    def __init__(self, args: argparse.Namespace, *, several: bool) -> None:
+        self.args = args
+        self.several = several
+        self.problems: list[str] = []
+        self.texts: list[str] = []
+        self._partial: dict[str, Any] = {}
+        self.speaker = None
+        create_speaker = _speech_function("create_speaker")
+        if create_speaker is None:
+            self._problem("Speech is not available in this installation.")
+            return
+        settings_from_args = _speech_function("settings_from_args")
+        settings = settings_from_args(args) if settings_from_args is not None else None
+        from engine.errors import UserFacingError
 
-    def report(message: str) -> None:  # called from the speaker's callback thread
-        problems.append(message)
+        try:
+            self.speaker = create_speaker(settings, on_error=self._problem)
+        except UserFacingError as exc:
+            self._problem(str(exc))
+
+    def _problem(self, message: str) -> None:  # also called from the speaker's callback thread
+        self.problems.append(message)
         print(message, file=sys.stderr, flush=True)
 
-    # With several images, say which file each description is about (its name: a full path is noise).
-    texts = [f"{Path(path).name}: {text}" if len(spoken) > 1 else text for path, text in spoken]
-    try:
-        speaker = create_speaker(settings, on_error=report)
-    except UserFacingError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    try:
-        if args.save_audio:
-            saved = speaker.save_wav(" ".join(texts), args.save_audio)
-            if not args.json:
-                print(f"Saved the spoken description to {saved}")
-        if args.speak:
-            for text in texts:
-                speaker.say(text, interrupt=False)
-            speaker.wait_until_idle()
-    except UserFacingError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    except OSError as exc:
-        print(f"Could not write the audio file {args.save_audio}: {exc.strerror or exc}.", file=sys.stderr)
-        return 1
-    finally:
-        speaker.close()
-    return 1 if problems else 0
+    def _prefixed(self, path: str, text: str) -> str:
+        # With several images, say which file each description is about (its name: a full path is noise).
+        return f"{Path(path).name}: {text}" if self.several else text
+
+    def _say(self, text: str) -> None:
+        if self.args.speak and self.speaker is not None and text:
+            self.speaker.say(text, interrupt=False)
+
+    def text_ready(self, path: str) -> Any:
+        """The Describer's on_text callback for this file: speak a screen's text before its caption."""
+        def on_text(partial: Any) -> None:
+            self._partial[path] = partial
+            self._say(self._prefixed(path, partial.to_speech()))
+        return on_text
+
+    def described(self, path: str, description: Any) -> None:
+        text = self._prefixed(path, description.to_speech())
+        self.texts.append(text)
+        partial = self._partial.pop(path, None)
+        self._say(description.remaining_speech(partial) if partial is not None else text)
+
+    def finish(self) -> int:
+        """Save the audio, wait for the speech to end, close the voice. Returns 0, or 1 on a problem."""
+        from engine.errors import UserFacingError
+
+        if self.speaker is None:
+            return 1
+        try:
+            if self.args.save_audio and self.texts:
+                saved = self.speaker.save_wav(" ".join(self.texts), self.args.save_audio)
+                if not self.args.json:
+                    print(f"Saved the spoken description to {saved}")
+            if self.args.speak:
+                self.speaker.wait_until_idle()
+        except UserFacingError as exc:
+            self._problem(str(exc))
+        except OSError as exc:
+            self._problem(f"Could not write the audio file {self.args.save_audio}: {exc.strerror or exc}.")
+        finally:
+            self.speaker.close()
+        return 1 if self.problems else 0

@@ -3,7 +3,8 @@
 Threading contract: a `Describer` is owned by one thread (the GUI's worker thread, the CLI's main thread,
 a batch worker). Its captioner and OCR engine are not thread-safe; never call `describe` from two threads
 at once. In parallel mode the captioner runs on the Describer's own helper thread while the owner thread
-reads the text; `describe` waits for it, so the captioner is still never used by two threads at once. Creating it is cheap: the OCR models load on first use (or `warm_up()`), the captioner is built by
+reads the text; `describe` waits for it, so the captioner is still never used by two threads at once.
+Creating a Describer is cheap: the OCR models load on first use (or `warm_up()`); the captioner is built by
 the caller (`engine.load_captioner`) and handed in.
 
 Trust rules applied here (the rendering lives in engine.description):

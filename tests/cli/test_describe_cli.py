@@ -137,3 +137,18 @@ def test_speak_plays_the_description(capsys, image_files, tmp_path, monkeypatch)
     played = [json.loads(line) for line in (sink / "playback.jsonl").read_text().splitlines()]
     assert " ".join(p["text"] for p in played) == "The image is blank: all dark grey."
     assert all(p["completed"] for p in played)
+
+
+def test_speak_starts_with_the_text_and_says_nothing_twice(capsys, tmp_path, monkeypatch):
+    from tests.fixtures.images import text_image
+
+    sink = tmp_path / "sink"
+    monkeypatch.setenv("DESCRIBE_ALOUD_AUDIO_SINK", str(sink))
+    path = tmp_path / "label.png"
+    text_image(["Fresh oranges"], size=(300, 80), origin=(16, 20)).save(path)
+    code, out, err = _describe(capsys, path, "--speak", "--rate", "450", "--model", "org/none")
+    assert code == 2, err
+    played = [json.loads(line)["text"] for line in (sink / "playback.jsonl").read_text().splitlines()]
+    assert " ".join(played) == (
+        "Document with text. Text: Fresh oranges. The model is not downloaded, so only the text was read."
+    )
