@@ -568,9 +568,7 @@ class AppController(QObject):
             _action, combo, reason = failures[0]
             self._report_error(f"The hotkey {combo} could not be set up. {reason}", interrupt=False)
             return
-        combos = ", ".join(combo for _a, combo, _r in failures)
-        summary = (f"{len(failures)} global hotkeys could not be set up ({combos}). "
-                   "The reasons are in the description area.")
+        summary = f"{len(failures)} global hotkeys could not be set up. The reasons are in the description area."
         details = "\n".join(f"{combo}: {' '.join(reason.split())}" for _a, combo, reason in failures)
         self.window.set_status(summary, assertive=True)
         self.window.show_result(f"{summary}\n\n{details}", focus=self.window.isActiveWindow())
