@@ -198,15 +198,20 @@ class MainWindow(QMainWindow):
         self.status_label.setObjectName("status_label")
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("Status: Starting…")
-        self.status_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # Reachable with Tab, so the last status can be read again at any time.
+        self.status_label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
+        self.status_label.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         layout.addWidget(self.status_label)
 
         self.setCentralWidget(central)
-        # Tab order: the result first (where focus lands after each description), then the buttons.
+        # Tab order: the result first (where focus lands after each description), the buttons, the status.
         previous: QWidget = self.result_view
         for name in BUTTON_ACTIONS:
             QWidget.setTabOrder(previous, self.buttons[name])
             previous = self.buttons[name]
+        QWidget.setTabOrder(previous, self.status_label)
 
     def _button_for(self, action: QAction, parent: QWidget) -> QPushButton:
         label = plain_text(action.text())
