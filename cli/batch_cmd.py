@@ -9,8 +9,9 @@ Stop it any way (Ctrl+C, closing the terminal, a power cut) and run the same com
 where it stopped. Without --out, --sidecar or --write-metadata the results go to
 DIR/describe-aloud-results.csv.
 
-Exit codes: 0 every image described; 1 some files failed (listed in the summary); 2 the model is not
-downloaded, or an output file exists that Describe Aloud did not write; 130 stopped with Ctrl+C.
+Exit codes: 0 every image described; 1 some files failed (listed in the summary); 2 the folder does not
+exist, the model is not downloaded, or an output file exists that Describe Aloud did not write; 130 stopped
+(Ctrl+C, SIGTERM).
 """
 from __future__ import annotations
 
@@ -31,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="describe every image in a folder (resumable); write alt text files or metadata",
         description="Describe every image in a folder (JPEG, PNG, WebP, BMP, GIF, TIFF; HEIC when "
         "pillow-heif is installed). Resumable: run the same command again after stopping it.",
-        epilog="Exit codes: 0 all described; 1 some files failed (see the summary); 2 the model is not "
-        "downloaded or an output file exists that was not written by Describe Aloud; 130 stopped (Ctrl+C).",
+        epilog="Exit codes: 0 all described; 1 some files failed (see the summary); 2 the folder does not exist, "
+        "the model is not downloaded or an output file exists that was not written by Describe Aloud; "
+        "130 stopped (Ctrl+C).",
     )
     parser.add_argument("folder", metavar="DIR", help="the folder of images")
     parser.add_argument("--recursive", "-r", action="store_true", help="include sub-folders")

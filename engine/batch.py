@@ -284,7 +284,9 @@ class BatchRunner:
         opts = self.options
         folder = Path(opts.folder).expanduser()
         if not folder.is_dir():
-            raise UserFacingError(f"The folder {opts.folder!r} does not exist or is not a folder.")
+            error = UserFacingError(f"The folder {opts.folder!r} does not exist or is not a folder.")
+            error.exit_code = 2  # a usage error, like a bad option
+            raise error
         if opts.sidecar not in (None, *SIDECAR_KINDS):
             raise UserFacingError(f"--sidecar must be one of: {', '.join(SIDECAR_KINDS)}.")
         if opts.out:
