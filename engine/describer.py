@@ -43,6 +43,8 @@ TEXT_LINES_MOSTLY = 8
 TEXT_COVERAGE_WITH_MANY_LINES = 0.04
 # Document (rather than screen): this share of the image is one light, colourless background.
 DOCUMENT_BACKGROUND_SHARE = 0.6
+# ...and at most this share of it is in clear colour (a logo is fine, a picture panel is a screen).
+DOCUMENT_MAX_COLOUR_SHARE = 0.05
 
 NO_CAPTIONER_MESSAGE = "No captioning model is loaded, so only the text was read."
 CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
@@ -322,10 +324,14 @@ def classify(size: tuple[int, int], lines: Sequence[TextLine], thumb: np.ndarray
 
 
 def _light_plain_background(thumb: np.ndarray) -> bool:
-    """Most of the image is one light, colourless tone (paper), as opposed to a screen's UI."""
+    """Most of the image is one light, colourless tone (paper) and little of it is in colour, as opposed
+    to a screen's UI (pictures, icons, coloured bars, dark mode)."""
     flat = thumb.reshape(-1, 3)
     grey = flat.mean(axis=1)
-    colourless = (flat.max(axis=1) - flat.min(axis=1)) < 20
+    chroma = flat.max(axis=1) - flat.min(axis=1)
+    if float((chroma > 40).mean()) > DOCUMENT_MAX_COLOUR_SHARE:
+        return False
+    colourless = chroma < 20
     light = grey > 200
     if not (colourless & light).any():
         return False

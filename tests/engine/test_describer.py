@@ -104,6 +104,9 @@ def test_classify_screen_document_photo():
     size = (1280, 720)
     assert classify(size, many, _thumb("white")) is ImageKind.DOCUMENT
     assert classify(size, many, _thumb((30, 30, 40))) is ImageKind.SCREEN  # dark mode UI
+    with_picture = Image.new("RGB", (128, 72), "white")
+    with_picture.paste((40, 90, 200), (70, 10, 120, 60))  # a coloured picture panel in a light window
+    assert classify(size, many, np.asarray(with_picture, dtype=np.float32)) is ImageKind.SCREEN
     assert classify(size, one_sign, _thumb("white")) is ImageKind.PHOTO
     assert classify(size, [], _thumb("white")) is ImageKind.PHOTO
 
