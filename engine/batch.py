@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sqlite3
 import threading
 import time
 from collections import deque
@@ -294,14 +295,22 @@ class BatchRunner:
         started = time.monotonic()
         summary = BatchSummary(folder=str(folder))
         journal_path = Path(opts.journal_path) if opts.journal_path else default_journal_path(folder)
-        summary.journal = str(journal_path)
         try:
-            journal = Journal(journal_path, exclusive=True)
+            try:
+                journal = Journal(journal_path, exclusive=True)
+            except (sqlite3.Error, OSError) as exc:
+                if opts.journal_path:
+                    raise UserFacingError(f"The journal {str(journal_path)!r} cannot be used: {exc}.") from None
+                # SQLite's WAL mode does not work on some network shares: keep the journal on this computer.
+                log.warning("journal in the folder unusable (%r); using the data folder", exc)
+                journal_path = default_journal_path(folder, in_folder=False)
+                journal = Journal(journal_path, exclusive=True)
         except JournalBusy:
             raise UserFacingError(
                 f"Another batch is already describing {str(folder)!r}. Wait for it to finish, or stop it "
                 "first; finished results are kept either way."
             ) from None
+        summary.journal = str(journal_path)
         with journal:
             if opts.out:
                 check_output_writable(opts.out, journal)
@@ -377,6 +386,7 @@ class BatchRunner:
             return
         work_started = time.monotonic()
         last_checkpoint = work_started
+        checkpoint_every = opts.checkpoint_seconds
         done = 0
         window = max(batch_size * 2, opts.loader_threads * 2)
         max_side = opts.max_side or (DEFAULT_MAX_SIDE if opts.use_ocr else MAX_SIDE_NO_OCR)
@@ -410,9 +420,12 @@ class BatchRunner:
                     done += len(entries)
                     now = time.monotonic()
                     self._progress(summary, done, total, entries[-1].path, work_started, now)
-                    if opts.out and now - last_checkpoint >= opts.checkpoint_seconds and pending:
+                    if opts.out and now - last_checkpoint >= checkpoint_every and pending:
                         self._write_results(journal, folder, summary)
-                        last_checkpoint = now
+                        last_checkpoint = time.monotonic()
+                        # A results file of 100 000 rows takes a while to write: never spend more than
+                        # about 5 % of the run on checkpoints.
+                        checkpoint_every = max(opts.checkpoint_seconds, 20 * (last_checkpoint - now))
             finally:
                 for fut in pending:
                     fut.cancel()

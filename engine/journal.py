@@ -89,11 +89,11 @@ class Entry:
     sidecar_note: str | None = None
 
 
-def default_journal_path(folder: str | os.PathLike) -> Path:
+def default_journal_path(folder: str | os.PathLike, *, in_folder: bool = True) -> Path:
     """`FOLDER/.describe-aloud-journal.sqlite`, or, when the folder cannot be written (a read-only share,
-    a CD), a file in the app's data folder named after the folder's absolute path."""
+    a CD) or `in_folder` is False, a file in the app's data folder named after the folder's absolute path."""
     folder = Path(folder).resolve()
-    if os.access(folder, os.W_OK):
+    if in_folder and os.access(folder, os.W_OK):
         return folder / JOURNAL_NAME
     from engine.config import data_dir
 
@@ -139,14 +139,23 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _RunLock(self.path.with_name(self.path.name + ".lock")) if exclusive else None
-        self._db = sqlite3.connect(str(self.path), isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self._db.executescript(_SCHEMA)
-        self._db.execute(
-            "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-        )
+        try:
+            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            self._db.execute("PRAGMA busy_timeout=5000")
+            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise sqlite3.OperationalError(f"WAL mode is not available here (got {mode})")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute(
+                "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        except BaseException:
+            if getattr(self, "_db", None) is not None:
+                self._db.close()
+            if self._lock is not None:
+                self._lock.release()
+            raise
 
     # -- context manager ------------------------------------------------------------------------
     def __enter__(self) -> "Journal":

@@ -285,3 +285,14 @@ def test_detail_gives_detailed_captions_and_changes_what_counts_as_done(tmp_path
     rows = csv_rows(out)
     assert len(rows) == 2 and all(r["detailed_caption"] for r in rows)
     assert all(r["alt_text"].startswith(r["detailed_caption"][:1].upper()) for r in rows)
+
+
+def test_unusable_journal_in_the_folder_falls_back_to_the_data_folder(tmp_path, tiny_captioner):
+    folder = tmp_path / "share"
+    make_many_images(folder, 2)
+    (folder / JOURNAL_NAME).mkdir()  # SQLite cannot open it (as on a share without WAL support)
+    _, summary = run(folder, tiny_captioner)
+    assert summary.described == 2
+    assert Path(summary.journal).parent.name == "batch-journals"
+    _, again = run(folder, tiny_captioner)
+    assert again.skipped == 2 and again.described == 0
