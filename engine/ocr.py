@@ -4,8 +4,9 @@ Threading contract: an `OcrEngine` is owned by one thread. Create one per thread
 describer's owner thread, a batch worker...). The rapidocr model is loaded lazily on the first `read`,
 once per engine, so creating an engine is cheap and may happen on any thread.
 
-Reading order (see `reading_order`): columns separated by a clear vertical gutter are read one after the
-other, left to right; a line that spans the gutter (a title over two columns) separates sections that are
+Reading order (see `reading_order`): blocks separated by a wide empty band across the whole width (a menu
+bar, a toolbar) are read top to bottom; within a block, columns separated by a clear vertical gutter are
+read one after the other, left to right; a line that spans the gutter (a title over two columns) separates sections that are
 read top to bottom; within a column lines go top to bottom, and pieces of text on the same line are
 joined left to right.
 """
@@ -33,6 +34,8 @@ MIN_SINGLE_CHAR_CONFIDENCE = 0.8
 MAX_SIDE = 2560
 # A gap between columns must be at least this many median line heights wide (word spaces are ~0.3).
 GUTTER_LINE_HEIGHTS = 1.2
+# An empty band across the whole width at least this many median line heights high separates blocks.
+BAND_GAP_LINE_HEIGHTS = 0.75
 # Lines allowed to cross a gutter (titles spanning columns), as a share of the lines considered (at least
 # 2, fewer than half).
 GUTTER_CROSSING_SHARE = 0.25
@@ -142,34 +145,60 @@ def reading_order(pieces: Sequence[_Piece]) -> list[TextLine]:
     if not pieces:
         return []
     line_height = median(p.height for p in pieces)
-    return [_to_line(row) for row in _order(list(pieces), line_height * GUTTER_LINE_HEIGHTS, depth=0)]
+    layout = _Layout(min_gutter=line_height * GUTTER_LINE_HEIGHTS,
+                     min_band_gap=line_height * BAND_GAP_LINE_HEIGHTS)
+    return [_to_line(row) for row in _order(list(pieces), layout, depth=0)]
 
 
-def _order(pieces: list[_Piece], min_gutter: float, depth: int) -> list[list[_Piece]]:
+@dataclass(frozen=True)
+class _Layout:
+    min_gutter: float  # narrowest vertical gap between columns
+    min_band_gap: float  # narrowest empty horizontal band that separates blocks (a menu bar from the page)
+
+
+def _order(pieces: list[_Piece], layout: _Layout, depth: int) -> list[list[_Piece]]:
     """Rows (lists of pieces on one line) in reading order."""
-    if len(pieces) <= 1 or depth > 12:
+    if len(pieces) <= 1 or depth > 24:
         return _rows(pieces)
-    cut = _find_gutter(pieces, min_gutter)
+    bands = _bands(pieces, layout.min_band_gap)
+    if len(bands) > 1:  # blocks one above the other, each with its own columns
+        return [row for band in bands for row in _order(band, layout, depth + 1)]
+    cut = _find_gutter(pieces, layout.min_gutter)
     if cut is None:
         return _rows(pieces)
     crossing = [p for p in pieces if p.x0 < cut < p.x1]
     if not crossing:
         left = [p for p in pieces if p.x1 <= cut]
         right = [p for p in pieces if p.x0 >= cut]
-        return _order(left, min_gutter, depth + 1) + _order(right, min_gutter, depth + 1)
+        return _order(left, layout, depth + 1) + _order(right, layout, depth + 1)
     # Lines spanning the gutter cut the page into sections, each read on its own, top to bottom.
     rows: list[list[_Piece]] = []
     section: list[_Piece] = []
     crossing_ids = {id(p) for p in crossing}
     for p in sorted(pieces, key=lambda p: (p.cy, p.x0)):
         if id(p) in crossing_ids:
-            rows += _order(section, min_gutter, depth + 1)
+            rows += _order(section, layout, depth + 1)
             rows += _rows([p])
             section = []
         else:
             section.append(p)
-    rows += _order(section, min_gutter, depth + 1)
+    rows += _order(section, layout, depth + 1)
     return rows
+
+
+def _bands(pieces: list[_Piece], min_gap: float) -> list[list[_Piece]]:
+    """Split at empty horizontal bands across the whole width at least `min_gap` high, top to bottom.
+    Ordinary line spacing is narrower, and in two columns the gaps of one rarely meet those of the other,
+    so this separates blocks (a menu bar, a toolbar, a footer), not the lines of columns."""
+    bands: list[list[_Piece]] = []
+    bottom = float("-inf")
+    for p in sorted(pieces, key=lambda p: p.y0):
+        if bands and p.y0 - bottom < min_gap:
+            bands[-1].append(p)
+        else:
+            bands.append([p])
+        bottom = max(bottom, p.y1)
+    return bands
 
 
 def _find_gutter(pieces: list[_Piece], min_gutter: float) -> float | None:

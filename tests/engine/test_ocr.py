@@ -71,6 +71,16 @@ def test_columns_are_read_left_then_right_and_a_spanning_title_first():
     assert _texts(reading_order(pieces)) == ["Title over both", "L1", "L2", "R1", "R2", "Footer across all", "L3", "R3"]
 
 
+def test_a_menu_bar_above_a_sidebar_and_a_page_is_read_first_and_whole():
+    menu = [_p("File", 10, 8, 50, 35), _p("Edit", 90, 8, 133, 35), _p("View Help", 170, 8, 300, 35)]
+    sidebar = [_p(w, 16, 68 + 40 * i, 100, 95 + 40 * i) for i, w in enumerate(["Inbox", "Drafts", "Trash"])]
+    page = [_p("Subject: Holiday", 256, 60, 520, 90), _p("Dear Alex,", 257, 120, 550, 145),
+            _p("See you, Maria", 257, 155, 470, 180)]
+    lines = _texts(reading_order(page + sidebar + menu))
+    assert lines == ["File", "Edit", "View Help", "Inbox", "Drafts", "Trash", "Subject: Holiday", "Dear Alex,",
+                     "See you, Maria"]
+
+
 def test_ordinary_word_gaps_are_not_column_gutters():
     # Three rows, each two pieces 10 px apart (less than a line height): read row by row.
     pieces = [_p(f"a{i}", 10, 10 + 40 * i, 100, 40 + 40 * i) for i in range(3)]
