@@ -91,6 +91,9 @@ class FamilyAdapter:
         return dict(self.task_tokens)[task]
 
     def preprocess(self, processor: Any, images: list[Image.Image], tasks: list[str]) -> dict[str, Any]:
+        # Padding: only Florence-2 has text prompts, and they feed its (bidirectional) encoder, so the
+        # tokenizer's right padding with an attention mask is correct. GIT, BLIP and VisionEncoderDecoder
+        # start every row from the same single start token: no padding, so no left-padding concern.
         if self.task_tokens:
             prompts = [self.task_token(t) for t in tasks]
             return dict(processor(images=images, text=prompts, return_tensors="pt", padding="longest"))
