@@ -314,9 +314,9 @@ class BatchDialog(QDialog):
         step = percent // every
         if progress.total and step > self._last_spoken_step and percent < 100:
             self._last_spoken_step = step
-            message = f"{step * every} percent, {progress.done} of {progress.total} images."
-            self._say(message)
-            _announce(self, message)
+            # Spoken through the app's voice only: the progress bar itself is readable by the screen
+            # reader, and announcing as well would say it twice.
+            self._say(f"{step * every} percent, {progress.done} of {progress.total} images.")
 
     @Slot(str)
     def _on_status(self, message: str) -> None:
