@@ -128,7 +128,8 @@ def test_more_detail_adds_to_the_description(qtbot, make_app, tiny_git_dir, tiny
 
 def test_missing_model_is_announced_with_the_download_command(qtbot, make_app):
     controller = make_app(model="git-base", wait_ready=False)
-    qtbot.waitUntil(lambda: "models download git-base" in controller.window.status_label.text(), timeout=JOB_MS)
+    qtbot.waitUntil(lambda: controller.model_state == "failed", timeout=JOB_MS)
+    assert "python main.py models download git-base" in controller.window.status_label.text()
     assert any("python main.py models download git-base" in t for t in controller.test_speaker.texts())
     # Text is still read.
     controller.describe_image(text_image(TEXT_LINES), "list")
