@@ -298,6 +298,10 @@ class AppController(QObject):
         if self._speech_problem:
             self.window.set_status(f"Speech is off: {self._speech_problem}", assertive=True)
         self.worker.start()
+        try:  # import now, so the first hotkey does not pay for it
+            import engine.capture  # noqa: F401
+        except ImportError:
+            log.warning("screen capture is not available", exc_info=True)
         if self.hotkeys is not None:
             self.hotkeys.apply(self.settings.hotkeys)
 
