@@ -416,7 +416,8 @@ def quantize_int8(model: Any) -> Any:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=False)
+        # In place: the fp32 Linear layers are not needed afterwards (no second copy of the weights).
+        return quantize_dynamic(model, {torch.nn.Linear}, dtype=torch.qint8, inplace=True)
 
 
 def _hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
