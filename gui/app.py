@@ -383,6 +383,11 @@ class AppController(QObject):
         """Describe dropped / opened files, one after the other; each is spoken in turn."""
         from pathlib import Path
 
+        folders = [p for p in paths if Path(p).is_dir()]
+        paths = [p for p in paths if not Path(p).is_dir()]
+        if folders:
+            # A dropped folder is a batch: open Describe folder with it filled in.
+            self.describe_folder(folders[0])
         if not paths:
             return
         jobs = [
@@ -682,7 +687,7 @@ class AppController(QObject):
         if "hotkeys" in changed and self.hotkeys is not None:
             self.hotkeys.apply(self.settings.hotkeys)
 
-    def describe_folder(self) -> None:
+    def describe_folder(self, folder: str | None = None) -> None:
         try:
             from gui.batch_dialog import BatchDialog
         except ImportError:
@@ -692,6 +697,8 @@ class AppController(QObject):
         # Not modal: the batch runs in its own thread and the app stays usable meanwhile.
         if self.batch_dialog is None:
             self.batch_dialog = BatchDialog(self.window, self.settings, self.speaker)
+        if folder and not self.batch_dialog.running:
+            self.batch_dialog.folder_edit.setText(folder)
         self.batch_dialog.show()
         self.batch_dialog.raise_()
         self.batch_dialog.activateWindow()

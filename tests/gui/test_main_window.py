@@ -87,6 +87,13 @@ def test_paste_image_data_focuses_the_result_and_repeat_stop_copy(qtbot, make_ap
                    Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
     assert QGuiApplication.clipboard().text() == text  # the words as spoken
 
+    # Ctrl+V also works where the focus usually is: in the (read-only) result view.
+    QGuiApplication.clipboard().setImage(image)
+    count = len(speaker.said)
+    qtbot.keyClick(window.result_view, Qt.Key.Key_V, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: len(speaker.said) > count, timeout=JOB_MS)
+    assert "bread and butter" in speaker.texts()[-1].lower()
+
 
 def test_paste_with_no_image_is_said(qtbot, make_app, tiny_git_dir):
     controller = make_app(model=tiny_git_dir)
@@ -343,3 +350,17 @@ def test_hotkey_failures_are_reported_once_together(qtbot, make_app, tiny_git_di
     assert said == "3 global hotkeys could not be set up. The reasons are in the description area."
     shown = controller.window.result_text().splitlines()
     assert "ctrl+alt+w: No X server. Bind python main.py describe_window instead." in shown
+
+
+def test_dropping_a_folder_opens_describe_folder_with_it(qtbot, make_app, tiny_git_dir, tmp_path):
+    controller = make_app(model=tiny_git_dir)
+    folder = tmp_path / "holiday"
+    folder.mkdir()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    drop(controller.window, mime)
+    dialog = controller.batch_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert dialog.folder_edit.text() == str(folder)
+    assert controller.worker.pending_count() == 0  # the folder itself is not sent to the describer
+    dialog.close()
