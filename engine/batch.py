@@ -500,7 +500,13 @@ class BatchRunner:
                 summary.sidecar_problems.append((entry.path, note))
                 journal.update_file_state(entry.path, sidecar_status=status, sidecar_note=note)
         if opts.write_metadata and entry.metadata_status not in ("written", "unsupported"):
-            result = write_alt_text(path, entry.alt_text)
+            try:
+                result = write_alt_text(path, entry.alt_text)
+            except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
+                log.exception("writing metadata into %s failed", entry.path)
+                from engine.metadata import MetadataResult
+
+                result = MetadataResult(str(path), "failed", f"left untouched: {type(exc).__name__}: {exc}")
             if result.ok:
                 summary.metadata_written += 1
                 # The file grew (mtime is kept): record its new key so the next run still sees it as done.

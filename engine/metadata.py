@@ -623,6 +623,9 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
         return MetadataResult(shown, "failed", f"left untouched: {exc}")
     except OSError as exc:
         return MetadataResult(shown, "failed", f"left untouched: {exc.strerror or exc}")
+    except (struct.error, zlib.error, IndexError, ValueError, UnicodeError) as exc:
+        # A malformed structure our parser did not foresee: nothing was replaced.
+        return MetadataResult(shown, "failed", f"left untouched: its metadata could not be parsed ({exc})")
     return MetadataResult(shown, "written")
 
 

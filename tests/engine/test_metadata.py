@@ -254,3 +254,18 @@ def test_jpeg_with_damaged_exif_keeps_it_and_still_gets_xmp(tmp_path):
     assert exif_read(path)["AltTextAccessibility"] == NON_ASCII
     assert payload in path.read_bytes()
     assert pixels(path) == before
+
+
+def test_malformed_xmp_chunk_is_reported_not_raised(tmp_path):
+    import struct
+    import zlib
+
+    png = bytearray(encode(noise_image(4), "PNG"))
+    body = metadata.PNG_XMP_KEYWORD + b"\x00\x01\x00\x00\x00" + b"not zlib data"  # "compressed", but is not
+    chunk = struct.pack(">I", len(body)) + b"iTXt" + body + struct.pack(">I", zlib.crc32(b"iTXt" + body))
+    path = tmp_path / "odd.png"
+    path.write_bytes(bytes(png[:33]) + chunk + bytes(png[33:]))
+    before = path.read_bytes()
+    result = metadata.write_alt_text(path, ASCII)
+    assert result.status == "failed" and result.reason.startswith("left untouched")
+    assert path.read_bytes() == before
