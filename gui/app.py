@@ -17,6 +17,7 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -174,7 +175,8 @@ class AppController(QObject):
         self._speaker_factory = speaker_factory or default_speaker_factory
         self._speech_problem: str | None = None
 
-        self.history = HistoryStore()
+        self._history_problem: str | None = None
+        self.history = self._open_history()
         self.window = MainWindow()
         self.bridge = SpeechBridge(self)
         self.speaker = self._create_speaker()
@@ -197,6 +199,23 @@ class AppController(QObject):
     @property
     def precision(self) -> str:
         return self.precision_override or self.settings.precision
+
+    def _open_history(self) -> HistoryStore:
+        try:
+            return HistoryStore()
+        except Exception as exc:  # noqa: BLE001 - describing matters more than remembering
+            log.warning("history unavailable: %s", exc, exc_info=True)
+            self._history_problem = f"The history cannot be saved ({exc}); it is kept until the app closes."
+            return HistoryStore(Path(":memory:"))
+
+    def _record(self, description, job: DescribeJob, thumbnail: bytes | None, text: str) -> int | None:
+        """Add to the history; a failure (disk full...) is reported but never costs the description."""
+        try:
+            return self.history.add(description, source=job.source, thumbnail=thumbnail, text=text).id
+        except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: say it, go on
+            log.warning("history write failed: %s", exc, exc_info=True)
+            self.window.set_status(f"This description could not be added to the history: {exc}", assertive=True)
+            return None
 
     def _create_speaker(self):
         try:
@@ -297,6 +316,8 @@ class AppController(QObject):
         self.window.set_status("Starting…")
         if self._speech_problem:
             self.window.set_status(f"Speech is off: {self._speech_problem}", assertive=True)
+        if self._history_problem:
+            self.window.set_status(self._history_problem, assertive=True)
         self.worker.start()
         try:  # import now, so the first hotkey does not pay for it
             import engine.capture  # noqa: F401
@@ -381,8 +402,6 @@ class AppController(QObject):
 
     def describe_paths(self, paths: list[str]) -> None:
         """Describe dropped / opened files, one after the other; each is spoken in turn."""
-        from pathlib import Path
-
         folders = [p for p in paths if Path(p).is_dir()]
         paths = [p for p in paths if not Path(p).is_dir()]
         if folders:
@@ -522,8 +541,8 @@ class AppController(QObject):
             self._more_detail_result(result)
             return
         text = description.to_speech(include_text=self.settings.speak_ocr)
-        entry = self.history.add(description, source=job.source, thumbnail=result.thumbnail, text=text)
-        self.last = LastResult(text=text, image=result.image, source=job.source, history_id=entry.id)
+        history_id = self._record(description, job, result.thumbnail, text)
+        self.last = LastResult(text=text, image=result.image, source=job.source, history_id=history_id)
         self.window.show_result(display_text(description, text),
                                 focus=self.window.isActiveWindow() or not self.window.isVisible())
         self.window.set_preview(result.thumbnail)
@@ -544,7 +563,10 @@ class AppController(QObject):
         if self.last is not None:
             self.last.text = f"{self.last.text}\n\n{text}"
             if self.last.history_id is not None:
-                self.history.update_text(self.last.history_id, description, text=self.last.text)
+                try:
+                    self.history.update_text(self.last.history_id, description, text=self.last.text)
+                except Exception:  # noqa: BLE001 - the detail is shown and spoken anyway
+                    log.warning("history update failed", exc_info=True)
         self.window.append_result(text)
         self.window.set_status("More detail added.")
         self.speaker.say(text, interrupt=True)

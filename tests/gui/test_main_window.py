@@ -2,6 +2,8 @@
 detail, errors spoken and shown, history written, focus on the result."""
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
@@ -364,3 +366,25 @@ def test_dropping_a_folder_opens_describe_folder_with_it(qtbot, make_app, tiny_g
     assert dialog.folder_edit.text() == str(folder)
     assert controller.worker.pending_count() == 0  # the folder itself is not sent to the describer
     dialog.close()
+
+
+def test_history_problems_never_cost_the_description(qtbot, make_app, tiny_git_dir, tmp_path, monkeypatch):
+    import sqlite3
+
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the data folder should be")
+    monkeypatch.setenv("DESCRIBE_ALOUD_DATA_DIR", str(blocked))
+    controller = make_app(model=tiny_git_dir)
+    assert controller.history.path == Path(":memory:")
+    controller.describe_image(photo_image(), "garden")
+    qtbot.waitUntil(lambda: len(controller.test_speaker.said) == 1, timeout=JOB_MS)
+    assert controller.history.latest().source == "garden"  # kept until the app closes
+
+    def disk_full(*args, **kwargs):
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(controller.history, "add", disk_full)
+    controller.describe_image(text_image(TEXT_LINES), "list")
+    qtbot.waitUntil(lambda: len(controller.test_speaker.said) == 2, timeout=JOB_MS)
+    assert "shopping" in controller.test_speaker.texts()[-1].lower()
+    assert "shopping" in controller.window.result_text().lower()
