@@ -76,12 +76,14 @@ def run(args: argparse.Namespace) -> int:
     describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
     try:
         for path in args.paths:
+            started = time.perf_counter()
             try:
                 image = load_image(path)
             except ImageLoadError as exc:
                 _report_bad_file(path, str(exc), args.json)
                 exit_code = max(exit_code, 1)
                 continue
+            load_ms = (time.perf_counter() - started) * 1000
             try:
                 description = describer.describe(
                     image, detail=args.detail, source=path,
@@ -91,6 +93,7 @@ def run(args: argparse.Namespace) -> int:
                 _report_bad_file(path, f"{path}: {exc}", args.json)
                 exit_code = max(exit_code, 1)
                 continue
+            description.timings_ms["load"] = load_ms  # reading + decoding the file (not in "total")
             if args.json:
                 _print_json(_json_record(path, description))
             else:

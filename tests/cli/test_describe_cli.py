@@ -47,7 +47,7 @@ def test_json_one_object_per_line_with_the_schema(capsys, image_files, tiny_git_
     assert isinstance(photo["caption"], str) and photo["caption"]
     assert photo["model_id"] == str(tiny_git_dir)
     assert photo["speech"].startswith("Picture. The model guesses: ")
-    assert {"convert", "blank_check", "preprocess", "vision", "decode", "caption", "total"} <= photo["timings_ms"].keys()
+    assert {"load", "convert", "blank_check", "preprocess", "vision", "decode", "caption", "total"} <= photo["timings_ms"].keys()
     assert all(isinstance(v, (int, float)) for v in photo["timings_ms"].values())
     assert photo["text_lines"] == [] and photo["objects"] == [] and photo["detailed_caption"] is None
     assert bad["kind"] is None and "is not an image" in bad["error"]
