@@ -536,6 +536,13 @@ class AppController(QObject):
     def _job_result(self, result: JobResult) -> None:
         if self._shut_down:  # a result queued just before quit: nothing left to show it in
             return
+        try:
+            self._show_result(result)
+        except Exception as exc:  # noqa: BLE001 - never a silent failure: say what went wrong
+            log.exception("showing a description failed")
+            self._report_error(f"The description could not be shown: {exc}")
+
+    def _show_result(self, result: JobResult) -> None:
         job, description = result.job, result.description
         if job.more_detail:
             self._more_detail_result(result)
