@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 import time
 from pathlib import Path
@@ -72,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     # The voice starts (in its own process) while the model loads.
     voice = _Voice(args, several=len(args.paths) > 1) if (args.speak or args.save_audio) else None
     spec = args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
+    # No "Loading weights" bars: stderr is for messages a screen reader should read (read at import time).
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
     describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
     try:
