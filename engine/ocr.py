@@ -100,7 +100,7 @@ class OcrEngine:
             size = (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale)))
             rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
         result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
-        pieces = _pieces_from_result(result, scale)
+        pieces = _pieces_from_result(result, scale, image.size)
         return reading_order(pieces)
 
     def _check_owner(self) -> None:
@@ -111,7 +111,8 @@ class OcrEngine:
             log.warning("OcrEngine used from a second thread; create one engine per thread")
 
 
-def _pieces_from_result(result: Any, scale: float) -> list[_Piece]:
+def _pieces_from_result(result: Any, scale: float, size: tuple[int, int] | None = None) -> list[_Piece]:
+    """Pieces of text from rapidocr's output: boxes scaled back to the image (and kept inside it)."""
     boxes = getattr(result, "boxes", None)
     txts = getattr(result, "txts", None)
     scores = getattr(result, "scores", None)
@@ -123,6 +124,9 @@ def _pieces_from_result(result: Any, scale: float) -> list[_Piece]:
         if not _worth_keeping(text, float(score)):
             continue
         q = np.asarray(quad, dtype=float) * scale
+        if size is not None:  # the detector's margin may reach past the edge
+            q[:, 0] = q[:, 0].clip(0, size[0])
+            q[:, 1] = q[:, 1].clip(0, size[1])
         pieces.append(
             _Piece(text, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()),
                    float(q[:, 1].max()), float(score))

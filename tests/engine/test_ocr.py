@@ -100,3 +100,10 @@ def test_noise_is_dropped_and_boxes_are_scaled():
     assert [p.text for p in pieces] == ["Good text", "7"]
     assert (pieces[0].x0, pieces[0].y0, pieces[0].x1, pieces[0].y1) == (2, 2, 100, 20)
     assert _pieces_from_result(SimpleNamespace(boxes=None, txts=None, scores=None), 1.0) == []
+
+
+def test_boxes_stay_inside_the_image():
+    result = SimpleNamespace(boxes=np.array([[[-4, -3], [130, -3], [130, 40], [-4, 40]]]), txts=("Edge",),
+                             scores=(0.9,))
+    (piece,) = _pieces_from_result(result, 1.0, (120, 36))
+    assert (piece.x0, piece.y0, piece.x1, piece.y1) == (0, 0, 120, 36)
