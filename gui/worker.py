@@ -208,11 +208,11 @@ class DescribeWorker(QThread):
         except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
             log.warning("warm-up failed", exc_info=True)
 
-    def _make_describer(self, spec: str | None, precision: str):
+    def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True):
         from engine import Describer, load_captioner
 
         captioner = load_captioner(spec, precision=precision, device=self._device, local_files_only=True)
-        return Describer(captioner), captioner
+        return Describer(captioner, use_ocr=use_ocr), captioner
 
     def _ocr_only_describer(self, message: str):
         try:
@@ -233,7 +233,8 @@ class DescribeWorker(QThread):
             self._detail_describer = self._describer
         else:
             self.status.emit(f"Loading detail model {model_label(spec)}…")
-            self._detail_describer, _ = self._make_describer(spec, precision)
+            # Only the added caption and objects are used: the text was read the first time.
+            self._detail_describer, _ = self._make_describer(spec, precision, use_ocr=False)
         self._detail_describer_spec = spec
         return self._detail_describer
 
