@@ -76,6 +76,9 @@ def run(args: argparse.Namespace) -> int:
     # No "Loading weights" bars: stderr is for messages a screen reader should read (read at import time).
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
+    if args.detail and captioner is not None and "detailed" not in captioner.capabilities:
+        print(f"The model {spec} has no detailed description; its short caption is given instead.",
+              file=sys.stderr)
     describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
     try:
         for path in args.paths:

@@ -152,3 +152,19 @@ def test_speak_starts_with_the_text_and_says_nothing_twice(capsys, tmp_path, mon
     assert " ".join(played) == (
         "Document with text. Text: Fresh oranges. The model is not downloaded, so only the text was read."
     )
+
+
+def test_detail_with_a_model_that_has_none_says_so(capsys, image_files, tiny_git_dir):
+    code, out, err = _describe(capsys, image_files["photo"], "--detail", "--no-ocr", "--model", tiny_git_dir)
+    assert code == 0
+    assert "has no detailed description; its short caption is given instead" in err
+    assert "The model guesses: " in out
+
+
+def test_detail_with_a_capable_model_gives_the_detailed_caption(capsys, image_files, tiny_florence2_dir):
+    code, out, err = _describe(capsys, image_files["photo"], "--detail", "--no-ocr", "--json",
+                               "--model", tiny_florence2_dir)
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["detailed_caption"] and record["caption"]
+    assert record["speech"].startswith("Picture. The model guesses: ")
