@@ -238,7 +238,7 @@ class CaptionModel(nn.Module):
             total = scores.unsqueeze(1) + log_probs  # (alive, V)
             if t == 0:
                 total = total[:1]  # all beams are identical at the start: expand from one
-            top_scores, flat = total.flatten().topk(alive)  # (alive,)
+            top_scores, flat = total.flatten().topk(min(alive, total.numel()))  # (alive,)
             beam_index = flat // log_probs.size(1)  # (alive,) which beam each candidate extends
             word_index = flat % log_probs.size(1)  # (alive,) with which word
             sequences = torch.cat([sequences[beam_index], word_index.unsqueeze(1)], dim=1)

@@ -73,6 +73,8 @@ def test_greedy_and_beam_give_words_with_an_attention_map_each(model):
         assert model.end_id not in out.ids
     # beam 1 == greedy, beam search keeps the best length-normalised score it found
     assert model.beam_search(features[:1], beam_size=1).ids == greedy[0].ids
+    wide = model.beam_search(features[:1], beam_size=len(model.decoder.embedding.weight) + 5)  # wider than the vocabulary
+    assert len(wide.ids) <= TINY.max_caption_len
 
 
 def test_beam_search_scores_are_length_normalised_log_probabilities(vocab):
