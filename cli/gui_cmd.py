@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+from engine.device import PRECISIONS  # light: no torch at import
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
