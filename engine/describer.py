@@ -237,13 +237,45 @@ _SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption")
 
 
 def _apply_result(d: Description, r: CaptionResult, share_ms: float) -> None:
-    d.caption = (r.caption or "").strip() or None
-    d.detailed_caption = (r.detailed_caption or "").strip() or None
+    d.caption = tidy_caption(r.caption or "") or None
+    d.detailed_caption = tidy_caption(r.detailed_caption or "") or None
     d.objects = list(r.objects)
     for stage in ("preprocess", "vision", "decode"):
         if stage in r.timings_ms:
             d.timings_ms[stage] = float(r.timings_ms[stage])
     d.timings_ms["caption"] = share_ms
+
+
+# A phrase of up to this many words said this many times in a row is a decoding loop, not a description.
+LOOP_MAX_WORDS = 6
+LOOP_MIN_REPEATS = 3
+
+
+def tidy_caption(text: str) -> str:
+    """Whitespace tidied, and decoding loops ("a man and a man and a man and a man") said once: a
+    captioner stuck repeating itself must not read the same words to the user over and over."""
+    words = text.split()
+    n = 1
+    while n <= LOOP_MAX_WORDS:
+        out: list[str] = []
+        i = 0
+        changed = False
+        while i < len(words):
+            phrase = [w.lower().strip(".,") for w in words[i:i + n]]
+            repeats = 1
+            while (len(phrase) == n and
+                   [w.lower().strip(".,") for w in words[i + repeats * n:i + (repeats + 1) * n]] == phrase):
+                repeats += 1
+            if repeats >= LOOP_MIN_REPEATS:
+                out.extend(words[i:i + n])
+                i += repeats * n
+                changed = True
+            else:
+                out.append(words[i])
+                i += 1
+        words = out
+        n = n if changed else n + 1
+    return " ".join(words)
 
 
 def _ms_since(t: float) -> float:

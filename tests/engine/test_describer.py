@@ -211,3 +211,13 @@ def test_text_is_handed_over_before_the_caption_and_parallel_mode_gives_the_same
     assert again.to_speech() == final.to_speech()
     assert photo.caption == Describer(git, use_ocr=False).describe(photo_image()).caption
     assert len(partials) == 2  # not called for the photo: its caption is said first
+
+
+def test_decoding_loops_are_said_once():
+    from engine.describer import tidy_caption
+
+    assert tidy_caption("Table table table table table table") == "Table"
+    assert tidy_caption("a cat on a mat a cat on a mat a cat on a mat by a door") == "a cat on a mat by a door"
+    # Ordinary repetition is left alone.
+    assert tidy_caption("a very very tall tree  ") == "a very very tall tree"
+    assert tidy_caption("two dogs and two cats") == "two dogs and two cats"
