@@ -13,7 +13,6 @@ from a speech thread, are re-emitted as Qt signals and so arrive queued in the G
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import QApplication, QFileDialog
 
 from engine.config import Settings
 from engine.history import HistoryStore
-from gui.main_window import ACTION_SPECS, APP_TITLE, MainWindow, shortcut_text
+from gui.main_window import ACTION_SPECS, APP_TITLE, MainWindow, display_text, shortcut_text
 from gui.worker import DescribeJob, DescribeWorker, JobResult
 
 log = logging.getLogger(__name__)
@@ -125,23 +124,6 @@ def qimage_to_pil(image: QImage):
         return to_rgb(pil)
     except ImportError:  # pragma: no cover - engine.images is part of the engine
         return pil.convert("RGB")
-
-
-_PART_START = re.compile(r"(?<=[.!?])\s+(?=(?:Text|Could be|The model guesses|Objects it may contain):)")
-
-
-def display_text(description, speech: str) -> str:
-    """The spoken text laid out for reading with the arrow keys: one part per line (kind, read text,
-    the model's guess, objects), and text read from the image one line per line of the image."""
-    lines: list[str] = []
-    for part in _PART_START.split(speech):
-        text_lines = getattr(description, "text_lines", None) or []
-        if part.startswith("Text: ") and len(text_lines) > 1:
-            lines.append("Text:")
-            lines.extend(f"  {line.text}" for line in text_lines)
-        else:
-            lines.append(part)
-    return "\n".join(lines)
 
 
 class AppController(QObject):

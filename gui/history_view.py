@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from engine.history import HistoryEntry, HistoryStore
 from gui.announce import announce
+from gui.main_window import display_text
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 PAGE = 200
@@ -67,7 +68,8 @@ class HistoryDialog(QDialog):
         self.list.setAccessibleDescription("Newest first. Press Enter to hear one again.")
         icon_side = self.fontMetrics().height() * 3
         self.list.setIconSize(QSize(icon_side, icon_side))
-        self.list.setUniformItemSizes(True)
+        self.list.setWordWrap(True)
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         layout.addWidget(self.list, 2)
 
         self.detail_view = QPlainTextEdit(self)
@@ -111,7 +113,7 @@ class HistoryDialog(QDialog):
         QWidget.setTabOrder(self.detail_view, self.speak_button)
         QWidget.setTabOrder(self.speak_button, self.copy_button)
         QWidget.setTabOrder(self.copy_button, self.delete_button)
-        self.resize(self.fontMetrics().averageCharWidth() * 90, self.fontMetrics().height() * 30)
+        self.resize(self.fontMetrics().averageCharWidth() * 110, self.fontMetrics().height() * 30)
         self.refresh()
 
     def _button(self, text: str, help_text: str, row: QHBoxLayout) -> QPushButton:
@@ -155,7 +157,11 @@ class HistoryDialog(QDialog):
 
     def _show_current(self, *_args) -> None:
         entry = self.selected_entry()
-        self.detail_view.setPlainText(entry.text if entry else "")
+        if entry is None:
+            self.detail_view.clear()
+            return
+        description = entry.to_description()
+        self.detail_view.setPlainText(display_text(description, entry.text) if description else entry.text)
 
     # Commands ----------------------------------------------------------------------------------------
     def speak_selected(self) -> None:

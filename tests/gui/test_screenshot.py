@@ -45,3 +45,17 @@ def test_settings_dialog_screenshot(qtbot, make_app, tiny_git_dir):
     path = OUTPUT / "settings_dialog.png"
     assert dialog.grab().save(str(path))
     assert _not_blank(path)
+
+
+def test_history_window_screenshot(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)
+    controller.describe_image(text_image(TEXT_LINES), "shopping-list.png")
+    qtbot.waitUntil(lambda: controller.last is not None, timeout=120_000)
+    controller.show_history()
+    dialog = controller.history_dialog
+    qtbot.wait(50)
+    OUTPUT.mkdir(exist_ok=True)
+    path = OUTPUT / "history_window.png"
+    assert dialog.grab().save(str(path))
+    assert _not_blank(path)
+    dialog.close()
