@@ -49,6 +49,7 @@ HOTKEY_LABELS = {
     "describe_clipboard": "Describe clipboard",
     "stop_speech": "Stop speech",
     "repeat": "Repeat",
+    "show": "Show the window",
 }
 
 
@@ -227,7 +228,8 @@ class SettingsDialog(QDialog):
         group = QGroupBox("Global hotkeys (work in every application)", self)
         form = QFormLayout(group)
         self.hotkey_edits: dict[str, QLineEdit] = {}
-        names = list(DEFAULT_HOTKEYS) + [n for n in self.settings.hotkeys if n not in DEFAULT_HOTKEYS]
+        # Repeat and Show have no default hotkey, but may be given one.
+        names = list(dict.fromkeys([*DEFAULT_HOTKEYS, "repeat", "show", *self.settings.hotkeys]))
         for action in names:
             label_text = HOTKEY_LABELS.get(action, action.replace("_", " ").capitalize())
             edit = QLineEdit(hotkey_to_qt(self.settings.hotkeys.get(action, "")), group)
