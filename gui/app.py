@@ -372,11 +372,13 @@ class AppController(QObject):
             log.warning("unknown command %r", action)
 
     # Describing ----------------------------------------------------------------------------------
-    def describe_image(self, image, source: str, *, interrupt: bool = True) -> DescribeJob:
+    def describe_image(self, image, source: str, *, interrupt: bool = True,
+                       timings_ms: dict[str, float] | None = None) -> DescribeJob:
         """Hand a PIL image to the worker (newest request wins)."""
         self._say_if_waiting_for_model()
         return self.worker.submit(
-            DescribeJob(source=source, image=image, detail=self.settings.detail, interrupt=interrupt)
+            DescribeJob(source=source, image=image, detail=self.settings.detail, interrupt=interrupt,
+                        timings_ms=dict(timings_ms or {}))
         )
 
     def describe_qimage(self, image: QImage, source: str) -> None:
@@ -437,7 +439,7 @@ class AppController(QObject):
         source = SOURCE_NAMES.get(result.source, result.source)
         if result.note:
             self.window.set_status(result.note)
-        self.describe_image(result.image, source)
+        self.describe_image(result.image, source, timings_ms={"capture": float(result.elapsed_ms)})
 
     def paste(self) -> None:
         """Describe the clipboard: image data, or image files copied in a file manager."""

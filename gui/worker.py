@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
+import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +46,10 @@ class DescribeJob:
     more_detail: bool = False  # run the detail model (settings.detail_model) instead
     interrupt: bool = True  # whether its speech may cut the previous one (False for the 2nd+ dropped file)
     history_id: int | None = None  # for "more detail": the history entry it adds to
+    # Stages done before the worker (e.g. {"capture": 41.0}), merged into Description.timings_ms.
+    timings_ms: dict[str, float] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_job_ids))
+    submitted_at: float = field(default_factory=time.perf_counter)
 
 
 @dataclass
@@ -239,6 +243,7 @@ class DescribeWorker(QThread):
         return self._detail_describer
 
     def _run_job(self, job: DescribeJob) -> None:
+        started = time.perf_counter()
         self.job_started.emit(job)
         try:
             image = job.image
@@ -255,6 +260,11 @@ class DescribeWorker(QThread):
                 if self._describer is None:
                     raise RuntimeError("the describing engine could not be started")
                 description = self._describer.describe(image, detail=job.detail, source=job.source)
+            description.timings_ms.update(job.timings_ms)
+            description.timings_ms["queue_wait"] = (started - job.submitted_at) * 1000.0
+            description.timings_ms["worker_total"] = (time.perf_counter() - started) * 1000.0
+            log.info("described %s: %s", job.source,
+                     ", ".join(f"{k} {v:.0f} ms" for k, v in description.timings_ms.items()))
             from engine.history import make_thumbnail
 
             thumbnail = None if job.more_detail else make_thumbnail(image)

@@ -190,7 +190,9 @@ def test_capture_hands_the_image_to_the_worker(qtbot, make_app, tiny_git_dir, mo
     qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
     assert "shopping" in controller.test_speaker.texts()[-1].lower()
     with HistoryStore() as store:
-        assert store.latest().source == "screen"
+        latest = store.latest()
+    assert latest.source == "screen"
+    assert latest.description["timings_ms"]["capture"] == 1.0  # the capture stage is timed too
 
 
 def test_close_quits_when_there_is_no_tray(qtbot, make_app, tiny_git_dir):

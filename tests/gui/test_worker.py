@@ -63,6 +63,9 @@ def test_signals_in_order_with_a_tiny_model(qtbot, make_worker, tiny_git_dir):
     assert str(tiny_git_dir) in (description.model_id or "") or description.model_id
     assert result.thumbnail and result.thumbnail.startswith(b"\x89PNG")
     assert "The model guesses" in description.to_speech()
+    # Per-stage timings for the speed work: the engine's stages plus the worker's own.
+    assert {"queue_wait", "worker_total"} <= set(description.timings_ms)
+    assert description.timings_ms["worker_total"] >= description.timings_ms.get("total", 0) * 0.5
 
 
 def test_a_bad_file_is_an_error_signal_and_the_worker_goes_on(qtbot, make_worker, tiny_git_dir, tmp_path):
