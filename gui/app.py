@@ -532,14 +532,15 @@ class AppController(QObject):
             self._more_detail_result(result)
             return
         text = description.to_speech(include_text=self.settings.speak_ocr)
+        # Sound first (both calls return at once): the user is waiting; the window and history can wait.
+        self._earcon("done")
+        self.speaker.say(text, interrupt=job.interrupt)
         history_id = self._record(description, job, result.thumbnail, text)
         self.last = LastResult(text=text, image=result.image, source=job.source, history_id=history_id)
         self.window.show_result(display_text(description, text),
                                 focus=self.window.isActiveWindow() or not self.window.isVisible())
         self.window.set_preview(result.thumbnail)
         self.window.set_status(f"Described {job.source}.")
-        self.speaker.say(text, interrupt=job.interrupt)
-        self._earcon("done")
 
     def _more_detail_result(self, result: JobResult) -> None:
         description = result.description
