@@ -261,6 +261,10 @@ class BatchDialog(QDialog):
         self._worker.status.connect(self._on_status)
         self._worker.finished.connect(self._on_finished)
         self._worker.failed.connect(self._on_failed)
+        # Stop the thread's event loop as soon as the run ends, even while the GUI thread is blocked in
+        # shutdown() (QThread.quit is thread-safe; a queued call would wait for the GUI thread).
+        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self._worker.failed.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
         self._set_running(True)
         self._set_status("Starting…")
         self._thread.start()
@@ -288,11 +292,13 @@ class BatchDialog(QDialog):
             self._set_status("Stopping after the current batch… Finished results are kept.")
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
-        """Cancel and wait for the worker thread (app quit). Returns True when it has stopped."""
+        """Cancel and wait for the worker thread (app quit; blocks the GUI thread for at most the batch in
+        flight). Returns True when it has stopped."""
         if self._thread is None:
             return True
         self.cancel()
         thread = self._thread
+        thread.quit()  # takes effect when the run returns (between batches)
         stopped = thread.wait(timeout_ms)
         if stopped:
             self._cleanup_thread()

@@ -112,3 +112,17 @@ def test_missing_model_is_reported(qtbot, tmp_path):
     qtbot.waitUntil(lambda: not dlg.running, timeout=TIMEOUT_MS)
     assert "python main.py models download git-base" in dlg.status_label.text()
     assert any("models download" in s for s in speaker.texts())
+
+
+def test_shutdown_while_running_stops_the_worker_promptly(qtbot, dialog, tmp_path):
+    import time
+
+    folder = tmp_path / "quit"
+    make_many_images(folder, 40)
+    dialog.folder_edit.setText(str(folder))
+    dialog.start_button.click()
+    qtbot.waitUntil(lambda: dialog.progress_bar.value() > 0, timeout=TIMEOUT_MS)
+    started = time.monotonic()
+    assert dialog.shutdown(timeout_ms=30_000)  # what the app does on quit
+    assert time.monotonic() - started < 20
+    assert not dialog.running
