@@ -112,6 +112,15 @@ def run(args: argparse.Namespace) -> int:
     return exit_code
 
 
+def speak_texts(args: argparse.Namespace, texts: list[str]) -> int:
+    """Speak (--speak) and/or save (--save-audio) ready-made texts, as `describe` does. Returns 0 or 1."""
+    voice = _Voice(args, several=False)
+    for text in texts:
+        voice.texts.append(text)
+        voice._say(text)
+    return voice.finish()
+
+
 def _report_bad_file(path: str, message: str, as_json: bool) -> None:
     print(message, file=sys.stderr, flush=True)
     if as_json:

@@ -190,18 +190,18 @@ def _fail(args: argparse.Namespace, message: str) -> int:
 
 
 def _speak_text(args: argparse.Namespace, text: str) -> None:
-    from cli.describe_cmd import _speak
+    from cli.describe_cmd import speak_texts
 
     saved = getattr(args, "save_audio", None)
     args.save_audio = None  # an error message is spoken, never written over the user's WAV
     try:
-        _speak(args, [("screen", text)])
+        speak_texts(args, [text])
     finally:
         args.save_audio = saved
 
 
 def _describe(args: argparse.Namespace, image, source: str) -> int:
-    from cli.describe_cmd import _json_record, _load_captioner, _plain_text, _print_json, _speak
+    from cli.describe_cmd import _json_record, _load_captioner, _plain_text, _print_json, speak_texts
     from engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
     from engine.describer import Describer
     from engine.errors import UserFacingError
@@ -219,7 +219,7 @@ def _describe(args: argparse.Namespace, image, source: str) -> int:
     else:
         print(_plain_text(source, description), flush=True)
     if args.speak or args.save_audio:
-        exit_code = max(exit_code, _speak(args, [(source, description.to_speech())]))
+        exit_code = max(exit_code, speak_texts(args, [description.to_speech()]))
     return exit_code
 
 
