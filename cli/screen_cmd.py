@@ -210,7 +210,8 @@ def _describe(args: argparse.Namespace, image, source: str) -> int:
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
     describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
     try:
-        description = describer.describe(image, detail=args.detail, source=source)
+        description = describer.describe(image, detail=args.detail, source=source,
+                                          kind_hint=None if source == "clipboard" else "screen")
     except UserFacingError as exc:
         return _fail(args, str(exc))
     _remember(description, image, source)

@@ -10,6 +10,8 @@ the caller (`engine.load_captioner`) and handed in.
 Trust rules applied here (the rendering lives in engine.description):
 - a blank / near-uniform image is reported as blank, and neither OCR nor the captioner runs on it;
 - when text covers much of the image it is a screen or a document: the text leads, the caption is hedged;
+- a capture of the screen (the caller says so with `kind_hint="screen"`) is always a SCREEN, whatever its
+  amount of text: a screen is read, its caption only hedged (a blank capture is still reported as blank);
 - a captioner failure never loses the text: the description carries `caption_error` instead.
 """
 from __future__ import annotations
@@ -52,6 +54,18 @@ OCR_FAILED_MESSAGE = "The text in the picture could not be read"
 
 
 TextReadyCallback = Callable[[Description], None]
+KindHint = ImageKind | str | None
+
+
+def _hint(kind_hint: KindHint) -> ImageKind | None:
+    """The ImageKind a caller's hint names ("screen", ImageKind.SCREEN), None for no hint. Only SCREEN
+    and DOCUMENT are accepted: a hint may put the text first, never claim a blank or a photo."""
+    if kind_hint is None:
+        return None
+    kind = ImageKind(kind_hint)
+    if kind not in (ImageKind.SCREEN, ImageKind.DOCUMENT):
+        raise ValueError(f"kind_hint must be 'screen' or 'document', not {kind.value!r}")
+    return kind
 
 
 class Describer:
@@ -82,9 +96,23 @@ class Describer:
         return self.captioner.model_id if self.captioner is not None else None
 
     def warm_up(self) -> None:
-        """Load the OCR models now, so the first real description does not pay for it."""
+        """Load the OCR models, run the captioner once and start the parallel helper thread now, so the
+        first real description pays for none of it. Call on the owner thread (e.g. right after loading).
+        A captioner warm-up failure is logged, not raised: the first real request reports it."""
         if self.ocr is not None:
             self.ocr.warm_up()
+        if not self._can_caption():
+            return
+        warmup = getattr(self.captioner, "warmup", None) or (lambda: None)
+        try:
+            if self.parallel:
+                # On the helper thread, where captions will run: it is started now, and per-thread state
+                # (thread pools of the math libraries) is set up there rather than on the first hotkey.
+                self._helper().submit(warmup).result()
+            else:
+                warmup()
+        except Exception:  # noqa: BLE001 - reported with the first real description instead
+            log.warning("captioner warm-up failed", exc_info=True)
 
     def close(self) -> None:
         """End the helper thread of parallel mode (waits for a running caption). Idempotent."""
@@ -105,14 +133,19 @@ class Describer:
         detail: bool = False,
         source: str | None = None,
         on_text: TextReadyCallback | None = None,
+        kind_hint: KindHint = None,
     ) -> Description:
         """Describe one image. Never raises for a model or OCR failure: see `caption_error`, `ocr_error`.
+
+        kind_hint: "screen" for a capture of the screen, a window or a region: the description is a SCREEN
+        (text first, caption hedged) however much text it has; a blank capture is still BLANK.
 
         on_text: called on this (the owner) thread as soon as the text is read, before the caption is
         ready, when the trust rules put the text first (a screen or document with text), so speaking can
         start early. It gets a Description without caption; speak `partial.to_speech()`, then, when
         describe returns, `final.remaining_speech(partial)`."""
         started = time.perf_counter()
+        hint = _hint(kind_hint)
         d, rgb, thumb = self._prepare(image, source)
         if d.kind is ImageKind.BLANK:
             d.timings_ms["total"] = _ms_since(started)
@@ -120,7 +153,7 @@ class Describer:
         pending: Future | None = None
         if self.parallel and self._can_caption():
             pending = self._helper().submit(self._run_captioner, [rgb], detail)
-        self._read_text(d, rgb, thumb)
+        self._read_text(d, rgb, thumb, hint)
         if on_text is not None and d.mostly_text and d.text_lines:
             on_text(replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms)))
         outcome = pending.result() if pending is not None else self._run_captioner([rgb], detail)
@@ -134,16 +167,19 @@ class Describer:
         *,
         detail: bool = False,
         sources: Sequence[str | None] | None = None,
+        kind_hint: KindHint = None,
     ) -> list[Description]:
-        """Describe several images with one captioner call for all the non-blank ones."""
+        """Describe several images with one captioner call for all the non-blank ones. kind_hint applies
+        to every image (see `describe`)."""
         if sources is not None and len(sources) != len(images):
             raise ValueError("sources must have one entry per image")
+        hint = _hint(kind_hint)
         descriptions: list[Description] = []
         rgbs: list[Image.Image] = []
         for i, image in enumerate(images):
             d, rgb, thumb = self._prepare(image, sources[i] if sources else None)
             if d.kind is not ImageKind.BLANK:
-                self._read_text(d, rgb, thumb)
+                self._read_text(d, rgb, thumb, hint)
             descriptions.append(d)
             rgbs.append(rgb)
 
@@ -175,8 +211,9 @@ class Describer:
             d.kind = ImageKind.BLANK
         return d, rgb, thumb
 
-    def _read_text(self, d: Description, rgb: Image.Image, thumb: np.ndarray) -> None:
-        """OCR, then the kind (which depends on how much text there is)."""
+    def _read_text(self, d: Description, rgb: Image.Image, thumb: np.ndarray,
+                   hint: ImageKind | None = None) -> None:
+        """OCR, then the kind (which depends on how much text there is, unless the caller knows it)."""
         if self.ocr is not None:
             t = time.perf_counter()
             try:
@@ -185,7 +222,7 @@ class Describer:
                 log.exception("OCR failed")
                 d.ocr_error = f"{OCR_FAILED_MESSAGE} ({type(exc).__name__}: {exc})."
             d.timings_ms["ocr"] = _ms_since(t)
-        d.kind = classify(rgb.size, d.text_lines, thumb)
+        d.kind = hint or classify(rgb.size, d.text_lines, thumb)
 
     def _can_caption(self) -> bool:
         return self.captioner is not None and not self.caption_error

@@ -151,7 +151,9 @@ def speech_parts(d: Description, *, include_text: bool = True) -> list[tuple[str
     guess = (d.caption or d.detailed_caption) if d.mostly_text else (d.detailed_caption or d.caption)
 
     if d.mostly_text:
-        parts.append(("kind", f"{_KIND_WORDS[d.kind]} with text."))
+        # A screen capture is a SCREEN even with no text on it (a photo viewer, a video): no "with text".
+        with_text = " with text" if d.text_lines else ""
+        parts.append(("kind", f"{_KIND_WORDS[d.kind]}{with_text}."))
         if read_text:
             parts.append(("text", f"Text: {_sentence(read_text)}"))
         if guess:

@@ -221,3 +221,48 @@ def test_decoding_loops_are_said_once():
     # Ordinary repetition is left alone.
     assert tidy_caption("a very very tall tree  ") == "a very very tall tree"
     assert tidy_caption("two dogs and two cats") == "two dogs and two cats"
+
+
+def test_a_screen_capture_is_a_screen_text_first_caption_hedged(git, ocr):
+    """A capture says kind_hint="screen": a screen with a few words (a photo viewer's title, a dialog) is
+    read first and the caption only hedged, never "Picture. The model guesses"; blank still wins."""
+    screen = photo_image((640, 480))  # a picture on the screen...
+    ImageDraw.Draw(screen).text((10, 10), "Save changes", fill="black", font_size=20)  # ...with little text
+    unhinted = Describer(git, ocr=ocr).describe(screen)
+    assert unhinted.kind is ImageKind.PHOTO  # what a dropped photo with a caption on it would be
+
+    d = Describer(git, ocr=ocr).describe(screen, kind_hint="screen", source="screen")
+    assert d.kind is ImageKind.SCREEN
+    speech = d.to_speech()
+    assert speech.startswith("Screen with text. Text: Save changes.")
+    assert "Could be: " in speech and "The model guesses" not in speech and "Picture" not in speech
+
+    # A document-looking page on the screen (a PDF viewer) is still the screen.
+    page = Describer(git, ocr=ocr).describe(text_image(TEXT_LINES), kind_hint=ImageKind.SCREEN)
+    assert page.kind is ImageKind.SCREEN and page.to_speech().startswith("Screen with text. Text: Tuesday")
+
+    # A screen with no text at all (a video playing) is a screen too, with no false "with text".
+    no_text = Describer(git, use_ocr=False).describe(photo_image(), kind_hint="screen")
+    assert no_text.kind is ImageKind.SCREEN and no_text.to_speech().startswith("Screen. Could be: ")
+
+    black = Describer(git, ocr=ocr).describe(Image.new("RGB", (640, 360)), kind_hint="screen")
+    assert black.kind is ImageKind.BLANK and black.to_speech() == "The image is blank: all black."
+
+    batch = Describer(git, ocr=ocr).describe_batch([screen, Image.new("RGB", (64, 64))], kind_hint="screen")
+    assert [b.kind for b in batch] == [ImageKind.SCREEN, ImageKind.BLANK]
+    with pytest.raises(ValueError):
+        Describer(git, ocr=ocr).describe(screen, kind_hint="blank")  # a hint cannot hide an image
+
+
+def test_warm_up_runs_the_captioner_once_on_the_thread_that_will_caption(git, ocr, monkeypatch):
+    import threading
+
+    threads: list[str] = []
+    real = git.warmup
+    monkeypatch.setattr(git, "warmup", lambda: (threads.append(threading.current_thread().name), real()))
+    with Describer(git, ocr=ocr, parallel=True) as describer:
+        describer.warm_up()
+        assert describer._pool is not None  # the helper thread is started: the first request does not pay
+    assert len(threads) == 1 and threads[0].startswith("describer-caption")
+    Describer(git, ocr=ocr).warm_up()
+    assert len(threads) == 2 and threads[1] == threading.current_thread().name

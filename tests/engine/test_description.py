@@ -71,3 +71,8 @@ def test_dict_round_trip_keeps_everything_the_user_sees():
     back = Description.from_dict(data)
     assert back.to_speech() == d.to_speech()
     assert back.text_lines[0].box == (1.0, 2.0, 3.0, 4.0) and back.source == "a.png"
+
+
+def test_a_screen_without_text_is_not_said_to_have_text():
+    d = Description(kind=ImageKind.SCREEN, caption="a video of a beach")
+    assert d.to_speech() == "Screen. Could be: A video of a beach."
