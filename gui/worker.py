@@ -12,13 +12,15 @@ Threading contract
 - `stop()` then `wait()` ends the thread; a model load in progress is finished first (it cannot be
   interrupted), nothing else runs after `stop()`.
 
-Signals, per job, in order: `job_started(job)`, then `job_result(JobResult)` or `job_error(job, message)`,
+Signals, per job, in order: `job_started(job)`, for a screen capture with text `job_partial(JobPartial)` (its
+read text, before the caption: speak it at once), then `job_result(JobResult)` or `job_error(job, message)`,
 then `job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`, `model_ready(model_id)`, `model_failed(message)`.
 """
 from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -46,10 +48,21 @@ class DescribeJob:
     more_detail: bool = False  # run the detail model (settings.detail_model) instead
     interrupt: bool = True  # whether its speech may cut the previous one (False for the 2nd+ dropped file)
     history_id: int | None = None  # for "more detail": the history entry it adds to
+    # "screen" for a capture: described as a screen (text first), and its text is handed over early.
+    kind_hint: str | None = None
     # Stages done before the worker (e.g. {"capture": 41.0}), merged into Description.timings_ms.
     timings_ms: dict[str, float] = field(default_factory=dict)
     id: int = field(default_factory=lambda: next(_job_ids))
     submitted_at: float = field(default_factory=time.perf_counter)
+
+
+@dataclass
+class JobPartial:
+    """The text of a screen, read before the caption is ready: speak `description.to_speech()` now and,
+    with the JobResult, only `result.description.remaining_speech(partial.description)`."""
+
+    job: DescribeJob
+    description: Any  # engine.Description without caption
 
 
 @dataclass
@@ -58,6 +71,34 @@ class JobResult:
     description: Any  # engine.Description
     image: Any  # the decoded PIL image (kept for "more detail")
     thumbnail: bytes | None
+
+
+def usable_cores() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def thread_split(cores: int) -> tuple[int, int]:
+    """(captioner threads, OCR threads) for OCR and captioning running at the same time.
+
+    Why a fixed split: the two run concurrently (Describer parallel mode), and each of torch and
+    onnxruntime by default starts one thread per core. On 2 cores that is 4 busy threads on 2 cores;
+    measured (engineer A) a caption then took 8-22 s instead of 1.0-1.8 s with one torch thread, because
+    oversubscribed spinning OpenMP threads wait on each other. Half the cores each keeps every thread on
+    a core of its own; the captioner gets the odd core, being the longer of the two on a screen."""
+    caption = max(1, (cores + 1) // 2)
+    return caption, max(1, cores - caption)
+
+
+def set_torch_threads(count: int) -> None:
+    """torch's intra-op thread count (process-wide; new threads pick it up on their first op). Set
+    explicitly so the app does not depend on OMP_NUM_THREADS."""
+    import torch
+
+    if torch.get_num_threads() != count:
+        torch.set_num_threads(count)
 
 
 def model_label(spec: str | None) -> str:
@@ -73,6 +114,7 @@ class DescribeWorker(QThread):
     model_failed = Signal(str)
     # Not named started / finished: QThread already has those (thread start and end).
     job_started = Signal(object)
+    job_partial = Signal(object)
     job_result = Signal(object)
     job_error = Signal(object, str)
     job_finished = Signal(object)
@@ -103,6 +145,7 @@ class DescribeWorker(QThread):
         self._captioner = None
         self._detail_describer = None
         self._detail_describer_spec: str | None = None
+        self._caption_threads, self._ocr_threads = thread_split(usable_cores())
         self.max_pending_seen = 0  # for tests and diagnostics: the queue never grows past one request
 
     # Called from the GUI thread ---------------------------------------------------------------------
@@ -174,13 +217,20 @@ class DescribeWorker(QThread):
                     job = self._pending.popleft()
                 self._busy = True
             if job is None:
-                self._describer = self._captioner = None
-                self._detail_describer = None
+                self._close_describers()
                 self._load_main_model()
             else:
                 self._run_job(job)
             with self._cond:
                 self._busy = False
+        self._close_describers()
+
+    def _close_describers(self) -> None:
+        """Drop the models (ending the describers' caption threads first)."""
+        for describer in {id(d): d for d in (self._describer, self._detail_describer) if d is not None}.values():
+            close = getattr(describer, "close", None)
+            if close is not None:
+                close()
         self._describer = self._captioner = None
         self._detail_describer = None
 
@@ -203,7 +253,11 @@ class DescribeWorker(QThread):
         self.model_ready.emit(str(getattr(self._captioner, "model_id", None) or spec or ""))
 
     def _warm_up(self, describer) -> None:
-        # Load the OCR models now, so the first hotkey does not pay for them.
+        # Load the OCR models, run the captioner once, start the caption thread and import what the first
+        # job needs, so the first hotkey pays for none of it (nothing big is loaded on the hotkey path).
+        import engine.history  # noqa: F401 - make_thumbnail, used with every result
+        import engine.images  # noqa: F401 - load_image, for files
+
         warm_up = getattr(describer, "warm_up", None)
         if warm_up is None:
             return
@@ -213,16 +267,25 @@ class DescribeWorker(QThread):
             log.warning("warm-up failed", exc_info=True)
 
     def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True):
+        """The main describer reads text and captions in parallel (about max(OCR, caption) instead of the
+        sum), each with its share of the cores (see `thread_split`). The detail model's describer (no
+        OCR) gets every core while it runs (see `_run_job`)."""
         from engine import Describer, load_captioner
+        from engine.ocr import OcrEngine
 
         captioner = load_captioner(spec, precision=precision, device=self._device, local_files_only=True)
-        return Describer(captioner, use_ocr=use_ocr), captioner
+        if not use_ocr:
+            return Describer(captioner, use_ocr=False), captioner
+        set_torch_threads(self._caption_threads)
+        ocr = OcrEngine(threads=self._ocr_threads)
+        return Describer(captioner, ocr=ocr, parallel=True), captioner
 
     def _ocr_only_describer(self, message: str):
         try:
             from engine import Describer
+            from engine.ocr import OcrEngine
 
-            return Describer(None, caption_error=message)
+            return Describer(None, ocr=OcrEngine(threads=usable_cores()), caption_error=message)
         except Exception:  # noqa: BLE001 - the engine itself is broken: every job will report it
             log.exception("no describer at all")
             return None
@@ -255,11 +318,22 @@ class DescribeWorker(QThread):
                 image = load_image(job.path)
             if job.more_detail:
                 describer = self._detail()
-                description = describer.describe(image, detail=True, source=job.source)
+                if describer is not self._describer:
+                    set_torch_threads(usable_cores())  # no OCR runs beside it: every core for the model
+                try:
+                    description = describer.describe(image, detail=True, source=job.source)
+                finally:
+                    if describer is not self._describer and self._captioner is not None:
+                        set_torch_threads(self._caption_threads)
             else:
                 if self._describer is None:
                     raise RuntimeError("the describing engine could not be started")
-                description = self._describer.describe(image, detail=job.detail, source=job.source)
+                on_text = None
+                if job.kind_hint == "screen":
+                    def on_text(partial, job=job):  # on this thread; the GUI speaks it, queued
+                        self.job_partial.emit(JobPartial(job, partial))
+                description = self._describer.describe(image, detail=job.detail, source=job.source,
+                                                       on_text=on_text, kind_hint=job.kind_hint)
             description.timings_ms.update(job.timings_ms)
             description.timings_ms["queue_wait"] = (started - job.submitted_at) * 1000.0
             description.timings_ms["worker_total"] = (time.perf_counter() - started) * 1000.0

@@ -203,3 +203,44 @@ def test_the_leftover_qthread_fixture_fails_a_leaky_test(tmp_path):
     # The leaky test errors at teardown; the clean one is not blamed.
     assert "ERROR test_leaky.py::test_leaks" in result.stdout, result.stdout
     assert "test_clean" not in result.stdout.split("short test summary info")[-1]
+
+
+def test_a_screen_capture_hands_its_text_over_before_the_caption(qtbot, make_worker, tiny_git_dir):
+    """A capture (kind_hint "screen"): job_partial with the read text comes before job_result, so speech
+    can start while the caption is still being made; the rest adds only the hedged caption. A dropped
+    file (no hint) gets no partial: its description is spoken whole."""
+    worker = make_worker(tiny_git_dir)
+    start_and_wait_ready(qtbot, worker)
+    order: list[str] = []
+    partials, results = [], []
+    worker.job_partial.connect(lambda p: (order.append("partial"), partials.append(p)))
+    worker.job_result.connect(lambda r: (order.append("result"), results.append(r)))
+    job = DescribeJob(source="screen", image=text_image(TEXT_LINES), kind_hint="screen")
+    with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
+        worker.submit(job)
+    assert order == ["partial", "result"]
+    early, final = partials[0].description, results[0].description
+    assert partials[0].job is job and early.caption is None
+    assert early.to_speech() == "Screen with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
+    assert final.kind.value == "screen" and final.caption
+    assert final.remaining_speech(early).startswith("Could be: ")
+    assert f"{early.to_speech()} {final.remaining_speech(early)}" == final.to_speech()  # nothing lost
+
+    order.clear()
+    with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
+        worker.submit(DescribeJob(source="list.png", image=text_image(TEXT_LINES)))
+    assert order == ["result"] and results[-1].description.kind.value == "document"
+
+
+def test_the_worker_splits_the_cores_between_ocr_and_the_captioner(qtbot, make_worker, tiny_git_dir):
+    import torch
+
+    from gui.worker import thread_split, usable_cores
+
+    assert thread_split(2) == (1, 1) and thread_split(1) == (1, 1) and thread_split(8) == (4, 4)
+    worker = make_worker(tiny_git_dir)
+    start_and_wait_ready(qtbot, worker)
+    caption_threads, ocr_threads = thread_split(usable_cores())
+    assert torch.get_num_threads() == caption_threads  # set by the app, whatever OMP_NUM_THREADS says
+    assert worker._describer.parallel and worker._describer.ocr.threads == ocr_threads
+    assert worker._describer._pool is not None  # warmed up: the caption thread is already running
