@@ -1,9 +1,10 @@
 """The desktop app: QApplication setup and the AppController that wires window, worker, speech and hotkeys.
 
 Flow of a hotkey: HotkeyManager / InstanceServer / window action -> `AppController.dispatch(action)` ->
-"capturing" earcon -> capture on the GUI thread (mss; the app's own window hidden first when it is the
-active one) -> the PIL image goes to the DescribeWorker -> `job_result` -> history + result view + speech
-+ "done" earcon. Errors -> shown, announced, spoken, "error" earcon. A near-black capture is not described:
+"capturing" earcon -> capture on the GUI thread (mss; the app's own visible windows hidden first, then
+shown again without taking the focus from the user's application) -> the PIL image goes to the
+DescribeWorker (as a "screen": text first) -> `job_partial` (the read text, spoken at once) -> `job_result`
+-> history + result view + the rest of the speech + "done" earcon. Errors -> shown, announced, spoken, "error" earcon. A near-black capture is not described:
 the user hears how to grant screen-capture permission instead.
 
 Threading contract: the AppController lives in the GUI thread and only ever runs there. It never runs a
@@ -14,19 +15,20 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage
-from PySide6.QtWidgets import QApplication, QFileDialog
+from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
 from engine.config import Settings
 from engine.history import HistoryStore
 from gui.main_window import ACTION_SPECS, APP_TITLE, MainWindow, display_text, shortcut_text
-from gui.worker import DescribeJob, DescribeWorker, JobResult
+from gui.worker import DescribeJob, DescribeWorker, JobPartial, JobResult
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +46,14 @@ SOURCE_NAMES = {
     "all_monitors": "all monitors",
 }
 HOTKEY_REPORT_DELAY_MS = 300
-# How long to let the window manager hide our window before capturing (only when our window is active).
-HIDE_BEFORE_CAPTURE_MS = 250
+# After our windows are hidden and the display server has processed that (one round trip, well under
+# 1 ms locally), whatever they covered must be repainted before the capture: by a compositor (one or two
+# frames at 60 Hz) or by the applications underneath (an X11 desktop without compositing). Measured
+# under Xvfb: uncovered pixels are there on the first grab, 3-8 ms after the hide.
+HIDE_SETTLE_MS = 40
+# Windows 10 2004+: SetWindowDisplayAffinity(WDA_EXCLUDEFROMCAPTURE) keeps a window out of every capture
+# while it stays on the screen, so there is nothing to hide and nothing to wait for.
+WDA_EXCLUDEFROMCAPTURE = 0x11
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif);;All files (*)"
 
 
@@ -98,6 +106,40 @@ def default_speaker_factory(settings: Settings, bridge: SpeechBridge):
 
     return create_speaker(settings, on_started=bridge.on_started, on_finished=bridge.on_finished,
                           on_error=bridge.on_error)
+
+
+@dataclass
+class HiddenWindows:
+    """Our windows hidden for one capture, to be shown again afterwards (`AppController._restore`)."""
+
+    windows: list[QWidget]
+    active: QWidget | None  # the one that had the focus (it gets it back); None: another application had it
+    started: float  # perf_counter() when hiding began
+
+
+def exclude_from_capture(window: QWidget) -> bool:
+    """On Windows, keep `window` out of screen captures while it stays visible (no hiding, no wait).
+    True when that worked; always False elsewhere (X11 and Wayland have no such thing; macOS's
+    NSWindow.sharingType is not reachable from Qt without PyObjC)."""
+    if sys.platform != "win32":
+        return False
+    try:
+        import ctypes
+
+        return bool(ctypes.windll.user32.SetWindowDisplayAffinity(int(window.winId()), WDA_EXCLUDEFROMCAPTURE))
+    except Exception:  # noqa: BLE001 - older Windows: the window is hidden for each capture instead
+        log.info("SetWindowDisplayAffinity is not available", exc_info=True)
+        return False
+
+
+def windows_to_hide(excluded: set[int]) -> list[QWidget]:
+    """Our top-level windows that would be in a capture: visible, not minimised, not kept out of captures
+    by the system (`excluded`: ids), not modal (hiding a modal dialog would end it, as if cancelled) and
+    not a popup or tooltip (those close by themselves)."""
+    transient = (Qt.WindowType.Popup, Qt.WindowType.ToolTip, Qt.WindowType.SplashScreen)
+    return [w for w in QApplication.topLevelWidgets()
+            if w.isVisible() and not w.isMinimized() and not w.isModal() and id(w) not in excluded
+            and w.windowType() not in transient]
 
 
 @dataclass
@@ -156,6 +198,10 @@ class AppController(QObject):
         self._shut_down = False
         self._speaker_factory = speaker_factory or default_speaker_factory
         self._speech_problem: str | None = None
+        self._capture_excluded: set[int] = set()  # id()s of our windows the system keeps out of captures
+        # Job id -> the partial description already spoken for it (its text), or None when the user
+        # stopped the speech since: the rest of that description is then not spoken either.
+        self._spoken_early: dict[int, Any] = {}
 
         self._history_problem: str | None = None
         self.history = self._open_history()
@@ -260,6 +306,7 @@ class AppController(QObject):
         w.model_ready.connect(self._model_ready)
         w.model_failed.connect(self._model_failed)
         w.job_started.connect(self._job_started)
+        w.job_partial.connect(self._job_partial)
         w.job_result.connect(self._job_result)
         w.job_error.connect(self._job_error)
         w.job_dropped.connect(self._job_dropped)
@@ -295,6 +342,8 @@ class AppController(QObject):
             show = not (self.settings.start_minimised and self.tray is not None)
         if show:
             self.window.show()
+        if exclude_from_capture(self.window):
+            self._capture_excluded.add(id(self.window))
         self.window.set_status("Starting…")
         if self._speech_problem:
             self.window.set_status(f"Speech is off: {self._speech_problem}", assertive=True)
@@ -373,12 +422,12 @@ class AppController(QObject):
 
     # Describing ----------------------------------------------------------------------------------
     def describe_image(self, image, source: str, *, interrupt: bool = True,
-                       timings_ms: dict[str, float] | None = None) -> DescribeJob:
-        """Hand a PIL image to the worker (newest request wins)."""
+                       timings_ms: dict[str, float] | None = None, kind_hint: str | None = None) -> DescribeJob:
+        """Hand a PIL image to the worker (newest request wins). kind_hint="screen" for captures."""
         self._say_if_waiting_for_model()
         return self.worker.submit(
             DescribeJob(source=source, image=image, detail=self.settings.detail, interrupt=interrupt,
-                        timings_ms=dict(timings_ms or {}))
+                        timings_ms=dict(timings_ms or {}), kind_hint=kind_hint)
         )
 
     def describe_qimage(self, image: QImage, source: str) -> None:
@@ -407,18 +456,53 @@ class AppController(QObject):
                 "use Describe folder for more.", assertive=True)
 
     def capture_and_describe(self, action: str) -> None:
-        """Play the capturing earcon, hide our window if it is the active one, capture, describe."""
+        """Play the capturing earcon, hide our visible windows (a description of the screen must not read
+        our own menus and buttons), capture, show them again, describe."""
         target = CAPTURE_TARGETS[action]
         self._earcon("capturing")
         self.window.set_status("Capturing…")
-        hide = self.window.isVisible() and self.window.isActiveWindow() and not self.window.isMinimized()
-        if hide:
-            self.window.hide()
-            QTimer.singleShot(HIDE_BEFORE_CAPTURE_MS, lambda: self._capture(target, restore=True))
+        hidden = self._hide_own_windows()
+        if hidden is None:
+            self._capture(target, None)
         else:
-            self._capture(target, restore=False)
+            QTimer.singleShot(HIDE_SETTLE_MS, lambda: self._capture(target, hidden))
 
-    def _capture(self, target: str, *, restore: bool) -> None:
+    def _hide_own_windows(self) -> HiddenWindows | None:
+        """Hide every window of ours that a capture would show; None when there is none (minimised, in the
+        tray, or kept out of captures by the system). Returns once the display server has processed it."""
+        windows = windows_to_hide(self._capture_excluded)
+        if not windows:
+            return None
+        started = time.perf_counter()
+        active = QApplication.activeWindow()
+        for window in windows:
+            window.hide()
+        # One round trip to the display server (xcb: flush + GetInputFocus): the unmap is done there, not
+        # just queued in our connection, before mss (its own connection) grabs the screen.
+        QGuiApplication.sync()
+        log.debug("own windows hidden in %.2f ms", (time.perf_counter() - started) * 1000.0)
+        return HiddenWindows(windows, active if active in windows else None, started)
+
+    def _restore(self, hidden: HiddenWindows) -> None:
+        """Show the hidden windows again. The one the user was in gets the focus back; when the user was
+        in another application, ours come back without taking the focus from it."""
+        for window in hidden.windows:
+            if window is hidden.active:
+                continue
+            was = window.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+            window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
+            window.show()
+            window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, was)
+        if hidden.active is not None:
+            hidden.active.show()
+            hidden.active.raise_()
+            hidden.active.activateWindow()
+
+    def _capture(self, target: str, hidden: HiddenWindows | None) -> None:
+        timings: dict[str, float] = {}
+        if hidden is not None:
+            # Hotkey path cost of hiding: hide + round trip + the settle wait.
+            timings["hide"] = (time.perf_counter() - hidden.started) * 1000.0
         try:
             from engine.capture import capture, permission_hint
 
@@ -430,16 +514,17 @@ class AppController(QObject):
             self._report_error(message)
             return
         finally:
-            if restore:
-                self.window.show()
-                self.window.activateWindow()
+            if hidden is not None:
+                self._restore(hidden)
         if result.near_black:
             self._report_error(permission_hint())
             return
         source = SOURCE_NAMES.get(result.source, result.source)
         if result.note:
             self.window.set_status(result.note)
-        self.describe_image(result.image, source, timings_ms={"capture": float(result.elapsed_ms)})
+        timings["capture"] = float(result.elapsed_ms)
+        # A capture is a screen: its text is read first and spoken before the caption is ready.
+        self.describe_image(result.image, source, timings_ms=timings, kind_hint="screen")
 
     def paste(self) -> None:
         """Describe the clipboard: image data, or image files copied in a file manager."""
@@ -517,6 +602,16 @@ class AppController(QObject):
         what = "in more detail" if job.more_detail else ""
         self.window.set_status(f"Describing {job.source} {what}…".replace("  ", " "))
 
+    def _job_partial(self, partial: JobPartial) -> None:
+        """A screen's text, read before its caption is ready: speak it now (the first words as early as
+        possible); `_show_result` then speaks only what it adds. Nothing else happens here: the window
+        and the history show the whole description when it is complete."""
+        if self._shut_down or partial.job.more_detail or not self.settings.speak_ocr:
+            return  # without spoken text there is nothing worth saying early
+        self._spoken_early[partial.job.id] = partial.description  # before say: a stop may come at once
+        self._earcon("done")
+        self.speaker.say(partial.description.to_speech(), interrupt=partial.job.interrupt)
+
     def _job_result(self, result: JobResult) -> None:
         if self._shut_down:  # a result queued just before quit: nothing left to show it in
             return
@@ -533,8 +628,16 @@ class AppController(QObject):
             return
         text = description.to_speech(include_text=self.settings.speak_ocr)
         # Sound first (both calls return at once): the user is waiting; the window and history can wait.
-        self._earcon("done")
-        self.speaker.say(text, interrupt=job.interrupt)
+        if job.id in self._spoken_early:
+            # The text is being spoken already: queue only the rest (the hedged caption), nothing twice.
+            # None: the user stopped the speech meanwhile, so the rest is not forced on them either.
+            early = self._spoken_early.pop(job.id)
+            rest = description.remaining_speech(early) if early is not None else ""
+            if rest:
+                self.speaker.say(rest, interrupt=False)
+        else:
+            self._earcon("done")
+            self.speaker.say(text, interrupt=job.interrupt)
         history_id = self._record(description, job, result.thumbnail, text)
         self.last = LastResult(text=text, image=result.image, source=job.source, history_id=history_id)
         self.window.show_result(display_text(description, text),
@@ -567,7 +670,10 @@ class AppController(QObject):
     def _job_error(self, job: DescribeJob, message: str) -> None:
         if self._shut_down:
             return
-        self._report_error(message, interrupt=job.interrupt)
+        # After its text was spoken early, the error follows it rather than cutting it off.
+        early = job.id in self._spoken_early
+        self._spoken_early.pop(job.id, None)
+        self._report_error(message, interrupt=job.interrupt and not early)
 
     def _report_error(self, message: str, *, interrupt: bool = True) -> None:
         """Shown, announced (assertively), spoken, and the error earcon."""
@@ -619,6 +725,8 @@ class AppController(QObject):
 
     def stop_speech(self) -> None:
         self.speaker.stop()
+        for job_id in self._spoken_early:  # the caption still to come is not spoken either
+            self._spoken_early[job_id] = None
         self.window.set_status("Speech stopped.")
 
     def copy_description(self) -> None:

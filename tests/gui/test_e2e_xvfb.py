@@ -148,6 +148,11 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
             assert word in read_text.upper(), (read_text, newest.text)
             assert word in newest.text.upper()
         assert newest.source  # where it came from ("screen")
+        # The app's own window was on the screen, but hidden from its capture: none of its menus and
+        # buttons were read into the description of the screen.
+        for own_label in ("Copy description", "Describe screen", "More detail"):
+            assert own_label.upper() not in read_text.upper(), read_text
+        assert newest.text.startswith("Screen with text."), newest.text  # a screen, not a "Picture"
 
         # ... and it was spoken: the description's text went to the sink as WAVs, after the earcons.
         def spoken_words():

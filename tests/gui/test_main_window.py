@@ -186,13 +186,80 @@ def test_capture_hands_the_image_to_the_worker(qtbot, make_app, tiny_git_dir, mo
 
     monkeypatch.setattr(capture_mod, "capture", fake_screen)
     controller = make_app(model=tiny_git_dir)
+    speaker = controller.test_speaker
     controller.dispatch("describe_screen")
-    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
-    assert "shopping" in controller.test_speaker.texts()[-1].lower()
+    qtbot.waitUntil(lambda: len(speaker.said) >= 2, timeout=JOB_MS)
+    # A capture is a screen: its text is spoken first, as soon as it is read, then only the hedged caption
+    # is added (queued, not cutting the text off): nothing said twice, nothing lost.
+    (text, interrupt), (rest, rest_interrupt) = speaker.said
+    assert text == "Screen with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
+    assert interrupt is True
+    assert rest.startswith("Could be: ") and rest_interrupt is False
+    assert "Picture" not in rest and "The model guesses" not in rest
     with HistoryStore() as store:
         latest = store.latest()
     assert latest.source == "screen"
+    assert latest.text == f"{text} {rest}"  # the history and the result view hold the whole description
+    assert controller.window.result_text().startswith("Screen with text.")
+    assert rest in controller.window.result_text()
     assert latest.description["timings_ms"]["capture"] == 1.0  # the capture stage is timed too
+    qtbot.keyClick(controller.window.result_view, Qt.Key.Key_F5)
+    assert speaker.said[-1] == (latest.text, True)  # repeat says all of it
+
+
+def test_stopping_speech_after_the_early_text_also_drops_the_rest(qtbot, make_app, tiny_git_dir, monkeypatch):
+    import engine.capture as capture_mod
+
+    monkeypatch.setattr(capture_mod, "capture", lambda target, **kw: capture_mod.CaptureResult(
+        image=text_image(TEXT_LINES, size=(640, 300)), source=target, box=(0, 0, 640, 300), near_black=False,
+        elapsed_ms=1.0))
+    controller = make_app(model=tiny_git_dir)
+    speaker = controller.test_speaker
+    real_say = speaker.say
+
+    def say_then_stop(text, interrupt=True):  # the user presses Escape while the text is being read
+        real_say(text, interrupt)
+        if text.startswith("Screen with text."):
+            controller.stop_speech()
+
+    monkeypatch.setattr(speaker, "say", say_then_stop)
+    controller.dispatch("describe_screen")
+    qtbot.waitUntil(lambda: controller.window.status_label.text() == "Described screen.", timeout=JOB_MS)
+    assert len(speaker.said) == 1 and speaker.stops == 1  # the caption was not spoken after the stop
+    assert "Could be: " in controller.window.result_text()  # but it is shown, and in the history
+
+
+def test_our_visible_windows_are_hidden_from_a_capture_and_do_not_take_the_focus(qtbot, make_app, tiny_git_dir,
+                                                                                 monkeypatch):
+    """Not only when our window is the active one: whenever it (or the history window) is on the screen,
+    a capture must not read our own menus and buttons into the description."""
+    import engine.capture as capture_mod
+    from PySide6.QtWidgets import QWidget
+
+    seen: list[tuple[bool, bool]] = []
+
+    def capture(target, **kwargs):
+        seen.append((controller.window.isVisible(), controller.history_dialog.isVisible()))
+        return capture_mod.CaptureResult(image=photo_image(), source=target, box=(0, 0, 320, 240),
+                                         near_black=False, elapsed_ms=1.0)
+
+    monkeypatch.setattr(capture_mod, "capture", capture)
+    controller = make_app(model=tiny_git_dir)
+    controller.show_history()
+    other = QWidget()  # the user's application, which has the focus
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow)
+    assert controller.window.isVisible() and not controller.window.isActiveWindow()
+
+    controller.dispatch("describe_screen")
+    qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=JOB_MS)
+    assert seen == [(False, False)]  # both hidden while the screen was captured
+    assert controller.window.isVisible() and controller.history_dialog.isVisible()  # and back afterwards
+    assert other.isActiveWindow()  # without taking the focus from the user's application
+    with HistoryStore() as store:
+        assert 0 <= store.latest().description["timings_ms"]["hide"] < 5_000
 
 
 def test_close_quits_when_there_is_no_tray(qtbot, make_app, tiny_git_dir):
