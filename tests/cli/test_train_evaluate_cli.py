@@ -79,7 +79,7 @@ def test_evaluate_a_seed_checkpoint_prints_a_table_and_writes_captions(cli_run, 
     data = json.loads(results.read_text())
     assert data["split"] == "test" and data["n_images"] == 6
     assert set(data["metrics"]) == set(METRIC_NAMES)
-    assert all(isinstance(i["caption"], str) and len(i["references"]) == 2 for i in data["images"])
+    assert all(isinstance(i["caption"], str) and len(i["references"]) == 1 for i in data["images"])
     if shutil.which("java"):
         assert data["metrics"]["METEOR"] is not None
     else:
@@ -120,4 +120,6 @@ def test_describe_uses_a_trained_checkpoint(cli_run, tiny_shapes_dataset, capsys
     record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     expected = load_captioner(str(out / "best.pt"), device="cpu").caption([Image.open(image)])[0].caption
     assert record["model_id"] == str(out / "best.pt")
-    assert record["caption"] and expected in record["caption"].lower()
+    # The describer may tidy a caption (e.g. drop a stuttered word) but it is this model's caption.
+    words = record["caption"].lower().rstrip(".").split()
+    assert words and set(words) <= set(expected.split())

@@ -26,7 +26,7 @@ def test_karpathy_and_coco_files_give_the_same_images_and_captions(tiny_shapes_d
     assert [len(karpathy.split(s)) for s in ("train", "val", "test")] == [24, 6, 6]
     assert [r.key for r in karpathy.split("test")] == [r.key for r in coco.split("test")]
     first = karpathy.records[0]
-    assert len(first.captions) == 2 and first.path.is_file()
+    assert len(first.captions) == 1 and first.path.is_file()
     assert [c.lower().rstrip(".") for c in coco.records[0].captions] == list(first.captions)
 
 
@@ -149,16 +149,17 @@ def test_a_finished_run_is_never_overwritten(tmp_path, tiny_shapes_dataset):
 # ---- quality -----------------------------------------------------------------------------------------
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)  # about 4 minutes on two quiet CPU cores; far more on a busy machine
 def test_training_from_scratch_captions_held_out_shapes(tmp_path_factory):
     """A resnet18 without pretrained weights learns colours, shapes and where they are; on images it
     never saw, beam search reaches BLEU-4 >= 0.8 and does at least as well as greedy decoding."""
     from engine.training.evaluate import evaluate
 
-    dataset = make_shapes_dataset(tmp_path_factory.mktemp("shapes48"), n_train=1000, n_val=60, n_test=80, size=48)
+    dataset = make_shapes_dataset(tmp_path_factory.mktemp("shapes64"), n_train=1200, n_val=60, n_test=80, size=64)
     out = tmp_path_factory.mktemp("quality") / "run"
     config = load_config(None, tiny_overrides(
-        dataset, out, epochs=8, batch_size=32, decoder_lr=3e-3, encoder_lr=2e-3, beam=3, cache_images=True,
-        model={"embed_dim": 64, "attention_dim": 64, "decoder_dim": 128, "dropout": 0.0}))
+        dataset, out, epochs=10, batch_size=32, decoder_lr=2e-3, encoder_lr=1e-3, beam=3, cache_images=True,
+        model={"embed_dim": 64, "attention_dim": 64, "decoder_dim": 128, "dropout": 0.1}))
     train(config, log=_quiet, progress=False)
     common = dict(split="test", batch_size=40, device="cpu", with_meteor=False, progress=False, log=_quiet)
     beam = evaluate(str(out / "best.pt"), dataset.karpathy, dataset.images, beam=3, **common)
