@@ -115,6 +115,7 @@ class HiddenWindows:
     windows: list[QWidget]
     active: QWidget | None  # the one that had the focus (it gets it back); None: another application had it
     started: float  # perf_counter() when hiding began
+    hide_ms: float = 0.0  # hiding them + the display server round trip
 
 
 def exclude_from_capture(window: QWidget) -> bool:
@@ -140,6 +141,26 @@ def windows_to_hide(excluded: set[int]) -> list[QWidget]:
     return [w for w in QApplication.topLevelWidgets()
             if w.isVisible() and not w.isMinimized() and not w.isModal() and id(w) not in excluded
             and w.windowType() not in transient]
+
+
+def show_without_activating(window: QWidget) -> None:
+    """Show `window` again without it taking the focus (the user is in another application).
+
+    WA_ShowWithoutActivating alone does not do it for a window shown before: Qt copies it to the native
+    window (the "_q_showWithoutActivating" property the platform plugins read: on X11 it becomes
+    _NET_WM_USER_TIME 0, which tells the window manager not to focus the window) only when that is
+    created. So the property is set on the existing QWindow for this one show."""
+    handle = window.windowHandle()
+    was = window.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
+    window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
+    if handle is not None:
+        handle.setProperty("_q_showWithoutActivating", True)
+    try:
+        window.show()
+    finally:
+        window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, was)
+        if handle is not None and not was:
+            handle.setProperty("_q_showWithoutActivating", None)  # removed: a later show activates again
 
 
 @dataclass
@@ -480,8 +501,8 @@ class AppController(QObject):
         # One round trip to the display server (xcb: flush + GetInputFocus): the unmap is done there, not
         # just queued in our connection, before mss (its own connection) grabs the screen.
         QGuiApplication.sync()
-        log.debug("own windows hidden in %.2f ms", (time.perf_counter() - started) * 1000.0)
-        return HiddenWindows(windows, active if active in windows else None, started)
+        return HiddenWindows(windows, active if active in windows else None, started,
+                             hide_ms=(time.perf_counter() - started) * 1000.0)
 
     def _restore(self, hidden: HiddenWindows) -> None:
         """Show the hidden windows again. The one the user was in gets the focus back; when the user was
@@ -489,10 +510,7 @@ class AppController(QObject):
         for window in hidden.windows:
             if window is hidden.active:
                 continue
-            was = window.testAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating)
-            window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, True)
-            window.show()
-            window.setAttribute(Qt.WidgetAttribute.WA_ShowWithoutActivating, was)
+            show_without_activating(window)
         if hidden.active is not None:
             hidden.active.show()
             hidden.active.raise_()
@@ -501,8 +519,9 @@ class AppController(QObject):
     def _capture(self, target: str, hidden: HiddenWindows | None) -> None:
         timings: dict[str, float] = {}
         if hidden is not None:
-            # Hotkey path cost of hiding: hide + round trip + the settle wait.
-            timings["hide"] = (time.perf_counter() - hidden.started) * 1000.0
+            # Hotkey path cost of hiding: "hide" = hide + round trip; "hide_wait" = that + the settle wait.
+            timings["hide"] = hidden.hide_ms
+            timings["hide_wait"] = (time.perf_counter() - hidden.started) * 1000.0
         try:
             from engine.capture import capture, permission_hint
 
@@ -510,21 +529,32 @@ class AppController(QObject):
         except Exception as exc:  # noqa: BLE001 - CaptureError is a sentence; anything else is wrapped
             from engine.errors import UserFacingError
 
+            self._restore_after_capture(hidden, timings)
             message = str(exc) if isinstance(exc, UserFacingError) else f"The screen could not be captured: {exc}"
             self._report_error(message)
             return
-        finally:
-            if hidden is not None:
-                self._restore(hidden)
         if result.near_black:
+            self._restore_after_capture(hidden, timings)
             self._report_error(permission_hint())
             return
-        source = SOURCE_NAMES.get(result.source, result.source)
-        if result.note:
-            self.window.set_status(result.note)
-        timings["capture"] = float(result.elapsed_ms)
-        # A capture is a screen: its text is read first and spoken before the caption is ready.
-        self.describe_image(result.image, source, timings_ms=timings, kind_hint="screen")
+        try:
+            source = SOURCE_NAMES.get(result.source, result.source)
+            if result.note:
+                self.window.set_status(result.note)
+            timings["capture"] = float(result.elapsed_ms)
+            # A capture is a screen: its text is read first and spoken before the caption is ready. The
+            # worker starts on it at once; our windows come back meanwhile.
+            self.describe_image(result.image, source, timings_ms=timings, kind_hint="screen")
+        finally:
+            self._restore_after_capture(hidden, timings)
+
+    def _restore_after_capture(self, hidden: HiddenWindows | None, timings: dict[str, float]) -> None:
+        if hidden is None:
+            return
+        started = time.perf_counter()
+        self._restore(hidden)
+        log.info("own windows hidden for the capture: hide %.2f ms, wait %.1f ms, restore %.2f ms",
+                 timings["hide"], timings["hide_wait"], (time.perf_counter() - started) * 1000.0)
 
     def paste(self) -> None:
         """Describe the clipboard: image data, or image files copied in a file manager."""

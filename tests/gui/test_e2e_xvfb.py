@@ -87,6 +87,26 @@ class _App:
         return self.process.returncode
 
 
+def _net_wm_user_time(display_name: str, title: str) -> list[int | None]:
+    """_NET_WM_USER_TIME of each top-level window called `title` (None where it is not set). 0 tells the
+    window manager not to give the window the focus when it is mapped (EWMH), i.e. shown without
+    taking the focus from the user's application."""
+    from Xlib import X, display as xdisplay
+
+    d = xdisplay.Display(display_name)
+    try:
+        atom = d.intern_atom("_NET_WM_USER_TIME")
+        values: list[int | None] = []
+        for window in d.screen().root.query_tree().children:
+            if window.get_wm_name() != title or window.get_attributes().map_state != X.IsViewable:
+                continue
+            prop = window.get_full_property(atom, X.AnyPropertyType)
+            values.append(int(prop.value[0]) if prop is not None else None)
+        return values
+    finally:
+        d.close()
+
+
 def _run_cli(env: dict[str, str], *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "main.py", *args], cwd=REPO, env=env, capture_output=True,
                           text=True, timeout=timeout)
@@ -153,6 +173,11 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
         for own_label in ("Copy description", "Describe screen", "More detail"):
             assert own_label.upper() not in read_text.upper(), read_text
         assert newest.text.startswith("Screen with text."), newest.text  # a screen, not a "Picture"
+        # ... and back on the screen afterwards, shown without taking the focus from the words window.
+        assert _net_wm_user_time(env["DISPLAY"], "Describe Aloud") == [0]
+        timings = newest.description["timings_ms"]
+        print(f"\nown windows hidden for the capture: hide + X round trip {timings['hide']:.2f} ms, "
+              f"until the capture {timings['hide_wait']:.1f} ms")
 
         # ... and it was spoken: the description's text went to the sink as WAVs, after the earcons.
         def spoken_words():
