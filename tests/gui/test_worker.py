@@ -223,6 +223,7 @@ def test_a_screen_capture_hands_its_text_over_before_the_caption(qtbot, make_wor
     assert partials[0].job is job and early.caption is None
     assert early.to_speech() == "Screen with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
     assert final.kind.value == "screen" and final.caption
+    assert results[0].thumbnail.startswith(b"\x89PNG")  # made while the caption ran
     assert final.remaining_speech(early).startswith("Could be: ")
     assert f"{early.to_speech()} {final.remaining_speech(early)}" == final.to_speech()  # nothing lost
 
@@ -244,3 +245,14 @@ def test_the_worker_splits_the_cores_between_ocr_and_the_captioner(qtbot, make_w
     assert torch.get_num_threads() == caption_threads  # set by the app, whatever OMP_NUM_THREADS says
     assert worker._describer.parallel and worker._describer.ocr.threads == ocr_threads
     assert worker._describer._pool is not None  # warmed up: the caption thread is already running
+
+
+def test_thumbnails_are_made_from_a_reduced_copy_and_stay_small():
+    from PIL import Image
+
+    from gui.worker import make_thumbnail_quickly
+
+    screen = photo_image((1920, 1080))
+    thumb = Image.open(__import__("io").BytesIO(make_thumbnail_quickly(screen)))
+    assert max(thumb.size) == 160 and abs(thumb.width / thumb.height - 1920 / 1080) < 0.05
+    assert make_thumbnail_quickly(Image.new("P", (800, 600))) is not None  # any mode still gets one
