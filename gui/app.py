@@ -371,12 +371,26 @@ class AppController(QObject):
         if self._history_problem:
             self.window.set_status(self._history_problem, assertive=True)
         self.worker.start()
-        try:  # import now, so the first hotkey does not pay for it
-            import engine.capture  # noqa: F401
-        except ImportError:
-            log.warning("screen capture is not available", exc_info=True)
+        self._prepare_capture()
         if self.hotkeys is not None:
             self.hotkeys.apply(self.settings.hotkeys)
+
+    def _prepare_capture(self) -> None:
+        """Import the capture module and open this (the GUI) thread's screen grabber now: opening it
+        (mss: loading the X11 libraries, connecting) took 66 ms under Xvfb, paid by the first hotkey
+        otherwise. A failure here is not reported: the first capture reports it, with the reason."""
+        try:
+            import engine.capture as capture_module
+        except ImportError:
+            log.warning("screen capture is not available", exc_info=True)
+            return
+        # engine.capture has no public warm-up yet; its per-thread grabber is what the first capture makes.
+        open_grabber = getattr(capture_module, "_capturer", None)
+        if open_grabber is not None:
+            try:
+                open_grabber()
+            except Exception:  # noqa: BLE001 - no display yet, no permission...: said on the first capture
+                log.info("screen grabber not opened at start", exc_info=True)
 
     def shutdown(self) -> None:
         """Stop every thread and close every file. Idempotent; called on quit."""
