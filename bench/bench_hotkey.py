@@ -468,8 +468,9 @@ def baseline(folder: Path, image, runs: int) -> dict[str, float]:
 
 
 def bench_detail(tmp: Path, image, runs: int, tokens: int) -> dict[str, float]:
-    """In-process "more detail": what gui/worker.py runs (Describer(load_captioner(detail model)).describe(
-    image, detail=True)), with a full-size random Florence-2-base in the app's precision (auto).
+    """In-process "more detail": what gui/worker.py runs for it (a Describer without OCR, since the text
+    was read the first time, over load_captioner(detail model), every core for torch while it runs;
+    describe(image, detail=True)), with a full-size random Florence-2-base in the app's precision (auto).
 
     Every row (caption, detailed caption, objects: one batch, which runs as long as its longest row) is
     pinned to `tokens` tokens + the end token: generation_config.min_new_tokens (honoured by
@@ -500,8 +501,13 @@ def bench_detail(tmp: Path, image, runs: int, tokens: int) -> dict[str, float]:
     t0 = time.perf_counter()
     captioner = load_captioner(str(folder), precision="auto", device="auto", local_files_only=True)
     captioner.warmup()
-    describer = Describer(captioner)
-    describer.warm_up()
+    try:  # the worker's own thread choice for the detail model, when it has one
+        from gui.worker import set_torch_threads, usable_cores
+
+        set_torch_threads(usable_cores())
+    except ImportError:
+        pass
+    describer = Describer(captioner, use_ocr=False)
     load_s = time.perf_counter() - t0
     shapes: list[tuple[int, ...]] = []
     generate = captioner.model.generate
@@ -523,7 +529,7 @@ def bench_detail(tmp: Path, image, runs: int, tokens: int) -> dict[str, float]:
     lengths = (f"{len((d.caption or '').split())} / {len((d.detailed_caption or '').split())} words, "
                f"{len(d.objects)} objects; generate returned {shapes[-1] if shapes else '?'} (rows x tokens)")
     return {"load": load_s, "total": statistics.median(times), "precision": getattr(captioner, "precision", "?"),
-            "lengths": lengths, **med}
+            "lengths": lengths, "threads": torch.get_num_threads(), **med}
 
 
 _COLD = r"""
@@ -541,6 +547,15 @@ captioner.warmup(); step("captioner warm-up")
 describer = Describer(captioner); describer.warm_up(); step("OCR warm-up")
 print(json.dumps(out))
 """
+
+
+def app_caption_threads() -> int | None:
+    """The torch thread count the app's worker gives the captioner (gui.worker.thread_split), if it has one."""
+    try:
+        from gui.worker import thread_split, usable_cores
+    except ImportError:
+        return None
+    return thread_split(usable_cores())[0]
 
 
 def cold_breakdown(model_dir: Path) -> dict[str, float]:
@@ -676,6 +691,13 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
     if args.baseline_threads:
         torch.set_num_threads(args.baseline_threads)
     base = baseline(model_dir, captured, max(1, args.runs))
+    app_threads = app_caption_threads()
+    same = None
+    if app_threads and app_threads != base["threads"]:
+        default_threads = torch.get_num_threads()
+        torch.set_num_threads(app_threads)
+        same = baseline(model_dir, captured, max(1, args.runs))
+        torch.set_num_threads(default_threads)
     detail = bench_detail(tmp, captured, max(1, min(args.runs, 3)), args.detail_tokens) if args.detail else None
     cold = cold_breakdown(model_dir)
 
@@ -721,6 +743,9 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
         f"{max(1, args.runs)} ==")
     log(f"  processor {base['preprocess']:.3f}  generate {base['generate']:.3f}  "
         f"processor+generate+decode {base['caption']:.3f}")
+    if same is not None:
+        log(f"  with the app's caption thread count ({same['threads']}): processor+generate+decode "
+            f"{same['caption']:.3f} -> speedup {same['caption'] / p50(sec('caption')):.2f}x (same threads)")
     app_caption = p50(sec("caption"))
     speedup = base["caption"] / app_caption if app_caption else float("nan")
     log(f"  app caption stage p50 {app_caption:.3f} -> speedup {speedup:.2f}x   target >= "
@@ -744,8 +769,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
         f"{TARGETS['cold_start']}: {verdict(starts['ready'] <= TARGETS['cold_start'])}")
     if detail is not None:
         log(f"== More detail (in-process: the app has no socket command for it), Florence-2-base full size, "
-            f"{detail['precision']}: Describer.describe(detail=True) median {detail['total']:.3f} (ocr "
-            f"{detail['ocr']:.3f}, vision {detail['vision']:.3f}, decode {detail['decode']:.3f}); caption / detailed "
+            f"{detail['precision']}, {detail['threads']} torch threads: describe(detail=True) median "
+            f"{detail['total']:.3f} (ocr {detail['ocr']:.3f}, vision {detail['vision']:.3f}, decode {detail['decode']:.3f}); caption / detailed "
             f"caption: {detail['lengths']} (at least {args.detail_tokens} tokens per row asked), load+warm-up {detail['load']:.1f}   target"
             f" <= {TARGETS['detail']}: {verdict(detail['total'] <= TARGETS['detail'])}")
     log("== Cold start, step by step (a fresh interpreter doing what the worker does before Ready) ==")
