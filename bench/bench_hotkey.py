@@ -20,8 +20,9 @@ One run of this script:
 5. after the app has quit (so they do not share the cores), the baseline: plain fp32 `model.generate` of
    the same weights on the same (captured) image with the same output length, transformers defaults;
 6. with --detail, the "more detail" path: the app has no socket command for it, so a full-size random
-   Florence-2-base is timed in-process through engine.Describer.describe(image, detail=True), which is
-   exactly what gui/worker.py runs for "more detail".
+   Florence-2-base (each row pinned to --detail-tokens) is timed in-process as gui/worker.py runs it:
+   engine.Describer without OCR, every core for torch, describe(image, detail=True);
+7. each step of the worker's start (imports, captioner load, warm-ups) in a fresh interpreter.
 
     .venv/bin/python bench/bench_hotkey.py                  # 20 runs
     .venv/bin/python bench/bench_hotkey.py --runs 5 --detail
