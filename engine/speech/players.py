@@ -22,6 +22,7 @@ import os
 import platform
 import shutil
 import subprocess
+import tempfile
 import threading
 import time
 import wave
@@ -127,16 +128,22 @@ class SinkPlayer:
 
     def play(self, path: Path, text: str = "") -> Playback:
         with self._counter_lock:
-            index = len(list(self.folder.glob("[0-9][0-9][0-9][0-9].wav"))) + 1
-            while True:  # claim the number exclusively: the app and a CLI process may share the sink
-                target = self.folder / f"{index:04d}.wav"
-                try:
-                    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL)
-                    break
-                except FileExistsError:
-                    index += 1
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
-                shutil.copyfileobj(source, out)
+            # Copy under a hidden name first, then link it in under the first free number: a reader never
+            # sees a half-copied WAV, and the app and a CLI process sharing the sink never take one number.
+            fd, partial = tempfile.mkstemp(prefix=".sink-", suffix=".part", dir=self.folder)
+            try:
+                with os.fdopen(fd, "wb") as out, open(path, "rb") as source:
+                    shutil.copyfileobj(source, out)
+                index = len(list(self.folder.glob("[0-9][0-9][0-9][0-9].wav"))) + 1
+                while True:
+                    target = self.folder / f"{index:04d}.wav"
+                    try:
+                        os.link(partial, target)
+                        break
+                    except FileExistsError:
+                        index += 1
+            finally:
+                os.unlink(partial)
         duration = wav_duration(path)
 
         def record(played: float, completed: bool) -> None:
