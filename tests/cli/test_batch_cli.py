@@ -42,7 +42,8 @@ def done_count(folder: Path) -> int:
 
 def test_sigkill_mid_run_then_resume_has_every_image_exactly_once(tmp_path, tiny_git_dir):
     folder = tmp_path / "photos"
-    names = make_many_images(folder, 40)
+    count = 200  # enough that a quiet machine is still in the middle when the kill comes
+    names = make_many_images(folder, count)
     out = tmp_path / "results.jsonl"
     args = batch_cmd(str(folder), "--model", str(tiny_git_dir), "--out", str(out), "--batch-size", "1",
                      "--no-ocr", "--no-progress")
@@ -57,7 +58,7 @@ def test_sigkill_mid_run_then_resume_has_every_image_exactly_once(tmp_path, tiny
     finally:
         proc.wait(timeout=30)
     killed_at = done_count(folder)
-    assert 1 <= killed_at < 40
+    assert 1 <= killed_at < count
 
     second = subprocess.run(args, env=env(), capture_output=True, text=True, timeout=300)
 
@@ -65,7 +66,7 @@ def test_sigkill_mid_run_then_resume_has_every_image_exactly_once(tmp_path, tiny
     # Nothing done before the kill was described again: the second run described only the rest.
     described = int(second.stdout.split(" described, ")[0].rsplit(": ", 1)[1])
     skipped = int(second.stdout.split(" already done")[0].rsplit(", ", 1)[1])
-    assert skipped == killed_at and described == 40 - killed_at
+    assert skipped == killed_at and described == count - killed_at
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert sorted(r["path"] for r in rows) == names  # every image exactly once
     assert all(r["status"] == "described" and r["caption"] for r in rows)
