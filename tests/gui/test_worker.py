@@ -235,24 +235,24 @@ def test_a_screen_capture_hands_its_text_over_before_the_caption(qtbot, make_wor
     assert order == ["result"] and results[-1].description.kind.value == "document"
 
 
-def test_the_worker_splits_the_cores_between_ocr_and_the_captioner(qtbot, make_worker, tiny_git_dir):
+def test_the_worker_gives_ocr_and_the_captioner_every_core_one_after_the_other(qtbot, make_worker,
+                                                                               tiny_git_dir):
     import torch
 
-    from gui.worker import thread_split, usable_cores
+    from gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
 
     assert thread_split(2) == (1, 1) and thread_split(1) == (1, 1) and thread_split(8) == (4, 4)
+    assert not PARALLEL_OCR_AND_CAPTION  # measured faster to the first word (see gui/worker.py)
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
-    caption_threads, ocr_threads = thread_split(usable_cores())
-    # torch's count is per OpenMP thread once that thread has run an op; a fresh thread (like the
-    # describer's caption thread) takes the count the app set, whatever OMP_NUM_THREADS says.
+    # torch's count is per OpenMP thread once that thread has run an op; a fresh thread takes the count
+    # the app set, whatever OMP_NUM_THREADS says.
     seen: list[int] = []
     probe = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
     probe.start()
     probe.join()
-    assert seen == [caption_threads]
-    assert worker._describer.parallel and worker._describer.ocr.threads == ocr_threads
-    assert worker._describer._pool is not None  # warmed up: the caption thread is already running
+    assert seen == [usable_cores()]
+    assert not worker._describer.parallel and worker._describer.ocr.threads == usable_cores()
 
 
 def test_thumbnails_are_made_from_a_reduced_copy_and_stay_small():
