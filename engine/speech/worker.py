@@ -37,6 +37,7 @@ import queue
 import sys
 import threading
 import time
+import wave
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -157,18 +158,47 @@ class _Voice:
             time.sleep(0.001)
 
     def synthesise(self, text: str, path: str) -> None:
+        """Write `text` to the WAV file `path`. A speakable text that came out silent is synthesised
+        again (seen under load: espeak's asynchronous run had not started when pyttsx3 returned, and the
+        file held only its header, so a whole sentence would have been skipped without a word)."""
+        for _attempt in range(3):
+            self._synthesise_once(text, path)
+            if _wav_frames(path) > 0 or not any(ch.isalnum() for ch in text):
+                return
+        raise RuntimeError("the voice produced no audio")
+
+    def _synthesise_once(self, text: str, path: str) -> None:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.engine.save_to_file(text, path)
         self.engine.runAndWait()
         # pyttsx3 2.99's espeak driver starts espeak in (asynchronous) retrieval mode and its run loop
         # ends before synthesis does: the WAV is written later, from espeak's thread, which then clears
-        # `_speaking`. Wait for that, or the file is missing or half-written (and the next request's
-        # endLoop -> Cancel() would cut this one). The parent's watchdog bounds this wait.
+        # `_speaking` (and may not even have set it yet). Wait until audio is there and espeak is done,
+        # or the file is missing or half-written (and the next request's endLoop -> Cancel() would cut
+        # this one). The parent's watchdog bounds this wait; an empty result is retried by the caller.
         driver = getattr(self.engine.proxy, "_driver", None)
-        while getattr(driver, "_speaking", False):
+        started = time.monotonic()
+        while True:
+            if getattr(driver, "_speaking", False):
+                time.sleep(0.002)
+                continue
+            if _wav_frames(path) > 0 or time.monotonic() - started > SILENT_RESULT_GRACE_S:
+                break
             time.sleep(0.002)
         if not Path(path).is_file():
             raise RuntimeError("the voice produced no audio")
+
+
+# How long to wait for espeak's asynchronous synthesis to start before taking an empty file as final.
+SILENT_RESULT_GRACE_S = 0.5
+
+
+def _wav_frames(path: str) -> int:
+    try:
+        with wave.open(path, "rb") as wav:
+            return wav.getnframes()
+    except (OSError, EOFError, wave.Error):
+        return 0
 
 
 def _language_text(lang: Any) -> str:
