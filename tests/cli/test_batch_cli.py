@@ -128,7 +128,10 @@ def test_ctrl_c_stops_cleanly_writes_results_and_resumes(tmp_path, tiny_git_dir,
     out = tmp_path / "results.csv"
     args = batch_cmd(str(folder), "--model", str(tiny_git_dir), "--out", str(out), "--batch-size", "1",
                      "--no-ocr", "--no-progress")
-    proc = subprocess.Popen(args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # As in a terminal: a runner that started us in the background may have left SIGINT ignored, and a
+    # Python started with SIGINT ignored never turns Ctrl+C into KeyboardInterrupt.
+    proc = subprocess.Popen(args, env=env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 240
     while done_count(folder) < 1 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
