@@ -67,6 +67,8 @@ class OcrEngine:
         self.threads = threads
         self._ocr: Any = None
         self._owner: int | None = None
+        self._warm = False
+        self._warm_lock = threading.Lock()
 
     def _engine(self) -> Any:
         if self._ocr is None:
@@ -84,11 +86,30 @@ class OcrEngine:
 
     def warm_up(self) -> None:
         """Load the models now (e.g. in the background at start) instead of on the first `read`. May run
-        on another thread than the reads, as long as not at the same time as one."""
-        sample = Image.new("RGB", (160, 48), "white")
-        ImageDraw.Draw(sample).text((8, 8), "Ready", fill="black", font_size=24)
-        # Text, so that detection finds a line and the classifier and recogniser load too.
-        self._engine()(np.asarray(sample)[:, :, ::-1])
+        on another thread than the reads, as long as not at the same time as one. Runs once: a second call
+        waits for the first one to finish (so a warm-up started on a helper thread can be joined by calling
+        it again from the owner thread) and then returns at once."""
+        with self._warm_lock:
+            if self._warm:
+                return
+            sample = Image.new("RGB", (160, 48), "white")
+            ImageDraw.Draw(sample).text((8, 8), "Ready", fill="black", font_size=24)
+            # Text, so that detection finds a line and the classifier and recogniser load too.
+            self._engine()(np.asarray(sample)[:, :, ::-1])
+            self._warm = True
+
+    def warm_up_in_background(self) -> threading.Thread:
+        """Start `warm_up` on a daemon thread and return it. Most of the warm-up is onnxruntime building
+        its sessions and running once, which releases the GIL: it overlaps well with loading a captioner."""
+        thread = threading.Thread(target=self._warm_up_logged, name="ocr-warm-up", daemon=True)
+        thread.start()
+        return thread
+
+    def _warm_up_logged(self) -> None:
+        try:
+            self.warm_up()
+        except Exception:  # noqa: BLE001 - the owner's own warm_up or first read reports the failure
+            log.warning("OCR warm-up failed", exc_info=True)
 
     def read(self, image: Image.Image) -> list[TextLine]:
         """The text lines of `image` in reading order, boxes in the image's own pixels."""
@@ -99,7 +120,8 @@ class OcrEngine:
             scale = max(rgb.size) / self.max_side
             size = (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale)))
             rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
-        result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
+        with self._warm_lock:  # a warm-up still running on its own thread finishes first
+            result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
         pieces = _pieces_from_result(result, scale, image.size)
         return reading_order(pieces)
 

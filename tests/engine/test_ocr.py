@@ -33,6 +33,32 @@ def test_two_columns_are_read_column_by_column(ocr):
     assert 300 < first_right.box[0] < 400
 
 
+def test_a_read_during_the_background_warm_up_waits_for_it_and_reads_everything():
+    """The app warms OCR up on a helper thread while the captioner loads; a first read that comes early
+    must not race the warm-up on the same sessions, and the warm-up is done once."""
+    engine = OcrEngine()
+    runs = []
+    real_engine = engine._engine
+
+    def counting_engine():
+        ocr = real_engine()
+
+        def run(array):
+            runs.append(array.shape)
+            return ocr(array)
+
+        return run
+
+    engine._engine = counting_engine
+    thread = engine.warm_up_in_background()
+    lines = engine.read(two_column_image(title="Weekend plans"))
+    thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert _texts(lines) == ["Weekend plans", *LEFT_COLUMN, *RIGHT_COLUMN]
+    engine.warm_up()  # already warm: no second warm-up run
+    assert len(runs) == 2  # one warm-up, one read
+
+
 def test_large_image_is_downscaled_and_boxes_map_back(ocr, monkeypatch):
     monkeypatch.setattr(ocr, "max_side", 800)  # the image is read at half size
     img = Image.new("RGB", (1600, 300), "white")
