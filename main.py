@@ -36,10 +36,17 @@ def _set_offline_mode(argv: list[str]) -> None:
 
 
 def _set_thread_policy() -> None:
-    # Idle OpenMP threads must sleep, not spin: on a 2-core machine a spinning torch thread steals the core
-    # OCR or speech needs (measured: a 2-thread bf16 generate took 2.7-11 s spinning vs 0.8 s passive
-    # while other work ran). Must be set before torch is imported.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    # Idle OpenMP threads spin only briefly, then sleep. Must be set before torch is imported.
+    # - Not the runtimes' long spin (LLVM/Intel OpenMP: 200 ms): on a 2-core machine a spinning torch thread
+    #   steals the core OCR or speech needs (measured: a 2-thread bf16 generate took 2.7-11 s while other
+    #   work ran beside it, 0.8 s when idle threads slept).
+    # - Not OMP_WAIT_POLICY=PASSIVE either: sleeping at once makes every one of the ~40 operators of a
+    #   decoding step wake its threads through the kernel; a 30-token GIT-base caption took 0.59 s passive
+    #   against 0.39 s with a spin of 10000 rounds (libgomp, tens of microseconds) on the 2-core machine.
+    # The user's own settings win.
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # libgomp: Linux torch wheels
+        os.environ.setdefault("KMP_BLOCKTIME", "1")  # milliseconds; LLVM / Intel OpenMP (macOS, Windows)
 
 
 def build_parser() -> argparse.ArgumentParser:
