@@ -12,7 +12,8 @@ Families (from `config.model_type`):
 Device and precision come from engine.device: CUDA in fp16/bf16; on a CPU bf16 only where it is native, else
 fp32; `int8` (dynamic quantization of the Linear layers, CPU) only when asked, since it changes outputs.
 Generation is greedy with the KV cache on (deterministic, and the fastest on a CPU); attention uses PyTorch
-SDPA where the family supports it (transformers' default), eager otherwise.
+SDPA where the family supports it (transformers' default), and for GIT's decoder, which transformers ships
+eager only, through engine.captioners.git_attention; eager otherwise.
 
 Torch and transformers are imported only inside functions, so importing this module stays cheap.
 
@@ -28,11 +29,12 @@ import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from PIL import Image
 
 from engine.captioners.base import CaptionResult
+from engine.captioners.git_attention import use_sdpa_in_git_decoder
 from engine.catalog import CATALOG, catalog_entry
 from engine.description import DetectedObject
 from engine.errors import ModelLoadError, ModelNotAvailable
@@ -81,6 +83,9 @@ class FamilyAdapter:
     separate_processor_parts: bool = False  # load AutoImageProcessor + AutoTokenizer (no combined processor)
     # Words a family is known to invent that mean nothing (BLIP's "arafed", "araffe"): never spoken.
     junk_words: re.Pattern[str] | None = None
+    # Switches the loaded model's attention to PyTorch SDPA where transformers has only the eager version;
+    # returns how many attention modules it switched.
+    fuse_attention: Callable[[Any], int] | None = None
 
     def clean(self, text: str) -> str:
         if self.junk_words is not None:
@@ -143,7 +148,7 @@ def florence_objects(processor: Any, generated: str, task_token: str, size: tupl
 CAPTION_ONLY = frozenset({TASK_CAPTION})
 
 ADAPTERS: dict[str, FamilyAdapter] = {
-    "git": FamilyAdapter("git", CAPTION_ONLY, ("git.image_encoder",)),
+    "git": FamilyAdapter("git", CAPTION_ONLY, ("git.image_encoder",), fuse_attention=use_sdpa_in_git_decoder),
     "blip": FamilyAdapter(
         "blip", CAPTION_ONLY, ("vision_model",), junk_words=re.compile(r"\bar+af+(?:ed|es|e)?\b", re.IGNORECASE)
     ),
@@ -363,11 +368,15 @@ def load_hf_captioner(
             )
         processor = _load_processor(adapter, source, load_kwargs)
         model = _load_model(source, load_kwargs, device, precision)
+        fused = adapter.fuse_attention(model) if adapter.fuse_attention is not None else 0
 
     log.info("loaded captioner %s (%s) on %s in %s", target, adapter.family, device, precision)
-    return HFCaptioner(
+    captioner = HFCaptioner(
         model=model, processor=processor, adapter=adapter, model_id=target, device=device, precision=precision
     )
+    if fused:
+        captioner.attn_implementation = f"sdpa ({fused} decoder layers; the rest {captioner.attn_implementation})"
+    return captioner
 
 
 def _load_processor(adapter: FamilyAdapter, source: str, load_kwargs: dict[str, Any]) -> Any:

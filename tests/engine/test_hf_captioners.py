@@ -271,3 +271,30 @@ def test_blip_invented_words_are_not_spoken():
 def test_clean_caption():
     assert clean_caption("  a dog <loc_12> on  a sofa .</s>") == "a dog on a sofa."
     assert clean_caption("<pad><pad>") == ""
+
+
+def test_git_decoder_uses_fused_attention_with_the_same_words_and_scores(tiny_git_dir):
+    """The default family's decoder runs SDPA (engine.captioners.git_attention) instead of transformers'
+    eager attention: the same captions, and the same scores to float precision, as the eager model."""
+    import torch
+    from transformers import AutoModelForImageTextToText
+    from transformers.models.git.modeling_git import GitSelfAttention
+
+    captioner = engine.load_captioner(str(tiny_git_dir), precision="fp32")
+    layers = [m for m in captioner.model.modules() if isinstance(m, GitSelfAttention)]
+    assert layers and all(type(m).__name__ == "GitSdpaSelfAttention" for m in layers)
+    assert captioner.attn_implementation.startswith("sdpa")
+
+    eager = AutoModelForImageTextToText.from_pretrained(str(tiny_git_dir), dtype=torch.float32).eval()
+    assert all(type(m) is GitSelfAttention for m in eager.modules() if isinstance(m, GitSelfAttention))
+    images = _images()
+    inputs = captioner.processor(images=images, return_tensors="pt")
+    ids = torch.tensor([[eager.config.bos_token_id, 5, 6, 7]] * len(images))
+    with torch.inference_mode():
+        fused_logits = captioner.model(input_ids=ids, pixel_values=inputs["pixel_values"]).logits
+        eager_logits = eager(input_ids=ids, pixel_values=inputs["pixel_values"]).logits
+        eager_ids = eager.generate(**inputs, max_new_tokens=8, min_new_tokens=8, do_sample=False)
+    torch.testing.assert_close(fused_logits, eager_logits, rtol=1e-4, atol=1e-4)
+    eager_words = [clean_caption(t) for t in captioner.processor.tokenizer.batch_decode(eager_ids, skip_special_tokens=True)]
+    fused_words = [r.caption for r in captioner.caption(images, max_new_tokens=8, min_new_tokens=8)]
+    assert fused_words == eager_words
