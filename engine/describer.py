@@ -161,6 +161,45 @@ class Describer:
         d.timings_ms["total"] = _ms_since(started)
         return d
 
+    def add_detail(
+        self,
+        image: Image.Image,
+        *,
+        source: str | None = None,
+        on_detail: TextReadyCallback | None = None,
+    ) -> Description:
+        """More about an image already described ("more detail"): the captioner's detailed caption (its
+        plain caption when it has no detailed one) and the objects it finds, when it can. No OCR and no
+        blank check: the image was read the first time.
+
+        The detail comes first, on its own: `on_detail` gets it (a Description without objects) while the
+        objects are still being looked for, so it can be spoken at once; the objects are a second, shorter
+        step over the same image features. Never raises for a model failure (see `caption_error`)."""
+        started = time.perf_counter()
+        rgb = image if image.mode == "RGB" else _to_rgb(image)
+        d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
+                        model_id=self.model_id)
+        caps = self.captioner.capabilities if self._can_caption() and self.captioner is not None else frozenset()
+        detailed = "detailed" in caps
+        outcome = self._run_captioner([rgb], detailed, objects=False, plain=not detailed)
+        self._apply(outcome, [d])
+        if not detailed and d.caption:  # a family without a detailed caption: its caption is the detail
+            d.detailed_caption, d.caption = d.caption, None
+        caption_ms = d.timings_ms.get("caption", 0.0)
+        if "objects" in caps and outcome.error is None:
+            if on_detail is not None and d.detailed_caption:
+                on_detail(replace(d, timings_ms=dict(d.timings_ms)))
+            found = self._run_captioner([rgb], False, objects=True, plain=False)
+            if found.results is not None:
+                d.objects = list(found.results[0].objects)
+            else:
+                log.warning("looking for objects failed: %s", found.error)
+            d.timings_ms["objects"] = found.share_ms
+            caption_ms += found.share_ms
+        d.timings_ms["caption"] = caption_ms
+        d.timings_ms["total"] = _ms_since(started)
+        return d
+
     def describe_batch(
         self,
         images: Sequence[Image.Image],
@@ -232,16 +271,22 @@ class Describer:
             self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="describer-caption")
         return self._pool
 
-    def _run_captioner(self, images: list[Image.Image], detail: bool) -> "_Outcome":
-        """Caption the images; never raises (a failure becomes the message said instead)."""
+    def _run_captioner(self, images: list[Image.Image], detail: bool, *, objects: bool | None = None,
+                       plain: bool = True) -> "_Outcome":
+        """Caption the images; never raises (a failure becomes the message said instead). `detail` asks
+        for the detailed caption and, unless `objects` says otherwise, the objects (when the captioner can);
+        `plain=False` leaves the plain caption out (only captioners that take `plain` are asked that)."""
         if not self._can_caption():
             return _Outcome(error=self.caption_error or NO_CAPTIONER_MESSAGE)
         assert self.captioner is not None
         caps = self.captioner.capabilities
+        if objects is None:
+            objects = detail
+        extra = {} if plain else {"plain": False}
         t = time.perf_counter()
         try:
             results = self.captioner.caption(
-                images, detail=detail and "detailed" in caps, objects=detail and "objects" in caps
+                images, detail=detail and "detailed" in caps, objects=objects and "objects" in caps, **extra
             )
         except UserFacingError as exc:
             return _Outcome(error=str(exc))

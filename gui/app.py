@@ -163,6 +163,25 @@ def show_without_activating(window: QWidget) -> None:
             handle.setProperty("_q_showWithoutActivating", None)  # removed: a later show activates again
 
 
+def objects_speech(description) -> str:
+    """The objects the detail model found, as one sentence ("" when none)."""
+    if not description.objects:
+        return ""
+    labels = ", ".join(sorted({o.label for o in description.objects}))
+    return f"Objects it may contain: {labels}."
+
+
+def more_detail_speech(description) -> str:
+    """What "more detail" says: the added description (hedged: it is a model's guess), then the objects."""
+    added = description.detailed_caption or description.caption
+    if added:
+        text = f"More detail, guessed by the model: {added.strip()}"
+    else:
+        text = "The detail model has nothing to add."
+    objects = objects_speech(description)
+    return f"{text} {objects}" if objects else text
+
+
 @dataclass
 class LastResult:
     """What "repeat", "copy" and "more detail" work on."""
@@ -650,7 +669,15 @@ class AppController(QObject):
         """A screen's text, read before its caption is ready: speak it now (the first words as early as
         possible); `_show_result` then speaks only what it adds. Nothing else happens here: the window
         and the history show the whole description when it is complete."""
-        if self._shut_down or partial.job.more_detail or not self.settings.speak_ocr:
+        if self._shut_down:
+            return
+        if partial.job.more_detail:
+            # The detail is ready, the objects are still being looked for: say the detail now.
+            self._spoken_early[partial.job.id] = partial.description
+            self._earcon("done")
+            self.speaker.say(more_detail_speech(partial.description), interrupt=True)
+            return
+        if not self.settings.speak_ocr:
             return  # without spoken text there is nothing worth saying early
         self._spoken_early[partial.job.id] = partial.description  # before say: a stop may come at once
         self._earcon("done")
@@ -691,14 +718,9 @@ class AppController(QObject):
 
     def _more_detail_result(self, result: JobResult) -> None:
         description = result.description
-        added = description.detailed_caption or description.caption
-        if added:
-            text = f"More detail, guessed by the model: {added.strip()}"
-        else:
-            text = "The detail model has nothing to add."
-        if description.objects:
-            labels = ", ".join(sorted({o.label for o in description.objects}))
-            text += f" Objects it may contain: {labels}."
+        text = more_detail_speech(description)
+        spoken_early = result.job.id in self._spoken_early
+        early = self._spoken_early.pop(result.job.id, None)
         if self.last is not None:
             self.last.text = f"{self.last.text}\n\n{text}"
             if self.last.history_id is not None:
@@ -708,8 +730,13 @@ class AppController(QObject):
                     log.warning("history update failed", exc_info=True)
         self.window.append_result(text)
         self.window.set_status("More detail added.")
-        self.speaker.say(text, interrupt=True)
-        self._earcon("done")
+        if not spoken_early:
+            self.speaker.say(text, interrupt=True)
+            self._earcon("done")
+        elif early is not None:  # the detail is being spoken: only the objects follow it
+            rest = objects_speech(description)
+            if rest:
+                self.speaker.say(rest, interrupt=False)
 
     def _job_error(self, job: DescribeJob, message: str) -> None:
         if self._shut_down:

@@ -13,8 +13,8 @@ Threading contract
   interrupted), nothing else runs after `stop()`.
 
 Signals, per job, in order: `job_started(job)`, for a screen capture with text `job_partial(JobPartial)` (its
-read text, before the caption: speak it at once), then `job_result(JobResult)` or `job_error(job, message)`,
-then `job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`, `model_ready(model_id)`, `model_failed(message)`.
+read text, before the caption: speak it at once; for "more detail", the detail before the objects), then
+`job_result(JobResult)` or `job_error(job, message)`, then `job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`, `model_ready(model_id)`, `model_failed(message)`.
 """
 from __future__ import annotations
 
@@ -364,8 +364,11 @@ class DescribeWorker(QThread):
                 describer = self._detail()
                 if describer is not self._describer:
                     set_torch_threads(usable_cores())  # no OCR runs beside it: every core for the model
+                def on_detail(partial, job=job):  # on this thread; the GUI speaks it while objects are found
+                    self.job_partial.emit(JobPartial(job, partial))
+
                 try:
-                    description = describer.describe(image, detail=True, source=job.source)
+                    description = describer.add_detail(image, source=job.source, on_detail=on_detail)
                 finally:
                     if describer is not self._describer and self._captioner is not None:
                         set_torch_threads(self._caption_threads)

@@ -41,7 +41,8 @@ class Captioner(Protocol):
         max_new_tokens: int | None = None,
     ) -> list[CaptionResult]:
         """One result per image, in order. `detail` asks for the detailed caption too (when capable),
-        `objects` for detected objects with boxes (when capable)."""
+        `objects` for detected objects with boxes (when capable). A captioner with the "detailed" or
+        "objects" capability also takes `plain=False`: leave the plain caption out (Describer.add_detail)."""
         ...
 
 

@@ -121,6 +121,44 @@ def test_detail_asks_a_capable_model_for_the_detailed_caption(florence, git):
     assert plain.caption and plain.detailed_caption is None  # not capable: the plain caption
 
 
+def test_add_detail_hands_the_detail_over_before_looking_for_objects(tiny_florence2_dir, git):
+    """"More detail": the detail alone first (no plain caption row: the user heard a caption already),
+    handed over to be spoken, then the objects, from the same image features (one vision pass)."""
+    from engine.captioners.hf import _find_module
+
+    florence = load_captioner(str(tiny_florence2_dir), precision="fp32")
+    vision = _find_module(florence.model, florence.adapter.vision_paths)
+    vision_passes: list[int] = []
+    rows: list[tuple[int, ...]] = []
+    events: list[str] = []
+    handle = vision.register_forward_hook(lambda module, args, output: vision_passes.append(args[0].shape[0]))
+    generate = florence.model.generate
+
+    def recording_generate(*args, **kwargs):
+        events.append("generate")
+        out = generate(*args, **kwargs)
+        rows.append(tuple(out.shape))
+        return out
+
+    florence.model.generate = recording_generate
+    handed: list = []
+    try:
+        d = Describer(florence, use_ocr=False).add_detail(
+            photo_image(), source="photo", on_detail=lambda p: (events.append("detail"), handed.append(p)))
+    finally:
+        handle.remove()
+        florence.model.generate = generate
+    assert events == ["generate", "detail", "generate"]  # detail spoken before the objects are looked for
+    assert vision_passes == [1]
+    assert [r[0] for r in rows] == [1, 1]  # one row each: no plain caption row beside them
+    assert d.caption is None and d.detailed_caption is not None
+    assert handed[0].detailed_caption == d.detailed_caption and handed[0].objects == []
+    assert d.caption_error is None and "objects" in d.timings_ms
+    # A model without a detailed caption: its caption is the detail, nothing is handed over early.
+    plain = Describer(git, use_ocr=False).add_detail(photo_image(), on_detail=handed.append)
+    assert plain.detailed_caption and plain.caption is None and len(handed) == 1
+
+
 def test_without_a_captioner_the_text_is_still_read(ocr):
     d = Describer(None, ocr=ocr).describe(text_image(TEXT_LINES))
     assert d.text == "\n".join(TEXT_LINES)

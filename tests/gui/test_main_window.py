@@ -125,10 +125,13 @@ def test_more_detail_adds_to_the_description(qtbot, make_app, tiny_git_dir, tiny
     controller.describe_image(photo_image(), "garden")
     qtbot.waitUntil(lambda: len(speaker.said) >= 2, timeout=JOB_MS)
     first = controller.window.result_text()
+    before = len(speaker.said)
     controller.window.action("more_detail").trigger()
-    qtbot.waitUntil(lambda: len(speaker.said) >= 3, timeout=180_000)
-    added = speaker.texts()[-1]
+    qtbot.waitUntil(lambda: controller.window.status_label.text() == "More detail added.", timeout=180_000)
+    said = speaker.texts()[before:]
+    added = said[0]  # the detail is said as soon as it is made, before the objects are looked for
     assert added.startswith("More detail")
+    assert all(t.startswith("Objects it may contain") for t in said[1:])  # nothing said twice
     assert controller.window.result_text().startswith(first)
     assert added in controller.window.result_text()
     with HistoryStore() as store:
