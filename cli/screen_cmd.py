@@ -32,6 +32,13 @@ SCREEN_COMMANDS: dict[str, tuple[str, str | None, str]] = {
     "describe-all-monitors": ("describe_all_monitors", "all_monitors", "describe all monitors at once"),
     "describe-clipboard": ("describe_clipboard", None, "describe the image on the clipboard"),
     "stop-speech": ("stop_speech", None, "stop the app's speech"),
+    "more-detail": ("more_detail", None, "ask the running app for more detail about its last description"),
+}
+# Commands that only mean something to a running app (no capture, no options).
+APP_ONLY = {
+    "stop-speech": "Describe Aloud is not running, so there is nothing to stop.",
+    "more-detail": "Describe Aloud is not running, so there is no description to add detail to. Use "
+                   "describe-screen --detail (or describe --detail FILE) for a detailed description now.",
 }
 SOURCE_LABELS = {
     "monitor_under_pointer": "screen",
@@ -66,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                             help="do not ask the running app; do the work in this process")
         parser.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
                             help="how long to wait for the running app to answer (default 1.5)")
-        if name != "stop-speech":
+        if name not in APP_ONLY:
             parser.add_argument("--json", action="store_true", help="print the description as one JSON object")
             parser.add_argument("--detail", action="store_true", help="the detailed description")
             parser.add_argument("--model", metavar="ID_OR_PATH",
@@ -106,8 +113,11 @@ def run(args: argparse.Namespace) -> int:
             print("Sent to the running Describe Aloud app.")
         return 0
     if name == "stop-speech":
-        print("Describe Aloud is not running, so there is nothing to stop.")
+        print(APP_ONLY[name])
         return 0
+    if name in APP_ONLY:
+        print(APP_ONLY[name], file=sys.stderr)
+        return 1
     if target is None:
         image, source, hint = _clipboard_image()
         if image is None:

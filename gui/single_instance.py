@@ -40,6 +40,7 @@ COMMANDS = (
     "describe_all_monitors",
     "describe_clipboard",
     "stop_speech",
+    "more_detail",
     "repeat",
     "show",
     "quit",

@@ -168,3 +168,10 @@ def test_detail_with_a_capable_model_gives_the_detailed_caption(capsys, image_fi
     record = json.loads(out)
     assert record["detailed_caption"] and record["caption"]
     assert record["speech"].startswith("Picture. The model guesses: ")
+
+
+def test_more_detail_without_the_app_says_what_to_do_instead(capsys):
+    code = main.main(["more-detail"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert "not running" in err and "describe-screen --detail" in err

@@ -125,12 +125,16 @@ def _env(xvfb, isolated_user_dirs: Path, sink: Path) -> dict[str, str]:
 @pytest.mark.xvfb
 @pytest.mark.timeout(600)
 def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_picture, tiny_git_dir, tmp_path,
-                                                                  isolated_user_dirs):
+                                                                  isolated_user_dirs, tiny_florence2_dir):
     from engine.capture import capture, close_thread_capturer
+    from engine.config import Settings
     from gui.single_instance import send_command
 
     sink = tmp_path / "sink"
     env = _env(xvfb, isolated_user_dirs, sink)
+    settings = Settings.load()
+    settings.detail_model = str(tiny_florence2_dir)  # "more detail" is asked for from the command line below
+    settings.save()
     app = _App(env, tiny_git_dir, tmp_path / "app.log")
 
     def diagnostics() -> str:
@@ -217,6 +221,16 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
         earcon_after = time.monotonic() - pressed
         _wait_until(lambda: len(_history_entries()) > before, 120, "the hotkey's description", diagnostics)
         print(f"\nhotkey -> capturing earcon (file in the sink) after {earcon_after * 1000:.0f} ms")
+
+        # 3b. "More detail" from the command line: the detail model's words are said after the description.
+        spoken_before = len(_sink_entries(sink))
+        result = _run_cli(env, "more-detail")
+        assert result.returncode == 0, result.stderr
+        assert "Sent to the running Describe Aloud app." in result.stdout
+        _wait_until(lambda: any((e.get("text") or "").startswith("More detail")
+                                for e in _sink_entries(sink)[spoken_before:]), 120, "the added detail", diagnostics)
+        _wait_until(lambda: "More detail" in _run_cli(env, "history", "--last").stdout, 30,
+                    "the detail in the history", diagnostics)
 
         # 4. Quit cleanly through the same socket.
         assert send_command("quit", 3000)
