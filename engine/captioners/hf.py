@@ -13,7 +13,9 @@ Device and precision come from engine.device: CUDA in fp16/bf16; on a CPU bf16 o
 fp32; `int8` (dynamic quantization of the Linear layers, CPU) only when asked, since it changes outputs.
 Generation is greedy with the KV cache on (deterministic, and the fastest on a CPU); attention uses PyTorch
 SDPA where the family supports it (transformers' default), and for GIT's decoder, which transformers ships
-eager only, through engine.captioners.git_attention; eager otherwise.
+eager only, through engine.captioners.git_attention; eager otherwise. Decoding steps over many cached tokens
+in bf16 use two matrix products instead of SDPA's kernel, which is slow for that shape on a CPU
+(engine.captioners.decode_attention).
 
 Torch and transformers are imported only inside functions, so importing this module stays cheap.
 
@@ -35,6 +37,7 @@ from typing import Any, Callable, Sequence
 from PIL import Image
 
 from engine.captioners.base import CaptionResult
+from engine.captioners.decode_attention import use_sdpa_decode
 from engine.captioners.git_attention import use_sdpa_in_git_decoder
 from engine.catalog import CATALOG, catalog_entry
 from engine.description import DetectedObject
@@ -411,6 +414,7 @@ def load_hf_captioner(
         processor = _load_processor(adapter, source, load_kwargs)
         model = _load_model(source, load_kwargs, device, precision)
         fused = adapter.fuse_attention(model) if adapter.fuse_attention is not None else 0
+        use_sdpa_decode(model)
 
     log.info("loaded captioner %s (%s) on %s in %s", target, adapter.family, device, precision)
     captioner = HFCaptioner(
