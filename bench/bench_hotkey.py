@@ -51,6 +51,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from bench_captioners import build_florence2_base, build_git_base, screen_image  # noqa: E402
+from devtools.xvfb import XServer, XvfbUnavailable  # noqa: E402
+from devtools.xvfb import start_xvfb as _start_xvfb  # noqa: E402
 
 SCREEN = (1280, 720)
 HOTKEY = "ctrl+alt+d"
@@ -128,51 +130,12 @@ def text_page():
 
 
 # ---------------------------------------------------------------------------------------------- X server
-@dataclass
-class XServer:
-    display: str
-    process: subprocess.Popen
-
-    def env(self, **extra: str) -> dict[str, str]:
-        env = dict(os.environ)
-        env.pop("WAYLAND_DISPLAY", None)
-        env.update(DISPLAY=self.display, QT_QPA_PLATFORM="xcb", XDG_SESSION_TYPE="x11")
-        env.update(extra)
-        return env
-
-    def stop(self) -> None:
-        stop_process(self.process)
-
-
 def start_xvfb(width: int, height: int, timeout: float = 30.0) -> XServer:
-    """A private Xvfb on a free display (Xvfb picks the number itself via -displayfd)."""
-    binary = shutil.which("Xvfb")
-    if not binary:
-        raise SystemExit("Xvfb is not installed (apt-get install xvfb).")
-    read_fd, write_fd = os.pipe()
-    process = subprocess.Popen(
-        [binary, "-displayfd", str(write_fd), "-screen", "0", f"{width}x{height}x24", "-nolisten", "tcp",
-         "+extension", "RECORD", "-noreset"],
-        pass_fds=(write_fd,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    os.close(write_fd)
-    number = b""
-    deadline = time.monotonic() + timeout
+    """A private Xvfb on a free display (devtools.xvfb); if there is none, the bench ends saying why."""
     try:
-        while not number.endswith(b"\n"):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or process.poll() is not None:
-                process.kill()
-                raise SystemExit("Xvfb did not start")
-            ready, _, _ = select.select([read_fd], [], [], remaining)
-            if ready:
-                chunk = os.read(read_fd, 16)
-                if not chunk:
-                    break
-                number += chunk
-    finally:
-        os.close(read_fd)
-    return XServer(display=f":{int(number.strip())}", process=process)
+        return _start_xvfb(width, height, timeout, stop_timeout=10.0)
+    except XvfbUnavailable as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def stop_process(process: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
