@@ -83,16 +83,6 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[int(rank) - 1]
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 # --------------------------------------------------------------------------------------------- model
 def build_default_captioner(folder: Path, tokens: int) -> None:
     """Full-size GIT-base with random weights whose captions are exactly `tokens` words + the end token."""
