@@ -165,7 +165,6 @@ class DescribeWorker(QThread):
         self._captioner = None
         self._detail_describer = None
         self._detail_describer_spec: str | None = None
-        self._ocr = None  # the text reader's process, kept for the thread's life
         if PARALLEL_OCR_AND_CAPTION:
             self._caption_threads, self._ocr_threads = thread_split(usable_cores())
         else:
@@ -248,8 +247,6 @@ class DescribeWorker(QThread):
             with self._cond:
                 self._busy = False
         self._close_describers()
-        if self._ocr is not None:
-            self._ocr.close()
 
     def _close_describers(self) -> None:
         """Drop the models (ending the describers' caption threads first)."""
@@ -265,9 +262,9 @@ class DescribeWorker(QThread):
             spec, precision = self._model, self._precision
         self.status.emit(f"Loading model {model_label(spec)}…")
         started = time.perf_counter()
-        # The text reader loads in its own process, on the other core, while torch and the captioner load
-        # here: cold start to Ready is the longer of the two, not their sum (bench/bench_hotkey.py).
-        ocr = self._text_reader()
+        # The OCR models load and run once on their own thread while torch and the captioner load here:
+        # cold start to Ready is the longer of the two instead of their sum (bench/bench_hotkey.py).
+        ocr = self._start_ocr_warm_up()
         try:
             self._describer, self._captioner = self._make_describer(spec, precision, ocr=ocr)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a spoken message, OCR still works
@@ -279,14 +276,11 @@ class DescribeWorker(QThread):
             self.model_failed.emit(message)
             return
         loaded = time.perf_counter()
-        self._wait_for_text_reader(ocr)
-        log.info("ready: captioner loaded in %.2f s, text reader ready %.2f s later",
+        self._warm_up(self._describer)
+        log.info("ready: captioner loaded in %.2f s, warm-ups (OCR joined) %.2f s more",
                  loaded - started, time.perf_counter() - loaded)
         self.status.emit("Ready")
         self.model_ready.emit(str(getattr(self._captioner, "model_id", None) or spec or ""))
-        # Ready is said first: the captioner's warm-up (0.12-0.19 s of one tiny caption) only makes the
-        # first request faster, and a request that comes meanwhile waits for it in the queue.
-        self._warm_up(self._describer)
 
     def _warm_up(self, describer) -> None:
         # Load the OCR models, run the captioner once, start the caption thread and import what the first
@@ -302,27 +296,18 @@ class DescribeWorker(QThread):
         except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
             log.warning("warm-up failed", exc_info=True)
 
-    @staticmethod
-    def _wait_for_text_reader(ocr) -> None:
+    def _start_ocr_warm_up(self):
+        """A new OCR engine for the main describer, already warming up on a helper thread (joined by the
+        describer's own warm-up); None when the OCR engine cannot even be created (reported later)."""
         try:
-            if ocr is not None:
-                ocr.warm_up()
-        except Exception:  # noqa: BLE001 - said with the first description that needs the text
-            log.warning("the text reader is not ready", exc_info=True)
+            from engine.ocr import OcrEngine
 
-    def _text_reader(self):
-        """The main describer's OCR: a child process (engine.ocr_process), started at once and kept across
-        model changes. Its imports and model loading would otherwise hold this process's interpreter lock
-        while the captioner's imports need it (Ready came 5.6 s after start with OCR on a thread here)."""
-        if self._ocr is None:
-            from engine.ocr_process import OcrProcess
-
-            self._ocr = OcrProcess(threads=self._ocr_threads)
-        try:
-            self._ocr.start()
-        except Exception:  # noqa: BLE001 - said with the first description that needs the text
-            log.warning("the text reader could not start", exc_info=True)
-        return self._ocr
+            ocr = OcrEngine(threads=self._ocr_threads)
+            ocr.warm_up_in_background()
+            return ocr
+        except Exception:  # noqa: BLE001 - the describer's own OCR engine reports the failure on first use
+            log.warning("OCR warm-up could not start", exc_info=True)
+            return None
 
     def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True, ocr=None):
         """The main describer reads the text, hands it over (spoken at once), then captions, each stage
