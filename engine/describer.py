@@ -100,7 +100,10 @@ class Describer:
         first real description pays for none of it. Call on the owner thread (e.g. right after loading).
         A captioner warm-up failure is logged, not raised: the first real request reports it."""
         if self.ocr is not None:
-            self.ocr.warm_up()
+            try:
+                self.ocr.warm_up()
+            except Exception:  # noqa: BLE001 - the first read reports it; the captioner still warms up
+                log.warning("OCR warm-up failed", exc_info=True)
         if not self._can_caption():
             return
         warmup = getattr(self.captioner, "warmup", None) or (lambda: None)
