@@ -59,6 +59,15 @@ def test_a_read_during_the_background_warm_up_waits_for_it_and_reads_everything(
     assert len(runs) == 2  # one warm-up, one read
 
 
+def test_idle_ocr_threads_sleep_so_the_caption_that_follows_gets_the_cores(ocr):
+    """rapidocr's onnxruntime sessions are replaced by ones whose idle threads do not spin (see
+    engine.ocr._sessions_without_spinning); the text is still read (every other test here)."""
+    ocr.read(two_column_image(title="Weekend plans"))
+    for part in ("text_det", "text_cls", "text_rec"):
+        session = getattr(ocr._engine(), part).session.session
+        assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_large_image_is_downscaled_and_boxes_map_back(ocr, monkeypatch):
     monkeypatch.setattr(ocr, "max_side", 800)  # the image is read at half size
     img = Image.new("RGB", (1600, 300), "white")
