@@ -440,6 +440,23 @@ def baseline(folder: Path, image, runs: int) -> dict[str, float]:
     }
 
 
+def captioner_alone(folder: Path, image, runs: int) -> float:
+    """The app's captioner outside the app: engine.load_captioner (auto precision) + caption(), median
+    seconds. The difference to the app's caption stage is what runs beside it there (OCR's threads winding
+    down, the voice speaking the text, the GUI)."""
+    from engine import load_captioner
+
+    captioner = load_captioner(str(folder), precision="auto", device="auto", local_files_only=True)
+    captioner.warmup()
+    captioner.caption([image])
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        captioner.caption([image])
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
 def build_detail_model(tmp: Path, tokens: int) -> Path:
     """A full-size Florence-2-base with random weights whose every answer (detailed caption, objects) is
     exactly `tokens` tokens + the end token: generation_config.min_new_tokens (honoured by
@@ -573,6 +590,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="torch threads for the baseline (0: torch's default, as plain transformers)")
     parser.add_argument("--detail", action="store_true", help="also time 'more detail' with Florence-2-base")
     parser.add_argument("--detail-runs", type=int, default=3, help="timed 'more detail' requests (default 3)")
+    parser.add_argument("--cold-starts", type=int, default=3, help="times the app is started cold (default 3)")
     parser.add_argument("--detail-tokens", type=int, default=64,
                         help="tokens per row for --detail (a real detailed caption is ~50-90; default 64)")
     parser.add_argument("--ready-timeout", type=float, default=900, help="seconds to wait for Ready")
@@ -634,7 +652,20 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
     warm: list[Run] = []
     details: list[DetailRun] = []
     memory: dict[str, dict[str, float]] = {}
+    extra_starts: list[float] = []
     try:
+        # Extra cold starts first (start, Ready, quit): one start says little on a machine whose page cache
+        # is trimmed in the background (the time to Ready varied from 5.2 to 6.2 s between runs).
+        for i in range(max(0, args.cold_starts - 1)):
+            own_sink = tmp / f"sink-start{i}"  # each start numbers its sounds from 1 again
+            own_sink.mkdir()
+            app = App({**env, "DESCRIBE_ALOUD_AUDIO_SINK": str(own_sink)}, model_dir, tmp / f"app-start{i}.log")
+            try:
+                extra_starts.append(cold_start(app, Sink(own_sink), args.ready_timeout)["ready"])
+            finally:
+                app.quit()
+                app = None
+            log(f"cold start {i + 1}: ready {extra_starts[-1]:.2f}")
         app = App(env, model_dir, tmp / "app.log")
         starts = cold_start(app, sink, args.ready_timeout)
         log("cold start: " + ", ".join(f"{k} {v:.2f}" for k, v in starts.items()) + f"  ({load_average()})")
@@ -692,6 +723,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
     if args.baseline_threads:
         torch.set_num_threads(args.baseline_threads)
     base = baseline(model_dir, captured, max(1, args.runs))
+    alone = captioner_alone(model_dir, captured, max(1, args.runs))
     app_threads = app_caption_threads()
     same = None
     if app_threads and app_threads != base["threads"]:
@@ -748,6 +780,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
             f"{same['caption']:.3f} -> speedup {same['caption'] / p50(sec('caption')):.2f}x (same threads)")
     app_caption = p50(sec("caption"))
     speedup = base["caption"] / app_caption if app_caption else float("nan")
+    log(f"  the app's captioner alone (load_captioner + caption(), same image, {torch.get_num_threads()} threads) "
+        f"median {alone:.3f} -> speedup {base['caption'] / alone:.2f}x")
     log(f"  app caption stage p50 {app_caption:.3f} -> speedup {speedup:.2f}x   target >= "
         f"{TARGETS['speedup']}x: {verdict(speedup >= TARGETS['speedup'])}")
     if first_audio:
@@ -766,9 +800,11 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
     rss_gb = app_gb + kids_gb
     log(f"  RSS with the default model loaded: app {app_gb:.2f} GB + its processes {kids_gb:.2f} GB = "
         f"{rss_gb:.2f} GB   target <= {TARGETS['rss_gb']} GB: {verdict(rss_gb <= TARGETS['rss_gb'])}")
+    readies = [*extra_starts, starts["ready"]]
     log(f"== Cold start: process start -> window {starts.get('window', float('nan')):.2f}, socket "
-        f"{starts.get('socket', float('nan')):.2f}, 'Ready.' spoken {starts['ready']:.2f}   target Ready <= "
-        f"{TARGETS['cold_start']}: {verdict(starts['ready'] <= TARGETS['cold_start'])}")
+        f"{starts.get('socket', float('nan')):.2f}, 'Ready.' spoken {starts['ready']:.2f}")
+    log(summarise("process start -> 'Ready.' spoken", readies,
+                  f"   target <= {TARGETS['cold_start']}: {verdict(p50(readies) <= TARGETS['cold_start'])} (p50)"))
     if details[1:]:
         timed = details[1:]
         firsts = [d.first_audio_s for d in timed]
