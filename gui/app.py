@@ -163,6 +163,15 @@ def show_without_activating(window: QWidget) -> None:
             handle.setProperty("_q_showWithoutActivating", None)  # removed: a later show activates again
 
 
+def primary_screen_pixels() -> tuple[int, int] | None:
+    """The main screen's size in device pixels (what a capture of it will be), or None without a screen."""
+    screen = QGuiApplication.primaryScreen()
+    if screen is None:
+        return None
+    size, ratio = screen.size(), screen.devicePixelRatio()
+    return round(size.width() * ratio), round(size.height() * ratio)
+
+
 def objects_speech(description) -> str:
     """The objects the detail model found, as one sentence ("" when none)."""
     if not description.objects:
@@ -250,7 +259,8 @@ class AppController(QObject):
         self.speaker = self._create_speaker()
         self.earcons = self._create_earcons()
         self.worker = DescribeWorker(
-            self.model_spec, detail_model=self.settings.detail_model, precision=self.precision, parent=self
+            self.model_spec, detail_model=self.settings.detail_model, precision=self.precision,
+            screen_size=primary_screen_pixels(), parent=self,
         )
         self.tray = self._create_tray()
         self.hotkeys = self._create_hotkeys() if enable_hotkeys else None

@@ -147,10 +147,12 @@ class DescribeWorker(QThread):
         detail_model: str | None = None,
         precision: str = "auto",
         device: str = "auto",
+        screen_size: tuple[int, int] | None = None,
         parent=None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("DescribeWorker")
+        self._screen_size = screen_size  # in device pixels: what a capture of the main screen will be
         self._model = model
         self._detail_model = detail_model
         self._precision = precision
@@ -281,9 +283,11 @@ class DescribeWorker(QThread):
                  loaded - started, time.perf_counter() - loaded)
         self.status.emit("Ready")
         self.model_ready.emit(str(getattr(self._captioner, "model_id", None) or spec or ""))
-        # Ready is said first: the captioner's warm-up (0.12-0.19 s of one tiny caption) only makes the
-        # first request faster, and a request that comes meanwhile waits for it in the queue.
+        # Ready is said first: the captioner's warm-up (0.12-0.19 s of one tiny caption) and one read of a
+        # screen-sized page only make the first request faster; a request that comes meanwhile waits for
+        # them in the queue, which is no longer than it would have taken to do them itself.
         self._warm_up(self._describer)
+        self._warm_up_screen_reading(ocr)
 
     def _warm_up(self, describer) -> None:
         # Load the OCR models, run the captioner once, start the caption thread and import what the first
@@ -298,6 +302,15 @@ class DescribeWorker(QThread):
             warm_up()
         except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
             log.warning("warm-up failed", exc_info=True)
+
+    def _warm_up_screen_reading(self, ocr) -> None:
+        warm = getattr(ocr, "warm_up_for_size", None)
+        if warm is None or not self._screen_size or self._stopping:
+            return
+        try:
+            warm(self._screen_size)
+        except Exception:  # noqa: BLE001 - only a warm-up: the first capture reports real problems
+            log.warning("OCR warm-up at screen size failed", exc_info=True)
 
     @staticmethod
     def _wait_for_text_reader(ocr) -> None:

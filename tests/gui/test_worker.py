@@ -264,3 +264,26 @@ def test_thumbnails_are_made_from_a_reduced_copy_and_stay_small():
     thumb = Image.open(__import__("io").BytesIO(make_thumbnail_quickly(screen)))
     assert max(thumb.size) == 160 and abs(thumb.width / thumb.height - 1920 / 1080) < 0.05
     assert make_thumbnail_quickly(Image.new("P", (800, 600))) is not None  # any mode still gets one
+
+
+def test_after_ready_ocr_has_read_a_screen_sized_page_and_a_request_meanwhile_still_comes_through(
+        qtbot, make_worker, tiny_git_dir, monkeypatch):
+    """The first capture of the screen is not the first time OCR sees its size: the worker reads a page
+    of that size once after Ready (a request that comes meanwhile waits for it, then is answered)."""
+    from engine.ocr import OcrEngine
+
+    sizes: list[tuple[int, int]] = []
+    real_read = OcrEngine.read
+
+    def recording_read(self, image):
+        sizes.append(image.size)
+        return real_read(self, image)
+
+    monkeypatch.setattr(OcrEngine, "read", recording_read)
+    worker = make_worker(tiny_git_dir, screen_size=(640, 360))
+    start_and_wait_ready(qtbot, worker)
+    with qtbot.waitSignal(worker.job_result, timeout=JOB_TIMEOUT_MS) as got:
+        worker.submit(DescribeJob(source="list.png", image=text_image(TEXT_LINES)))
+    assert got.args[0].description.text == "\n".join(TEXT_LINES)
+    assert sizes[0] == (640, 360)  # the warm-up read came first, at the screen's size
+    assert len(sizes) == 2
