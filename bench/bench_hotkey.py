@@ -46,6 +46,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -212,6 +213,54 @@ class Sink:
 
 
 # ------------------------------------------------------------------------------------------------ the app
+class NewSounds:
+    """The sounds the app starts from now on, each looked at once (reading WAVs over and over would take CPU
+    time from the app being measured): `poll()` returns the new ones as (wav, earcon name or None)."""
+
+    def __init__(self, sink: Sink) -> None:
+        self.sink = sink
+        self._seen = sink.wavs()
+
+    def poll(self) -> list[tuple[Path, str | None]]:
+        fresh = sorted(self.sink.wavs() - self._seen)
+        self._seen.update(fresh)
+        return [(wav, self.sink.earcon_name(wav)) for wav in fresh]
+
+
+def history_signature() -> tuple:
+    """The history database's files (SQLite in WAL mode writes to the -wal file first), as stat results:
+    cheap to poll, unlike opening the database."""
+    from engine.history import history_path
+
+    out = []
+    for path in (history_path(), Path(str(history_path()) + "-wal")):
+        try:
+            st = path.stat()
+            out.append((st.st_mtime_ns, st.st_size))
+        except OSError:
+            out.append(None)
+    return tuple(out)
+
+
+class HistoryWatch:
+    """Whether a number read from the app's history (`read`: the newest entry's id, how often its text says
+    "More detail"...) has grown since the watch began. The database is opened only when its files changed,
+    or twice a second: file timestamps are as coarse as the kernel's clock tick, so two writes within one
+    tick can leave the same signature."""
+
+    def __init__(self, read: Callable[[], int]) -> None:
+        self._read = read
+        self.start = read()
+        self._signature, self._looked_at = history_signature(), time.monotonic()
+
+    def grew(self) -> bool:
+        signature = history_signature()
+        if signature == self._signature and time.monotonic() - self._looked_at <= 0.5:
+            return False
+        self._signature, self._looked_at = signature, time.monotonic()
+        return self._read() > self.start
+
+
 @dataclass
 class Run:
     earcon_s: float | None = None
@@ -338,26 +387,11 @@ def one_run(app: App, sink: Sink, picture_wid: int, trigger: str, expected_words
             entry = store.latest()
         return entry.id if entry else 0
 
-    def history_signature() -> tuple:
-        # Cheap to poll (two stats), unlike opening the database: the bench must not take CPU time from
-        # the app it measures. SQLite in WAL mode writes to the -wal file first.
-        out = []
-        for path in (history_path(), Path(str(history_path()) + "-wal")):
-            try:
-                st = path.stat()
-                out.append((st.st_mtime_ns, st.st_size))
-            except OSError:
-                out.append(None)
-        return tuple(out)
-
     # A user presses the hotkey in another application: our picture is on top and has the focus.
     xdotool(app.env, "windowraise", str(picture_wid))
     xdotool(app.env, "windowfocus", str(picture_wid))
     settle(sink)
-    before_id = latest_id()
-    before_wavs = sink.wavs()
-    seen_signature, looked_at = history_signature(), time.monotonic()
-    classified: set[Path] = set()
+    entries, sounds = HistoryWatch(latest_id), NewSounds(sink)
 
     pressed = time.time()
     if trigger == "socket":
@@ -374,19 +408,13 @@ def one_run(app: App, sink: Sink, picture_wid: int, trigger: str, expected_words
     while time.monotonic() < deadline and not (got_entry and run.first_audio_s is not None):
         if not app.alive():
             raise SystemExit(f"the app exited during a run:\n{app.tail()}")
-        for wav in sorted(sink.wavs() - before_wavs - classified):
-            classified.add(wav)  # each sound looked at once: reading WAVs over and over costs the app CPU
-            name = sink.earcon_name(wav)
+        for wav, name in sounds.poll():
             if name == "capturing" and run.earcon_s is None:
                 run.earcon_s = sink.started_at(wav) - pressed
             elif name is None and run.first_audio_s is None:
                 run.first_audio_s = sink.started_at(wav) - pressed
                 first_wav = wav
-        # The files' timestamps are as coarse as the kernel's clock tick: two writes within one tick can
-        # leave the same signature, so the database itself is also looked at twice a second.
-        if not got_entry and (history_signature() != seen_signature or time.monotonic() - looked_at > 0.5):
-            seen_signature, looked_at = history_signature(), time.monotonic()
-            got_entry = latest_id() > before_id
+        got_entry = got_entry or entries.grew()
         time.sleep(0.02)
     if not got_entry:
         raise SystemExit(f"no description within {timeout:.0f} s of the hotkey:\n{app.tail()}")
@@ -503,23 +531,21 @@ def detail_run(app: App, sink: Sink, timeout: float = 600.0) -> DetailRun:
         return entry.text.count("More detail") if entry else 0
 
     settle(sink)
-    before_wavs, before_count = sink.wavs(), detail_count()
+    details, sounds = HistoryWatch(detail_count), NewSounds(sink)
     run = DetailRun()
     pressed = time.time()
     if not send_command("more_detail", 3000):
         raise SystemExit("the app did not accept more_detail on its socket")
     deadline = time.monotonic() + timeout
-    classified: set[Path] = set()
     while time.monotonic() < deadline and run.complete_s is None:
         if not app.alive():
             raise SystemExit(f"the app exited during more detail:\n{app.tail()}")
-        for wav in sorted(sink.wavs() - before_wavs - classified):
-            classified.add(wav)
-            if sink.earcon_name(wav) is None and run.first_audio_s is None:
+        for wav, name in sounds.poll():
+            if name is None and run.first_audio_s is None:
                 run.first_audio_s = sink.started_at(wav) - pressed
-        if run.first_audio_s is not None and detail_count() > before_count:
+        if run.first_audio_s is not None and details.grew():
             run.complete_s = time.time() - pressed
-        time.sleep(0.02 if run.first_audio_s is None else 0.05)
+        time.sleep(0.02)
     if run.complete_s is None:
         raise SystemExit(f"more detail did not finish within {timeout:.0f} s:\n{app.tail()}")
     send_command("stop_speech", 3000)
