@@ -37,9 +37,10 @@ import queue
 import sys
 import threading
 import time
-import wave
 from pathlib import Path
 from typing import Any, TextIO
+
+from .players import wav_duration
 
 FAULT_ENV = "DESCRIBE_ALOUD_SPEECH_FAULT"
 DRIVER_ENV = "DESCRIBE_ALOUD_TTS_DRIVER"
@@ -163,7 +164,7 @@ class _Voice:
         file held only its header, so a whole sentence would have been skipped without a word)."""
         for _attempt in range(3):
             self._synthesise_once(text, path)
-            if _wav_frames(path) > 0 or not any(ch.isalnum() for ch in text):
+            if wav_duration(Path(path)) > 0 or not any(ch.isalnum() for ch in text):
                 return
         raise RuntimeError("the voice produced no audio")
 
@@ -182,7 +183,7 @@ class _Voice:
             if getattr(driver, "_speaking", False):
                 time.sleep(0.002)
                 continue
-            if _wav_frames(path) > 0 or time.monotonic() - started > SILENT_RESULT_GRACE_S:
+            if wav_duration(Path(path)) > 0 or time.monotonic() - started > SILENT_RESULT_GRACE_S:
                 break
             time.sleep(0.002)
         if not Path(path).is_file():
@@ -191,14 +192,6 @@ class _Voice:
 
 # How long to wait for espeak's asynchronous synthesis to start before taking an empty file as final.
 SILENT_RESULT_GRACE_S = 0.5
-
-
-def _wav_frames(path: str) -> int:
-    try:
-        with wave.open(path, "rb") as wav:
-            return wav.getnframes()
-    except (OSError, EOFError, wave.Error):
-        return 0
 
 
 def _language_text(lang: Any) -> str:
