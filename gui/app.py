@@ -683,15 +683,14 @@ class AppController(QObject):
             return
         if partial.job.more_detail:
             # The detail is ready, the objects are still being looked for: say the detail now.
-            self._spoken_early[partial.job.id] = partial.description
-            self._earcon("done")
-            self.speaker.say(more_detail_speech(partial.description), interrupt=True)
-            return
-        if not self.settings.speak_ocr:
+            text, interrupt = more_detail_speech(partial.description), True
+        elif self.settings.speak_ocr:
+            text, interrupt = partial.description.to_speech(), partial.job.interrupt
+        else:
             return  # without spoken text there is nothing worth saying early
         self._spoken_early[partial.job.id] = partial.description  # before say: a stop may come at once
         self._earcon("done")
-        self.speaker.say(partial.description.to_speech(), interrupt=partial.job.interrupt)
+        self.speaker.say(text, interrupt=interrupt)
 
     def _job_result(self, result: JobResult) -> None:
         if self._shut_down:  # a result queued just before quit: nothing left to show it in

@@ -321,8 +321,8 @@ class DescribeWorker(QThread):
             log.warning("OCR is not ready", exc_info=True)
 
     def _start_ocr_warm_up(self):
-        """A new OCR engine for the main describer, already warming up on a helper thread (joined by the
-        describer's own warm-up); None when the OCR engine cannot even be created (reported later)."""
+        """A new OCR engine for the main describer, already warming up on a helper thread (joined by
+        `_wait_for_text_reader`); None when the OCR engine cannot even be created (reported later)."""
         try:
             from engine.ocr import OcrEngine
 
@@ -403,8 +403,9 @@ class DescribeWorker(QThread):
                 if job.kind_hint == "screen":
                     def on_text(partial, job=job, image=image):  # on this thread; the GUI speaks it, queued
                         self.job_partial.emit(JobPartial(job, partial))
-                        # The caption is still being made on the other core: the thumbnail is made now,
-                        # off the path to the rest of the speech.
+                        # In parallel mode the caption is being made on the other core meanwhile, so the
+                        # thumbnail costs nothing here; made one after the other, it costs the same here
+                        # as after the caption.
                         thumbnails.append(make_thumbnail_quickly(image))
                 description = self._describer.describe(image, detail=job.detail, source=job.source,
                                                        on_text=on_text, kind_hint=job.kind_hint)
