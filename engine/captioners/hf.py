@@ -215,7 +215,9 @@ class _FeatureCache:
 
     @staticmethod
     def key_of(pixel_values) -> tuple:
-        data = pixel_values.detach().contiguous().view(-1).view(dtype=_byte_dtype()).cpu().numpy()
+        import torch
+
+        data = pixel_values.detach().contiguous().view(-1).view(dtype=torch.uint8).cpu().numpy()
         return (tuple(pixel_values.shape), str(pixel_values.dtype), hashlib.blake2b(data, digest_size=16).digest())
 
     def get(self, key: tuple) -> Any:
@@ -223,12 +225,6 @@ class _FeatureCache:
 
     def put(self, key: tuple, features: Any) -> None:
         self._key, self._features = key, features
-
-
-def _byte_dtype():
-    import torch
-
-    return torch.uint8
 
 
 class HFCaptioner:
