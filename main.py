@@ -1,80 +1,8 @@
-"""Describe Aloud: hear what is on the screen or in a photo.
-
-`python main.py` starts the app; `python main.py --help` lists the commands.
-"""
-from __future__ import annotations
-
-import argparse
-import importlib
-import os
+"""Describe Aloud from a source checkout: `python main.py` starts the app, `python main.py --help` lists the
+commands. Installed, the same program is the `describe-aloud` command (see cli/main.py)."""
 import sys
 
-# Each module in cli/ registers one or more subcommands.
-COMMAND_MODULES = (
-    "cli.gui_cmd",
-    "cli.describe_cmd",
-    "cli.screen_cmd",
-    "cli.batch_cmd",
-    "cli.models_cmd",
-    "cli.history_cmd",
-    "cli.voices_cmd",
-    "cli.train_cmd",
-    "cli.evaluate_cmd",
-)
-
-# Commands allowed to reach the model hub. Everything else runs with the hub switched off, so a cached
-# model never causes a network connection.
-ONLINE_COMMANDS = {"models"}
-
-
-def _set_offline_mode(argv: list[str]) -> None:
-    command = next((a for a in argv if not a.startswith("-")), "gui")
-    if command not in ONLINE_COMMANDS:
-        # Must happen before huggingface_hub / transformers are imported: they read it at import time.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-
-def _set_thread_policy() -> None:
-    # Idle OpenMP threads spin only briefly, then sleep. Must be set before torch is imported.
-    # - Not the runtimes' long spin (LLVM/Intel OpenMP: 200 ms): on a 2-core machine a spinning torch thread
-    #   steals the core OCR or speech needs (measured: a 2-thread bf16 generate took 2.7-11 s while other
-    #   work ran beside it, 0.8 s when idle threads slept).
-    # - Not OMP_WAIT_POLICY=PASSIVE either: sleeping at once makes every one of the ~40 operators of a
-    #   decoding step wake its threads through the kernel; a 30-token GIT-base caption took 0.59 s passive
-    #   against 0.39 s with a spin of 10000 rounds (libgomp, tens of microseconds) on the 2-core machine.
-    # The user's own settings win.
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # libgomp: Linux torch wheels
-        os.environ.setdefault("KMP_BLOCKTIME", "1")  # milliseconds; LLVM / Intel OpenMP (macOS, Windows)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="main.py",
-        description="Hear what is on your screen or in a photo, described on this computer.",
-    )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
-        importlib.import_module(module_name).register(subparsers)
-    return parser
-
-
-def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    _set_offline_mode(argv)
-    _set_thread_policy()
-    if (code := importlib.import_module("cli.screen_cmd").fast_path(argv)) is not None:  # describe-screen
-        return code  # & co. reach a running app before the other commands are imported (desktop shortcuts)
-    parser = build_parser()
-    if not argv:
-        argv = ["gui"]
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    return int(args.func(args) or 0)
-
+from describe_aloud.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -78,7 +78,7 @@ def make_folder(folder: Path, count: int) -> list[Path]:
 
 
 def plain_loop(paths: list[Path], describer) -> float:
-    from engine.images import load_image
+    from describe_aloud.engine.images import load_image
 
     t0 = time.perf_counter()
     for path in paths:
@@ -87,7 +87,7 @@ def plain_loop(paths: list[Path], describer) -> float:
 
 
 def batched(folder: Path, describer, batch_size: int, use_ocr: bool, out: Path) -> float:
-    from engine.batch import BatchOptions, BatchRunner
+    from describe_aloud.engine.batch import BatchOptions, BatchRunner
 
     options = BatchOptions(folder=str(folder), out=str(out), batch_size=batch_size, use_ocr=use_ocr,
                            journal_path=str(out.with_suffix(".sqlite")))
@@ -117,8 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     from bench_captioners import build_git_base
 
-    from engine.captioners.hf import load_hf_captioner
-    from engine.describer import Describer
+    from describe_aloud.engine.captioners.hf import load_hf_captioner
+    from describe_aloud.engine.describer import Describer
 
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         tmp_path = Path(tmp)

@@ -209,7 +209,7 @@ def screen_image() -> Image.Image:
 
 # ------------------------------------------------------------------------------------------ runs
 def bench_model(name: str, folder: Path, precision: str, image: Image.Image, runs: int, detail: bool) -> dict:
-    from engine.captioners.hf import load_hf_captioner
+    from describe_aloud.engine.captioners.hf import load_hf_captioner
 
     gc.collect()
     t0 = time.perf_counter()
@@ -248,7 +248,7 @@ def _runs(captioner, image: Image.Image, runs: int, *, detail: bool) -> dict[str
 
 def bench_ocr(image: Image.Image, runs: int) -> float | None:
     try:
-        from engine.ocr import OcrEngine
+        from describe_aloud.engine.ocr import OcrEngine
     except ImportError as exc:
         print(f"OCR not measured: engine.ocr is not available ({exc}).")
         return None
@@ -287,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
     transformers.utils.logging.disable_progress_bar()
     if args.threads:
         torch.set_num_threads(args.threads)
-    from engine.device import cpu_has_native_bf16
+    from describe_aloud.engine.device import cpu_has_native_bf16
 
     print(
         f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} threads, "

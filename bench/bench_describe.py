@@ -79,9 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: sequential,parallel")
     args = parser.parse_args(argv)
 
-    from engine.captioners.hf import load_hf_captioner
-    from engine.describer import Describer
-    from engine.ocr import OcrEngine
+    from describe_aloud.engine.captioners.hf import load_hf_captioner
+    from describe_aloud.engine.describer import Describer
+    from describe_aloud.engine.ocr import OcrEngine
 
     with tempfile.TemporaryDirectory(prefix="bench-describe-") as tmp:
         folder = Path(tmp) / "git-base"

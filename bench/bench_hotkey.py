@@ -181,7 +181,7 @@ class Sink:
     """DESCRIBE_ALOUD_AUDIO_SINK: NNNN.wav per sound started (mtime = start), playback.jsonl per sound ended."""
 
     def __init__(self, folder: Path) -> None:
-        from gui.earcons import EARCON_DIR
+        from describe_aloud.gui.earcons import EARCON_DIR
 
         self.folder = folder
         self.earcons = {(EARCON_DIR / f"{n}.wav").read_bytes(): n for n in ("capturing", "done", "error")}
@@ -230,7 +230,7 @@ class NewSounds:
 def history_signature() -> tuple:
     """The history database's files (SQLite in WAL mode writes to the -wal file first), as stat results:
     cheap to poll, unlike opening the database."""
-    from engine.history import history_path
+    from describe_aloud.engine.history import history_path
 
     out = []
     for path in (history_path(), Path(str(history_path()) + "-wal")):
@@ -293,7 +293,7 @@ class App:
                               text=True, timeout=timeout)
 
     def quit(self) -> None:
-        from gui.single_instance import send_command
+        from describe_aloud.gui.single_instance import send_command
 
         if self.alive() and send_command("quit", 3000):
             try:
@@ -336,7 +336,7 @@ def children_of(pid: int) -> list[int]:
 
 def cold_start(app: App, sink: Sink, timeout: float) -> dict[str, float]:
     """Seconds from process start to: window mapped, socket answering, the "Ready." WAV started."""
-    from gui.single_instance import send_command
+    from describe_aloud.gui.single_instance import send_command
 
     found: dict[str, float] = {}
     deadline = time.monotonic() + timeout
@@ -377,8 +377,8 @@ def settle(sink: Sink, quiet_s: float = 0.6, timeout: float = 30.0) -> None:
 
 def one_run(app: App, sink: Sink, picture_wid: int, trigger: str, expected_words: list[str],
             timeout: float = 300.0) -> Run:
-    from engine.history import HistoryStore, history_path
-    from gui.single_instance import send_command
+    from describe_aloud.engine.history import HistoryStore, history_path
+    from describe_aloud.gui.single_instance import send_command
 
     def latest_id() -> int:
         if not history_path().exists():
@@ -441,7 +441,7 @@ def baseline(folder: Path, image, runs: int) -> dict[str, float]:
     import torch
     from transformers import AutoModelForImageTextToText, AutoProcessor
 
-    from engine.captioners.hf import DEFAULT_MAX_NEW_TOKENS
+    from describe_aloud.engine.captioners.hf import DEFAULT_MAX_NEW_TOKENS
 
     processor = AutoProcessor.from_pretrained(folder)
     model = AutoModelForImageTextToText.from_pretrained(folder, dtype=torch.float32).eval()
@@ -472,7 +472,7 @@ def captioner_alone(folder: Path, image, runs: int) -> float:
     """The app's captioner outside the app: engine.load_captioner (auto precision) + caption(), median
     seconds. The difference to the app's caption stage is what runs beside it there (OCR's threads winding
     down, the voice speaking the text, the GUI)."""
-    from engine import load_captioner
+    from describe_aloud.engine import load_captioner
 
     captioner = load_captioner(str(folder), precision="auto", device="auto", local_files_only=True)
     captioner.warmup()
@@ -522,8 +522,8 @@ class DetailRun:
 def detail_run(app: App, sink: Sink, timeout: float = 600.0) -> DetailRun:
     """Ask the running app for more detail about its last description (the socket command more_detail, as
     `python main.py more-detail` sends it) and listen."""
-    from engine.history import HistoryStore
-    from gui.single_instance import send_command
+    from describe_aloud.engine.history import HistoryStore
+    from describe_aloud.gui.single_instance import send_command
 
     def detail_count() -> int:
         with HistoryStore() as store:
@@ -562,7 +562,7 @@ def step(name):
     now = time.perf_counter(); out[name] = now - t; t = now
 import torch; step("import torch")
 import transformers; step("import transformers")
-from engine import Describer, load_captioner; step("import engine")
+from describe_aloud.engine import Describer, load_captioner; step("import engine")
 captioner = load_captioner(sys.argv[1], precision="auto", device="auto", local_files_only=True)
 step("load captioner")
 captioner.warmup(); step("captioner warm-up")
@@ -574,7 +574,7 @@ print(json.dumps(out))
 def app_caption_threads() -> int | None:
     """The torch thread count the app's worker gives the captioner (gui.worker.thread_split), if it has one."""
     try:
-        from gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
+        from describe_aloud.gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
     except ImportError:
         return None
     return thread_split(usable_cores())[0] if PARALLEL_OCR_AND_CAPTION else usable_cores()
@@ -630,7 +630,7 @@ def main(argv: list[str] | None = None) -> int:
 
     transformers.logging.set_verbosity_error()
     transformers.utils.logging.disable_progress_bar()
-    from engine.device import cpu_has_native_bf16
+    from describe_aloud.engine.device import cpu_has_native_bf16
 
     log(f"bench_hotkey: torch {torch.__version__}, transformers {transformers.__version__}, "
         f"{os.cpu_count()} CPUs, native bf16: {cpu_has_native_bf16()}, OMP_NUM_THREADS="
@@ -663,7 +663,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
     build_default_captioner(model_dir, args.tokens)
     log(f"built git-base full size (random weights) in {time.perf_counter() - t0:.1f} s")
     if args.detail:  # the app's detail model, loaded by the app on the first "more detail"
-        from engine.config import Settings
+        from describe_aloud.engine.config import Settings
 
         settings = Settings.load()
         settings.detail_model = str(build_detail_model(tmp, args.detail_tokens))
@@ -700,7 +700,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
         picture_path = tmp / "screen.png"
         (screen_image() if args.picture == "mixed" else text_page()).save(picture_path)
         picture, wid = show_picture(server, picture_path)
-        from engine.capture import capture, close_thread_capturer
+        from describe_aloud.engine.capture import capture, close_thread_capturer
 
         os.environ["DISPLAY"] = server.display
         try:

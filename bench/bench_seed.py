@@ -36,8 +36,8 @@ def main() -> int:
 
     import torch
 
-    from engine.training.config import ModelConfig
-    from engine.training.model import CaptionModel
+    from describe_aloud.engine.training.config import ModelConfig
+    from describe_aloud.engine.training.model import CaptionModel
 
     if args.threads:
         torch.set_num_threads(args.threads)

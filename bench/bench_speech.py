@@ -93,13 +93,13 @@ def main() -> int:
     if args.player == "null":
         os.environ["DESCRIBE_ALOUD_AUDIO_PLAYER"] = "null"
 
-    from engine.config import Settings
-    from engine.speech.players import FallbackPlayer, choose_players
-    from engine.speech.speaker import Speaker
+    from describe_aloud.engine.config import Settings
+    from describe_aloud.engine.speech.players import FallbackPlayer, choose_players
+    from describe_aloud.engine.speech.speaker import Speaker
 
     errors: list[str] = []
     if args.player == "process":
-        from engine.speech.players import CommandPlayer, NullPlayer, PlayerChoice
+        from describe_aloud.engine.speech.players import CommandPlayer, NullPlayer, PlayerChoice
 
         stand_in = CommandPlayer("process", [sys.executable, "-S", "-c",
                                              "import sys, time, wave; w = wave.open(sys.argv[1]); "

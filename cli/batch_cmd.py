@@ -61,8 +61,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def options_from_args(args: argparse.Namespace):
-    from engine.batch import BatchOptions
-    from engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
+    from describe_aloud.engine.batch import BatchOptions
+    from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
 
     out = args.out
     if out is None and not args.sidecar and not args.write_metadata:
@@ -126,8 +126,8 @@ def _stop_cleanly_on_terminate() -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.batch import BatchRunner
-    from engine.errors import UserFacingError
+    from describe_aloud.engine.batch import BatchRunner
+    from describe_aloud.engine.errors import UserFacingError
 
     if args.batch_size is not None and args.batch_size < 1:
         print("--batch-size must be 1 or more.", file=sys.stderr)

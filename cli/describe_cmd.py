@@ -21,6 +21,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from describe_aloud.engine import render
+
 log = logging.getLogger(__name__)
 
 PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
@@ -56,18 +58,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _speech_function(name: str) -> Any:
     """A function from engine.speech if that part of the engine provides it (it is optional here)."""
     try:
-        import engine.speech as speech
+        import describe_aloud.engine.speech as speech
     except ImportError as exc:
-        log.debug("engine.speech unavailable: %r", exc)
+        log.debug("describe_aloud.engine.speech unavailable: %r", exc)
         return None
     return getattr(speech, name, None)
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
-    from engine.describer import Describer
-    from engine.errors import ImageLoadError, UserFacingError
-    from engine.images import load_image
+    from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
+    from describe_aloud.engine.describer import Describer
+    from describe_aloud.engine.errors import ImageLoadError, UserFacingError
+    from describe_aloud.engine.images import load_image
 
     exit_code = 0
     # The voice starts (in its own process) while the model loads.
@@ -130,8 +132,8 @@ def _report_bad_file(path: str, message: str, as_json: bool) -> None:
 def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Any, str | None, int]:
     """(captioner or None, why there is none, exit code). The full message is printed once, on stderr;
     each description carries a short one."""
-    from engine.captioners import load_captioner
-    from engine.errors import ModelNotAvailable, UserFacingError
+    from describe_aloud.engine.captioners import load_captioner
+    from describe_aloud.engine.errors import ModelNotAvailable, UserFacingError
 
     consequence = "only the text was read" if ocr else "there is no description"
     started = time.perf_counter()
@@ -152,7 +154,7 @@ def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Any, str |
 
 
 def _json_record(path: str, description: Any) -> dict[str, Any]:
-    data = description.to_dict()
+    data = render.record(description)
     keys = ("kind", "caption", "detailed_caption", "objects", "text", "text_lines", "model_id",
             "timings_ms", "speech", "blank_reason", "caption_error", "ocr_error", "width", "height")
     record = {"path": path}
@@ -171,18 +173,11 @@ def _print_json(record: dict[str, Any]) -> None:
 
 
 def _plain_text(path: str, description: Any) -> str:
-    """The path, the kind, then the spoken parts; read text one line per line."""
-    from engine.description import speech_parts
-
+    """The path, the kind, then what is said, one part per line; read text one line per line."""
     lines = [f"{path}: {description.kind.value}"]
-    for label, sentence in speech_parts(description):
-        if label == "kind":
-            continue  # already on the first line
-        if label == "text":
-            lines.append("  Text:")
-            lines.extend(f"    {line.text}" for line in description.text_lines)
-        else:
-            lines.append(f"  {sentence}")
+    for part in render.describe(description).parts:
+        if part.role != "kind":  # already on the first line
+            lines.extend(f"  {line}" for line in part.lines)
     return "\n".join(lines)
 
 
@@ -204,7 +199,7 @@ class _Voice:
             return
         settings_from_args = _speech_function("settings_from_args")
         settings = settings_from_args(args) if settings_from_args is not None else None
-        from engine.errors import UserFacingError
+        from describe_aloud.engine.errors import UserFacingError
 
         try:
             self.speaker = create_speaker(settings, on_error=self._problem)
@@ -226,19 +221,21 @@ class _Voice:
     def text_ready(self, path: str) -> Any:
         """The Describer's on_text callback for this file: speak a screen's text before its caption."""
         def on_text(partial: Any) -> None:
-            self._partial[path] = partial
-            self._say(self._prefixed(path, partial.to_speech()))
+            rendering = render.describe(partial)
+            self._partial[path] = rendering
+            self._say(self._prefixed(path, rendering.speech))
         return on_text
 
     def described(self, path: str, description: Any) -> None:
-        text = self._prefixed(path, description.to_speech())
+        rendering = render.describe(description)
+        text = self._prefixed(path, rendering.speech)
         self.texts.append(text)
         partial = self._partial.pop(path, None)
-        self._say(description.remaining_speech(partial) if partial is not None else text)
+        self._say(rendering.after(partial).speech if partial is not None else text)
 
     def finish(self) -> int:
         """Save the audio, wait for the speech to end, close the voice. Returns 0, or 1 on a problem."""
-        from engine.errors import UserFacingError
+        from describe_aloud.engine.errors import UserFacingError
 
         if self.speaker is None:
             return 1

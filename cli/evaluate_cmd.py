@@ -36,8 +36,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.errors import UserFacingError
-    from engine.training.evaluate import evaluate, format_table, write_json
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.training.evaluate import evaluate, format_table, write_json
 
     try:
         result = evaluate(

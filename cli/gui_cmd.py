@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.device import PRECISIONS  # light: no torch at import
+from describe_aloud.engine.device import PRECISIONS  # light: no torch at import
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +21,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Qt is imported only here, so the other commands stay light.
-    from gui.app import run_app
+    from describe_aloud.gui.app import run_app
 
     return run_app(model=args.model, precision=args.precision)

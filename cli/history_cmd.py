@@ -33,7 +33,7 @@ def _format_entry(entry) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.history import HistoryStore, history_path
+    from describe_aloud.engine.history import HistoryStore, history_path
 
     if not history_path().exists():
         # Opening would create an empty file; just say there is nothing yet.

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from describe_aloud.engine.invocation import user_command
 from typing import Callable, TextIO
 
 CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr")
@@ -67,7 +68,7 @@ def capabilities_text(capabilities) -> str:
 
 def downloaded_text(status) -> str:
     """yes / no / partly (what an interrupted download left), as read aloud by a screen reader."""
-    from engine.models import format_bytes
+    from describe_aloud.engine.models import format_bytes
 
     if status.downloaded:
         return "yes"
@@ -78,7 +79,7 @@ def downloaded_text(status) -> str:
 
 def status_rows(statuses) -> list[list[str]]:
     """Table rows (header first) for `models list`."""
-    from engine.models import format_bytes
+    from describe_aloud.engine.models import format_bytes
 
     rows = [["NAME", "HUGGING FACE ID", "PARAMS", "DOWNLOAD", "ON DISK", "LICENCE", "CAN DO", "DOWNLOADED"]]
     for status in statuses:
@@ -103,9 +104,9 @@ def format_table(rows: list[list[str]]) -> str:
 
 
 def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
-    from engine.config import hub_cache_dir
-    from engine.errors import UserFacingError
-    from engine.models import list_models
+    from describe_aloud.engine.config import hub_cache_dir
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.models import list_models
 
     out = out or sys.stdout
     try:
@@ -119,7 +120,7 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
         return 0
     print(format_table(status_rows(statuses)), file=out)
     print(f"\nModels are stored in {hub_cache_dir()}. "
-          "Download one with: python main.py models download NAME", file=out)
+          f"Download one with: {user_command('models', 'download', 'NAME')}", file=out)
     return 0
 
 
@@ -152,13 +153,13 @@ class _ProgressBar:
 
 
 def run_download(args: argparse.Namespace) -> int:
-    from engine.catalog import CATALOG
-    from engine.errors import UserFacingError
-    from engine.models import download, format_bytes, model_status
+    from describe_aloud.engine.catalog import CATALOG
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.models import download, format_bytes, model_status
 
     names = [entry.name for entry in CATALOG] if args.all else list(args.names)
     if not names:
-        print("Error: name the model to download (see `python main.py models list`), or use --all.",
+        print(f"Error: name the model to download (see `{user_command('models', 'list')}`), or use --all.",
               file=sys.stderr)
         return 1
     failures = 0
@@ -196,8 +197,8 @@ def run_download(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from engine.errors import UserFacingError
-    from engine.models import display_name, format_bytes, remove, resolve_name
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.models import display_name, format_bytes, remove, resolve_name
 
     try:
         freed = remove(args.name)

@@ -22,6 +22,8 @@ import argparse
 import logging
 import sys
 
+from describe_aloud.engine import render
+
 log = logging.getLogger(__name__)
 
 # command -> (app command, capture target or None, help)
@@ -59,7 +61,7 @@ def _region_size(value: str) -> tuple[int, int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from cli.describe_cmd import PRECISION_CHOICES, _speech_function
+    from describe_aloud.cli.describe_cmd import PRECISION_CHOICES, _speech_function
 
     for name, (_app_command, target, help_text) in SCREEN_COMMANDS.items():
         parser = subparsers.add_parser(
@@ -138,14 +140,14 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _deliver(app_command: str, timeout: float) -> bool:
-    from gui.single_instance import send_command
+    from describe_aloud.gui.single_instance import send_command
 
     return send_command(app_command, timeout_ms=int(max(timeout, 0.05) * 1000))
 
 
 def _capture(target: str, args: argparse.Namespace):
     """(image, source label, near-black hint or None), or an error sentence."""
-    from engine.capture import CaptureError, capture, permission_hint
+    from describe_aloud.engine.capture import CaptureError, capture, permission_hint
 
     try:
         result = capture(target, region_size=getattr(args, "region_size", (800, 600)))
@@ -174,8 +176,8 @@ def _clipboard_image():
     if content is None:
         return None, None, "There is no image on the clipboard."
     if isinstance(content, list):  # file names (Windows / macOS): describe the first image file
-        from engine.errors import ImageLoadError
-        from engine.images import load_image
+        from describe_aloud.engine.errors import ImageLoadError
+        from describe_aloud.engine.images import load_image
 
         for path in content:
             try:
@@ -183,7 +185,7 @@ def _clipboard_image():
             except ImageLoadError:
                 continue
         return None, None, "The clipboard holds files, but none of them is an image."
-    from engine.images import to_rgb
+    from describe_aloud.engine.images import to_rgb
 
     return to_rgb(content), "clipboard", None
 
@@ -200,7 +202,7 @@ def _fail(args: argparse.Namespace, message: str) -> int:
 
 
 def _speak_text(args: argparse.Namespace, text: str) -> None:
-    from cli.describe_cmd import speak_texts
+    from describe_aloud.cli.describe_cmd import speak_texts
 
     saved = getattr(args, "save_audio", None)
     args.save_audio = None  # an error message is spoken, never written over the user's WAV
@@ -211,10 +213,10 @@ def _speak_text(args: argparse.Namespace, text: str) -> None:
 
 
 def _describe(args: argparse.Namespace, image, source: str) -> int:
-    from cli.describe_cmd import _json_record, _load_captioner, _plain_text, _print_json, speak_texts
-    from engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
-    from engine.describer import Describer
-    from engine.errors import UserFacingError
+    from describe_aloud.cli.describe_cmd import _json_record, _load_captioner, _plain_text, _print_json, speak_texts
+    from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
+    from describe_aloud.engine.describer import Describer
+    from describe_aloud.engine.errors import UserFacingError
 
     spec = args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
@@ -230,14 +232,14 @@ def _describe(args: argparse.Namespace, image, source: str) -> int:
     else:
         print(_plain_text(source, description), flush=True)
     if args.speak or args.save_audio:
-        exit_code = max(exit_code, speak_texts(args, [description.to_speech()]))
+        exit_code = max(exit_code, speak_texts(args, [render.describe(description).speech]))
     return exit_code
 
 
 def _remember(description, image, source: str) -> None:
     """Keep the description in the history, as the app would (a failure here loses nothing else)."""
     try:
-        from engine.history import HistoryStore
+        from describe_aloud.engine.history import HistoryStore
 
         store = HistoryStore()
         try:

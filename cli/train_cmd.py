@@ -16,7 +16,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from engine.training.config import ENCODERS  # light: no torch
+    from describe_aloud.engine.training.config import ENCODERS  # light: no torch
 
     parser = subparsers.add_parser(
         "train",
@@ -66,9 +66,9 @@ def overrides_from_args(args: argparse.Namespace) -> dict:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.errors import UserFacingError
-    from engine.training.config import load_config
-    from engine.training.train import config_for_resume, train
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.training.config import load_config
+    from describe_aloud.engine.training.train import config_for_resume, train
 
     try:
         if args.resume:

@@ -17,7 +17,7 @@ import sys
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from engine.speech.options import add_speech_arguments
+    from describe_aloud.engine.speech.options import add_speech_arguments
 
     voices = subparsers.add_parser(
         "voices",
@@ -46,7 +46,7 @@ def _matches_language(voice, language: str) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    from engine.speech import create_speaker, settings_from_args
+    from describe_aloud.engine.speech import create_speaker, settings_from_args
 
     errors: list[str] = []
     settings = settings_from_args(args)
@@ -87,8 +87,8 @@ def _voice_known(wanted: str, voices) -> bool:
 
 
 def run_say(args: argparse.Namespace) -> int:
-    from engine.errors import UserFacingError
-    from engine.speech import create_speaker, settings_from_args
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.speech import create_speaker, settings_from_args
 
     settings = settings_from_args(args)
     text = " ".join(args.text)

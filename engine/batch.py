@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from engine.errors import ImageLoadError, UserFacingError
-from engine.journal import Entry, FileKey, Journal, JournalBusy, default_journal_path, utc_now
+from describe_aloud.engine.errors import ImageLoadError, UserFacingError
+from describe_aloud.engine.journal import Entry, FileKey, Journal, JournalBusy, default_journal_path, utc_now
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +79,7 @@ def scan_folder(folder: str | os.PathLike, *, recursive: bool = False,
 
 def remove_stale_temp_files(folder: Path, rel_paths: Sequence[str]) -> int:
     """Delete temp files our atomic writers left behind when killed (`.NAME.xxxx.describe-aloud-tmp`)."""
-    from engine.metadata import TMP_SUFFIX
+    from describe_aloud.engine.metadata import TMP_SUFFIX
 
     removed = 0
     for directory in {(folder / p).parent for p in rel_paths} | {folder}:
@@ -196,7 +196,7 @@ def decode_shrunk(path: Path, max_side: int):
     photos. Anything unusual goes through engine.images.load_image, whose errors explain the problem."""
     from PIL import Image
 
-    from engine.images import load_image, to_rgb
+    from describe_aloud.engine.images import load_image, to_rgb
 
     try:
         with Image.open(path) as im:
@@ -280,7 +280,7 @@ class BatchRunner:
     def run(self) -> BatchSummary:
         """Describe what is not done yet. Raises UserFacingError (ModelNotAvailable: exit code 2,
         OutputConflict...) before any work starts; afterwards problems are reported in the summary."""
-        from engine.outputs import check_output_writable, output_format
+        from describe_aloud.engine.outputs import check_output_writable, output_format
 
         opts = self.options
         folder = Path(opts.folder).expanduser()
@@ -336,10 +336,10 @@ class BatchRunner:
     def _make_describer(self):
         if self._describer is not None:
             return self._describer
-        from engine.describer import Describer
+        from describe_aloud.engine.describer import Describer
 
         if self._captioner is None:
-            from engine.captioners import load_captioner
+            from describe_aloud.engine.captioners import load_captioner
 
             self._status("Loading the model…")
             self._captioner = load_captioner(
@@ -352,7 +352,7 @@ class BatchRunner:
         if self.options.batch_size:
             return max(1, int(self.options.batch_size))
         try:
-            from engine.device import resolve_device
+            from describe_aloud.engine.device import resolve_device
 
             return DEFAULT_BATCH_GPU if resolve_device(self.options.device).startswith("cuda") else DEFAULT_BATCH_CPU
         except Exception:  # noqa: BLE001 - no torch: the CPU default
@@ -467,10 +467,10 @@ class BatchRunner:
         return [entries[item.rel] for item in batch]
 
     def _done(self, item: _Loaded, d, describer) -> Entry:
-        from engine.outputs import alt_text_for
+        from describe_aloud.engine.render import alt_text
 
         return Entry(path=item.rel, key=item.key or FileKey(0, 0), status="done", model_id=describer.model_id,
-                     detail=self.options.detail, description=d.to_dict(), alt_text=alt_text_for(d),
+                     detail=self.options.detail, description=d.to_dict(), alt_text=alt_text(d),
                      described_at=utc_now())
 
     def _failed(self, item: _Loaded, reason: str, describer) -> Entry:
@@ -480,8 +480,8 @@ class BatchRunner:
 
     def _side_effects(self, folder: Path, entry: Entry | None, journal: Journal, summary: BatchSummary) -> None:
         """Sidecar and in-file metadata for a done entry, when asked and not already written."""
-        from engine.metadata import write_alt_text, write_xmp_sidecar
-        from engine.outputs import write_text_sidecar
+        from describe_aloud.engine.metadata import write_alt_text, write_xmp_sidecar
+        from describe_aloud.engine.outputs import write_text_sidecar
 
         opts = self.options
         if entry is None or entry.status != "done" or not entry.alt_text:
@@ -504,7 +504,7 @@ class BatchRunner:
                 result = write_alt_text(path, entry.alt_text)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", entry.path)
-                from engine.metadata import MetadataResult
+                from describe_aloud.engine.metadata import MetadataResult
 
                 result = MetadataResult(str(path), "failed", f"left untouched: {type(exc).__name__}: {exc}")
             if result.ok:
@@ -517,7 +517,7 @@ class BatchRunner:
                 journal.update_file_state(entry.path, metadata_status=result.status, metadata_note=result.reason)
 
     def _write_results(self, journal: Journal, folder: Path, summary: BatchSummary) -> None:
-        from engine.outputs import write_results
+        from describe_aloud.engine.outputs import write_results
 
         try:
             write_results(self.options.out, journal, folder=str(folder), only=self._scanned)

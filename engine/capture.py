@@ -31,7 +31,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from PIL import Image
 
-from engine.errors import UserFacingError
+from describe_aloud.engine.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 

@@ -26,10 +26,10 @@ from typing import Callable, Sequence
 import numpy as np
 from PIL import Image
 
-from engine.captioners.base import Captioner, CaptionResult
-from engine.description import Description, ImageKind, TextLine
-from engine.errors import UserFacingError
-from engine.ocr import OcrEngine
+from describe_aloud.engine.captioners.base import Captioner, CaptionResult
+from describe_aloud.engine.description import Description, ImageKind, TextLine
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.ocr import OcrEngine
 
 log = logging.getLogger(__name__)
 
@@ -145,8 +145,8 @@ class Describer:
 
         on_text: called on this (the owner) thread as soon as the text is read, before the caption is
         ready, when the trust rules put the text first (a screen or document with text), so speaking can
-        start early. It gets a Description without caption; speak `partial.to_speech()`, then, when
-        describe returns, `final.remaining_speech(partial)`."""
+        start early. It gets a Description without caption; speak `render.describe(partial)`, then, when
+        describe returns, only what `render.describe(final).after(...)` adds."""
         started = time.perf_counter()
         hint = _hint(kind_hint)
         d, rgb, thumb = self._prepare(image, source)
@@ -368,7 +368,7 @@ def _ms_since(t: float) -> float:
 
 
 def _to_rgb(image: Image.Image) -> Image.Image:
-    from engine.images import to_rgb
+    from describe_aloud.engine.images import to_rgb
 
     return to_rgb(image)
 

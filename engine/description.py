@@ -1,10 +1,6 @@
-"""What the engine says about one image, and how that is turned into speech.
+"""What the engine found in one image: its kind, the text read from it, a model's caption and objects.
 
-Trust rules (never state what is not there):
-- a blank / near-uniform image is said to be blank, with no caption;
-- text comes from OCR and is labelled as read text;
-- when an image is mostly text (a screen, a document) the text leads and the caption is hedged;
-- the spoken rendering says which parts are read (exact) and which are guessed by a model.
+Plain data. What is said and shown about it is made by engine.render, the one renderer.
 """
 from __future__ import annotations
 
@@ -62,16 +58,6 @@ class Description:
     def mostly_text(self) -> bool:
         return self.kind in (ImageKind.SCREEN, ImageKind.DOCUMENT)
 
-    def to_speech(self, *, include_text: bool = True) -> str:
-        """The words to speak, in the order the trust rules set."""
-        return render_speech(self, include_text=include_text)
-
-    def remaining_speech(self, already_said: "Description") -> str:
-        """The words of this description not yet spoken when `already_said` (an early, partial
-        description of the same image, e.g. its text before the caption) was spoken."""
-        said = {text for _, text in speech_parts(already_said)}
-        return " ".join(text for _, text in speech_parts(self) if text not in said)
-
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind.value
@@ -82,7 +68,6 @@ class Description:
         ]
         data["objects"] = [{"label": o.label, "box": [round(v, 1) for v in o.box]} for o in self.objects]
         data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
-        data["speech"] = self.to_speech()
         return data
 
     @classmethod
@@ -105,76 +90,3 @@ class Description:
             caption_error=data.get("caption_error"),
             ocr_error=data.get("ocr_error"),
         )
-
-
-_KIND_WORDS = {
-    ImageKind.PHOTO: "Picture",
-    ImageKind.SCREEN: "Screen",
-    ImageKind.DOCUMENT: "Document",
-}
-
-
-def _sentence(text: str) -> str:
-    text = text.strip()
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?" else text + "."
-
-
-def spoken_text(lines: list[TextLine]) -> str:
-    """Read lines as one text to speak. A line that starts with a capital (a menu item, a heading, a new
-    sentence) after one with no closing punctuation gets a full stop, so the voice pauses between UI
-    labels; a line continuing a sentence (lower case) is joined with a space."""
-    out = ""
-    for line in lines:
-        text = line.text.strip()
-        if not text:
-            continue
-        if out and out[-1] not in ".!?:;," and not text[0].islower():
-            out += "."
-        out = f"{out} {text}" if out else text
-    return out
-
-
-def speech_parts(d: Description, *, include_text: bool = True) -> list[tuple[str, str]]:
-    """The spoken rendering as labelled parts, in the order the trust rules set.
-
-    Labels: "blank", "kind", "text" (read by OCR: exact), "guess" (the model's caption: a guess),
-    "objects" (the model's guess too), "error" (why there is no caption), "nothing"."""
-    if d.kind is ImageKind.BLANK:
-        return [("blank", f"The image is blank: {d.blank_reason or 'nothing to describe'}.")]
-
-    parts: list[tuple[str, str]] = []
-    read_text = spoken_text(d.text_lines) if include_text else ""
-    # Mostly text: the scene caption stays short (a detailed one would guess even more about a screen).
-    guess = (d.caption or d.detailed_caption) if d.mostly_text else (d.detailed_caption or d.caption)
-
-    if d.mostly_text:
-        # A screen capture is a SCREEN even with no text on it (a photo viewer, a video): no "with text".
-        with_text = " with text" if d.text_lines else ""
-        parts.append(("kind", f"{_KIND_WORDS[d.kind]}{with_text}."))
-        if read_text:
-            parts.append(("text", f"Text: {_sentence(read_text)}"))
-        if guess:
-            parts.append(("guess", f"Could be: {_sentence(guess)}"))
-    else:
-        parts.append(("kind", f"{_KIND_WORDS[d.kind]}."))
-        if guess:
-            parts.append(("guess", f"The model guesses: {_sentence(guess)}"))
-        if d.objects:
-            labels = ", ".join(sorted({o.label for o in d.objects}))
-            parts.append(("objects", f"Objects it may contain: {labels}."))
-        if read_text:
-            parts.append(("text", f"Text: {_sentence(read_text)}"))
-    if d.caption_error:
-        parts.append(("error", _sentence(d.caption_error)))
-    if d.ocr_error:
-        parts.append(("error", _sentence(d.ocr_error)))
-    if not guess and not read_text and not d.caption_error and not d.ocr_error:
-        parts.append(("nothing", "Nothing could be recognised."))
-    return parts
-
-
-def render_speech(d: Description, *, include_text: bool = True) -> str:
-    return " ".join(text for _, text in speech_parts(d, include_text=include_text))

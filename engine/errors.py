@@ -1,6 +1,9 @@
 """Errors that carry a message meant for the user (printed on the command line, spoken in the app)."""
 from __future__ import annotations
 
+from describe_aloud.engine.i18n import _
+from describe_aloud.engine.invocation import user_command
+
 
 class UserFacingError(Exception):
     """An error whose str() is a complete, plain-language sentence for the user."""
@@ -22,9 +25,25 @@ class ModelNotAvailable(UserFacingError):
         super().__init__(
             message
             or f"The model {model!r} is not downloaded yet. Download it once with: "
-            f"python main.py models download {model}"
+            f"{user_command('models', 'download', model)}"
         )
 
 
 class ModelLoadError(UserFacingError):
     """The model files are present but could not be loaded."""
+
+
+def user_message(exc: BaseException, *, doing: str | None = None) -> str:
+    """The one funnel from an exception to the sentence the user hears and reads.
+
+    A UserFacingError already is that sentence. Anything else is unexpected: it is wrapped with what was
+    being done (`doing`: "Describing failed (git-base)", "The screen could not be captured") so the user
+    knows which step failed, and the exception's own words follow for a bug report."""
+    if isinstance(exc, UserFacingError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return _("There is not enough memory to do this.")
+    detail = str(exc).strip() or type(exc).__name__
+    if doing:
+        return _("{doing}: {detail}").format(doing=doing, detail=detail)
+    return _("Something went wrong: {detail}").format(detail=detail)

@@ -1,8 +1,8 @@
 """The history of past descriptions, kept across restarts in the user's data folder (SQLite).
 
 Each entry holds: id, time (seconds since the epoch, UTC), source ("screen", a file path, "clipboard"...),
-kind (photo / screen / document / blank), the spoken text, the full Description as JSON, and a small PNG
-thumbnail of the image (or none).
+kind (photo / screen / document / blank), the spoken text and the text shown (both made by engine.render),
+the full Description as JSON, and a small PNG thumbnail of the image (or none).
 
 Threading contract: one `HistoryStore` may be used from any thread; calls are serialised by a lock (the
 app writes from the GUI thread, which is fine: an insert is a few milliseconds). Several processes may
@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.config import data_dir
-from engine.description import Description
+from describe_aloud.engine.config import data_dir
+from describe_aloud.engine import render
+from describe_aloud.engine.description import Description
 
 HISTORY_FILE = "history.sqlite3"
 THUMBNAIL_SIZE = 160  # longest side, pixels
@@ -36,10 +37,13 @@ CREATE TABLE IF NOT EXISTS entries (
     kind TEXT NOT NULL DEFAULT '',
     text TEXT NOT NULL DEFAULT '',
     description TEXT NOT NULL DEFAULT '{}',
-    thumbnail BLOB
+    thumbnail BLOB,
+    display TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_time ON entries(time);
 """
+# Files made before a column existed get it added (SQLite has no ADD COLUMN IF NOT EXISTS).
+_ADDED_COLUMNS = {"display": "TEXT NOT NULL DEFAULT ''"}
 
 
 def history_path() -> Path:
@@ -56,6 +60,11 @@ class HistoryEntry:
     text: str
     description: dict[str, Any]
     thumbnail: bytes | None = None
+    display: str = ""  # the text as shown, one part per line ("" in entries older than this column)
+
+    @property
+    def display_text(self) -> str:
+        return self.display or self.text
 
     def to_description(self) -> Description | None:
         """The stored Description, or None when the stored JSON is not one (an older or damaged row)."""
@@ -109,6 +118,10 @@ class HistoryStore:
         with self._lock, self._conn:
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.executescript(_SCHEMA)
+            present = {row[1] for row in self._conn.execute("PRAGMA table_info(entries)")}
+            for column, declaration in _ADDED_COLUMNS.items():
+                if column not in present:
+                    self._conn.execute(f"ALTER TABLE entries ADD COLUMN {column} {declaration}")
 
     # Writing ---------------------------------------------------------------------------------------
     def add(
@@ -118,35 +131,36 @@ class HistoryStore:
         source: str | None = None,
         image: Any = None,
         thumbnail: bytes | None = None,
-        text: str | None = None,
+        rendering: render.Rendering | None = None,
         when: float | None = None,
     ) -> HistoryEntry:
         """Record one description. `image` (a PIL image) is turned into a thumbnail unless `thumbnail`
-        (PNG bytes) is given. `text` defaults to the description's spoken form."""
+        (PNG bytes) is given. `rendering` (what was said and shown) defaults to the description's."""
         if thumbnail is None and image is not None:
             thumbnail = make_thumbnail(image)
         source = source if source is not None else (description.source or "")
-        text = text if text is not None else description.to_speech()
+        rendering = rendering if rendering is not None else render.describe(description)
         when = time.time() if when is None else when
         payload = json.dumps(description.to_dict(), ensure_ascii=False)
+        text, display = rendering.speech, rendering.display
         with self._lock, self._conn:
             cursor = self._conn.execute(
-                "INSERT INTO entries (time, source, kind, text, description, thumbnail) VALUES (?,?,?,?,?,?)",
-                (when, source, description.kind.value, text, payload, thumbnail),
+                "INSERT INTO entries (time, source, kind, text, description, thumbnail, display) "
+                "VALUES (?,?,?,?,?,?,?)",
+                (when, source, description.kind.value, text, payload, thumbnail, display),
             )
             entry_id = int(cursor.lastrowid)
             self._prune()
         return HistoryEntry(entry_id, when, source, description.kind.value, text,
-                            json.loads(payload), thumbnail)
+                            json.loads(payload), thumbnail, display)
 
-    def update_text(self, entry_id: int, description: Description, *, text: str | None = None) -> None:
-        """Replace an entry's description (after "more detail" added to it)."""
-        text = text if text is not None else description.to_speech()
+    def update(self, entry_id: int, description: Description, rendering: render.Rendering) -> None:
+        """Replace an entry's description and what it says (after "more detail" added to it)."""
         payload = json.dumps(description.to_dict(), ensure_ascii=False)
         with self._lock, self._conn:
             self._conn.execute(
-                "UPDATE entries SET text=?, description=?, kind=? WHERE id=?",
-                (text, payload, description.kind.value, entry_id),
+                "UPDATE entries SET text=?, display=?, description=?, kind=? WHERE id=?",
+                (rendering.speech, rendering.display, payload, description.kind.value, entry_id),
             )
 
     def delete(self, entry_id: int) -> None:
@@ -225,4 +239,5 @@ def _entry_from_row(row: sqlite3.Row) -> HistoryEntry:
         text=row["text"] or "",
         description=description if isinstance(description, dict) else {},
         thumbnail=bytes(row["thumbnail"]) if row["thumbnail"] is not None else None,
+        display=row["display"] or "",
     )

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from engine.errors import ImageLoadError
+from describe_aloud.engine.errors import ImageLoadError
 
 log = logging.getLogger(__name__)
 

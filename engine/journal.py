@@ -95,7 +95,7 @@ def default_journal_path(folder: str | os.PathLike, *, in_folder: bool = True) -
     folder = Path(folder).resolve()
     if in_folder and os.access(folder, os.W_OK):
         return folder / JOURNAL_NAME
-    from engine.config import data_dir
+    from describe_aloud.engine.config import data_dir
 
     digest = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:16]
     return data_dir() / "batch-journals" / f"{digest}.sqlite"

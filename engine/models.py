@@ -35,9 +35,10 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
-from engine.catalog import CATALOG, CatalogEntry, catalog_entry
-from engine.config import hub_cache_dir
-from engine.errors import UserFacingError
+from describe_aloud.engine.catalog import CATALOG, CatalogEntry, catalog_entry
+from describe_aloud.engine.config import hub_cache_dir
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.invocation import user_command
 
 ProgressCallback = Callable[[int, int], None]
 """progress(bytes_done, bytes_total): bytes of the model on disk so far, out of the bytes it needs."""
@@ -300,7 +301,7 @@ def _user_facing_errors(hf_id: str, endpoint: str) -> Iterator[None]:
     except RepositoryNotFoundError as exc:
         raise UserFacingError(
             f"The model server {host} has no model called {hf_id}. Check the name; "
-            "`python main.py models list` shows the known models."
+            f"`{user_command('models', 'list')}` shows the known models."
         ) from exc
     except RevisionNotFoundError as exc:
         raise UserFacingError(f"The model server has no {REVISION!r} version of {hf_id}.") from exc

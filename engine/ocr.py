@@ -21,7 +21,7 @@ from typing import Any, Sequence
 import numpy as np
 from PIL import Image, ImageDraw
 
-from engine.description import Box, TextLine
+from describe_aloud.engine.description import Box, TextLine
 
 log = logging.getLogger(__name__)
 

@@ -18,10 +18,10 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from engine.description import Description, ImageKind
-from engine.errors import UserFacingError
-from engine.journal import Entry, Journal
-from engine.metadata import atomic_write_bytes, text_sidecar_path
+from describe_aloud.engine.description import Description, ImageKind
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.journal import Entry, Journal
+from describe_aloud.engine.metadata import atomic_write_bytes, text_sidecar_path
 
 GENERATOR = "describe-aloud"
 FIELDS = (
@@ -29,7 +29,6 @@ FIELDS = (
     "described_at", "width", "height", "error",
 )
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".json": "json"}
-MAX_ALT_TEXT_OCR = 300  # characters of read text quoted in the alt text
 
 
 class OutputConflict(UserFacingError):
@@ -45,38 +44,6 @@ def output_format(path: str | os.PathLike) -> str:
             f"The results file {str(path)!r} must end in .csv, .jsonl or .json."
         )
     return fmt
-
-
-def _sentence(text: str) -> str:
-    text = " ".join(text.split())
-    if not text:
-        return text
-    text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?\"'" else text + "."
-
-
-def alt_text_for(d: Description) -> str:
-    """Alt text for a web page or a photo library: what the model saw, and the text read in the image.
-
-    Shorter than the spoken rendering: no "the model guesses" (alt text is read in context), but a
-    mostly-text image leads with its text, as the trust rules want."""
-    if d.kind is ImageKind.BLANK:
-        return _sentence(f"Blank image: {d.blank_reason}" if d.blank_reason else "Blank image")
-    guess = (d.detailed_caption or d.caption or "").strip()
-    text = " ".join(d.text.split())
-    if len(text) > MAX_ALT_TEXT_OCR:
-        text = text[: MAX_ALT_TEXT_OCR].rsplit(" ", 1)[0] + "…"
-    quoted = f'Text: "{text}"' if text else ""
-    if d.mostly_text:
-        lead = "Screenshot" if d.kind is ImageKind.SCREEN else "Document"
-        parts = [f"{lead} with text." if not text else f"{lead}. {quoted}."]
-        if guess:
-            parts.append(_sentence(guess))
-    else:
-        parts = [_sentence(guess)] if guess else []
-        if text:
-            parts.append(quoted + ".")
-    return " ".join(p for p in parts if p) or "Image."
 
 
 def row_for(entry: Entry) -> dict[str, Any]:

@@ -25,10 +25,12 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QFileDialog, QWidget
 
-from engine.config import Settings
-from engine.history import HistoryStore
-from gui.main_window import ACTION_SPECS, APP_TITLE, MainWindow, display_text, shortcut_text
-from gui.worker import DescribeJob, DescribeWorker, JobPartial, JobResult
+from describe_aloud.engine import render
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.history import HistoryStore
+from describe_aloud.engine.invocation import user_command
+from describe_aloud.gui.main_window import ACTION_SPECS, APP_TITLE, MainWindow, shortcut_text
+from describe_aloud.gui.worker import DescribeJob, DescribeWorker, JobPartial, JobResult
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +104,7 @@ SpeakerFactory = Callable[[Settings, SpeechBridge], Any]
 
 
 def default_speaker_factory(settings: Settings, bridge: SpeechBridge):
-    from engine.speech import create_speaker
+    from describe_aloud.engine.speech import create_speaker
 
     return create_speaker(settings, on_started=bridge.on_started, on_finished=bridge.on_finished,
                           on_error=bridge.on_error)
@@ -172,33 +174,18 @@ def primary_screen_pixels() -> tuple[int, int] | None:
     return round(size.width() * ratio), round(size.height() * ratio)
 
 
-def objects_speech(description) -> str:
-    """The objects the detail model found, as one sentence ("" when none)."""
-    if not description.objects:
-        return ""
-    labels = ", ".join(sorted({o.label for o in description.objects}))
-    return f"Objects it may contain: {labels}."
-
-
-def more_detail_speech(description) -> str:
-    """What "more detail" says: the added description (hedged: it is a model's guess), then the objects."""
-    added = description.detailed_caption or description.caption
-    if added:
-        text = f"More detail, guessed by the model: {added.strip()}"
-    else:
-        text = "The detail model has nothing to add."
-    objects = objects_speech(description)
-    return f"{text} {objects}" if objects else text
-
-
 @dataclass
 class LastResult:
     """What "repeat", "copy" and "more detail" work on."""
 
-    text: str
+    rendering: render.Rendering  # what was said and shown, more detail included
     image: Any
     source: str
     history_id: int | None
+
+    @property
+    def text(self) -> str:
+        return self.rendering.speech
 
 
 def qimage_to_pil(image: QImage):
@@ -210,7 +197,7 @@ def qimage_to_pil(image: QImage):
     data = bytes(rgba.constBits())[: rgba.bytesPerLine() * height]
     pil = Image.frombuffer("RGBA", (width, height), data, "raw", "RGBA", rgba.bytesPerLine(), 1)
     try:
-        from engine.images import to_rgb
+        from describe_aloud.engine.images import to_rgb
 
         return to_rgb(pil)
     except ImportError:  # pragma: no cover - engine.images is part of the engine
@@ -248,9 +235,9 @@ class AppController(QObject):
         self._speaker_factory = speaker_factory or default_speaker_factory
         self._speech_problem: str | None = None
         self._capture_excluded: set[int] = set()  # id()s of our windows the system keeps out of captures
-        # Job id -> the partial description already spoken for it (its text), or None when the user
-        # stopped the speech since: the rest of that description is then not spoken either.
-        self._spoken_early: dict[int, Any] = {}
+        # Job id -> what was already spoken for it (a screen's text), or None when the user stopped the
+        # speech since: the rest of that description is then not spoken either.
+        self._spoken_early: dict[int, render.Rendering | None] = {}
 
         self._history_problem: str | None = None
         self.history = self._open_history()
@@ -286,10 +273,11 @@ class AppController(QObject):
             self._history_problem = f"The history cannot be saved ({exc}); it is kept until the app closes."
             return HistoryStore(Path(":memory:"))
 
-    def _record(self, description, job: DescribeJob, thumbnail: bytes | None, text: str) -> int | None:
+    def _record(self, description, job: DescribeJob, thumbnail: bytes | None,
+                rendering: render.Rendering) -> int | None:
         """Add to the history; a failure (disk full...) is reported but never costs the description."""
         try:
-            return self.history.add(description, source=job.source, thumbnail=thumbnail, text=text).id
+            return self.history.add(description, source=job.source, thumbnail=thumbnail, rendering=rendering).id
         except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: say it, go on
             log.warning("history write failed: %s", exc, exc_info=True)
             self.window.set_status(f"This description could not be added to the history: {exc}", assertive=True)
@@ -305,7 +293,7 @@ class AppController(QObject):
 
     def _create_earcons(self):
         try:
-            from gui.earcons import Earcons
+            from describe_aloud.gui.earcons import Earcons
         except ImportError:
             return None
         try:
@@ -315,7 +303,7 @@ class AppController(QObject):
             return None
 
     def _create_tray(self):
-        from gui.tray import TrayIcon
+        from describe_aloud.gui.tray import TrayIcon
 
         if not TrayIcon.available():
             return None
@@ -331,7 +319,7 @@ class AppController(QObject):
 
     def _create_hotkeys(self):
         try:
-            from gui.hotkeys import HotkeyManager
+            from describe_aloud.gui.hotkeys import HotkeyManager
         except ImportError:
             return None
         manager = HotkeyManager(self)
@@ -341,7 +329,7 @@ class AppController(QObject):
 
     def _create_instance_server(self):
         try:
-            from gui.single_instance import InstanceServer
+            from describe_aloud.gui.single_instance import InstanceServer
         except ImportError:
             return None
         server = InstanceServer(self)
@@ -409,7 +397,7 @@ class AppController(QObject):
         (mss: loading the X11 libraries, connecting) took 66 ms under Xvfb, paid by the first hotkey
         otherwise. A failure here is not reported: the first capture reports it, with the reason."""
         try:
-            import engine.capture as capture_module
+            import describe_aloud.engine.capture as capture_module
         except ImportError:
             log.warning("screen capture is not available", exc_info=True)
             return
@@ -445,7 +433,7 @@ class AppController(QObject):
             self.tray.hide()
         self.history.close()
         try:
-            from engine.capture import close_thread_capturer
+            from describe_aloud.engine.capture import close_thread_capturer
 
             close_thread_capturer()
         except ImportError:
@@ -566,11 +554,11 @@ class AppController(QObject):
             timings["hide"] = hidden.hide_ms
             timings["hide_wait"] = (time.perf_counter() - hidden.started) * 1000.0
         try:
-            from engine.capture import capture, permission_hint
+            from describe_aloud.engine.capture import capture, permission_hint
 
             result = capture(target)
         except Exception as exc:  # noqa: BLE001 - CaptureError is a sentence; anything else is wrapped
-            from engine.errors import UserFacingError
+            from describe_aloud.engine.errors import UserFacingError
 
             self._restore_after_capture(hidden, timings)
             message = str(exc) if isinstance(exc, UserFacingError) else f"The screen could not be captured: {exc}"
@@ -601,7 +589,7 @@ class AppController(QObject):
 
     def paste(self) -> None:
         """Describe the clipboard: image data, or image files copied in a file manager."""
-        from gui.main_window import local_paths
+        from describe_aloud.gui.main_window import local_paths
 
         mime = QGuiApplication.clipboard().mimeData()
         paths = local_paths(mime) if mime is not None else []
@@ -683,14 +671,14 @@ class AppController(QObject):
             return
         if partial.job.more_detail:
             # The detail is ready, the objects are still being looked for: say the detail now.
-            text, interrupt = more_detail_speech(partial.description), True
+            rendering, interrupt = render.more_detail(partial.description), True
         elif self.settings.speak_ocr:
-            text, interrupt = partial.description.to_speech(), partial.job.interrupt
+            rendering, interrupt = render.describe(partial.description), partial.job.interrupt
         else:
             return  # without spoken text there is nothing worth saying early
-        self._spoken_early[partial.job.id] = partial.description  # before say: a stop may come at once
+        self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
         self._earcon("done")
-        self.speaker.say(text, interrupt=interrupt)
+        self.speaker.say(rendering.speech, interrupt=interrupt)
 
     def _job_result(self, result: JobResult) -> None:
         if self._shut_down:  # a result queued just before quit: nothing left to show it in
@@ -706,44 +694,44 @@ class AppController(QObject):
         if job.more_detail:
             self._more_detail_result(result)
             return
-        text = description.to_speech(include_text=self.settings.speak_ocr)
+        rendering = render.describe(description, include_text=self.settings.speak_ocr)
         # Sound first (both calls return at once): the user is waiting; the window and history can wait.
         if job.id in self._spoken_early:
             # The text is being spoken already: queue only the rest (the hedged caption), nothing twice.
             # None: the user stopped the speech meanwhile, so the rest is not forced on them either.
             early = self._spoken_early.pop(job.id)
-            rest = description.remaining_speech(early) if early is not None else ""
+            rest = rendering.after(early).speech if early is not None else ""
             if rest:
                 self.speaker.say(rest, interrupt=False)
         else:
             self._earcon("done")
-            self.speaker.say(text, interrupt=job.interrupt)
-        history_id = self._record(description, job, result.thumbnail, text)
-        self.last = LastResult(text=text, image=result.image, source=job.source, history_id=history_id)
-        self.window.show_result(display_text(description, text),
+            self.speaker.say(rendering.speech, interrupt=job.interrupt)
+        history_id = self._record(description, job, result.thumbnail, rendering)
+        self.last = LastResult(rendering=rendering, image=result.image, source=job.source, history_id=history_id)
+        self.window.show_result(rendering.display,
                                 focus=self.window.isActiveWindow() or not self.window.isVisible())
         self.window.set_preview(result.thumbnail)
         self.window.set_status(f"Described {job.source}.")
 
     def _more_detail_result(self, result: JobResult) -> None:
         description = result.description
-        text = more_detail_speech(description)
+        rendering = render.more_detail(description)
         spoken_early = result.job.id in self._spoken_early
         early = self._spoken_early.pop(result.job.id, None)
         if self.last is not None:
-            self.last.text = f"{self.last.text}\n\n{text}"
+            self.last.rendering = self.last.rendering + rendering
             if self.last.history_id is not None:
                 try:
-                    self.history.update_text(self.last.history_id, description, text=self.last.text)
+                    self.history.update(self.last.history_id, description, self.last.rendering)
                 except Exception:  # noqa: BLE001 - the detail is shown and spoken anyway
                     log.warning("history update failed", exc_info=True)
-        self.window.append_result(text)
+        self.window.append_result(rendering.display)
         self.window.set_status("More detail added.")
         if not spoken_early:
-            self.speaker.say(text, interrupt=True)
+            self.speaker.say(rendering.speech, interrupt=True)
             self._earcon("done")
         elif early is not None:  # the detail is being spoken: only the objects follow it
-            rest = objects_speech(description)
+            rest = rendering.after(early).speech
             if rest:
                 self.speaker.say(rest, interrupt=False)
 
@@ -837,7 +825,7 @@ class AppController(QObject):
 
     def show_history(self) -> None:
         """Open (or bring back) the history window; it is not modal, so describing goes on meanwhile."""
-        from gui.history_view import HistoryDialog
+        from describe_aloud.gui.history_view import HistoryDialog
 
         if self.history_dialog is None:
             self.history_dialog = HistoryDialog(
@@ -850,7 +838,7 @@ class AppController(QObject):
         self.history_dialog.search_edit.setFocus()
 
     def show_settings(self) -> None:
-        from gui.settings_dialog import SettingsDialog
+        from describe_aloud.gui.settings_dialog import SettingsDialog
 
         try:
             voices = self.speaker.voices()
@@ -891,10 +879,10 @@ class AppController(QObject):
 
     def describe_folder(self, folder: str | None = None) -> None:
         try:
-            from gui.batch_dialog import BatchDialog
+            from describe_aloud.gui.batch_dialog import BatchDialog
         except ImportError:
             self._report_error("Describing a folder is not available in this version; "
-                               "use: python main.py batch FOLDER")
+                               f"use: {user_command('batch', 'FOLDER')}")
             return
         # Not modal: the batch runs in its own thread and the app stays usable meanwhile.
         if self.batch_dialog is None:
@@ -932,7 +920,7 @@ def run_app(*, model: str | None = None, precision: str | None = None, argv: lis
 
     server = None
     try:
-        from gui.single_instance import InstanceServer, send_command
+        from describe_aloud.gui.single_instance import InstanceServer, send_command
     except ImportError:
         InstanceServer = send_command = None  # noqa: N806
     if InstanceServer is not None:

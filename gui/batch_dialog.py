@@ -44,7 +44,7 @@ RESULTS_STEM = "describe-aloud-results"
 
 def _announce(widget: QWidget, message: str, *, assertive: bool = False, label: QLabel | None = None) -> None:
     try:
-        from gui.announce import announce
+        from describe_aloud.gui.announce import announce
     except ImportError:  # pragma: no cover - the app's announce module is part of the app
         if label is not None:
             label.setText(message)
@@ -75,13 +75,13 @@ class _BatchWorker(QObject):
 
     def __init__(self, options: Any) -> None:
         super().__init__()
-        from engine.batch import BatchRunner
+        from describe_aloud.engine.batch import BatchRunner
 
         self.runner = BatchRunner(options, on_progress=self.progress.emit, on_status=self.status.emit)
 
     @Slot()
     def run(self) -> None:
-        from engine.errors import UserFacingError
+        from describe_aloud.engine.errors import UserFacingError
 
         try:
             summary = self.runner.run()
@@ -217,7 +217,7 @@ class BatchDialog(QDialog):
 
     def options(self):
         """The BatchOptions for the current choices."""
-        from engine.batch import BatchOptions
+        from describe_aloud.engine.batch import BatchOptions
 
         folder = self.folder_edit.text().strip()
         suffix = self.output_combo.currentData()

@@ -17,9 +17,12 @@ import threading
 import time
 from pathlib import Path
 
+from describe_aloud import assets
+
 log = logging.getLogger(__name__)
 
-EARCON_DIR = Path(__file__).resolve().parent.parent / "assets" / "earcons"
+# Package data: next to the installed package as in a source checkout.
+EARCON_DIR = Path(assets.__file__).resolve().parent / "earcons"
 NAMES = ("capturing", "done", "error")
 # A sound still waiting after this long is stale (the moment it marked has passed): skip it.
 STALE_AFTER_S = 1.0
@@ -34,7 +37,7 @@ class Earcons:
         self._paths = {name: self.folder / f"{name}.wav" for name in NAMES}
         missing = [str(p) for p in self._paths.values() if not p.is_file()]
         if missing:
-            log.warning("earcon files missing (run python assets/make_earcons.py): %s", ", ".join(missing))
+            log.warning("earcon files missing (they ship with the package; reinstall it): %s", ", ".join(missing))
         self._queue: queue.Queue[tuple[str, float] | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
@@ -83,7 +86,7 @@ class Earcons:
                 self._thread.start()
 
     def _make_player(self):
-        from engine.speech.players import FallbackPlayer, choose_players
+        from describe_aloud.engine.speech.players import FallbackPlayer, choose_players
 
         return FallbackPlayer(choose_players(), on_no_sound=lambda message: log.warning("earcons: %s", message))
 

@@ -26,9 +26,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.history import HistoryEntry, HistoryStore
-from gui.announce import announce
-from gui.main_window import display_text
+from describe_aloud.engine.history import HistoryEntry, HistoryStore
+from describe_aloud.gui.announce import announce
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 PAGE = 200
@@ -160,8 +159,7 @@ class HistoryDialog(QDialog):
         if entry is None:
             self.detail_view.clear()
             return
-        description = entry.to_description()
-        self.detail_view.setPlainText(display_text(description, entry.text) if description else entry.text)
+        self.detail_view.setPlainText(entry.display_text)
 
     # Commands ----------------------------------------------------------------------------------------
     def speak_selected(self) -> None:

@@ -21,11 +21,13 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from describe_aloud.engine.invocation import user_command
+
 log = logging.getLogger(__name__)
 
 WAYLAND_REASON = (
     "Global hotkeys are not available in a Wayland session. Bind the command "
-    "'python main.py {command}' to a shortcut in your desktop's keyboard settings instead."
+    "'{command}' to a shortcut in your desktop's keyboard settings instead."
 )
 
 _MODIFIERS = {
@@ -219,7 +221,7 @@ class HotkeyManager(QObject):
             return {}
         if wayland_without_x():
             for action, combo in wanted.items():
-                self._fail(action, combo, WAYLAND_REASON.format(command=action_command(action)))
+                self._fail(action, combo, WAYLAND_REASON.format(command=user_command(action_command(action))))
             return {}
 
         parsed: dict[str, Combo] = {}
@@ -292,7 +294,7 @@ class HotkeyManager(QObject):
     def _unavailable_reason(action: str, exc: Exception | None) -> str:
         detail = f" ({exc})" if exc else ""
         return (f"Global hotkeys could not be started{detail}. Bind the command "
-                f"'python main.py {action_command(action)}' to a shortcut in your desktop's keyboard settings "
+                f"'{user_command(action_command(action))}' to a shortcut in your desktop's keyboard settings "
                 "instead.")
 
     @staticmethod

@@ -10,7 +10,6 @@ announced (gui.announce). No fixed colours or pixel font sizes: the system theme
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from gui.announce import announce
+from describe_aloud.gui.announce import announce
 
 APP_TITLE = "Describe Aloud"
 
@@ -97,23 +96,6 @@ def app_icon() -> QIcon:
         style = QApplication.style()
         icon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxInformation)
     return icon
-
-
-_PART_START = re.compile(r"(?<=[.!?])\s+(?=(?:Text|Could be|The model guesses|Objects it may contain):)")
-
-
-def display_text(description, speech: str) -> str:
-    """The spoken text laid out for reading with the arrow keys: one part per line (kind, read text,
-    the model's guess, objects), and text read from the image one line per line of the image."""
-    lines: list[str] = []
-    for part in _PART_START.split(speech):
-        text_lines = getattr(description, "text_lines", None) or []
-        if part.startswith("Text: ") and len(text_lines) > 1:
-            lines.append("Text:")
-            lines.extend(f"  {line.text}" for line in text_lines)
-        else:
-            lines.append(part)
-    return "\n".join(lines)
 
 
 class MainWindow(QMainWindow):

@@ -29,9 +29,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from engine.catalog import CATALOG
-from engine.config import DEFAULT_HOTKEYS, Settings
-from gui.announce import announce
+from describe_aloud.engine.catalog import CATALOG
+from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
+from describe_aloud.gui.announce import announce
 
 PRECISIONS = (
     ("auto", "Automatic (bf16 where the processor supports it)"),
@@ -331,7 +331,7 @@ def _label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
 def _combo_problem(combo: str) -> str | None:
     """Why the hotkey manager would refuse `combo` (a sentence), or None."""
     try:
-        from gui.hotkeys import ComboError, parse_combo
+        from describe_aloud.gui.hotkeys import ComboError, parse_combo
     except ImportError:
         return None
     try:

@@ -9,7 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
-from gui.main_window import APP_TITLE, app_icon
+from describe_aloud.gui.main_window import APP_TITLE, app_icon
 
 TRAY_ACTIONS = (
     "show", None, "describe_screen", "describe_window", "describe_region", "describe_all_monitors",

@@ -58,8 +58,8 @@ class DescribeJob:
 
 @dataclass
 class JobPartial:
-    """The text of a screen, read before the caption is ready: speak `description.to_speech()` now and,
-    with the JobResult, only `result.description.remaining_speech(partial.description)`."""
+    """The text of a screen, read before the caption is ready: speak its rendering now and, with the
+    JobResult, only what the final rendering adds (`Rendering.after`)."""
 
     job: DescribeJob
     description: Any  # engine.Description without caption
@@ -111,7 +111,7 @@ def set_torch_threads(count: int) -> None:
 def make_thumbnail_quickly(image) -> bytes | None:
     """The history's thumbnail of `image`, made from a box-reduced copy: a screen capture is not copied
     whole (make_thumbnail copies its input) and there are far fewer pixels to filter."""
-    from engine.history import THUMBNAIL_SIZE, make_thumbnail
+    from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
 
     try:
         factor = max(1, max(image.size) // (2 * THUMBNAIL_SIZE))
@@ -292,8 +292,8 @@ class DescribeWorker(QThread):
     def _warm_up(self, describer) -> None:
         # Load the OCR models, run the captioner once, start the caption thread and import what the first
         # job needs, so the first hotkey pays for none of it (nothing big is loaded on the hotkey path).
-        import engine.history  # noqa: F401 - make_thumbnail, used with every result
-        import engine.images  # noqa: F401 - load_image, for files
+        import describe_aloud.engine.history  # noqa: F401 - make_thumbnail, used with every result
+        import describe_aloud.engine.images  # noqa: F401 - load_image, for files
 
         warm_up = getattr(describer, "warm_up", None)
         if warm_up is None:
@@ -324,7 +324,7 @@ class DescribeWorker(QThread):
         """A new OCR engine for the main describer, already warming up on a helper thread (joined by
         `_wait_for_text_reader`); None when the OCR engine cannot even be created (reported later)."""
         try:
-            from engine.ocr import OcrEngine
+            from describe_aloud.engine.ocr import OcrEngine
 
             ocr = OcrEngine(threads=self._ocr_threads)
             ocr.warm_up_in_background()
@@ -337,8 +337,8 @@ class DescribeWorker(QThread):
         """The main describer reads the text, hands it over (spoken at once), then captions, each stage
         with every core (see PARALLEL_OCR_AND_CAPTION); in parallel mode each gets its share of the cores
         (see `thread_split`). The detail model's describer (no OCR) gets every core while it runs."""
-        from engine import Describer, load_captioner
-        from engine.ocr import OcrEngine
+        from describe_aloud.engine import Describer, load_captioner
+        from describe_aloud.engine.ocr import OcrEngine
 
         captioner = load_captioner(spec, precision=precision, device=self._device, local_files_only=True)
         if not use_ocr:
@@ -349,8 +349,8 @@ class DescribeWorker(QThread):
 
     def _ocr_only_describer(self, message: str, *, ocr=None):
         try:
-            from engine import Describer
-            from engine.ocr import OcrEngine
+            from describe_aloud.engine import Describer
+            from describe_aloud.engine.ocr import OcrEngine
 
             return Describer(None, ocr=ocr or OcrEngine(threads=usable_cores()), caption_error=message)
         except Exception:  # noqa: BLE001 - the engine itself is broken: every job will report it
@@ -381,7 +381,7 @@ class DescribeWorker(QThread):
             if image is None:
                 if job.path is None:
                     raise ValueError("nothing to describe")
-                from engine.images import load_image
+                from describe_aloud.engine.images import load_image
 
                 image = load_image(job.path)
             if job.more_detail:
@@ -429,7 +429,7 @@ class DescribeWorker(QThread):
 
 
 def _is_user_facing(exc: BaseException) -> bool:
-    from engine.errors import UserFacingError
+    from describe_aloud.engine.errors import UserFacingError
 
     return isinstance(exc, UserFacingError)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from engine.captioners.base import (
+from describe_aloud.engine.captioners.base import (
     CAPABILITIES,
     Captioner,
     CaptionerRegistryError,
@@ -18,11 +18,11 @@ from engine.captioners.base import (
     list_captioners,
     register_captioner,
 )
-from engine.catalog import DEFAULT_MODEL, catalog_entry
+from describe_aloud.engine.catalog import DEFAULT_MODEL, catalog_entry
 
 # Strings, so torch / transformers are imported only when a backend is built.
-register_captioner("hf", "engine.captioners.hf:load_hf_captioner")
-register_captioner("seed", "engine.captioners.seed:load_seed_captioner")
+register_captioner("hf", "describe_aloud.engine.captioners.hf:load_hf_captioner")
+register_captioner("seed", "describe_aloud.engine.captioners.seed:load_seed_captioner")
 
 SEED_SUFFIXES = (".pt", ".pth", ".ckpt")
 

@@ -11,7 +11,7 @@ from typing import Any, Callable, Protocol, Sequence, runtime_checkable
 
 from PIL import Image
 
-from engine.description import DetectedObject
+from describe_aloud.engine.description import DetectedObject
 
 CAPABILITIES = ("caption", "detailed", "objects", "ocr")
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from engine.captioners.decode_attention import single_query_attention, takes_matmul_path
+from describe_aloud.engine.captioners.decode_attention import single_query_attention, takes_matmul_path
 
 log = logging.getLogger(__name__)
 

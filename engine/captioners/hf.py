@@ -36,12 +36,13 @@ from typing import Any, Callable, Sequence
 
 from PIL import Image
 
-from engine.captioners.base import CaptionResult
-from engine.captioners.decode_attention import use_sdpa_decode
-from engine.captioners.git_attention import use_sdpa_in_git_decoder
-from engine.catalog import CATALOG, catalog_entry
-from engine.description import DetectedObject
-from engine.errors import ModelLoadError, ModelNotAvailable
+from describe_aloud.engine.captioners.base import CaptionResult
+from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
+from describe_aloud.engine.captioners.git_attention import use_sdpa_in_git_decoder
+from describe_aloud.engine.catalog import CATALOG, catalog_entry
+from describe_aloud.engine.description import DetectedObject
+from describe_aloud.engine.errors import ModelLoadError, ModelNotAvailable
+from describe_aloud.engine.invocation import user_command
 
 log = logging.getLogger(__name__)
 
@@ -389,7 +390,7 @@ def load_hf_captioner(
     `local_files_only`), ModelLoadError when its files are there but cannot be loaded.
 
     Slow (seconds): call it from a worker thread, never the GUI thread."""
-    from engine.device import resolve_device, resolve_precision
+    from describe_aloud.engine.device import resolve_device, resolve_precision
 
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
@@ -437,7 +438,7 @@ def _load_processor(adapter: FamilyAdapter, source: str, load_kwargs: dict[str, 
 def _load_model(source: str, load_kwargs: dict[str, Any], device: str, precision: str) -> Any:
     from transformers import AutoModelForImageTextToText
 
-    from engine.device import torch_dtype
+    from describe_aloud.engine.device import torch_dtype
 
     # int8 starts from fp32 weights; the quantized Linear layers then take fp32 activations.
     model = AutoModelForImageTextToText.from_pretrained(source, dtype=torch_dtype(precision), **load_kwargs)
@@ -472,7 +473,7 @@ def quantize_int8(model: Any) -> Any:
 
 
 def _hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
-    from engine.config import hub_cache_dir
+    from describe_aloud.engine.config import hub_cache_dir
 
     # cache_dir explicitly: huggingface_hub reads HF_HOME once at import, the app reads it at call time.
     # A folder (a user's, or a cached snapshot) never needs the network.
@@ -481,7 +482,7 @@ def _hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
 
 
 def download_name(target: str) -> str:
-    """The name to give `python main.py models download`: the catalog name when there is one."""
+    """The name to give `models download`: the catalog name when there is one."""
     entry = catalog_entry(target)
     return entry.name if entry else target
 
@@ -514,8 +515,8 @@ def _resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]
         )
     where = f"the model {name!r}"
     advice = (
-        f"Its download may be damaged: remove it with: python main.py models remove {name}, then "
-        f"download it again with: python main.py models download {name}"
+        f"Its download may be damaged: remove it with: {user_command('models', 'remove', name)}, then "
+        f"download it again with: {user_command('models', 'download', name)}"
     )
     # A complete cached copy is always loaded from disk, even when downloads are allowed: no network.
     snapshot = cached_snapshot(target)
@@ -529,7 +530,7 @@ def _resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]
 def cached_snapshot(repo_id: str, revision: str = "main") -> Path | None:
     """The cached snapshot folder of a hub model if it is complete (a config and the weights), else None.
     Reads the cache layout directly (refs/<revision> -> snapshots/<commit>), so it never touches the network."""
-    from engine.config import hub_cache_dir
+    from describe_aloud.engine.config import hub_cache_dir
 
     repo_root = hub_cache_dir() / ("models--" + repo_id.replace("/", "--"))
     ref = repo_root / "refs" / revision

@@ -13,13 +13,13 @@ from typing import Sequence
 import torch
 from PIL import Image
 
-from engine.captioners.base import CaptionResult
-from engine.device import resolve_device, resolve_precision, torch_dtype
-from engine.errors import ModelLoadError
-from engine.training.checkpoint import load_checkpoint
-from engine.training.model import CaptionModel, ModelConfig
-from engine.training.preprocessing import Preprocessing
-from engine.training.vocab import Vocabulary
+from describe_aloud.engine.captioners.base import CaptionResult
+from describe_aloud.engine.device import resolve_device, resolve_precision, torch_dtype
+from describe_aloud.engine.errors import ModelLoadError
+from describe_aloud.engine.training.checkpoint import load_checkpoint
+from describe_aloud.engine.training.model import CaptionModel, ModelConfig
+from describe_aloud.engine.training.preprocessing import Preprocessing
+from describe_aloud.engine.training.vocab import Vocabulary
 
 
 @dataclass

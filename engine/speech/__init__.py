@@ -1,6 +1,6 @@
 """Speech: the own voice (pyttsx3 / espeak-ng in a separate process) or the running screen reader.
 
-    from engine.speech import create_speaker
+    from describe_aloud.engine.speech import create_speaker
     speaker = create_speaker(on_error=print)
     speaker.say("Hello.")          # returns at once
     speaker.stop()                 # silent within milliseconds

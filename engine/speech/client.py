@@ -23,11 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.errors import UserFacingError
+from describe_aloud.engine.errors import UserFacingError
 
 log = logging.getLogger(__name__)
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 STARTUP_TIMEOUT_S = 20.0
 # Synthesis is ~50-100x faster than real time with espeak-ng; these bounds only catch a hang.
@@ -179,13 +177,12 @@ class VoiceProcess:
     def _start_process(self) -> None:
         """Start a worker (lock held)."""
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(PROJECT_ROOT), env.get("PYTHONPATH")]))
         env.setdefault("PYTHONUNBUFFERED", "1")
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "engine.speech.worker"],
+                [sys.executable, "-m", "describe_aloud.engine.speech.worker"],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, encoding="utf-8",
-                env=env, cwd=str(PROJECT_ROOT), bufsize=1,
+                env=env, bufsize=1,
             )
         except OSError as exc:  # no Python to run it with, too many processes...: speech off, app on
             self._current = None

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import argparse
 
-from engine.config import Settings
+from describe_aloud.engine.config import Settings
 
 SPEECH_OUTPUTS = {"own": "own", "screen-reader": "screen_reader", "screen_reader": "screen_reader"}
 
@@ -31,7 +31,7 @@ def _rate(value: str) -> int:
 def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     """Add --voice, --rate, --volume, --queue and --speech-output (given values are remembered)."""
     group = parser.add_argument_group("speech (voice, rate, volume and output are remembered)")
-    group.add_argument("--voice", metavar="ID", help="voice id, e.g. en-us (see: python main.py voices)")
+    group.add_argument("--voice", metavar="ID", help="voice id, e.g. en-us (see the voices command)")
     group.add_argument("--rate", metavar="WPM", type=_rate, help="speaking rate in words per minute (80-500)")
     group.add_argument("--volume", metavar="0..1", type=_volume, help="speech volume from 0 to 1")
     group.add_argument(

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.config import Settings
+from describe_aloud.engine.config import Settings
 
 from .client import DIED_MESSAGE, HUNG_MESSAGE, SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout
 from .players import FallbackPlayer, Playback, Player, choose_players

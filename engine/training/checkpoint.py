@@ -15,7 +15,8 @@ from typing import Any
 
 import torch
 
-from engine.errors import ModelLoadError, UserFacingError
+from describe_aloud.engine.errors import ModelLoadError, UserFacingError
+from describe_aloud.engine.invocation import user_command
 
 FORMAT = "describe-aloud-seed"
 VERSION = 1
@@ -39,7 +40,7 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     except Exception as exc:  # a corrupt or foreign file: many exception types, all mean the same to the user
         raise ModelLoadError(f"The checkpoint {path} could not be read ({type(exc).__name__}: {exc}).") from exc
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise ModelLoadError(f"{path} is not a checkpoint made by 'python main.py train'.")
+        raise ModelLoadError(f"{path} is not a checkpoint made by '{user_command('train')}'.")
     if int(checkpoint.get("version", 0)) > VERSION:
         raise ModelLoadError(f"{path} was made by a newer version of this program; please update it.")
     return checkpoint

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from engine.errors import UserFacingError
+from describe_aloud.engine.errors import UserFacingError
 
 BEST_METRICS = ("bleu4", "cider")
 ENCODERS = (

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from engine.errors import UserFacingError
+from describe_aloud.engine.errors import UserFacingError
 
 SPLITS = ("train", "val", "test")
 
@@ -149,7 +149,7 @@ class CaptionPairs:
         return len(self.pairs)
 
     def image(self, index: int):
-        from engine.training.preprocessing import load_image
+        from describe_aloud.engine.training.preprocessing import load_image
 
         if self._cache is not None and index in self._cache:
             return self._cache[index]

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from engine.errors import UserFacingError
-from engine.training.dataset import load_caption_data
-from engine.training.metrics import METRIC_NAMES, Scores, score_captions
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.training.dataset import load_caption_data
+from describe_aloud.engine.training.metrics import METRIC_NAMES, Scores, score_captions
 
 
 @dataclass
@@ -73,8 +73,8 @@ def evaluate(
     captioner `model` (catalog name, Hugging Face id, model folder or seed checkpoint) and score them."""
     from tqdm import tqdm
 
-    from engine.captioners import load_captioner
-    from engine.training.preprocessing import load_image
+    from describe_aloud.engine.captioners import load_captioner
+    from describe_aloud.engine.training.preprocessing import load_image
 
     caption_data = load_caption_data(data, images)
     if split is None:

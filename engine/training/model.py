@@ -12,8 +12,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from engine.errors import UserFacingError
-from engine.training.config import ENCODERS, ModelConfig
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.training.config import ENCODERS, ModelConfig
 
 # ---- encoder -----------------------------------------------------------------------------------------
 

@@ -22,15 +22,15 @@ from typing import Any, Callable
 import torch
 import torch.nn.functional as F
 
-from engine.device import resolve_device
-from engine.errors import UserFacingError
-from engine.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from engine.training.config import TrainConfig
-from engine.training.dataset import CaptionPairs, ImageRecord, collate_pairs, load_caption_data
-from engine.training.metrics import bleu, cider_d
-from engine.training.model import CaptionModel
-from engine.training.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing, load_image
-from engine.training.vocab import Vocabulary
+from describe_aloud.engine.device import resolve_device
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from describe_aloud.engine.training.config import TrainConfig
+from describe_aloud.engine.training.dataset import CaptionPairs, ImageRecord, collate_pairs, load_caption_data
+from describe_aloud.engine.training.metrics import bleu, cider_d
+from describe_aloud.engine.training.model import CaptionModel
+from describe_aloud.engine.training.preprocessing import IMAGENET_MEAN, IMAGENET_STD, Preprocessing, load_image
+from describe_aloud.engine.training.vocab import Vocabulary
 
 # On resume the saved configuration is used; only these may be changed from the command line.
 RESUME_OVERRIDABLE = ("epochs", "num_workers", "device", "max_val_images", "data", "images")
@@ -288,7 +288,7 @@ class Trainer:
 def caption_records(model: CaptionModel, vocab: Vocabulary, preprocess: Preprocessing, records: list[ImageRecord],
                     *, beam: int, device: str, batch_size: int = 32) -> dict[str, str]:
     """Captions (through the app's own SeedCaptioner path) for each record key."""
-    from engine.captioners.seed import SeedCaptioner
+    from describe_aloud.engine.captioners.seed import SeedCaptioner
 
     captioner = SeedCaptioner(model, vocab, preprocess, beam_size=beam, device=device, batch_size=batch_size)
     out = {}

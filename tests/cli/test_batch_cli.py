@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.journal import JOURNAL_NAME
+from describe_aloud.engine.journal import JOURNAL_NAME
 from tests.fixtures.photo_folder import make_many_images
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +103,7 @@ def test_missing_model_exit_2_names_download_command(tmp_path):
     result = subprocess.run(batch_cmd(str(folder), "--model", "git-base", "--no-progress"),
                             env=env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 2
-    assert "python main.py models download git-base" in result.stderr
+    assert "main.py models download git-base" in result.stderr  # the command this user ran
     assert not (folder / "describe-aloud-results.csv").exists()
 
 

@@ -7,8 +7,9 @@ import socket
 
 import pytest
 
-import main
-from engine.config import hub_cache_dir
+from describe_aloud.engine.invocation import user_command
+from describe_aloud.cli import main
+from describe_aloud.engine.config import hub_cache_dir
 from tests.fixtures.images import TEXT_LINES
 from tests.fixtures.tiny_models import install_in_hub_cache
 
@@ -81,7 +82,7 @@ def test_one_bad_file_among_good_ones_exits_1_and_the_others_are_described(
 def test_missing_model_exits_2_names_the_download_and_still_prints_the_text(capsys, image_files):
     code, out, err = _describe(capsys, image_files["text"], image_files["blank"], "--model", "org/not-downloaded")
     assert code == 2
-    assert "python main.py models download org/not-downloaded" in err
+    assert user_command("models", "download", "org/not-downloaded") in err
     assert [line.strip() for line in out.splitlines()[2:5]] == TEXT_LINES  # the OCR text, for every image
     assert "The model is not downloaded, so only the text was read." in out
     assert f"{image_files['blank']}: blank" in out
@@ -90,7 +91,7 @@ def test_missing_model_exits_2_names_the_download_and_still_prints_the_text(caps
 def test_detail_without_model_uses_the_detail_model(capsys, image_files):
     code, _, err = _describe(capsys, image_files["blank"], "--detail")
     assert code == 2
-    assert "python main.py models download florence-2-base" in err
+    assert user_command("models", "download", "florence-2-base") in err
 
 
 @pytest.fixture

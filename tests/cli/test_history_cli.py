@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import json
 
-from engine.description import Description, ImageKind, TextLine
-from engine.history import HistoryStore
-from main import main
+from describe_aloud.engine.description import Description, ImageKind, TextLine
+from describe_aloud.engine.history import HistoryStore
+from describe_aloud.cli.main import main
 
 
 def _record(*items):

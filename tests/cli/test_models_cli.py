@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.catalog import CATALOG
-from engine.config import hub_cache_dir
+from describe_aloud.engine.catalog import CATALOG
+from describe_aloud.engine.config import hub_cache_dir
 from tests.fixtures.fake_hub import make_repo_folder
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -186,7 +186,7 @@ def test_downloaded_model_loads_through_the_engine_offline(hub):
 
     result = run_offline("""
         from PIL import Image
-        from engine import load_captioner
+        from describe_aloud.engine import load_captioner
         captioner = load_captioner("git-base")
         print("MODEL", captioner.model_id)
         [res] = captioner.caption([Image.new("RGB", (64, 48), (200, 30, 30))], max_new_tokens=5)
@@ -294,15 +294,15 @@ def test_list_json_schema(hub):
 
 
 def _status(name: str, **kwargs):
-    from engine.catalog import catalog_entry
-    from engine.models import ModelStatus
+    from describe_aloud.engine.catalog import catalog_entry
+    from describe_aloud.engine.models import ModelStatus
 
     entry = catalog_entry(name)
     return ModelStatus(hf_id=entry.hf_id, entry=entry, **{"downloaded": False, "size_on_disk_bytes": 0, **kwargs})
 
 
 def test_table_rows_say_yes_no_or_partly():
-    from cli.models_cmd import format_table, status_rows
+    from describe_aloud.cli.models_cmd import format_table, status_rows
 
     rows = status_rows([
         _status("git-base", downloaded=True, size_on_disk_bytes=707_000_000),
@@ -325,7 +325,7 @@ def test_table_rows_say_yes_no_or_partly():
 def test_list_in_process_names_where_models_are_kept(capsys, tiny_git_dir):
     import argparse
 
-    from cli.models_cmd import run_list
+    from describe_aloud.cli.models_cmd import run_list
     from tests.fixtures.tiny_models import install_in_hub_cache
 
     install_in_hub_cache(tiny_git_dir, GIT_BASE_ID, hub_cache_dir())
@@ -336,7 +336,7 @@ def test_list_in_process_names_where_models_are_kept(capsys, tiny_git_dir):
 
 
 def test_downloading_a_model_already_here_needs_no_network(capsys, tiny_git_dir):
-    import main
+    from describe_aloud.cli import main
     from tests.fixtures.tiny_models import install_in_hub_cache
 
     install_in_hub_cache(tiny_git_dir, GIT_BASE_ID, hub_cache_dir())

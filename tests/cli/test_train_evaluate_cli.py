@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-import main
-from engine.training.metrics import METRIC_NAMES
+from describe_aloud.cli import main
+from describe_aloud.engine.training.metrics import METRIC_NAMES
 
 TINY_TOML = """\
 # a seconds-long run: tiny decoder, small images
@@ -109,7 +109,7 @@ def test_evaluate_reports_a_missing_model_clearly(tiny_shapes_dataset, capsys, t
 def test_describe_uses_a_trained_checkpoint(cli_run, tiny_shapes_dataset, capsys):
     from PIL import Image
 
-    from engine.captioners import load_captioner
+    from describe_aloud.engine.captioners import load_captioner
 
     out, argv = cli_run
     if not (out / "best.pt").exists():

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from engine.batch import BatchOptions, BatchRunner, scan_folder
-from engine.journal import JOURNAL_NAME, Journal
-from engine.outputs import OutputConflict
+from describe_aloud.engine.batch import BatchOptions, BatchRunner, scan_folder
+from describe_aloud.engine.journal import JOURNAL_NAME, Journal
+from describe_aloud.engine.outputs import OutputConflict
 from tests.fixtures.photo_folder import encode, make_many_images, noise_image
 
 
 @pytest.fixture(scope="module")
 def tiny_captioner(tmp_path_factory):
-    from engine.captioners import load_captioner
+    from describe_aloud.engine.captioners import load_captioner
     from tests.fixtures.tiny_models import build_tiny_git
 
     path = build_tiny_git(tmp_path_factory.mktemp("tiny-git") / "git")
@@ -152,7 +152,7 @@ def test_write_metadata_then_rerun_does_not_describe_again(photo_folder, tiny_ca
                "holiday/2024/lossless.webp"}
     assert summary.metadata_written == len(written)
     assert {p for p, _ in summary.metadata_problems} == {"old.bmp", "anim.gif"}
-    from engine.metadata import read_alt_text
+    from describe_aloud.engine.metadata import read_alt_text
 
     with Journal(photo_folder.root / JOURNAL_NAME) as journal:
         for rel in written:
@@ -221,7 +221,7 @@ def test_json_output_has_every_image(photo_folder, tiny_captioner, tmp_path):
 
 
 def test_second_batch_on_the_same_folder_is_refused(tmp_path, tiny_captioner):
-    from engine.errors import UserFacingError
+    from describe_aloud.engine.errors import UserFacingError
 
     folder = tmp_path / "busy"
     make_many_images(folder, 1)
@@ -258,8 +258,8 @@ def test_model_failure_is_reported_not_recorded_as_done(tmp_path, tiny_captioner
 
 
 def test_alt_text_follows_the_trust_rules():
-    from engine.description import Description, ImageKind, TextLine
-    from engine.outputs import alt_text_for
+    from describe_aloud.engine.description import Description, ImageKind, TextLine
+    from describe_aloud.engine.render import alt_text as alt_text_for
 
     line = TextLine("OPEN 9 to 5", (0, 0, 10, 10), 0.99)
     assert alt_text_for(Description(ImageKind.PHOTO, caption="a shop front")) == "A shop front."
@@ -271,7 +271,7 @@ def test_alt_text_follows_the_trust_rules():
 
 
 def test_detail_gives_detailed_captions_and_changes_what_counts_as_done(tmp_path, tiny_florence2_dir):
-    from engine.captioners import load_captioner
+    from describe_aloud.engine.captioners import load_captioner
 
     florence = load_captioner(str(tiny_florence2_dir))
     folder = tmp_path / "detail"

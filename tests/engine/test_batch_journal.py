@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from engine.journal import JOURNAL_NAME, Entry, FileKey, Journal, default_journal_path
+from describe_aloud.engine.journal import JOURNAL_NAME, Entry, FileKey, Journal, default_journal_path
 
 
 def entry(path: str, key: FileKey, status: str = "done", **kw) -> Entry:

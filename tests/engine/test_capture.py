@@ -6,7 +6,7 @@ import threading
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from engine import capture as cap
+from describe_aloud.engine import capture as cap
 
 # A laptop (primary, 0,0) with a monitor to its LEFT and one ABOVE it: negative offsets.
 LEFT = {"left": -1920, "top": 0, "width": 1920, "height": 1080}

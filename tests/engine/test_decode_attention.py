@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-import engine
-from engine.captioners.decode_attention import (
+from describe_aloud import engine
+from describe_aloud.engine.captioners.decode_attention import (
     IMPLEMENTATION,
     MIN_KEYS,
     sdpa_decode_attention,

@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from engine import Describer, ImageKind, load_captioner
-from engine.describer import _blank_reason, _thumbnail, classify, colour_name
-from engine.description import TextLine
-from engine.ocr import OcrEngine
+from describe_aloud.engine import render
+from describe_aloud.engine import Describer, ImageKind, load_captioner
+from describe_aloud.engine.describer import _blank_reason, _thumbnail, classify, colour_name
+from describe_aloud.engine.description import TextLine
+from describe_aloud.engine.ocr import OcrEngine
 from tests.fixtures.images import TEXT_LINES, photo_image, text_image
 
 CAPTION_STAGES = {"preprocess", "vision", "decode", "caption"}
@@ -42,7 +43,7 @@ def test_uniform_images_are_blank_without_ocr_or_caption(git, colour, reason):
     assert d.blank_reason == reason
     assert d.caption is None and d.text_lines == []
     assert not CAPTION_STAGES & d.timings_ms.keys() and "ocr" not in d.timings_ms
-    assert d.to_speech() == f"The image is blank: {reason}."
+    assert render.describe(d).speech == f"The image is blank: {reason}."
 
 
 def test_sensor_noise_on_a_dark_frame_is_still_blank():
@@ -72,7 +73,7 @@ def test_text_page_is_a_document_text_leads_and_caption_is_hedged(git, ocr):
     assert d.kind is ImageKind.DOCUMENT
     assert d.text == "\n".join(TEXT_LINES)
     assert d.caption  # still produced...
-    speech = d.to_speech()
+    speech = render.describe(d).speech
     assert speech.startswith("Document with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges.")
     assert "Could be: " in speech and "The model guesses" not in speech  # ...but only as a hedge
     assert d.source == "list.png" and d.model_id == git.model_id
@@ -83,7 +84,7 @@ def test_photo_gets_a_caption_and_every_stage_timed(git, ocr):
     assert d.kind is ImageKind.PHOTO
     assert d.text_lines == []
     assert isinstance(d.caption, str) and d.caption.strip()
-    assert d.to_speech().startswith("Picture. The model guesses: ")
+    assert render.describe(d).speech.startswith("Picture. The model guesses: ")
     assert {"convert", "blank_check", "ocr", "preprocess", "vision", "decode", "caption", "total"} <= d.timings_ms.keys()
     assert all(v >= 0 for v in d.timings_ms.values())
     assert d.timings_ms["total"] >= d.timings_ms["caption"] + d.timings_ms["ocr"] - 1e-6
@@ -116,7 +117,7 @@ def test_classify_screen_document_photo():
 def test_detail_asks_a_capable_model_for_the_detailed_caption(florence, git):
     d = Describer(florence, use_ocr=False).describe(photo_image(), detail=True)
     assert d.detailed_caption and d.caption
-    assert d.to_speech().startswith(f"Picture. The model guesses: {d.detailed_caption[0].upper()}")
+    assert render.describe(d).speech.startswith(f"Picture. The model guesses: {d.detailed_caption[0].upper()}")
     plain = Describer(git, use_ocr=False).describe(photo_image(), detail=True)
     assert plain.caption and plain.detailed_caption is None  # not capable: the plain caption
 
@@ -124,7 +125,7 @@ def test_detail_asks_a_capable_model_for_the_detailed_caption(florence, git):
 def test_add_detail_hands_the_detail_over_before_looking_for_objects(tiny_florence2_dir, git):
     """"More detail": the detail alone first (no plain caption row: the user heard a caption already),
     handed over to be spoken, then the objects, from the same image features (one vision pass)."""
-    from engine.captioners.hf import _find_module
+    from describe_aloud.engine.captioners.hf import _find_module
 
     florence = load_captioner(str(tiny_florence2_dir), precision="fp32")
     vision = _find_module(florence.model, florence.adapter.vision_paths)
@@ -163,9 +164,9 @@ def test_without_a_captioner_the_text_is_still_read(ocr):
     d = Describer(None, ocr=ocr).describe(text_image(TEXT_LINES))
     assert d.text == "\n".join(TEXT_LINES)
     assert d.caption is None and d.caption_error
-    assert "only the text was read" in d.to_speech()
+    assert "only the text was read" in render.describe(d).speech
     given = Describer(None, use_ocr=False, caption_error="The model is not downloaded.").describe(photo_image())
-    assert given.to_speech() == "Picture. The model is not downloaded."
+    assert render.describe(given).speech == "Picture. The model is not downloaded."
 
 
 def test_a_failing_model_is_reported_not_raised(git, monkeypatch):
@@ -176,7 +177,7 @@ def test_a_failing_model_is_reported_not_raised(git, monkeypatch):
     d = Describer(git, use_ocr=False).describe(photo_image())
     assert d.caption is None
     assert "could not be described" in d.caption_error and "out of memory" in d.caption_error
-    assert "could not be described" in d.to_speech()
+    assert "could not be described" in render.describe(d).speech
 
 
 def test_batch_makes_one_model_call_for_all_non_blank_images(git, monkeypatch):
@@ -215,8 +216,8 @@ def test_an_ocr_failure_is_reported_and_the_caption_still_comes(git, monkeypatch
     d = Describer(git, ocr=ocr).describe(photo_image())
     assert d.caption and d.text_lines == []
     assert "could not be read" in d.ocr_error and "could not allocate" in d.ocr_error
-    assert d.to_speech().startswith("Picture. The model guesses: ")
-    assert d.to_speech().endswith("(RuntimeError: onnxruntime could not allocate).")
+    assert render.describe(d).speech.startswith("Picture. The model guesses: ")
+    assert render.describe(d).speech.endswith("(RuntimeError: onnxruntime could not allocate).")
 
 
 def test_text_is_handed_over_before_the_caption_and_parallel_mode_gives_the_same_result(git, ocr, monkeypatch):
@@ -240,19 +241,19 @@ def test_text_is_handed_over_before_the_caption_and_parallel_mode_gives_the_same
     assert events == ["text ready", "caption done"]  # speech can start before the model has run
     partial = partials[0]
     assert partial.caption is None and partial.text == final.text
-    assert partial.to_speech() == "Document with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
-    assert final.remaining_speech(partial) == f"Could be: {final.caption[0].upper()}{final.caption[1:]}."
+    assert render.describe(partial).speech == "Document with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
+    assert render.describe(final).after(render.describe(partial)).speech == f"Could be: {final.caption[0].upper()}{final.caption[1:]}."
 
     with Describer(git, ocr=ocr, parallel=True) as parallel:
         again = parallel.describe(text_image(TEXT_LINES), on_text=on_text)
         photo = parallel.describe(photo_image())
-    assert again.to_speech() == final.to_speech()
+    assert render.describe(again).speech == render.describe(final).speech
     assert photo.caption == Describer(git, use_ocr=False).describe(photo_image()).caption
     assert len(partials) == 2  # not called for the photo: its caption is said first
 
 
 def test_decoding_loops_are_said_once():
-    from engine.describer import tidy_caption
+    from describe_aloud.engine.describer import tidy_caption
 
     assert tidy_caption("Table table table table table table") == "Table"
     assert tidy_caption("a cat on a mat a cat on a mat a cat on a mat by a door") == "a cat on a mat by a door"
@@ -271,20 +272,20 @@ def test_a_screen_capture_is_a_screen_text_first_caption_hedged(git, ocr):
 
     d = Describer(git, ocr=ocr).describe(screen, kind_hint="screen", source="screen")
     assert d.kind is ImageKind.SCREEN
-    speech = d.to_speech()
+    speech = render.describe(d).speech
     assert speech.startswith("Screen with text. Text: Save changes.")
     assert "Could be: " in speech and "The model guesses" not in speech and "Picture" not in speech
 
     # A document-looking page on the screen (a PDF viewer) is still the screen.
     page = Describer(git, ocr=ocr).describe(text_image(TEXT_LINES), kind_hint=ImageKind.SCREEN)
-    assert page.kind is ImageKind.SCREEN and page.to_speech().startswith("Screen with text. Text: Tuesday")
+    assert page.kind is ImageKind.SCREEN and render.describe(page).speech.startswith("Screen with text. Text: Tuesday")
 
     # A screen with no text at all (a video playing) is a screen too, with no false "with text".
     no_text = Describer(git, use_ocr=False).describe(photo_image(), kind_hint="screen")
-    assert no_text.kind is ImageKind.SCREEN and no_text.to_speech().startswith("Screen. Could be: ")
+    assert no_text.kind is ImageKind.SCREEN and render.describe(no_text).speech.startswith("Screen. Could be: ")
 
     black = Describer(git, ocr=ocr).describe(Image.new("RGB", (640, 360)), kind_hint="screen")
-    assert black.kind is ImageKind.BLANK and black.to_speech() == "The image is blank: all black."
+    assert black.kind is ImageKind.BLANK and render.describe(black).speech == "The image is blank: all black."
 
     batch = Describer(git, ocr=ocr).describe_batch([screen, Image.new("RGB", (64, 64))], kind_hint="screen")
     assert [b.kind for b in batch] == [ImageKind.SCREEN, ImageKind.BLANK]

@@ -2,6 +2,7 @@
 same `from_pretrained` path as a hub id (see tests/fixtures/tiny_models.py)."""
 from __future__ import annotations
 
+import re
 import os
 import shutil
 import socket
@@ -10,9 +11,10 @@ from pathlib import Path
 import pytest
 from PIL import Image, ImageDraw
 
-import engine
-from engine.captioners.hf import HFCaptioner, clean_caption, florence_objects
-from engine.errors import ModelLoadError, ModelNotAvailable
+from describe_aloud.engine.invocation import user_command
+from describe_aloud import engine
+from describe_aloud.engine.captioners.hf import HFCaptioner, clean_caption, florence_objects
+from describe_aloud.engine.errors import ModelLoadError, ModelNotAvailable
 from tests.fixtures.tiny_models import install_in_hub_cache
 
 FAMILY_FIXTURES = {
@@ -115,7 +117,7 @@ def test_florence2_detail_and_objects(tiny_florence2_dir):
 
 
 def test_florence2_more_detail_keeps_the_caption_and_looks_at_each_image_once(tiny_florence2_dir):
-    from engine.captioners.hf import _find_module
+    from describe_aloud.engine.captioners.hf import _find_module
 
     captioner = engine.load_captioner(str(tiny_florence2_dir), precision="fp32")
     vision = _find_module(captioner.model, captioner.adapter.vision_paths)
@@ -193,7 +195,7 @@ def test_a_cached_model_is_read_from_disk_even_when_downloads_are_allowed(tiny_b
 def test_a_half_downloaded_model_is_not_available(tiny_git_dir):
     snapshot = install_in_hub_cache(tiny_git_dir, "microsoft/git-base-coco", Path(os.environ["HF_HUB_CACHE"]))
     (snapshot / "model.safetensors").unlink()  # interrupted before the weights arrived
-    with pytest.raises(ModelNotAvailable, match="python main.py models download git-base"):
+    with pytest.raises(ModelNotAvailable, match=re.escape(user_command("models", "download", "git-base"))):
         engine.load_captioner("git-base")
 
 
@@ -213,11 +215,11 @@ def test_odd_image_sizes_and_modes(family_dir):
 def test_uncached_model_names_the_download_command(no_network):
     with pytest.raises(ModelNotAvailable) as err:
         engine.load_captioner("florence-2-base")
-    assert "python main.py models download florence-2-base" in str(err.value)
+    assert user_command("models", "download", "florence-2-base") in str(err.value)
     assert err.value.exit_code == 2
     with pytest.raises(ModelNotAvailable) as err:
         engine.load_captioner("Salesforce/blip-image-captioning-base")
-    assert "python main.py models download blip-base" in str(err.value)
+    assert user_command("models", "download", "blip-base") in str(err.value)
 
 
 def test_unknown_name_lists_the_catalog():
@@ -262,7 +264,7 @@ def test_folder_without_a_model_or_of_another_kind(tmp_path):
 
 
 def test_blip_invented_words_are_not_spoken():
-    from engine.captioners.hf import ADAPTERS
+    from describe_aloud.engine.captioners.hf import ADAPTERS
 
     assert ADAPTERS["blip"].clean("arafed view of a city .") == "view of a city."
     assert ADAPTERS["blip"].clean("a giraffe next to araffe") == "a giraffe next to"

@@ -5,8 +5,9 @@ import io
 
 from PIL import Image
 
-from engine.description import Description, ImageKind, TextLine
-from engine.history import HistoryStore, history_path, make_thumbnail
+from describe_aloud.engine import render
+from describe_aloud.engine.description import Description, ImageKind, TextLine
+from describe_aloud.engine.history import HistoryStore, history_path, make_thumbnail
 
 
 def _description(caption: str, text: str = "", kind: ImageKind = ImageKind.PHOTO) -> Description:
@@ -54,7 +55,7 @@ def test_update_after_more_detail_and_delete():
         entry = store.add(_description("a kitchen"), source="k.jpg")
         detailed = _description("a kitchen")
         detailed.detailed_caption = "a kitchen with a white fridge and a window"
-        store.update_text(entry.id, detailed)
+        store.update(entry.id, detailed, render.more_detail(detailed))
         assert "white fridge" in store.get(entry.id).text
         store.delete(entry.id)
         assert store.get(entry.id) is None

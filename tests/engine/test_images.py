@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.errors import ImageLoadError
-from engine.images import image_from_bytes, load_image, to_rgb
+from describe_aloud.engine.errors import ImageLoadError
+from describe_aloud.engine.images import image_from_bytes, load_image, to_rgb
 from tests.fixtures.images import bomb_png, png_bytes
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from engine import metadata
+from describe_aloud.engine import metadata
 from tests.fixtures.photo_folder import encode, noise_image
 
 EXIFTOOL = shutil.which("exiftool")

@@ -6,8 +6,8 @@ import shutil
 
 import pytest
 
-from engine.training import metrics
-from engine.training.vocab import tokenize
+from describe_aloud.engine.training import metrics
+from describe_aloud.engine.training.vocab import tokenize
 
 pycoco_bleu = pytest.importorskip("pycocoevalcap.bleu.bleu")
 from pycocoevalcap.cider.cider import Cider  # noqa: E402

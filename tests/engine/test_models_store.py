@@ -1,4 +1,4 @@
-"""engine.models: names, file choice, status read from the disk, removal, and (in-process, against the
+"""describe_aloud.engine.models: names, file choice, status read from the disk, removal, and (in-process, against the
 local stand-in hub) progress, stopping, damaged files and failures turned into plain sentences."""
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from engine import models
-from engine.catalog import CATALOG
-from engine.config import hub_cache_dir
-from engine.errors import UserFacingError
+from describe_aloud.engine import models
+from describe_aloud.engine.catalog import CATALOG
+from describe_aloud.engine.config import hub_cache_dir
+from describe_aloud.engine.errors import UserFacingError
 from tests.fixtures.fake_hub import make_repo_folder
 from tests.fixtures.tiny_models import install_in_hub_cache
 

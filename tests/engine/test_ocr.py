@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine.ocr import OcrEngine, _Piece, _pieces_from_result, reading_order
+from describe_aloud.engine.ocr import OcrEngine, _Piece, _pieces_from_result, reading_order
 from tests.fixtures.images import LEFT_COLUMN, RIGHT_COLUMN, text_image, two_column_image
 
 

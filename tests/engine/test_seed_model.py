@@ -6,13 +6,13 @@ import urllib.error
 import pytest
 import torch
 
-from engine.captioners import backend_for, load_captioner
-from engine.errors import ModelLoadError, UserFacingError
-from engine.training.checkpoint import load_checkpoint, save_checkpoint
-from engine.training.config import ModelConfig
-from engine.training.model import CaptionModel, Encoder
-from engine.training.preprocessing import Preprocessing
-from engine.training.vocab import Vocabulary, tokenize
+from describe_aloud.engine.captioners import backend_for, load_captioner
+from describe_aloud.engine.errors import ModelLoadError, UserFacingError
+from describe_aloud.engine.training.checkpoint import load_checkpoint, save_checkpoint
+from describe_aloud.engine.training.config import ModelConfig
+from describe_aloud.engine.training.model import CaptionModel, Encoder
+from describe_aloud.engine.training.preprocessing import Preprocessing
+from describe_aloud.engine.training.vocab import Vocabulary, tokenize
 
 TINY = ModelConfig(encoder="resnet18", grid_size=2, embed_dim=16, attention_dim=16, decoder_dim=32, dropout=0.0,
                    max_caption_len=7)

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Settings
-from engine.speech import SpeechUnavailable
-from engine.speech.client import DIED_MESSAGE, HUNG_MESSAGE
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.speech import SpeechUnavailable
+from describe_aloud.engine.speech.client import DIED_MESSAGE, HUNG_MESSAGE
 
 LONG_TEXT = (
     "This is the first sentence of a long description. "

@@ -7,9 +7,9 @@ import wave
 
 import pytest
 
-from engine.config import Settings
-from engine.speech import add_speech_arguments, settings_from_args
-from main import main
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.speech import add_speech_arguments, settings_from_args
+from describe_aloud.cli.main import main
 
 
 def parse(*argv: str) -> argparse.Namespace:

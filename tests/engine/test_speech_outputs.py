@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import Settings
-from engine.speech.players import (
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.speech.players import (
     CommandPlayer,
     FallbackPlayer,
     NullPlayer,
@@ -21,7 +21,7 @@ from engine.speech.players import (
     choose_players,
     wav_duration,
 )
-from engine.speech.speaker import NO_SCREEN_READER_MESSAGE, SCREEN_READER_FAILED_MESSAGE
+from describe_aloud.engine.speech.speaker import NO_SCREEN_READER_MESSAGE, SCREEN_READER_FAILED_MESSAGE
 
 
 def write_script(folder: Path, name: str, body: str) -> Path:

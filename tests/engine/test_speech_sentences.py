@@ -1,7 +1,7 @@
 """Sentence splitting: speech starts after the first sentence, and stop acts between sentences."""
 from __future__ import annotations
 
-from engine.speech.sentences import split_sentences
+from describe_aloud.engine.speech.sentences import split_sentences
 
 
 def test_splits_plain_sentences_in_order():

@@ -6,10 +6,10 @@ import json
 import pytest
 import torch
 
-from engine.errors import UserFacingError
-from engine.training.config import TrainConfig, load_config
-from engine.training.dataset import load_caption_data
-from engine.training.train import Trainer, config_for_resume, train
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.training.config import TrainConfig, load_config
+from describe_aloud.engine.training.dataset import load_caption_data
+from describe_aloud.engine.training.train import Trainer, config_for_resume, train
 from tests.fixtures.shapes import make_shapes_dataset, tiny_overrides
 
 
@@ -153,7 +153,7 @@ def test_a_finished_run_is_never_overwritten(tmp_path, tiny_shapes_dataset):
 def test_training_from_scratch_captions_held_out_shapes(tmp_path_factory):
     """A resnet18 without pretrained weights learns colours, shapes and where they are; on images it
     never saw, beam search reaches BLEU-4 >= 0.8 and does at least as well as greedy decoding."""
-    from engine.training.evaluate import evaluate
+    from describe_aloud.engine.training.evaluate import evaluate
 
     dataset = make_shapes_dataset(tmp_path_factory.mktemp("shapes64"), n_train=1600, n_val=60, n_test=80, size=64)
     out = tmp_path_factory.mktemp("quality") / "run"

@@ -7,12 +7,12 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import QApplication, QWidget
 
-from engine.config import Settings
-from engine.description import Description, ImageKind
-from engine.history import HistoryStore
-from gui.history_view import HistoryDialog
-from gui.main_window import BUTTON_ACTIONS, MainWindow
-from gui.settings_dialog import SettingsDialog
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.description import Description, ImageKind
+from describe_aloud.engine.history import HistoryStore
+from describe_aloud.gui.history_view import HistoryDialog
+from describe_aloud.gui.main_window import BUTTON_ACTIONS, MainWindow
+from describe_aloud.gui.settings_dialog import SettingsDialog
 
 
 def focusable_widgets(root: QWidget) -> list[QWidget]:
@@ -146,7 +146,7 @@ def test_status_changes_reach_the_accessible_name(qtbot):
 def test_announcements_with_an_active_accessibility_bridge(qtbot):
     """With a screen reader attached Qt's accessibility is active and the announcement event is really
     sent (QAccessibleAnnouncementEvent on Qt 6.8+); this must work for polite and assertive messages."""
-    from gui.announce import HAS_ANNOUNCEMENT_EVENT
+    from describe_aloud.gui.announce import HAS_ANNOUNCEMENT_EVENT
 
     assert HAS_ANNOUNCEMENT_EVENT  # PySide6 6.12 has it
     window = MainWindow()

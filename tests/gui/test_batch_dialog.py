@@ -9,8 +9,9 @@ pytest.importorskip("PySide6")
 
 from PySide6.QtWidgets import QAbstractButton, QComboBox, QLabel, QLineEdit  # noqa: E402
 
-from engine.config import Settings  # noqa: E402
-from gui.batch_dialog import BatchDialog  # noqa: E402
+from describe_aloud.engine.invocation import user_command
+from describe_aloud.engine.config import Settings  # noqa: E402
+from describe_aloud.gui.batch_dialog import BatchDialog  # noqa: E402
 from tests.fixtures.photo_folder import make_many_images  # noqa: E402
 from tests.fixtures.qt import RecordingSpeaker  # noqa: E402
 
@@ -110,7 +111,7 @@ def test_missing_model_is_reported(qtbot, tmp_path):
     dlg.folder_edit.setText(str(folder))
     dlg.start_button.click()
     qtbot.waitUntil(lambda: not dlg.running, timeout=TIMEOUT_MS)
-    assert "python main.py models download git-base" in dlg.status_label.text()
+    assert user_command("models", "download", "git-base") in dlg.status_label.text()
     assert any("models download" in s for s in speaker.texts())
 
 

@@ -52,7 +52,7 @@ def _sink_entries(sink: Path) -> list[dict]:
 
 
 def _history_entries() -> list:
-    from engine.history import HistoryStore, history_path
+    from describe_aloud.engine.history import HistoryStore, history_path
 
     if not history_path().exists():
         return []
@@ -126,9 +126,9 @@ def _env(xvfb, isolated_user_dirs: Path, sink: Path) -> dict[str, str]:
 @pytest.mark.timeout(600)
 def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_picture, tiny_git_dir, tmp_path,
                                                                   isolated_user_dirs, tiny_florence2_dir):
-    from engine.capture import capture, close_thread_capturer
-    from engine.config import Settings
-    from gui.single_instance import send_command
+    from describe_aloud.engine.capture import capture, close_thread_capturer
+    from describe_aloud.engine.config import Settings
+    from describe_aloud.gui.single_instance import send_command
 
     sink = tmp_path / "sink"
     env = _env(xvfb, isolated_user_dirs, sink)
@@ -206,7 +206,7 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
         assert all(word in json.loads(last.stdout)["text"].upper() for word in WORDS)
 
         # 3. The global hotkey does the same, and the "capturing" earcon comes first.
-        from gui.earcons import EARCON_DIR
+        from describe_aloud.gui.earcons import EARCON_DIR
 
         capturing = (EARCON_DIR / "capturing.wav").read_bytes()
         old_wavs = set(sink.glob("[0-9][0-9][0-9][0-9].wav"))

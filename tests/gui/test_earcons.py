@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gui.earcons import EARCON_DIR, NAMES, Earcons
+from describe_aloud.gui.earcons import EARCON_DIR, NAMES, Earcons
 
 REPO = Path(__file__).resolve().parents[2]
 

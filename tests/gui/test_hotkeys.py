@@ -6,7 +6,8 @@ import threading
 
 import pytest
 
-from gui.hotkeys import ComboError, HotkeyManager, parse_combo
+from describe_aloud.engine.invocation import user_command
+from describe_aloud.gui.hotkeys import ComboError, HotkeyManager, parse_combo
 
 
 def test_parse_combo_normalises_and_translates_to_pynput():
@@ -74,7 +75,7 @@ def test_wayland_reports_every_hotkey_with_the_command_to_bind(qtbot, monkeypatc
     manager.registration_failed.connect(lambda *args: failures.append(args))
     assert manager.apply({"describe_screen": "ctrl+alt+d", "describe_window": "ctrl+alt+w"}) == {}
     assert [f[0] for f in failures] == ["describe_screen", "describe_window"]
-    assert "python main.py describe-screen" in failures[0][2]
+    assert user_command("describe-screen") in failures[0][2]
     assert "Wayland" in failures[0][2]
 
 
@@ -89,7 +90,7 @@ def test_no_x_server_is_reported_not_raised(qtbot, monkeypatch):
     failures = []
     manager.registration_failed.connect(lambda *args: failures.append(args))
     assert manager.apply({"describe_screen": "ctrl+alt+d"}) == {}
-    assert failures and "python main.py describe-screen" in failures[0][2]
+    assert failures and user_command("describe-screen") in failures[0][2]
 
 
 def _xdotool(display: str, *args: str) -> None:

@@ -8,8 +8,9 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent, QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication
 
-from engine.history import HistoryStore
-from gui.main_window import ACTION_SPECS
+from describe_aloud.engine.invocation import user_command
+from describe_aloud.engine.history import HistoryStore
+from describe_aloud.gui.main_window import ACTION_SPECS
 from tests.fixtures.images import TEXT_LINES, photo_image, png_bytes, text_image
 
 JOB_MS = 120_000
@@ -141,8 +142,8 @@ def test_more_detail_adds_to_the_description(qtbot, make_app, tiny_git_dir, tiny
 def test_missing_model_is_announced_with_the_download_command(qtbot, make_app):
     controller = make_app(model="git-base", wait_ready=False)
     qtbot.waitUntil(lambda: controller.model_state == "failed", timeout=JOB_MS)
-    assert "python main.py models download git-base" in controller.window.status_label.text()
-    assert any("python main.py models download git-base" in t for t in controller.test_speaker.texts())
+    assert user_command("models", "download", "git-base") in controller.window.status_label.text()
+    assert any(user_command("models", "download", "git-base") in t for t in controller.test_speaker.texts())
     # Text is still read.
     controller.describe_image(text_image(TEXT_LINES), "list")
     qtbot.waitUntil(lambda: "shopping" in controller.window.result_text().lower(), timeout=JOB_MS)
@@ -159,7 +160,7 @@ def test_screen_capture_failure_is_reported_not_silent(qtbot, make_app, tiny_git
 
 
 def test_near_black_capture_tells_how_to_grant_permission(qtbot, make_app, tiny_git_dir, monkeypatch):
-    import engine.capture as capture_mod
+    import describe_aloud.engine.capture as capture_mod
     from PIL import Image
 
     def black_capture(target, **kwargs):
@@ -180,7 +181,7 @@ def test_near_black_capture_tells_how_to_grant_permission(qtbot, make_app, tiny_
 
 
 def test_capture_hands_the_image_to_the_worker(qtbot, make_app, tiny_git_dir, monkeypatch):
-    import engine.capture as capture_mod
+    import describe_aloud.engine.capture as capture_mod
 
     def fake_screen(target, **kwargs):
         image = text_image(TEXT_LINES, size=(640, 300))
@@ -211,7 +212,7 @@ def test_capture_hands_the_image_to_the_worker(qtbot, make_app, tiny_git_dir, mo
 
 
 def test_stopping_speech_after_the_early_text_also_drops_the_rest(qtbot, make_app, tiny_git_dir, monkeypatch):
-    import engine.capture as capture_mod
+    import describe_aloud.engine.capture as capture_mod
 
     monkeypatch.setattr(capture_mod, "capture", lambda target, **kw: capture_mod.CaptureResult(
         image=text_image(TEXT_LINES, size=(640, 300)), source=target, box=(0, 0, 640, 300), near_black=False,
@@ -236,7 +237,7 @@ def test_our_visible_windows_are_hidden_from_a_capture_and_do_not_take_the_focus
                                                                                  monkeypatch):
     """Not only when our window is the active one: whenever it (or the history window) is on the screen,
     a capture must not read our own menus and buttons into the description."""
-    import engine.capture as capture_mod
+    import describe_aloud.engine.capture as capture_mod
     from PySide6.QtWidgets import QWidget
 
     seen: list[tuple[bool, bool]] = []
@@ -275,8 +276,8 @@ def test_close_quits_when_there_is_no_tray(qtbot, make_app, tiny_git_dir):
 
 
 def test_settings_change_applies_and_is_saved(qtbot, make_app, tiny_git_dir):
-    from engine.config import Settings
-    from gui.settings_dialog import SettingsDialog
+    from describe_aloud.engine.config import Settings
+    from describe_aloud.gui.settings_dialog import SettingsDialog
 
     controller = make_app(model=tiny_git_dir)
     dialog = SettingsDialog(controller.settings, voices=controller.speaker.voices(), parent=controller.window)
@@ -328,7 +329,7 @@ def test_history_window_searches_and_speaks_again(qtbot, make_app, tiny_git_dir)
 
 
 def test_closing_hides_to_the_tray_and_keeps_working(qtbot, make_app, tiny_git_dir):
-    from gui.tray import TrayIcon
+    from describe_aloud.gui.tray import TrayIcon
 
     controller = make_app(model=tiny_git_dir, close_to_tray=True)
     # Offscreen Qt has no system tray; build the icon anyway to check its menu and the close behaviour.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PIL import Image
 
-from gui.settings_dialog import SettingsDialog
+from describe_aloud.gui.settings_dialog import SettingsDialog
 from tests.fixtures.images import TEXT_LINES, text_image
 
 OUTPUT = Path(__file__).resolve().parents[1] / "output"

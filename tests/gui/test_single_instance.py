@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from gui.single_instance import InstanceServer, send_command, server_name, socket_address
+from describe_aloud.gui.single_instance import InstanceServer, send_command, server_name, socket_address
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -112,7 +112,7 @@ def test_after_close_a_new_server_can_start(qtbot):
 _CRASHING_APP = r"""
 import os, sys
 from PySide6.QtCore import QCoreApplication
-from gui.single_instance import InstanceServer
+from describe_aloud.gui.single_instance import InstanceServer
 app = QCoreApplication([])
 server = InstanceServer()
 print("started" if server.start() else "refused", flush=True)

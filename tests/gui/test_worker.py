@@ -10,7 +10,9 @@ import time
 
 import pytest
 
-from gui.worker import DescribeJob, DescribeWorker
+from describe_aloud.engine.invocation import user_command
+from describe_aloud.engine import render
+from describe_aloud.gui.worker import DescribeJob, DescribeWorker
 from tests.fixtures.images import TEXT_LINES, photo_image, text_image
 
 LOAD_TIMEOUT_MS = 180_000
@@ -64,7 +66,7 @@ def test_signals_in_order_with_a_tiny_model(qtbot, make_worker, tiny_git_dir):
     assert description.caption_error is None
     assert str(tiny_git_dir) in (description.model_id or "") or description.model_id
     assert result.thumbnail and result.thumbnail.startswith(b"\x89PNG")
-    assert "The model guesses" in description.to_speech()
+    assert "The model guesses" in render.describe(description).speech
     # Per-stage timings for the speed work: the engine's stages plus the worker's own.
     assert {"queue_wait", "worker_total"} <= set(description.timings_ms)
     assert description.timings_ms["worker_total"] >= description.timings_ms.get("total", 0) * 0.5
@@ -90,14 +92,14 @@ def test_missing_model_names_the_download_command_and_text_is_still_read(qtbot, 
     worker = make_worker("git-base")  # not in this test's (empty) model cache
     with qtbot.waitSignal(worker.model_failed, timeout=LOAD_TIMEOUT_MS) as failed:
         worker.start()
-    assert "python main.py models download git-base" in failed.args[0]
+    assert user_command("models", "download", "git-base") in failed.args[0]
     image = text_image(TEXT_LINES)
     with qtbot.waitSignal(worker.job_result, timeout=JOB_TIMEOUT_MS) as got:
         worker.submit(DescribeJob(source="list", image=image))
     description = got.args[0].description
     assert description.caption is None
     assert "models download git-base" in (description.caption_error or "")
-    spoken = description.to_speech()
+    spoken = render.describe(description).speech
     assert "shopping" in spoken.lower()
 
 
@@ -124,7 +126,7 @@ def test_detail_model_missing_is_reported(qtbot, make_worker, tiny_git_dir):
     start_and_wait_ready(qtbot, worker)
     with qtbot.waitSignal(worker.job_error, timeout=JOB_TIMEOUT_MS) as got:
         worker.submit(DescribeJob(source="photo", image=photo_image(), more_detail=True))
-    assert "python main.py models download florence-2-base" in got.args[1]
+    assert user_command("models", "download", "florence-2-base") in got.args[1]
 
 
 def test_hammering_newest_request_wins_and_the_queue_never_grows(qtbot, make_worker, tiny_git_dir):
@@ -223,11 +225,11 @@ def test_a_screen_capture_hands_its_text_over_before_the_caption(qtbot, make_wor
     assert order == ["partial", "result"]
     early, final = partials[0].description, results[0].description
     assert partials[0].job is job and early.caption is None
-    assert early.to_speech() == "Screen with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
+    assert render.describe(early).speech == "Screen with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
     assert final.kind.value == "screen" and final.caption
     assert results[0].thumbnail.startswith(b"\x89PNG")  # made while the caption ran
-    assert final.remaining_speech(early).startswith("Could be: ")
-    assert f"{early.to_speech()} {final.remaining_speech(early)}" == final.to_speech()  # nothing lost
+    assert render.describe(final).after(render.describe(early)).speech.startswith("Could be: ")
+    assert f"{render.describe(early).speech} {render.describe(final).after(render.describe(early)).speech}" == render.describe(final).speech  # nothing lost
 
     order.clear()
     with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
@@ -239,7 +241,7 @@ def test_the_worker_gives_ocr_and_the_captioner_every_core_one_after_the_other(q
                                                                                tiny_git_dir):
     import torch
 
-    from gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
+    from describe_aloud.gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
 
     assert thread_split(2) == (1, 1) and thread_split(1) == (1, 1) and thread_split(8) == (4, 4)
     assert not PARALLEL_OCR_AND_CAPTION  # measured faster to the first word (see gui/worker.py)
@@ -258,7 +260,7 @@ def test_the_worker_gives_ocr_and_the_captioner_every_core_one_after_the_other(q
 def test_thumbnails_are_made_from_a_reduced_copy_and_stay_small():
     from PIL import Image
 
-    from gui.worker import make_thumbnail_quickly
+    from describe_aloud.gui.worker import make_thumbnail_quickly
 
     screen = photo_image((1920, 1080))
     thumb = Image.open(__import__("io").BytesIO(make_thumbnail_quickly(screen)))
@@ -270,7 +272,7 @@ def test_after_ready_ocr_has_read_a_screen_sized_page_and_a_request_meanwhile_st
         qtbot, make_worker, tiny_git_dir, monkeypatch):
     """The first capture of the screen is not the first time OCR sees its size: the worker reads a page
     of that size once after Ready (a request that comes meanwhile waits for it, then is answered)."""
-    from engine.ocr import OcrEngine
+    from describe_aloud.engine.ocr import OcrEngine
 
     sizes: list[tuple[int, int]] = []
     real_read = OcrEngine.read

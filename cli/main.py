@@ -1,0 +1,89 @@
+"""Describe Aloud: hear what is on the screen or in a photo.
+
+The program's entry point: `describe-aloud` installed, `python main.py` in a source checkout (both start
+the app with no command; `--help` lists the commands). `describe-aloud-gui` starts the app for desktop
+launchers.
+"""
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+
+from describe_aloud.engine.invocation import command_words
+
+# Each module in cli/ registers one or more subcommands.
+COMMAND_MODULES = (
+    "describe_aloud.cli.gui_cmd",
+    "describe_aloud.cli.describe_cmd",
+    "describe_aloud.cli.screen_cmd",
+    "describe_aloud.cli.batch_cmd",
+    "describe_aloud.cli.models_cmd",
+    "describe_aloud.cli.history_cmd",
+    "describe_aloud.cli.voices_cmd",
+    "describe_aloud.cli.train_cmd",
+    "describe_aloud.cli.evaluate_cmd",
+)
+
+# Commands allowed to reach the model hub. Everything else runs with the hub switched off, so a cached
+# model never causes a network connection.
+ONLINE_COMMANDS = {"models"}
+
+
+def _set_offline_mode(argv: list[str]) -> None:
+    command = next((a for a in argv if not a.startswith("-")), "gui")
+    if command not in ONLINE_COMMANDS:
+        # Must happen before huggingface_hub / transformers are imported: they read it at import time.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def _set_thread_policy() -> None:
+    # Idle OpenMP threads spin only briefly, then sleep. Must be set before torch is imported.
+    # - Not the runtimes' long spin (LLVM/Intel OpenMP: 200 ms): on a 2-core machine a spinning torch thread
+    #   steals the core OCR or speech needs (measured: a 2-thread bf16 generate took 2.7-11 s while other
+    #   work ran beside it, 0.8 s when idle threads slept).
+    # - Not OMP_WAIT_POLICY=PASSIVE either: sleeping at once makes every one of the ~40 operators of a
+    #   decoding step wake its threads through the kernel; a 30-token GIT-base caption took 0.59 s passive
+    #   against 0.39 s with a spin of 10000 rounds (libgomp, tens of microseconds) on the 2-core machine.
+    # The user's own settings win.
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", "10000")  # libgomp: Linux torch wheels
+        os.environ.setdefault("KMP_BLOCKTIME", "1")  # milliseconds; LLVM / Intel OpenMP (macOS, Windows)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=" ".join(command_words()),
+        description="Hear what is on your screen or in a photo, described on this computer.",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    _set_offline_mode(argv)
+    _set_thread_policy()
+    if (code := importlib.import_module("describe_aloud.cli.screen_cmd").fast_path(argv)) is not None:  # describe-screen
+        return code  # & co. reach a running app before the other commands are imported (desktop shortcuts)
+    parser = build_parser()
+    if not argv:
+        argv = ["gui"]
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    return int(args.func(args) or 0)
+
+
+def gui_main() -> int:
+    """The desktop launcher's entry point: the app, whatever arguments the launcher passed."""
+    return main(["gui"])
+
+
+if __name__ == "__main__":
+    sys.exit(main())

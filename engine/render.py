@@ -1,0 +1,202 @@
+"""The one renderer: what the app, the command line and the history say and show about an image.
+
+A `Rendering` is a list of labelled `Part`s. Each part has the words to speak and the lines to show, made
+together here, so that nobody else writes these sentences and nobody parses them back out of speech.
+
+Trust rules (never state what is not there):
+- a blank / near-uniform image is said to be blank, with no caption;
+- text comes from OCR and is labelled as read text; it is never translated here;
+- when an image is mostly text (a screen, a document) the text leads and the caption is hedged;
+- what a model guessed is always said as a guess ("The model guesses", "Could be", "may contain").
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from describe_aloud.engine.description import Description, ImageKind, TextLine
+from describe_aloud.engine.i18n import _
+
+
+@dataclass(frozen=True)
+class Part:
+    """One labelled piece of what is said.
+
+    role: "blank", "kind", "text" (read by OCR: exact), "guess" (a model's caption), "objects",
+    "detail" (more detail from the detail model), "error" (why something is missing), "nothing"."""
+
+    role: str
+    speech: str
+    lines: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Rendering:
+    parts: tuple[Part, ...] = ()
+
+    @property
+    def speech(self) -> str:
+        return " ".join(part.speech for part in self.parts if part.speech)
+
+    @property
+    def display(self) -> str:
+        """For reading line by line with the arrow keys: one part per line, read text one line per line."""
+        return "\n".join(line for part in self.parts for line in part.lines)
+
+    def roles(self) -> list[str]:
+        return [part.role for part in self.parts]
+
+    def after(self, earlier: "Rendering") -> "Rendering":
+        """The parts not already in `earlier` (e.g. the caption after the text was spoken early)."""
+        said = {part.speech for part in earlier.parts}
+        return Rendering(tuple(part for part in self.parts if part.speech not in said))
+
+    def __add__(self, other: "Rendering") -> "Rendering":
+        return Rendering(self.parts + other.parts)
+
+    def __bool__(self) -> bool:
+        return bool(self.parts)
+
+
+def _one(role: str, speech: str) -> Part:
+    return Part(role, speech, (speech,))
+
+
+def sentence(text: str) -> str:
+    """A model's or OCR's words as a sentence: capital first letter, closing punctuation."""
+    text = text.strip()
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?。！？" else text + "."
+
+
+def spoken_text(lines: list[TextLine]) -> str:
+    """Read lines as one text to speak. A line that starts with a capital (a menu item, a heading, a new
+    sentence) after one with no closing punctuation gets a full stop, so the voice pauses between UI
+    labels; a line continuing a sentence (lower case) is joined with a space."""
+    out = ""
+    for line in lines:
+        text = line.text.strip()
+        if not text:
+            continue
+        if out and out[-1] not in ".!?:;," and not text[0].islower():
+            out += "."
+        out = f"{out} {text}" if out else text
+    return out
+
+
+def _text_part(lines: list[TextLine]) -> Part:
+    read = sentence(spoken_text(lines))
+    speech = _("Text: {text}").format(text=read)
+    if len(lines) > 1:
+        return Part("text", speech, (_("Text:"), *(f"  {line.text}" for line in lines)))
+    return Part("text", speech, (speech,))
+
+
+def _kind_part(d: Description) -> Part:
+    if d.kind is ImageKind.SCREEN:
+        # A screen capture is a screen even with no text on it (a photo viewer, a video): no "with text".
+        return _one("kind", _("Screen with text.") if d.text_lines else _("Screen."))
+    if d.kind is ImageKind.DOCUMENT:
+        return _one("kind", _("Document with text.") if d.text_lines else _("Document."))
+    return _one("kind", _("Picture."))
+
+
+def object_labels(d: Description) -> str:
+    return ", ".join(sorted({o.label for o in d.objects}))
+
+
+def objects(d: Description) -> Rendering:
+    """The objects a detail model found, as one hedged sentence (nothing when there are none)."""
+    if not d.objects:
+        return Rendering()
+    return Rendering((_one("objects", _("Objects it may contain: {labels}.").format(labels=object_labels(d))),))
+
+
+def describe(d: Description, *, include_text: bool = True) -> Rendering:
+    """A description in the order the trust rules set."""
+    if d.kind is ImageKind.BLANK:
+        reason = d.blank_reason or _("nothing to describe")
+        return Rendering((_one("blank", _("The image is blank: {reason}.").format(reason=reason)),))
+
+    parts: list[Part] = []
+    has_text = include_text and any(line.text.strip() for line in d.text_lines)
+    # Mostly text: the scene caption stays short (a detailed one would guess even more about a screen).
+    guess = (d.caption or d.detailed_caption) if d.mostly_text else (d.detailed_caption or d.caption)
+
+    parts.append(_kind_part(d))
+    if d.mostly_text:
+        if has_text:
+            parts.append(_text_part(d.text_lines))
+        if guess:
+            parts.append(_one("guess", _("Could be: {caption}").format(caption=sentence(guess))))
+    else:
+        if guess:
+            parts.append(_one("guess", _("The model guesses: {caption}").format(caption=sentence(guess))))
+        parts.extend(objects(d).parts)
+        if has_text:
+            parts.append(_text_part(d.text_lines))
+    for problem in (d.caption_error, d.ocr_error):
+        if problem:
+            parts.append(_one("error", sentence(problem)))
+    if not guess and not has_text and not d.caption_error and not d.ocr_error:
+        parts.append(_one("nothing", _("Nothing could be recognised.")))
+    return Rendering(tuple(parts))
+
+
+def more_detail(d: Description) -> Rendering:
+    """What "more detail" adds: the detail model's description (hedged), then the objects it found."""
+    added = d.detailed_caption or d.caption
+    if added:
+        first = _one("detail", _("More detail, guessed by the model: {caption}").format(caption=added.strip()))
+    else:
+        first = _one("detail", _("The detail model has nothing to add."))
+    return Rendering((first,)) + objects(d)
+
+
+MAX_ALT_TEXT_OCR = 300  # characters of read text quoted in the alt text
+
+
+def _alt_sentence(text: str) -> str:
+    text = " ".join(text.split())
+    if not text:
+        return text
+    text = text[0].upper() + text[1:]
+    return text if text[-1] in ".!?\"'。！？" else text + "."
+
+
+def alt_text(d: Description) -> str:
+    """Alt text for a web page or a photo library: what the model saw, and the text read in the image.
+
+    Shorter than the spoken rendering: no "the model guesses" (alt text is read in context), but a
+    mostly-text image leads with its text, as the trust rules want."""
+    if d.kind is ImageKind.BLANK:
+        if d.blank_reason:
+            return _alt_sentence(_("Blank image: {reason}").format(reason=d.blank_reason))
+        return _("Blank image.")
+    guess = (d.detailed_caption or d.caption or "").strip()
+    text = " ".join(d.text.split())
+    if len(text) > MAX_ALT_TEXT_OCR:
+        text = text[:MAX_ALT_TEXT_OCR].rsplit(" ", 1)[0] + "…"
+    parts: list[str] = []
+    if d.mostly_text:
+        if d.kind is ImageKind.SCREEN:
+            parts.append(_('Screenshot. Text: "{text}".').format(text=text) if text else _("Screenshot with text."))
+        else:
+            parts.append(_('Document. Text: "{text}".').format(text=text) if text else _("Document with text."))
+        if guess:
+            parts.append(_alt_sentence(guess))
+    else:
+        if guess:
+            parts.append(_alt_sentence(guess))
+        if text:
+            parts.append(_('Text: "{text}".').format(text=text))
+    return " ".join(parts) or _("Image.")
+
+
+def record(d: Description) -> dict[str, Any]:
+    """The description as a JSON-ready record, with the words spoken for it (CLI, batch, history)."""
+    data = d.to_dict()
+    data["speech"] = describe(d).speech
+    return data
