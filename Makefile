@@ -1,21 +1,11 @@
-# `make run` sets up a virtual environment and starts the app; `make test` sets it up and runs the tests.
-VENV ?= .venv
-PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
-
+# Shortcuts for the two commands in the README (which need no make): ./run.sh and ./test.sh.
 .PHONY: run test clean
 
-$(STAMP): pyproject.toml
-	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q -e '.[test]'
-	touch $(STAMP)
+run:
+	./run.sh
 
-run: $(STAMP)
-	$(PY) main.py gui
-
-test: $(STAMP)
-	$(VENV)/bin/lint-imports
-	QT_QPA_PLATFORM=offscreen $(PY) -m pytest
+test:
+	./test.sh
 
 clean:
-	rm -rf $(VENV)
+	rm -rf .venv
