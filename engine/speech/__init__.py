@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from .client import SpeechUnavailable
 from .options import add_speech_arguments, settings_from_args
+from .protocol import SpeechOutput
 from .sentences import split_sentences
 from .speaker import Speaker, Voice, create_speaker
 
 __all__ = [
     "Speaker",
+    "SpeechOutput",
     "SpeechUnavailable",
     "Voice",
     "add_speech_arguments",
