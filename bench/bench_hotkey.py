@@ -293,7 +293,7 @@ class App:
                               text=True, timeout=timeout)
 
     def quit(self) -> None:
-        from describe_aloud.gui.single_instance import send_command
+        from describe_aloud.engine.ipc import send_command
 
         if self.alive() and send_command("quit", 3000):
             try:
@@ -336,7 +336,7 @@ def children_of(pid: int) -> list[int]:
 
 def cold_start(app: App, sink: Sink, timeout: float) -> dict[str, float]:
     """Seconds from process start to: window mapped, socket answering, the "Ready." WAV started."""
-    from describe_aloud.gui.single_instance import send_command
+    from describe_aloud.engine.ipc import send_command
 
     found: dict[str, float] = {}
     deadline = time.monotonic() + timeout
@@ -378,7 +378,7 @@ def settle(sink: Sink, quiet_s: float = 0.6, timeout: float = 30.0) -> None:
 def one_run(app: App, sink: Sink, picture_wid: int, trigger: str, expected_words: list[str],
             timeout: float = 300.0) -> Run:
     from describe_aloud.engine.history import HistoryStore, history_path
-    from describe_aloud.gui.single_instance import send_command
+    from describe_aloud.engine.ipc import send_command
 
     def latest_id() -> int:
         if not history_path().exists():
@@ -523,7 +523,7 @@ def detail_run(app: App, sink: Sink, timeout: float = 600.0) -> DetailRun:
     """Ask the running app for more detail about its last description (the socket command more_detail, as
     `python main.py more-detail` sends it) and listen."""
     from describe_aloud.engine.history import HistoryStore
-    from describe_aloud.gui.single_instance import send_command
+    from describe_aloud.engine.ipc import send_command
 
     def detail_count() -> int:
         with HistoryStore() as store:

@@ -140,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _deliver(app_command: str, timeout: float) -> bool:
-    from describe_aloud.gui.single_instance import send_command
+    from describe_aloud.engine.ipc import send_command
 
     return send_command(app_command, timeout_ms=int(max(timeout, 0.05) * 1000))
 

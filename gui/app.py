@@ -920,7 +920,8 @@ def run_app(*, model: str | None = None, precision: str | None = None, argv: lis
 
     server = None
     try:
-        from describe_aloud.gui.single_instance import InstanceServer, send_command
+        from describe_aloud.engine.ipc import send_command
+        from describe_aloud.gui.single_instance import InstanceServer
     except ImportError:
         InstanceServer = send_command = None  # noqa: N806
     if InstanceServer is not None:

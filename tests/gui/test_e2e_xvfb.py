@@ -128,7 +128,7 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
                                                                   isolated_user_dirs, tiny_florence2_dir):
     from describe_aloud.engine.capture import capture, close_thread_capturer
     from describe_aloud.engine.config import Settings
-    from describe_aloud.gui.single_instance import send_command
+    from describe_aloud.engine.ipc import send_command
 
     sink = tmp_path / "sink"
     env = _env(xvfb, isolated_user_dirs, sink)

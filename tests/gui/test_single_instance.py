@@ -10,7 +10,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from describe_aloud.gui.single_instance import InstanceServer, send_command, server_name, socket_address
+from describe_aloud.engine.ipc import send_command, server_name, socket_address
+from describe_aloud.gui.single_instance import InstanceServer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
