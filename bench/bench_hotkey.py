@@ -571,13 +571,12 @@ print(json.dumps(out))
 """
 
 
-def app_caption_threads() -> int | None:
-    """The torch thread count the app's worker gives the captioner (gui.worker.thread_split), if it has one."""
-    try:
-        from describe_aloud.gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
-    except ImportError:
-        return None
-    return thread_split(usable_cores())[0] if PARALLEL_OCR_AND_CAPTION else usable_cores()
+def app_caption_threads() -> int:
+    """The torch thread count the app's worker gives the captioner: every usable core (OCR and the
+    caption run one after the other)."""
+    from describe_aloud.gui.worker import usable_cores
+
+    return usable_cores()
 
 
 def cold_breakdown(model_dir: Path) -> dict[str, float]:

@@ -33,16 +33,17 @@ class ModelLoadError(UserFacingError):
     """The model files are present but could not be loaded."""
 
 
-def user_message(exc: BaseException, *, doing: str | None = None) -> str:
+def user_message(exc: BaseException, *, doing: str | None = None, memory: str | None = None) -> str:
     """The one funnel from an exception to the sentence the user hears and reads.
 
     A UserFacingError already is that sentence. Anything else is unexpected: it is wrapped with what was
     being done (`doing`: "Describing failed (git-base)", "The screen could not be captured") so the user
-    knows which step failed, and the exception's own words follow for a bug report."""
+    knows which step failed, and the exception's own words follow for a bug report. `memory`: the sentence
+    for running out of memory, where the caller can say what could not be done."""
     if isinstance(exc, UserFacingError):
         return str(exc)
     if isinstance(exc, MemoryError):
-        return _("There is not enough memory to do this.")
+        return memory or _("There is not enough memory to do this.")
     detail = str(exc).strip() or type(exc).__name__
     if doing:
         return _("{doing}: {detail}").format(doing=doing, detail=detail)

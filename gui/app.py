@@ -344,7 +344,7 @@ class AppController(QObject):
         w.model_ready.connect(self._model_ready)
         w.model_failed.connect(self._model_failed)
         w.job_started.connect(self._job_started)
-        w.job_partial.connect(self._job_partial)
+        w.job_progress.connect(self._job_partial)
         w.job_result.connect(self._job_result)
         w.job_error.connect(self._job_error)
         w.job_dropped.connect(self._job_dropped)

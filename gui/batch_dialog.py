@@ -1,23 +1,22 @@
 """The "Describe folder…" dialog: the `batch` command with a progress bar, spoken progress and pause.
 
-The batch (engine.batch.BatchRunner) runs in a QThread worker that owns its own captioner (loaded there
-with engine.load_captioner(settings.model)); the window stays usable. Progress is shown (bar, current
+The batch (engine.batch.BatchRunner) runs as one job of a BatchWorker (gui.job_worker.JobWorker), which
+owns its own captioner (loaded there with engine.load_captioner(settings.model)); the window stays usable. Progress is shown (bar, current
 file, rate, time left), announced to the screen reader on every status change, and spoken every
 `settings.batch_progress_every_percent` percent through the app's speaker. Pause, resume and cancel take
 effect between batches; the journal keeps every finished result, so a cancelled folder continues where
 it stopped next time.
 
-Threading contract: the dialog and its widgets live on the GUI thread. `_BatchWorker.run` runs on the
-worker QThread and only emits signals (never touches a widget); the runner's pause / resume / cancel are
+Threading contract: the dialog and its widgets live on the GUI thread. `BatchWorker.run` runs on the
+worker thread and only emits signals (never touches a widget); the runner's pause / resume / cancel are
 thread-safe and called from the GUI thread.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -35,21 +34,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from describe_aloud.engine.batch import BatchOptions, BatchRunner, BatchSummary, Progress
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.speech.protocol import SpeechOutput
+from describe_aloud.gui.announce import announce
+from describe_aloud.gui.job_worker import JobWorker
+
 log = logging.getLogger(__name__)
 
 OUTPUT_CHOICES = (("CSV file", ".csv"), ("JSON Lines file", ".jsonl"), ("JSON file", ".json"), ("No results file", None))
 SIDECAR_CHOICES = (("No sidecar files", None), ("Text files (IMG.jpg.txt)", "txt"), ("XMP sidecars (IMG.jpg.xmp)", "xmp"))
 RESULTS_STEM = "describe-aloud-results"
-
-
-def _announce(widget: QWidget, message: str, *, assertive: bool = False, label: QLabel | None = None) -> None:
-    try:
-        from describe_aloud.gui.announce import announce
-    except ImportError:  # pragma: no cover - the app's announce module is part of the app
-        if label is not None:
-            label.setText(message)
-        return
-    announce(widget, message, assertive=assertive, label=label)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -65,45 +60,28 @@ def format_duration(seconds: float | None) -> str:
     return f"{hours} h {minutes} min"
 
 
-class _BatchWorker(QObject):
-    """Runs one BatchRunner on the worker thread; talks to the dialog only through signals."""
+class BatchWorker(JobWorker):
+    """Runs one BatchRunner as one job: `job_progress(Progress)`, `status(text)`, then
+    `job_result(BatchSummary)` or `job_error(options, message)`."""
 
-    progress = Signal(object)  # engine.batch.Progress
-    status = Signal(str)
-    finished = Signal(object)  # engine.batch.BatchSummary
-    failed = Signal(str)  # a sentence for the user
+    def __init__(self, options: BatchOptions, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("batch-worker")
+        self.options = options
+        self.runner = BatchRunner(options, on_progress=self.job_progress.emit, on_status=self.status.emit)
 
-    def __init__(self, options: Any) -> None:
-        super().__init__()
-        from describe_aloud.engine.batch import BatchRunner
-
-        self.runner = BatchRunner(options, on_progress=self.progress.emit, on_status=self.status.emit)
-
-    @Slot()
-    def run(self) -> None:
-        from describe_aloud.engine.errors import UserFacingError
-
-        try:
-            summary = self.runner.run()
-        except UserFacingError as exc:
-            self.failed.emit(str(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - reported to the user, logged with its traceback
-            log.exception("batch failed")
-            self.failed.emit(f"Describing the folder failed ({type(exc).__name__}: {exc}).")
-            return
-        self.finished.emit(summary)
+    def run(self) -> None:  # noqa: D401 - Qt entry point
+        self.run_job(self.options, self.runner.run, doing="Describing the folder failed")
 
 
 class BatchDialog(QDialog):
-    """See the module docstring. `speaker`: the app's Speaker (say(text, interrupt=...))."""
+    """See the module docstring. `speaker`: the app's speech output (progress and the summary are said)."""
 
-    def __init__(self, parent: QWidget | None, settings: Any, speaker: Any) -> None:
+    def __init__(self, parent: QWidget | None, settings: Settings, speaker: SpeechOutput) -> None:
         super().__init__(parent)
         self.settings = settings
         self.speaker = speaker
-        self._thread: QThread | None = None
-        self._worker: _BatchWorker | None = None
+        self._worker: BatchWorker | None = None
         self._last_spoken_step = 0
         self._close_when_stopped = False
         self.summary = None
@@ -159,7 +137,7 @@ class BatchDialog(QDialog):
 
         self.detail_check = QCheckBox("&Detailed descriptions (slower)")
         self.detail_check.setAccessibleName("Detailed descriptions")
-        self.detail_check.setChecked(bool(getattr(self.settings, "detail", False)))
+        self.detail_check.setChecked(self.settings.detail)
         form.addRow(self.detail_check)
 
         self.progress_bar = QProgressBar()
@@ -215,14 +193,12 @@ class BatchDialog(QDialog):
         if folder:
             self.folder_edit.setText(folder)
 
-    def options(self):
+    def options(self) -> BatchOptions:
         """The BatchOptions for the current choices."""
-        from describe_aloud.engine.batch import BatchOptions
-
         folder = self.folder_edit.text().strip()
         suffix = self.output_combo.currentData()
         detail = self.detail_check.isChecked()
-        model = getattr(self.settings, "detail_model", None) if detail else None
+        model = self.settings.detail_model if detail else None
         return BatchOptions(
             folder=folder,
             recursive=self.recursive_check.isChecked(),
@@ -231,14 +207,14 @@ class BatchDialog(QDialog):
             write_metadata=self.metadata_check.isChecked(),
             model=model or self.settings.model,
             detail=detail,
-            precision=getattr(self.settings, "precision", "auto"),
-            use_ocr=bool(getattr(self.settings, "speak_ocr", True)),
+            precision=self.settings.precision,
+            use_ocr=self.settings.speak_ocr,
         )
 
     # ------------------------------------------------------------------------------- running
     @property
     def running(self) -> bool:
-        return self._thread is not None
+        return self._worker is not None
 
     def start(self) -> None:
         if self.running:
@@ -252,22 +228,14 @@ class BatchDialog(QDialog):
         self.summary_view.clear()
         self.progress_bar.setValue(0)
         self._last_spoken_step = 0
-        self._worker = _BatchWorker(self.options())
-        self._thread = QThread(self)
-        self._thread.setObjectName("batch-worker")
-        self._worker.moveToThread(self._thread)
-        self._thread.started.connect(self._worker.run)
-        self._worker.progress.connect(self._on_progress)
+        self._worker = BatchWorker(self.options(), self)
+        self._worker.job_progress.connect(self._on_progress)
         self._worker.status.connect(self._on_status)
-        self._worker.finished.connect(self._on_finished)
-        self._worker.failed.connect(self._on_failed)
-        # Stop the thread's event loop as soon as the run ends, even while the GUI thread is blocked in
-        # shutdown() (QThread.quit is thread-safe; a queued call would wait for the GUI thread).
-        self._worker.finished.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
-        self._worker.failed.connect(self._thread.quit, Qt.ConnectionType.DirectConnection)
+        self._worker.job_result.connect(self._on_finished)
+        self._worker.job_error.connect(self._on_failed)
         self._set_running(True)
         self._set_status("Starting…")
-        self._thread.start()
+        self._worker.start()
 
     def toggle_pause(self) -> None:
         if not self.running or self._worker is None:
@@ -294,19 +262,17 @@ class BatchDialog(QDialog):
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel and wait for the worker thread (app quit; blocks the GUI thread for at most the batch in
         flight). Returns True when it has stopped."""
-        if self._thread is None:
+        if self._worker is None:
             return True
         self.cancel()
-        thread = self._thread
-        thread.quit()  # takes effect when the run returns (between batches)
-        stopped = thread.wait(timeout_ms)
+        stopped = self._worker.wait(timeout_ms)  # the run returns between batches
         if stopped:
             self._cleanup_thread()
         return stopped
 
     # ------------------------------------------------------------------------------- signals
     @Slot(object)
-    def _on_progress(self, progress) -> None:
+    def _on_progress(self, progress: Progress) -> None:
         percent = int(progress.percent)
         self.progress_bar.setValue(percent)
         self.progress_bar.setFormat(f"{progress.done} of {progress.total} (%p%)")
@@ -316,7 +282,7 @@ class BatchDialog(QDialog):
         if progress.total:
             self.eta_label.setText(f"{progress.rate:.1f} images per second, about "
                                    f"{format_duration(progress.eta_seconds)} left")
-        every = max(1, int(getattr(self.settings, "batch_progress_every_percent", 10) or 10))
+        every = max(1, int(self.settings.batch_progress_every_percent or 10))
         step = percent // every
         if progress.total and step > self._last_spoken_step and percent < 100:
             self._last_spoken_step = step
@@ -329,7 +295,7 @@ class BatchDialog(QDialog):
         self._set_status(message)
 
     @Slot(object)
-    def _on_finished(self, summary) -> None:
+    def _on_finished(self, summary: BatchSummary) -> None:
         self.summary = summary
         lines = summary.lines()
         self.summary_view.setPlainText("\n".join(lines))
@@ -339,17 +305,16 @@ class BatchDialog(QDialog):
         self._say(lines[0])
         self._finish_thread()
 
-    @Slot(str)
-    def _on_failed(self, message: str) -> None:
+    @Slot(object, str)
+    def _on_failed(self, _options: BatchOptions, message: str) -> None:
         self.summary_view.setPlainText(message)
         self._set_status(message, assertive=True)
         self._say(message)
         self._finish_thread()
 
     def _finish_thread(self) -> None:
-        if self._thread is not None:
-            self._thread.quit()
-            self._thread.wait(10_000)
+        if self._worker is not None:
+            self._worker.wait(10_000)  # it has reported: only the return from run() is left
         self._cleanup_thread()
         self._set_running(False)
         if self._close_when_stopped:
@@ -361,10 +326,7 @@ class BatchDialog(QDialog):
     def _cleanup_thread(self) -> None:
         if self._worker is not None:
             self._worker.deleteLater()
-        if self._thread is not None:
-            self._thread.deleteLater()
         self._worker = None
-        self._thread = None
 
     # ------------------------------------------------------------------------------- helpers
     def _set_running(self, running: bool) -> None:
@@ -377,11 +339,9 @@ class BatchDialog(QDialog):
         self.pause_button.setAccessibleName("Pause")
 
     def _set_status(self, message: str, *, assertive: bool = False) -> None:
-        _announce(self, message, assertive=assertive, label=self.status_label)
+        announce(self, message, assertive=assertive, label=self.status_label)
 
     def _say(self, text: str) -> None:
-        if self.speaker is None:
-            return
         try:
             self.speaker.say(text, interrupt=False)
         except Exception:  # noqa: BLE001 - speech trouble must not stop the batch; it is on screen too

@@ -1,4 +1,5 @@
-"""The describe worker: a QThread that owns the captioner and turns images into Descriptions.
+"""The describe worker: a JobWorker (gui.job_worker) that owns the captioner and turns images into
+Descriptions.
 
 Threading contract
 - Everything in `run()` (model loading, image decoding, OCR, captioning, thumbnails) happens on the worker
@@ -12,9 +13,11 @@ Threading contract
 - `stop()` then `wait()` ends the thread; a model load in progress is finished first (it cannot be
   interrupted), nothing else runs after `stop()`.
 
-Signals, per job, in order: `job_started(job)`, for a screen capture with text `job_partial(JobPartial)` (its
-read text, before the caption: speak it at once; for "more detail", the detail before the objects), then
-`job_result(JobResult)` or `job_error(job, message)`, then `job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`, `model_ready(model_id)`, `model_failed(message)`.
+Signals, per job, in order (JobWorker's): `job_started(job)`, for a screen capture with text
+`job_progress(JobPartial)` (its read text, before the caption: speak it at once; for "more detail", the
+detail before the objects), then `job_result(JobResult)` or `job_error(job, message)`, then
+`job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`,
+`model_ready(model_id)`, `model_failed(message)`.
 """
 from __future__ import annotations
 
@@ -28,11 +31,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, Signal
+
+from describe_aloud.engine.captioners import Captioner, load_captioner
+from describe_aloud.engine.describer import Describer
+from describe_aloud.engine.description import Description
+from describe_aloud.engine.errors import UserFacingError, user_message
+from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
+from describe_aloud.engine.images import load_image
+from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_REQUEST = 200
+OUT_OF_MEMORY = "There is not enough memory to describe this image."
 
 _job_ids = itertools.count(1)
 
@@ -62,13 +75,13 @@ class JobPartial:
     JobResult, only what the final rendering adds (`Rendering.after`)."""
 
     job: DescribeJob
-    description: Any  # engine.Description without caption
+    description: Description  # without caption
 
 
 @dataclass
 class JobResult:
     job: DescribeJob
-    description: Any  # engine.Description
+    description: Description
     image: Any  # the decoded PIL image (kept for "more detail")
     thumbnail: bytes | None
 
@@ -78,25 +91,6 @@ def usable_cores() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not Linux
         return max(1, os.cpu_count() or 1)
-
-
-# Read the text first with every core, then caption with every core. Measured on the 2-core test machine
-# (bench/bench_hotkey.py, full-size GIT-base bf16): OCR and caption side by side on one core each took
-# 1.19 s and 1.09 s (first words after 1.28 s), against 0.43 s and 0.36 s one after the other with both
-# cores, so the text, which a screen's description speaks first, is ready about three times sooner.
-PARALLEL_OCR_AND_CAPTION = False
-
-
-def thread_split(cores: int) -> tuple[int, int]:
-    """(captioner threads, OCR threads) for OCR and captioning running at the same time.
-
-    Why a fixed split: the two run concurrently (Describer parallel mode), and each of torch and
-    onnxruntime by default starts one thread per core. On 2 cores that is 4 busy threads on 2 cores;
-    measured (engineer A) a caption then took 8-22 s instead of 1.0-1.8 s with one torch thread, because
-    oversubscribed spinning OpenMP threads wait on each other. Half the cores each keeps every thread on
-    a core of its own; the captioner gets the odd core, being the longer of the two on a screen."""
-    caption = max(1, (cores + 1) // 2)
-    return caption, max(1, cores - caption)
 
 
 def set_torch_threads(count: int) -> None:
@@ -111,8 +105,6 @@ def set_torch_threads(count: int) -> None:
 def make_thumbnail_quickly(image) -> bytes | None:
     """The history's thumbnail of `image`, made from a box-reduced copy: a screen capture is not copied
     whole (make_thumbnail copies its input) and there are far fewer pixels to filter."""
-    from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
-
     try:
         factor = max(1, max(image.size) // (2 * THUMBNAIL_SIZE))
         small = image.reduce(factor) if factor > 1 else image
@@ -128,16 +120,9 @@ def model_label(spec: str | None) -> str:
     return Path(spec).name if ("/" in spec or "\\" in spec) and Path(spec).exists() else spec
 
 
-class DescribeWorker(QThread):
-    status = Signal(str)
+class DescribeWorker(JobWorker):
     model_ready = Signal(str)
     model_failed = Signal(str)
-    # Not named started / finished: QThread already has those (thread start and end).
-    job_started = Signal(object)
-    job_partial = Signal(object)
-    job_result = Signal(object)
-    job_error = Signal(object, str)
-    job_finished = Signal(object)
     job_dropped = Signal(object)
 
     def __init__(
@@ -148,7 +133,7 @@ class DescribeWorker(QThread):
         precision: str = "auto",
         device: str = "auto",
         screen_size: tuple[int, int] | None = None,
-        parent=None,
+        parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("DescribeWorker")
@@ -163,14 +148,16 @@ class DescribeWorker(QThread):
         self._reload_requested = False
         self._busy = False
         # Only touched on the worker thread:
-        self._describer = None
-        self._captioner = None
-        self._detail_describer = None
+        self._describer: Describer | None = None
+        self._captioner: Captioner | None = None
+        self._detail_describer: Describer | None = None
         self._detail_describer_spec: str | None = None
-        if PARALLEL_OCR_AND_CAPTION:
-            self._caption_threads, self._ocr_threads = thread_split(usable_cores())
-        else:
-            self._caption_threads = self._ocr_threads = usable_cores()
+        # OCR, then the caption, each with every core: measured on the 2-core test machine
+        # (bench/bench_hotkey.py, full-size GIT-base bf16), OCR and caption side by side on one core each
+        # took 1.19 s and 1.09 s (first words after 1.28 s), against 0.43 s and 0.36 s one after the
+        # other with both cores, so the text, which a screen's description speaks first, is ready about
+        # three times sooner.
+        self._threads = usable_cores()
         self.max_pending_seen = 0  # for tests and diagnostics: the queue never grows past one request
 
     # Called from the GUI thread ---------------------------------------------------------------------
@@ -253,9 +240,7 @@ class DescribeWorker(QThread):
     def _close_describers(self) -> None:
         """Drop the models (ending the describers' caption threads first)."""
         for describer in {id(d): d for d in (self._describer, self._detail_describer) if d is not None}.values():
-            close = getattr(describer, "close", None)
-            if close is not None:
-                close()
+            describer.close()
         self._describer = self._captioner = None
         self._detail_describer = None
 
@@ -270,8 +255,8 @@ class DescribeWorker(QThread):
         try:
             self._describer, self._captioner = self._make_describer(spec, precision, ocr=ocr)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a spoken message, OCR still works
-            message = _message_for(exc, spec)
-            log.warning("captioner %s not loaded: %s", spec, exc, exc_info=not _is_user_facing(exc))
+            message = user_message(exc, doing=_failure(spec), memory=OUT_OF_MEMORY)
+            log.warning("captioner %s not loaded: %s", spec, exc, exc_info=not isinstance(exc, UserFacingError))
             self._describer = self._ocr_only_describer(message, ocr=ocr)
             self._warm_up(self._describer)
             self.status.emit("Ready, reading text only: " + message)
@@ -282,82 +267,69 @@ class DescribeWorker(QThread):
         log.info("ready: captioner loaded in %.2f s, text reader ready %.2f s later",
                  loaded - started, time.perf_counter() - loaded)
         self.status.emit("Ready")
-        self.model_ready.emit(str(getattr(self._captioner, "model_id", None) or spec or ""))
+        self.model_ready.emit(str(self._captioner.model_id or spec or ""))
         # Ready is said first: the captioner's warm-up (0.12-0.19 s of one tiny caption) and one read of a
         # screen-sized page only make the first request faster; a request that comes meanwhile waits for
         # them in the queue, which is no longer than it would have taken to do them itself.
         self._warm_up(self._describer)
         self._warm_up_screen_reading(ocr)
 
-    def _warm_up(self, describer) -> None:
-        # Load the OCR models, run the captioner once, start the caption thread and import what the first
-        # job needs, so the first hotkey pays for none of it (nothing big is loaded on the hotkey path).
-        import describe_aloud.engine.history  # noqa: F401 - make_thumbnail, used with every result
-        import describe_aloud.engine.images  # noqa: F401 - load_image, for files
-
-        warm_up = getattr(describer, "warm_up", None)
-        if warm_up is None:
+    @staticmethod
+    def _warm_up(describer: Describer | None) -> None:
+        # Load the OCR models and run the captioner once, so the first hotkey pays for neither (nothing big
+        # is loaded on the hotkey path).
+        if describer is None:
             return
         try:
-            warm_up()
+            describer.warm_up()
         except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
             log.warning("warm-up failed", exc_info=True)
 
-    def _warm_up_screen_reading(self, ocr) -> None:
-        warm = getattr(ocr, "warm_up_for_size", None)
-        if warm is None or not self._screen_size or self._stopping:
+    def _warm_up_screen_reading(self, ocr: OcrEngine | None) -> None:
+        if ocr is None or not self._screen_size or self._stopping:
             return
         try:
-            warm(self._screen_size)
+            ocr.warm_up_for_size(self._screen_size)
         except Exception:  # noqa: BLE001 - only a warm-up: the first capture reports real problems
             log.warning("OCR warm-up at screen size failed", exc_info=True)
 
     @staticmethod
-    def _wait_for_text_reader(ocr) -> None:
+    def _wait_for_text_reader(ocr: OcrEngine | None) -> None:
         try:
             if ocr is not None:
                 ocr.warm_up()  # joins the warm-up running on its own thread
         except Exception:  # noqa: BLE001 - said with the first description that needs the text
             log.warning("OCR is not ready", exc_info=True)
 
-    def _start_ocr_warm_up(self):
+    def _start_ocr_warm_up(self) -> OcrEngine | None:
         """A new OCR engine for the main describer, already warming up on a helper thread (joined by
         `_wait_for_text_reader`); None when the OCR engine cannot even be created (reported later)."""
         try:
-            from describe_aloud.engine.ocr import OcrEngine
-
-            ocr = OcrEngine(threads=self._ocr_threads)
+            ocr = OcrEngine(threads=self._threads)
             ocr.warm_up_in_background()
             return ocr
         except Exception:  # noqa: BLE001 - the describer's own OCR engine reports the failure on first use
             log.warning("OCR warm-up could not start", exc_info=True)
             return None
 
-    def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True, ocr=None):
+    def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True,
+                        ocr: OcrEngine | None = None):
         """The main describer reads the text, hands it over (spoken at once), then captions, each stage
-        with every core (see PARALLEL_OCR_AND_CAPTION); in parallel mode each gets its share of the cores
-        (see `thread_split`). The detail model's describer (no OCR) gets every core while it runs."""
-        from describe_aloud.engine import Describer, load_captioner
-        from describe_aloud.engine.ocr import OcrEngine
-
+        with every core. The detail model's describer (no OCR) adds only the detail and objects."""
         captioner = load_captioner(spec, precision=precision, device=self._device, local_files_only=True)
         if not use_ocr:
             return Describer(captioner, use_ocr=False), captioner
-        set_torch_threads(self._caption_threads)
-        ocr = ocr or OcrEngine(threads=self._ocr_threads)
-        return Describer(captioner, ocr=ocr, parallel=PARALLEL_OCR_AND_CAPTION), captioner
+        set_torch_threads(self._threads)
+        return Describer(captioner, ocr=ocr or OcrEngine(threads=self._threads)), captioner
 
-    def _ocr_only_describer(self, message: str, *, ocr=None):
+    def _ocr_only_describer(self, message: str, *, ocr: OcrEngine | None = None) -> Describer | None:
         try:
-            from describe_aloud.engine import Describer
-            from describe_aloud.engine.ocr import OcrEngine
-
-            return Describer(None, ocr=ocr or OcrEngine(threads=usable_cores()), caption_error=message)
+            return Describer(None, ocr=ocr or OcrEngine(threads=self._threads), caption_error=message)
         except Exception:  # noqa: BLE001 - the engine itself is broken: every job will report it
             log.exception("no describer at all")
             return None
 
-    def _detail(self):
+    def _detail(self) -> Describer:
         """The detail model's describer, loaded on first use (on this thread)."""
         with self._cond:
             spec, precision = self._detail_model, self._precision
@@ -373,72 +345,45 @@ class DescribeWorker(QThread):
         return self._detail_describer
 
     def _run_job(self, job: DescribeJob) -> None:
+        spec = self._detail_model if job.more_detail else self._model
+        self.run_job(job, lambda: self._describe(job), doing=_failure(spec), memory=OUT_OF_MEMORY)
+
+    def _describe(self, job: DescribeJob) -> JobResult:
         started = time.perf_counter()
-        self.job_started.emit(job)
         thumbnails: list[bytes | None] = []
-        try:
-            image = job.image
-            if image is None:
-                if job.path is None:
-                    raise ValueError("nothing to describe")
-                from describe_aloud.engine.images import load_image
+        image = job.image
+        if image is None:
+            if job.path is None:
+                raise ValueError("nothing to describe")
+            image = load_image(job.path)
+        if job.more_detail:
+            def on_detail(partial: Description) -> None:  # on this thread; the GUI speaks it meanwhile
+                self.job_progress.emit(JobPartial(job, partial))
 
-                image = load_image(job.path)
-            if job.more_detail:
-                describer = self._detail()
-                if describer is not self._describer:
-                    set_torch_threads(usable_cores())  # no OCR runs beside it: every core for the model
-                def on_detail(partial, job=job):  # on this thread; the GUI speaks it while objects are found
-                    self.job_partial.emit(JobPartial(job, partial))
-
-                try:
-                    description = describer.add_detail(image, source=job.source, on_detail=on_detail)
-                finally:
-                    if describer is not self._describer and self._captioner is not None:
-                        set_torch_threads(self._caption_threads)
-            else:
-                if self._describer is None:
-                    raise RuntimeError("the describing engine could not be started")
-                on_text = None
-                if job.kind_hint == "screen":
-                    def on_text(partial, job=job, image=image):  # on this thread; the GUI speaks it, queued
-                        self.job_partial.emit(JobPartial(job, partial))
-                        # In parallel mode the caption is being made on the other core meanwhile, so the
-                        # thumbnail costs nothing here; made one after the other, it costs the same here
-                        # as after the caption.
-                        thumbnails.append(make_thumbnail_quickly(image))
-                description = self._describer.describe(image, detail=job.detail, source=job.source,
-                                                       on_text=on_text, kind_hint=job.kind_hint)
-            description.timings_ms.update(job.timings_ms)
-            description.timings_ms["queue_wait"] = (started - job.submitted_at) * 1000.0
-            description.timings_ms["worker_total"] = (time.perf_counter() - started) * 1000.0
-            log.info("described %s: %s", job.source,
-                     ", ".join(f"{k} {v:.0f} ms" for k, v in description.timings_ms.items()))
-            if job.more_detail:
-                thumbnail = None
-            else:
-                thumbnail = thumbnails[0] if thumbnails else make_thumbnail_quickly(image)
-            self.job_result.emit(JobResult(job, description, image, thumbnail))
-        except Exception as exc:  # noqa: BLE001 - every failure is reported to the user, never swallowed
-            spec = self._detail_model if job.more_detail else self._model
-            message = _message_for(exc, spec)
-            log.warning("describing %s failed: %s", job.source, exc, exc_info=not _is_user_facing(exc))
-            self.job_error.emit(job, message)
-        finally:
-            self.job_finished.emit(job)
+            description = self._detail().add_detail(image, source=job.source, on_detail=on_detail)
+        else:
+            if self._describer is None:
+                raise RuntimeError("the describing engine could not be started")
+            on_text = None
+            if job.kind_hint == "screen":
+                def on_text(partial: Description) -> None:  # on this thread; the GUI speaks it, queued
+                    self.job_progress.emit(JobPartial(job, partial))
+                    # Made here or after the caption, the thumbnail costs the same; here it is done.
+                    thumbnails.append(make_thumbnail_quickly(image))
+            description = self._describer.describe(image, detail=job.detail, source=job.source,
+                                                   on_text=on_text, kind_hint=job.kind_hint)
+        description.timings_ms.update(job.timings_ms)
+        description.timings_ms["queue_wait"] = (started - job.submitted_at) * 1000.0
+        description.timings_ms["worker_total"] = (time.perf_counter() - started) * 1000.0
+        log.info("described %s: %s", job.source,
+                 ", ".join(f"{k} {v:.0f} ms" for k, v in description.timings_ms.items()))
+        if job.more_detail:
+            thumbnail = None
+        else:
+            thumbnail = thumbnails[0] if thumbnails else make_thumbnail_quickly(image)
+        return JobResult(job, description, image, thumbnail)
 
 
-def _is_user_facing(exc: BaseException) -> bool:
-    from describe_aloud.engine.errors import UserFacingError
-
-    return isinstance(exc, UserFacingError)
-
-
-def _message_for(exc: BaseException, spec: str | None) -> str:
-    """A sentence for the user. UserFacingError already is one; anything else is wrapped."""
-    if _is_user_facing(exc):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "There is not enough memory to describe this image."
-    detail = str(exc).strip() or type(exc).__name__
-    return f"Describing failed ({model_label(spec)}): {detail}"
+def _failure(spec: str | None) -> str:
+    """What failed, for user_message: "Describing failed (git-base)"."""
+    return f"Describing failed ({model_label(spec)})"

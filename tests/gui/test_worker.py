@@ -210,14 +210,14 @@ def test_the_leftover_qthread_fixture_fails_a_leaky_test(tmp_path):
 
 
 def test_a_screen_capture_hands_its_text_over_before_the_caption(qtbot, make_worker, tiny_git_dir):
-    """A capture (kind_hint "screen"): job_partial with the read text comes before job_result, so speech
+    """A capture (kind_hint "screen"): job_progress with the read text comes before job_result, so speech
     can start while the caption is still being made; the rest adds only the hedged caption. A dropped
     file (no hint) gets no partial: its description is spoken whole."""
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
     order: list[str] = []
     partials, results = [], []
-    worker.job_partial.connect(lambda p: (order.append("partial"), partials.append(p)))
+    worker.job_progress.connect(lambda p: (order.append("partial"), partials.append(p)))
     worker.job_result.connect(lambda r: (order.append("result"), results.append(r)))
     job = DescribeJob(source="screen", image=text_image(TEXT_LINES), kind_hint="screen")
     with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
@@ -241,10 +241,8 @@ def test_the_worker_gives_ocr_and_the_captioner_every_core_one_after_the_other(q
                                                                                tiny_git_dir):
     import torch
 
-    from describe_aloud.gui.worker import PARALLEL_OCR_AND_CAPTION, thread_split, usable_cores
+    from describe_aloud.gui.worker import usable_cores
 
-    assert thread_split(2) == (1, 1) and thread_split(1) == (1, 1) and thread_split(8) == (4, 4)
-    assert not PARALLEL_OCR_AND_CAPTION  # measured faster to the first word (see gui/worker.py)
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
     # torch's count is per OpenMP thread once that thread has run an op; a fresh thread takes the count
