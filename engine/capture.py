@@ -282,6 +282,12 @@ def _current_monitors() -> tuple[Any, list[dict[str, Any]]]:
     return sct, sct.monitors
 
 
+def prepare_thread_capturer() -> None:
+    """Open this thread's screen grabber now rather than on its first capture (opening mss loads the X11
+    libraries and connects: tens of milliseconds). Raises CaptureError when there is no screen to open."""
+    _capturer()
+
+
 def close_thread_capturer() -> None:
     """Release this thread's mss instance (call when a capturing thread ends, or at app exit)."""
     sct = getattr(_local, "sct", None)

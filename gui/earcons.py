@@ -121,3 +121,13 @@ class Earcons:
                 log.warning("earcon %s could not be played: %s", name, exc)
             finally:
                 self._current = None
+
+
+def open_earcons(enabled: bool) -> Earcons | None:
+    """The app's earcons, or None when they cannot start (sounds are a nicety: speech and text still
+    report everything)."""
+    try:
+        return Earcons(enabled)
+    except Exception:  # noqa: BLE001 - logged; the app goes on without sounds
+        log.warning("earcons unavailable", exc_info=True)
+        return None

@@ -21,6 +21,7 @@ from typing import Callable
 
 from PySide6.QtCore import QObject, Signal
 
+from describe_aloud.engine.errors import UserFacingError, user_message
 from describe_aloud.engine.invocation import user_command
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ _X_CHAR_KEYSYMS = {
 }
 
 
-class ComboError(ValueError):
+class ComboError(UserFacingError, ValueError):
     """A hotkey string we cannot understand; str() is a sentence for the user."""
 
 
@@ -230,7 +231,7 @@ class HotkeyManager(QObject):
             try:
                 parsed_combo = parse_combo(combo)
             except ComboError as exc:
-                self._fail(action, combo, str(exc))
+                self._fail(action, combo, user_message(exc))
                 continue
             if parsed_combo.text in owner_of:
                 other = owner_of[parsed_combo.text].replace("_", " ")
@@ -292,10 +293,11 @@ class HotkeyManager(QObject):
 
     @staticmethod
     def _unavailable_reason(action: str, exc: Exception | None) -> str:
-        detail = f" ({exc})" if exc else ""
-        return (f"Global hotkeys could not be started{detail}. Bind the command "
-                f"'{user_command(action_command(action))}' to a shortcut in your desktop's keyboard settings "
-                "instead.")
+        problem = "Global hotkeys could not be started"
+        if exc is not None:
+            problem = user_message(exc, doing=problem)
+        return (f"{problem.rstrip('.')}. Bind the command '{user_command(action_command(action))}' to a "
+                "shortcut in your desktop's keyboard settings instead.")
 
     @staticmethod
     def _wait_ready(listener, timeout: float = 3.0) -> bool:

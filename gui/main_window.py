@@ -1,7 +1,7 @@
 """The main window: commands (menus, buttons, shortcuts), the result view and the status line.
 
-It does no work itself: every command is a QAction the AppController connects to; dropped and pasted
-images come out as signals. Threading contract: GUI thread only.
+It does no work itself: every command is a QAction made from the action table (gui.actions) that the
+AppController connects to; dropped and pasted images come out as signals. Threading contract: GUI thread only.
 
 Accessibility: every action has a shortcut, shown in its menu entry and in its tooltip; every focusable
 control has an accessible name (and a description where the name is not enough); the result view is a
@@ -9,9 +9,6 @@ read-only text view with a keyboard caret, so a screen reader can read it line b
 announced (gui.announce). No fixed colours or pixel font sizes: the system theme and font scaling apply.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
-from pathlib import Path
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QImage, QKeySequence, QPixmap
@@ -28,61 +25,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, plain_text
 from describe_aloud.gui.announce import announce
+from describe_aloud.gui.image_input import local_paths
 
 APP_TITLE = "Describe Aloud"
-
-
-@dataclass(frozen=True)
-class ActionSpec:
-    name: str
-    text: str  # menu text with & mnemonic
-    shortcuts: tuple[str, ...]
-    help: str  # accessible description / status tip
-    menu: str
-
-
-# In-window shortcuts. The global hotkeys (Settings) are different combinations on purpose, so a key press
-# in this window never triggers both.
-ACTION_SPECS: tuple[ActionSpec, ...] = (
-    ActionSpec("open_image", "&Open image…", ("Ctrl+O",), "Choose image files to describe.", "File"),
-    ActionSpec("paste", "&Paste image", ("Ctrl+V",), "Describe the image or image files on the clipboard.", "File"),
-    ActionSpec("describe_folder", "Describe &folder…", ("Ctrl+Shift+O",),
-               "Describe every image in a folder and write alt text.", "File"),
-    ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Stop describing and close the app, including the tray icon.", "File"),
-    ActionSpec("describe_screen", "Describe &screen", ("Ctrl+1",),
-               "Describe the monitor under the mouse pointer (this window is hidden from the capture).",
-               "Describe"),
-    ActionSpec("describe_window", "Describe active &window", ("Ctrl+2",),
-               "Describe the window that has the focus.", "Describe"),
-    ActionSpec("describe_region", "Describe &region around pointer", ("Ctrl+3",),
-               "Describe the area around the mouse pointer.", "Describe"),
-    ActionSpec("describe_all_monitors", "Describe &all monitors", ("Ctrl+4",),
-               "Describe every monitor at once.", "Describe"),
-    ActionSpec("describe_clipboard", "Describe &clipboard", ("Ctrl+Shift+V",),
-               "Describe the image on the clipboard.", "Describe"),
-    ActionSpec("more_detail", "&More detail", ("Ctrl+D",),
-               "Describe the last image again with the detail model and speak what it adds.", "Describe"),
-    ActionSpec("repeat", "&Repeat", ("F5", "Ctrl+R"), "Speak the last description again.", "Speech"),
-    ActionSpec("stop_speech", "&Stop speech", ("Escape",), "Stop speaking now.", "Speech"),
-    ActionSpec("copy", "&Copy description", ("Ctrl+Shift+C",), "Copy the last description as text.", "Speech"),
-    ActionSpec("history", "&History…", ("Ctrl+H",), "Search past descriptions and hear them again.", "Tools"),
-    ActionSpec("settings", "S&ettings…", ("Ctrl+,",), "Model, speech, hotkeys and tray options.", "Tools"),
-    ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "Hear and see every keyboard shortcut.", "Help"),
-    ActionSpec("show", "&Show window", (), "Bring the Describe Aloud window to the front.", "Tray"),
-)
-
-MENU_ORDER = ("File", "Describe", "Speech", "Tools", "Help")
-
-# The buttons in the window, in Tab order after the result view.
-BUTTON_ACTIONS = (
-    "open_image", "describe_screen", "repeat", "stop_speech", "more_detail", "copy", "history", "settings",
-)
-
-
-def plain_text(text: str) -> str:
-    """Menu text without the & mnemonic marker and the ellipsis (for names and tooltips)."""
-    return text.replace("&", "").replace("…", "")
 
 
 def shortcut_text(action: QAction) -> str:
@@ -122,7 +69,7 @@ class MainWindow(QMainWindow):
 
     # Construction -----------------------------------------------------------------------------------
     def _create_actions(self) -> None:
-        for spec in ACTION_SPECS:
+        for spec in ACTIONS:
             action = QAction(spec.text, self)
             action.setObjectName(f"action_{spec.name}")
             action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
@@ -138,7 +85,7 @@ class MainWindow(QMainWindow):
 
     def _create_menus(self) -> None:
         menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
-        for spec in ACTION_SPECS:
+        for spec in ACTIONS:
             menu = menus.get(spec.menu)
             if menu is None:
                 continue
@@ -290,21 +237,6 @@ class MainWindow(QMainWindow):
         # The controller decides: hide to the tray, or quit (which sets `quitting` and closes again).
         event.ignore()
         self.close_requested.emit()
-
-
-def local_paths(mime: QMimeData) -> list[str]:
-    """The local files named by drag-and-drop or clipboard data (URLs or plain text paths)."""
-    paths = [url.toLocalFile() for url in mime.urls() if url.isLocalFile()]
-    if not paths and mime.hasText():
-        for line in mime.text().splitlines():
-            line = line.strip()
-            if line.startswith("file://"):
-                from PySide6.QtCore import QUrl
-
-                line = QUrl(line).toLocalFile()
-            if line and Path(line).is_file():
-                paths.append(line)
-    return [p for p in paths if p]
 
 
 def _has_usable_data(mime: QMimeData) -> bool:

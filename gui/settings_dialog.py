@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -31,7 +31,11 @@ from PySide6.QtWidgets import (
 
 from describe_aloud.engine.catalog import CATALOG
 from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
+from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.speech import Voice
+from describe_aloud.gui.actions import action_label
 from describe_aloud.gui.announce import announce
+from describe_aloud.gui.hotkeys import ComboError, parse_combo
 
 PRECISIONS = (
     ("auto", "Automatic (bf16 where the processor supports it)"),
@@ -41,44 +45,10 @@ PRECISIONS = (
     ("int8", "int8 (fastest on a CPU; may change descriptions)"),
 )
 
-HOTKEY_LABELS = {
-    "describe_screen": "Describe screen",
-    "describe_window": "Describe active window",
-    "describe_region": "Describe region around pointer",
-    "describe_all_monitors": "Describe all monitors",
-    "describe_clipboard": "Describe clipboard",
-    "stop_speech": "Stop speech",
-    "repeat": "Repeat",
-    "show": "Show the window",
-}
-
-
-def voice_choices(voices: Iterable[Any]) -> list[tuple[str, str]]:
-    """(id, label) pairs from whatever the speaker lists: objects with id/name, tuples or strings."""
-    choices = []
-    for voice in voices or ():
-        if isinstance(voice, str):
-            choices.append((voice, voice))
-        elif isinstance(voice, dict):
-            vid = voice.get("id") or voice.get("name")
-            if vid:
-                name = voice.get("name") or str(vid)
-                lang = voice.get("language") or voice.get("lang") or voice.get("languages")
-                if isinstance(lang, (list, tuple)):
-                    lang = ", ".join(str(x) for x in lang[:2])
-                choices.append((str(vid), f"{name} ({lang})" if lang else str(name)))
-        elif isinstance(voice, (tuple, list)) and voice:
-            choices.append((str(voice[0]), str(voice[-1])))
-        else:
-            vid = getattr(voice, "id", None) or getattr(voice, "name", None)
-            if vid is None:
-                continue
-            name = getattr(voice, "name", None) or str(vid)
-            lang = getattr(voice, "language", None) or getattr(voice, "lang", None) or getattr(voice, "languages", None)
-            if isinstance(lang, (list, tuple)):
-                lang = ", ".join(str(x) for x in lang[:2])
-            choices.append((str(vid), f"{name} ({lang})" if lang else str(name)))
-    return choices
+def voice_choices(voices: Iterable[Voice]) -> list[tuple[str, str]]:
+    """(id, label) pairs for the voice list: the name, and up to two of its languages."""
+    return [(voice.id, f"{voice.name} ({', '.join(voice.languages[:2])})" if voice.languages else voice.name)
+            for voice in voices]
 
 
 def hotkey_to_qt(combo: str) -> str:
@@ -95,7 +65,7 @@ def qt_to_hotkey(sequence: str) -> str:
 class SettingsDialog(QDialog):
     settings_changed = Signal(list)  # names of the Settings fields that changed
 
-    def __init__(self, settings: Settings, *, voices: Iterable[Any] = (), parent: QWidget | None = None,
+    def __init__(self, settings: Settings, *, voices: Iterable[Voice] = (), parent: QWidget | None = None,
                  tray_available: bool = True) -> None:
         super().__init__(parent)
         self.setObjectName("SettingsDialog")
@@ -231,7 +201,7 @@ class SettingsDialog(QDialog):
         # Repeat and Show have no default hotkey, but may be given one.
         names = list(dict.fromkeys([*DEFAULT_HOTKEYS, "repeat", "show", *self.settings.hotkeys]))
         for action in names:
-            label_text = HOTKEY_LABELS.get(action, action.replace("_", " ").capitalize())
+            label_text = action_label(action)
             edit = QLineEdit(hotkey_to_qt(self.settings.hotkeys.get(action, "")), group)
             edit.setPlaceholderText("none")
             edit.setClearButtonEnabled(True)
@@ -331,11 +301,7 @@ def _label(text: str, buddy: QWidget, parent: QWidget) -> QLabel:
 def _combo_problem(combo: str) -> str | None:
     """Why the hotkey manager would refuse `combo` (a sentence), or None."""
     try:
-        from describe_aloud.gui.hotkeys import ComboError, parse_combo
-    except ImportError:
-        return None
-    try:
         parse_combo(combo)
     except ComboError as exc:
-        return str(exc)
+        return user_message(exc)
     return None

@@ -9,12 +9,8 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
+from describe_aloud.gui.actions import TRAY_ACTIONS
 from describe_aloud.gui.main_window import APP_TITLE, app_icon
-
-TRAY_ACTIONS = (
-    "show", None, "describe_screen", "describe_window", "describe_region", "describe_all_monitors",
-    "describe_clipboard", None, "repeat", "stop_speech", "more_detail", None, "history", "settings", None, "quit",
-)
 
 
 class TrayIcon(QSystemTrayIcon):

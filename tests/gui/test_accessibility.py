@@ -11,7 +11,9 @@ from describe_aloud.engine.config import Settings
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.history import HistoryStore
 from describe_aloud.gui.history_view import HistoryDialog
-from describe_aloud.gui.main_window import BUTTON_ACTIONS, MainWindow
+from describe_aloud.engine.speech import Voice
+from describe_aloud.gui.actions import BUTTON_ACTIONS
+from describe_aloud.gui.main_window import MainWindow
 from describe_aloud.gui.settings_dialog import SettingsDialog
 
 
@@ -163,7 +165,7 @@ def test_announcements_with_an_active_accessibility_bridge(qtbot):
 
 
 def test_settings_dialog_tree_names_and_tab_order(qtbot):
-    dialog = SettingsDialog(Settings(), voices=[{"id": "en", "name": "English", "languages": ["en"]}])
+    dialog = SettingsDialog(Settings(), voices=[Voice(id="en", name="English", languages=["en"])])
     qtbot.addWidget(dialog)
     check_tree(qtbot, dialog, dialog.model_combo)
 

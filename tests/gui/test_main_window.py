@@ -10,7 +10,7 @@ from PySide6.QtWidgets import QApplication
 
 from describe_aloud.engine.invocation import user_command
 from describe_aloud.engine.history import HistoryStore
-from describe_aloud.gui.main_window import ACTION_SPECS
+from describe_aloud.gui.actions import ACTIONS
 from tests.fixtures.images import TEXT_LINES, photo_image, png_bytes, text_image
 
 JOB_MS = 120_000
@@ -27,13 +27,13 @@ def drop(window, mime: QMimeData) -> None:
 def test_every_action_shows_its_shortcut_in_tooltip_and_menu(qtbot, make_app, tiny_git_dir):
     controller = make_app(model=tiny_git_dir)
     window = controller.window
-    for spec in ACTION_SPECS:
+    for spec in ACTIONS:
         action = window.action(spec.name)
         if spec.shortcuts:
             assert action.shortcuts(), spec.name
             assert action.shortcuts()[0].toString() in action.toolTip(), spec.name
     menu_actions = {a for menu in window.menuBar().actions() for a in menu.menu().actions()}
-    for spec in ACTION_SPECS:
+    for spec in ACTIONS:
         if spec.menu != "Tray":
             assert window.action(spec.name) in menu_actions, spec.name
 
@@ -417,7 +417,7 @@ def test_hotkey_failures_are_reported_once_together(qtbot, make_app, tiny_git_di
     controller = make_app(model=tiny_git_dir)
     for action, combo in (("describe_screen", "ctrl+alt+d"), ("describe_window", "ctrl+alt+w"),
                           ("stop_speech", "ctrl+alt+s")):
-        controller._hotkey_failed(action, combo, f"No X server.\n Bind python main.py {action} instead.")
+        controller.hotkey_failures.add(action, combo, f"No X server.\n Bind python main.py {action} instead.")
     qtbot.waitUntil(lambda: bool(controller.test_speaker.said), timeout=5_000)
     qtbot.wait(400)
     assert len(controller.test_speaker.said) == 1

@@ -1,0 +1,130 @@
+"""The one table of the app's actions: what each is called, where it appears, which keys trigger it, and
+what it runs. The main window builds its menus, buttons and shortcuts from it, the tray its menu, and the
+controller binds every action and dispatches global hotkeys and single-instance commands through it.
+
+Plain data, no widgets. Threading contract: `ActionSpec.run` is called on the GUI thread only.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class ActionTarget(Protocol):
+    """What the actions run: the AppController's commands."""
+
+    def open_images(self) -> None: ...
+
+    def paste(self) -> None: ...
+
+    def describe_folder(self) -> None: ...
+
+    def quit(self) -> None: ...
+
+    def capture_and_describe(self, target: str) -> None: ...
+
+    def more_detail(self) -> None: ...
+
+    def repeat(self) -> None: ...
+
+    def stop_speech(self) -> None: ...
+
+    def copy_description(self) -> None: ...
+
+    def show_history(self) -> None: ...
+
+    def show_settings(self) -> None: ...
+
+    def show_shortcuts(self) -> None: ...
+
+    def show_window(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    name: str
+    text: str  # menu text with & mnemonic
+    shortcuts: tuple[str, ...]  # in-window shortcuts (the global hotkeys are in Settings)
+    help: str  # accessible description / status tip
+    menu: str  # one of MENU_ORDER, or "Tray" (only in the tray menu)
+    run: Callable[[ActionTarget], None]
+    # A global hotkey or the single-instance socket may trigger it (the socket only takes engine.ipc.COMMANDS).
+    remote: bool = False
+
+
+def _capture(target: str) -> Callable[[ActionTarget], None]:
+    return lambda app: app.capture_and_describe(target)
+
+
+# In-window shortcuts. The global hotkeys (Settings) are different combinations on purpose, so a key press
+# in this window never triggers both.
+ACTIONS: tuple[ActionSpec, ...] = (
+    ActionSpec("open_image", "&Open image…", ("Ctrl+O",), "Choose image files to describe.", "File",
+               lambda app: app.open_images()),
+    ActionSpec("paste", "&Paste image", ("Ctrl+V",), "Describe the image or image files on the clipboard.", "File",
+               lambda app: app.paste(), remote=True),
+    ActionSpec("describe_folder", "Describe &folder…", ("Ctrl+Shift+O",),
+               "Describe every image in a folder and write alt text.", "File", lambda app: app.describe_folder()),
+    ActionSpec("quit", "&Quit", ("Ctrl+Q",), "Stop describing and close the app, including the tray icon.", "File",
+               lambda app: app.quit(), remote=True),
+    ActionSpec("describe_screen", "Describe &screen", ("Ctrl+1",),
+               "Describe the monitor under the mouse pointer (this window is hidden from the capture).",
+               "Describe", _capture("monitor_under_pointer"), remote=True),
+    ActionSpec("describe_window", "Describe active &window", ("Ctrl+2",),
+               "Describe the window that has the focus.", "Describe", _capture("active_window"), remote=True),
+    ActionSpec("describe_region", "Describe &region around pointer", ("Ctrl+3",),
+               "Describe the area around the mouse pointer.", "Describe", _capture("region_around_pointer"),
+               remote=True),
+    ActionSpec("describe_all_monitors", "Describe &all monitors", ("Ctrl+4",),
+               "Describe every monitor at once.", "Describe", _capture("all_monitors"), remote=True),
+    ActionSpec("describe_clipboard", "Describe &clipboard", ("Ctrl+Shift+V",),
+               "Describe the image on the clipboard.", "Describe", lambda app: app.paste(), remote=True),
+    ActionSpec("more_detail", "&More detail", ("Ctrl+D",),
+               "Describe the last image again with the detail model and speak what it adds.", "Describe",
+               lambda app: app.more_detail(), remote=True),
+    ActionSpec("repeat", "&Repeat", ("F5", "Ctrl+R"), "Speak the last description again.", "Speech",
+               lambda app: app.repeat(), remote=True),
+    ActionSpec("stop_speech", "&Stop speech", ("Escape",), "Stop speaking now.", "Speech",
+               lambda app: app.stop_speech(), remote=True),
+    ActionSpec("copy", "&Copy description", ("Ctrl+Shift+C",), "Copy the last description as text.", "Speech",
+               lambda app: app.copy_description()),
+    ActionSpec("history", "&History…", ("Ctrl+H",), "Search past descriptions and hear them again.", "Tools",
+               lambda app: app.show_history()),
+    ActionSpec("settings", "S&ettings…", ("Ctrl+,",), "Model, speech, hotkeys and tray options.", "Tools",
+               lambda app: app.show_settings()),
+    ActionSpec("shortcuts", "&Keyboard shortcuts", ("F1",), "Hear and see every keyboard shortcut.", "Help",
+               lambda app: app.show_shortcuts()),
+    ActionSpec("show", "&Show window", (), "Bring the Describe Aloud window to the front.", "Tray",
+               lambda app: app.show_window(), remote=True),
+)
+ACTIONS_BY_NAME: dict[str, ActionSpec] = {spec.name: spec for spec in ACTIONS}
+
+MENU_ORDER = ("File", "Describe", "Speech", "Tools", "Help")
+# The buttons in the window, in Tab order after the result view.
+BUTTON_ACTIONS = (
+    "open_image", "describe_screen", "repeat", "stop_speech", "more_detail", "copy", "history", "settings",
+)
+# The tray menu; None is a separator.
+TRAY_ACTIONS = (
+    "show", None, "describe_screen", "describe_window", "describe_region", "describe_all_monitors",
+    "describe_clipboard", None, "repeat", "stop_speech", "more_detail", None, "history", "settings", None, "quit",
+)
+
+
+def plain_text(text: str) -> str:
+    """Menu text without the & mnemonic marker and the ellipsis (for names and tooltips)."""
+    return text.replace("&", "").replace("…", "")
+
+
+def action_label(name: str) -> str:
+    """An action's name as the user reads it ("describe_window" -> "Describe active window")."""
+    spec = ACTIONS_BY_NAME.get(name)
+    return plain_text(spec.text) if spec is not None else name.replace("_", " ").capitalize()
+
+
+def remote_action(command: str) -> ActionSpec | None:
+    """The action a hotkey or socket command names ("describe_screen" or "describe-screen"), None when it
+    names none that may be triggered from outside."""
+    spec = ACTIONS_BY_NAME.get(command.strip().replace("-", "_"))
+    return spec if spec is not None and spec.remote else None

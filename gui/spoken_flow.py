@@ -1,0 +1,157 @@
+"""What the user hears about describing, and when: no windows here, only speech, earcons and the status line.
+
+- A screen's read text (or "more detail"'s detail) is said as soon as it is ready (`early`); when the whole
+  description arrives only what it adds is said (`described`, `detail_added`), nothing twice.
+- Stopping the speech also drops what was still to come for the jobs already speaking (`stop`).
+- A request while the model loads is answered at once with a notice, not with silence.
+- Files skipped for a newer request are counted and reported once.
+
+Threading contract: GUI thread only (the controller calls it from its slots). It never blocks: the speaker
+and the earcons return at once.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from describe_aloud.engine import render
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import ngettext
+from describe_aloud.engine.speech.protocol import SpeechOutput
+
+if TYPE_CHECKING:
+    from describe_aloud.gui.earcons import Earcons
+    from describe_aloud.gui.worker import DescribeJob, JobPartial
+
+log = logging.getLogger(__name__)
+
+WAITING_FOR_MODEL = "The model is still loading; this will be described as soon as it is ready."
+
+
+class SpokenFlow:
+    """`set_status(message)` shows a (polite) status; `defer(callback)` runs callback once the current
+    batch of events is handled (QTimer.singleShot(0, ...) in the app)."""
+
+    def __init__(self, speaker: SpeechOutput, settings: Settings, *, earcons: Earcons | None,
+                 set_status: Callable[[str], None], defer: Callable[[Callable[[], None]], None]) -> None:
+        self.speaker = speaker
+        self.settings = settings
+        self.earcons = earcons
+        self._set_status = set_status
+        self._defer = defer
+        self.model_state = "loading"  # "loading" / "ready" / "failed": said when a request has to wait
+        # Job id -> what was already spoken for it (a screen's text), or None when the user stopped the
+        # speech since: the rest of that description is then not spoken either.
+        self._spoken_early: dict[int, render.Rendering | None] = {}
+        self._dropped_files = 0
+        self.closed = False  # set at shutdown: reports still queued are dropped
+
+    # Sounds and notices ------------------------------------------------------------------------------
+    def earcon(self, name: str) -> None:
+        if self.earcons is not None and self.settings.earcons:
+            try:
+                self.earcons.play(name)
+            except Exception:  # noqa: BLE001 - a sound failing must not stop the description
+                log.warning("earcon %s failed", name, exc_info=True)
+
+    def say_status(self, text: str) -> None:
+        # With a screen reader as output the announcement is what it speaks; with our voice, say it too.
+        if self.settings.speech_output == "own":
+            self.speaker.say(text, interrupt=False)
+
+    def report(self, message: str, *, interrupt: bool = True) -> None:
+        """The spoken half of an error report: the error earcon, then the message."""
+        self.earcon("error")
+        self.speaker.say(message, interrupt=interrupt)
+
+    # The model -----------------------------------------------------------------------------------------
+    def model_loading(self) -> None:
+        self.model_state = "loading"
+
+    def model_ready(self) -> None:
+        self.model_state = "ready"
+        self.say_status("Ready.")
+
+    def model_failed(self, message: str) -> None:
+        self.model_state = "failed"
+        self.speaker.say(message, interrupt=False)
+
+    def say_if_waiting_for_model(self) -> None:
+        # Otherwise the user hears the capturing sound and then nothing for as long as the model loads.
+        if self.model_state == "loading":
+            self._set_status(WAITING_FOR_MODEL)
+            self.speaker.say(WAITING_FOR_MODEL, interrupt=False)
+
+    # Jobs ------------------------------------------------------------------------------------------------
+    def early(self, partial: JobPartial) -> None:
+        """A screen's text, read before its caption is ready: say it now (the first words as early as
+        possible); `described` then says only what the whole description adds."""
+        if partial.job.more_detail:
+            # The detail is ready, the objects are still being looked for: say the detail now.
+            rendering, interrupt = render.more_detail(partial.description), True
+        elif self.settings.speak_ocr:
+            rendering, interrupt = render.describe(partial.description), partial.job.interrupt
+        else:
+            return  # without spoken text there is nothing worth saying early
+        self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
+        self.earcon("done")
+        self.speaker.say(rendering.speech, interrupt=interrupt)
+
+    def described(self, job: DescribeJob, rendering: render.Rendering) -> None:
+        """A whole description: the rest of it when its text was said early, else all of it."""
+        if job.id in self._spoken_early:
+            # The text is being spoken already: queue only the rest (the hedged caption), nothing twice.
+            # None: the user stopped the speech meanwhile, so the rest is not forced on them either.
+            early = self._spoken_early.pop(job.id)
+            rest = rendering.after(early).speech if early is not None else ""
+            if rest:
+                self.speaker.say(rest, interrupt=False)
+        else:
+            self.earcon("done")
+            self.speaker.say(rendering.speech, interrupt=job.interrupt)
+
+    def detail_added(self, job: DescribeJob, rendering: render.Rendering) -> None:
+        """More detail: all of it, or only the objects after the detail that was said early."""
+        spoken_early = job.id in self._spoken_early
+        early = self._spoken_early.pop(job.id, None)
+        if not spoken_early:
+            self.speaker.say(rendering.speech, interrupt=True)
+            self.earcon("done")
+        elif early is not None:  # the detail is being spoken: only the objects follow it
+            rest = rendering.after(early).speech
+            if rest:
+                self.speaker.say(rest, interrupt=False)
+
+    def job_failed(self, job: DescribeJob) -> bool:
+        """Forget what was said early for `job`; whether its error may cut the speech off (after its text
+        was spoken early, the error follows it rather than cutting it off)."""
+        early = job.id in self._spoken_early
+        self._spoken_early.pop(job.id, None)
+        return job.interrupt and not early
+
+    # Commands -------------------------------------------------------------------------------------------
+    def repeat(self, rendering: render.Rendering) -> None:
+        self.speaker.say(rendering.speech, interrupt=True)
+
+    def stop(self) -> None:
+        self.speaker.stop()
+        for job_id in self._spoken_early:  # the caption still to come is not spoken either
+            self._spoken_early[job_id] = None
+        self._set_status("Speech stopped.")
+
+    def file_dropped(self, job: DescribeJob) -> None:
+        """A job replaced by a newer request before it ran. Emitted synchronously from submit(): files
+        skipped are counted and said once, after the new request has been handed over."""
+        if job.path is None:
+            return
+        self._dropped_files += 1
+        if self._dropped_files == 1:
+            self._defer(self._report_dropped_files)
+
+    def _report_dropped_files(self) -> None:
+        count, self._dropped_files = self._dropped_files, 0
+        if count and not self.closed:
+            self._set_status(ngettext("{count} file was not described because a newer request came first.",
+                                      "{count} files were not described because a newer request came first.",
+                                      count).format(count=count))

@@ -1,0 +1,92 @@
+"""Grabbing the screen from the app: our windows out of the capture, back afterwards with the focus where
+the user had it, and every failure a sentence (the engine's capture replaced by a recording one)."""
+from __future__ import annotations
+
+import pytest
+from PIL import Image
+from PySide6.QtWidgets import QApplication, QWidget
+
+import describe_aloud.engine.capture as capture_mod
+from describe_aloud.gui.capture_session import CaptureSession, hide_own_windows, restore_windows
+
+
+@pytest.fixture
+def window(qtbot) -> QWidget:
+    widget = QWidget()
+    widget.setWindowTitle("Describe Aloud")
+    qtbot.addWidget(widget)
+    widget.show()
+    widget.activateWindow()
+    qtbot.waitUntil(widget.isActiveWindow)
+    return widget
+
+
+def fake_capture(monkeypatch, window: QWidget, image: Image.Image, seen: list[bool]) -> None:
+    def capture(target, **kwargs):
+        seen.append(window.isVisible())
+        return capture_mod.CaptureResult(image=image, source=target, box=(0, 0, *image.size),
+                                         near_black=capture_mod.is_near_black(image), elapsed_ms=2.0)
+
+    monkeypatch.setattr(capture_mod, "capture", capture)
+
+
+def test_hiding_and_restoring_leave_the_focus_where_the_user_had_it(qtbot, window):
+    hidden = hide_own_windows(set())
+    assert hidden is not None and hidden.windows == [window] and hidden.active is window  # ours gets it back
+    assert not window.isVisible()
+    restore_windows(hidden)
+    assert window.isVisible()
+    assert hide_own_windows({id(window)}) is None  # kept out of captures by the system: nothing to hide
+
+    other = QWidget()  # the user's application has the focus: ours come back without taking it
+    qtbot.addWidget(other)
+    other.show()
+    other.activateWindow()
+    qtbot.waitUntil(other.isActiveWindow)
+    other_hidden = hide_own_windows({id(other)})
+    assert other_hidden is not None and other_hidden.windows == [window] and other_hidden.active is None
+    restore_windows(other_hidden)
+    assert window.isVisible() and other.isActiveWindow()
+
+
+def test_a_capture_is_made_with_our_window_hidden_and_handed_over_before_it_comes_back(qtbot, window,
+                                                                                       monkeypatch):
+    seen: list[bool] = []
+    fake_capture(monkeypatch, window, Image.new("RGB", (64, 48), "white"), seen)
+    session = CaptureSession()
+    events: list[tuple[str, bool]] = []
+    shots = []
+    session.captured.connect(lambda shot: (events.append(("captured", window.isVisible())), shots.append(shot)))
+    session.restored.connect(lambda hidden: events.append(("restored", window.isVisible())))
+    with qtbot.waitSignal(session.restored, timeout=5_000):
+        session.grab("active_window")
+    assert seen == [False]
+    assert events == [("captured", False), ("restored", True)]  # the describing starts before we are back
+    shot = shots[0]
+    assert shot.source == "active window" and shot.image.size == (64, 48)
+    assert {"hide", "hide_wait", "capture"} <= set(shot.timings_ms)
+
+
+def test_a_black_capture_says_how_to_allow_capturing_after_our_window_is_back(qtbot, window, monkeypatch):
+    seen: list[bool] = []
+    fake_capture(monkeypatch, window, Image.new("RGB", (64, 48)), seen)
+    session = CaptureSession()
+    visible_when_failed: list[bool] = []
+    session.failed.connect(lambda message: visible_when_failed.append(window.isVisible()))
+    with qtbot.waitSignal(session.failed, timeout=5_000) as failed:
+        session.grab("monitor_under_pointer")
+    assert failed.args == [capture_mod.permission_hint()]
+    assert visible_when_failed == [True]
+
+
+def test_an_unexpected_capture_error_is_one_sentence(qtbot, monkeypatch):
+    def broken(target, **kwargs):
+        raise OSError("XGetImage failed")
+
+    monkeypatch.setattr(capture_mod, "capture", broken)
+    for widget in QApplication.topLevelWidgets():
+        widget.hide()
+    session = CaptureSession()
+    with qtbot.waitSignal(session.failed, timeout=5_000) as failed:
+        session.grab("all_monitors")  # nothing of ours on the screen: no hiding, no wait
+    assert failed.args == ["The screen could not be captured: XGetImage failed"]

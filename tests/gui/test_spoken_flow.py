@@ -1,0 +1,153 @@
+"""What the user hears about a job, without any window: the text first, only the rest later, nothing after a
+stop, errors that do not cut off the text already being read, notices while the model loads, skipped
+files counted once. Real renderings (engine.render) of real Descriptions; only the speaker records."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from describe_aloud.engine import render
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.description import DetectedObject, Description, ImageKind, TextLine
+from describe_aloud.gui.spoken_flow import WAITING_FOR_MODEL, SpokenFlow
+from describe_aloud.gui.worker import DescribeJob, JobPartial
+from tests.fixtures.qt import RecordingSpeaker
+
+LINES = [TextLine("Inbox", (0, 0, 50, 10), 0.9), TextLine("3 unread messages", (0, 20, 90, 30), 0.9)]
+
+
+class RecordingEarcons:
+    def __init__(self) -> None:
+        self.played: list[str] = []
+
+    def play(self, name: str) -> None:
+        self.played.append(name)
+
+
+class Flow:
+    """A SpokenFlow with everything it reports recorded."""
+
+    def __init__(self, **settings) -> None:
+        self.speaker = RecordingSpeaker()
+        self.statuses: list[str] = []
+        self.deferred: list = []
+        earcons = RecordingEarcons()
+        self.sounds = earcons.played
+        self.flow = SpokenFlow(self.speaker, Settings(earcons=True, **settings), earcons=earcons,
+                               set_status=self.statuses.append, defer=self.deferred.append)
+
+    def run_deferred(self) -> None:
+        while self.deferred:
+            self.deferred.pop(0)()
+
+
+def screen(caption: str | None = None) -> Description:
+    return Description(kind=ImageKind.SCREEN, text_lines=list(LINES), caption=caption)
+
+
+@pytest.fixture
+def flow() -> Flow:
+    return Flow()
+
+
+def test_a_screens_text_is_said_first_and_then_only_the_caption(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, screen()))
+    final = render.describe(screen("a mail program"))
+    flow.flow.described(job, final)
+    (text, interrupt), (rest, rest_interrupt) = flow.speaker.said
+    assert text == "Screen with text. Text: Inbox. 3 unread messages." and interrupt is True
+    assert rest == "Could be: A mail program." and rest_interrupt is False  # queued after the text
+    assert f"{text} {rest}" == final.speech  # nothing lost, nothing twice
+    assert flow.sounds == ["done"]  # once, when the first words came
+
+
+def test_after_a_stop_the_rest_of_that_description_is_not_said(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, screen()))
+    flow.flow.stop()
+    flow.flow.described(job, render.describe(screen("a mail program")))
+    assert len(flow.speaker.said) == 1 and flow.speaker.stops == 1
+    assert flow.statuses == ["Speech stopped."]
+    # The next description is said whole again.
+    later = DescribeJob(source="photo.jpg")
+    flow.flow.described(later, render.describe(screen("a mail program")))
+    assert flow.speaker.said[-1] == (render.describe(screen("a mail program")).speech, True)
+
+
+def test_without_spoken_text_nothing_is_said_early(flow):
+    quiet = Flow(speak_ocr=False)
+    job = DescribeJob(source="screen", kind_hint="screen")
+    quiet.flow.early(JobPartial(job, screen()))
+    assert quiet.speaker.said == []
+    rendering = render.describe(screen("a mail program"), include_text=False)
+    quiet.flow.described(job, rendering)
+    assert quiet.speaker.said == [(rendering.speech, True)] and quiet.sounds == ["done"]
+
+
+def test_more_detail_says_the_detail_early_and_then_only_the_objects(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    detail = Description(kind=ImageKind.PHOTO, detailed_caption="a red bicycle against a wall")
+    flow.flow.early(JobPartial(job, detail))
+    whole = Description(kind=ImageKind.PHOTO, detailed_caption="a red bicycle against a wall",
+                        objects=[DetectedObject("bicycle", (0, 0, 5, 5))])
+    flow.flow.detail_added(job, render.more_detail(whole))
+    said = flow.speaker.texts()
+    assert said == ["More detail, guessed by the model: a red bicycle against a wall",
+                    "Objects it may contain: bicycle."]
+
+
+def test_an_error_after_the_early_text_follows_it_instead_of_cutting_it_off(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, screen()))
+    assert flow.flow.job_failed(job) is False
+    assert flow.flow.job_failed(DescribeJob(source="other")) is True
+    assert flow.flow.job_failed(DescribeJob(source="third", interrupt=False)) is False
+
+
+def test_a_request_while_the_model_loads_gets_a_notice_and_none_once_ready(flow):
+    flow.flow.say_if_waiting_for_model()
+    assert flow.speaker.said == [(WAITING_FOR_MODEL, False)] and flow.statuses == [WAITING_FOR_MODEL]
+    flow.flow.model_ready()
+    assert flow.speaker.texts()[-1] == "Ready."
+    flow.flow.say_if_waiting_for_model()
+    assert flow.speaker.texts().count(WAITING_FOR_MODEL) == 1
+
+
+def test_ready_is_left_to_the_screen_reader_when_it_speaks_for_the_app():
+    flow = Flow(speech_output="screen_reader")
+    flow.flow.model_ready()
+    flow.flow.say_status("Copied.")
+    assert flow.speaker.said == []
+
+
+def test_files_skipped_for_a_newer_request_are_counted_and_said_once(flow):
+    for name in ("a.png", "b.png", "c.png"):
+        flow.flow.file_dropped(DescribeJob(source=name, path=Path(name)))
+    flow.flow.file_dropped(DescribeJob(source="capture"))  # not a file: not counted
+    assert len(flow.deferred) == 1
+    flow.run_deferred()
+    assert flow.statuses == ["3 files were not described because a newer request came first."]
+    flow.flow.file_dropped(DescribeJob(source="d.png", path=Path("d.png")))
+    flow.run_deferred()
+    assert flow.statuses[-1] == "1 file was not described because a newer request came first."
+    flow.flow.file_dropped(DescribeJob(source="e.png", path=Path("e.png")))
+    flow.flow.closed = True  # the app shut down meanwhile
+    flow.run_deferred()
+    assert len(flow.statuses) == 2
+
+
+def test_when_speech_cannot_start_the_app_gets_a_silent_output_and_the_reason(qapp):
+    from describe_aloud.engine.speech import SpeechOutput
+    from describe_aloud.gui.speech_bridge import NullSpeaker, SpeechBridge, start_speech
+
+    def broken_factory(settings, bridge):
+        raise OSError("no audio device")
+
+    speaker, problem = start_speech(broken_factory, Settings(), SpeechBridge())
+    assert isinstance(speaker, NullSpeaker) and isinstance(speaker, SpeechOutput)
+    assert problem == "Speech is off: no audio device"
+    speaker.say("Ready.")  # silent, never an error
+    working = RecordingSpeaker()
+    assert start_speech(lambda s, b: working, Settings(), SpeechBridge()) == (working, None)
