@@ -1,4 +1,4 @@
-"""`python main.py batch DIR`: describe every image in a folder, resumably, with alt text outputs.
+"""`describe-aloud batch DIR`: describe every image in a folder, resumably, with alt text outputs.
 
     batch Photos --recursive --out alt.csv           a CSV (or .jsonl / .json) of every image
     batch Photos --sidecar xmp                       IMG_1.jpg.xmp next to each image
@@ -19,50 +19,58 @@ import argparse
 import logging
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from describe_aloud.cli.common import (
+    add_description_arguments,
+    add_model_arguments,
+    add_progress_argument,
+    chosen_model,
+)
+from describe_aloud.engine.i18n import _
+
+if TYPE_CHECKING:
+    from describe_aloud.engine.batch import BatchOptions
 
 log = logging.getLogger(__name__)
 
 DEFAULT_RESULTS_NAME = "describe-aloud-results.csv"
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "batch",
-        help="describe every image in a folder (resumable); write alt text files or metadata",
-        description="Describe every image in a folder (JPEG, PNG, WebP, BMP, GIF, TIFF; HEIC when "
-        "pillow-heif is installed). Resumable: run the same command again after stopping it.",
-        epilog="Exit codes: 0 all described; 1 some files failed (see the summary); 2 the folder does not exist, "
-        "the model is not downloaded or an output file exists that was not written by Describe Aloud; "
-        "130 stopped (Ctrl+C).",
+        help=_("Describe every image in a folder, resumably, and write alt text files or metadata."),
+        description=_("Describe every image in a folder (JPEG, PNG, WebP, BMP, GIF, TIFF; HEIC when "
+                      "pillow-heif is installed). Resumable: run the same command again after stopping it."),
+        epilog=_("Exit codes: 0 all described; 1 some files failed (see the summary); 2 the folder does not "
+                 "exist, the model is not downloaded or an output file exists that was not written by "
+                 "Describe Aloud; 130 stopped (Ctrl+C)."),
     )
-    parser.add_argument("folder", metavar="DIR", help="the folder of images")
-    parser.add_argument("--recursive", "-r", action="store_true", help="include sub-folders")
+    parser.add_argument("folder", metavar="DIR", help=_("The folder of images."))
+    parser.add_argument("--recursive", "-r", action="store_true", help=_("Include the sub-folders."))
     parser.add_argument("--out", metavar="RESULTS",
-                        help="results file: .csv, .jsonl or .json (default, when no other output is asked "
-                        f"for: DIR/{DEFAULT_RESULTS_NAME})")
+                        help=_("The results file: .csv, .jsonl or .json (default, when no other output is "
+                               "asked for: DIR/{name}).").format(name=DEFAULT_RESULTS_NAME))
     parser.add_argument("--sidecar", choices=("txt", "xmp"),
-                        help="write IMG.jpg.txt (alt text) or IMG.jpg.xmp (XMP sidecar) next to each image")
+                        help=_("Write IMG.jpg.txt (alt text) or IMG.jpg.xmp (an XMP sidecar) next to each "
+                               "image."))
     parser.add_argument("--write-metadata", action="store_true",
-                        help="write the alt text into the image files (JPEG, PNG, WebP, TIFF) without "
-                        "re-encoding them")
-    parser.add_argument("--model", metavar="ID_OR_PATH",
-                        help="captioner: a catalog name, a Hugging Face id, a local folder or a checkpoint")
-    parser.add_argument("--detail", action="store_true", help="detailed descriptions (slower)")
+                        help=_("Write the alt text into the image files (JPEG, PNG, WebP, TIFF) without "
+                               "re-encoding them."))
+    add_model_arguments(parser)
+    add_description_arguments(parser)
     parser.add_argument("--batch-size", type=int, metavar="N",
-                        help="images per model call (default 4 on CPU, 16 on a GPU)")
+                        help=_("Images per model call (default 4 on a CPU, 16 on a GPU)."))
     parser.add_argument("--hash", action="store_true",
-                        help="also compare file contents (SHA-256) to decide what changed since the last run")
-    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="model precision (default auto; int8 changes outputs)")
-    parser.add_argument("--no-ocr", action="store_true", help="do not read the text in the images")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+                        help=_("Also compare file contents (SHA-256) to decide what changed since the last "
+                               "run."))
+    add_progress_argument(parser)
     parser.set_defaults(func=run)
 
 
-def options_from_args(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace) -> BatchOptions:
     from describe_aloud.engine.batch import BatchOptions
-    from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
 
     out = args.out
     if out is None and not args.sidecar and not args.write_metadata:
@@ -73,7 +81,7 @@ def options_from_args(args: argparse.Namespace):
         out=out,
         sidecar=args.sidecar,
         write_metadata=args.write_metadata,
-        model=args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL),
+        model=chosen_model(args),
         detail=args.detail,
         batch_size=args.batch_size,
         hash_files=args.hash,

@@ -1,4 +1,4 @@
-"""`python main.py describe PATH [PATH...]`: describe image files (caption, text read by OCR, kind).
+"""`describe-aloud describe PATH [PATH...]`: describe image files (caption, text read by OCR, kind).
 
     describe photo.jpg screenshot.png          plain text, one block per image
     describe *.png --json                      one JSON object per line per image
@@ -19,54 +19,44 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Callable
 
+from describe_aloud.cli.common import (
+    add_description_arguments,
+    add_model_arguments,
+    add_speaking_arguments,
+    chosen_model,
+)
 from describe_aloud.engine import render
+from describe_aloud.engine.i18n import _
+
+if TYPE_CHECKING:
+    from describe_aloud.engine.captioners import Captioner
+    from describe_aloud.engine.description import Description
+    from describe_aloud.engine.render import Rendering
+    from describe_aloud.engine.speech import SpeechOutput
 
 log = logging.getLogger(__name__)
-
-PRECISION_CHOICES = ("auto", "fp32", "bf16", "fp16", "int8")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "describe",
-        help="describe image files: caption, text found in them, kind of image",
-        description="Describe image files on this computer: what they show (guessed by a local model), "
-        "the text in them (read by OCR), and what kind of image each is.",
-        epilog="Exit codes: 0 all described; 1 a file could not be read (the others are still described); "
-        "2 the model is not downloaded (the text found is still printed).",
+        help=_("Describe image files: what they show, the text in them and the kind of image."),
+        description=_("Describe image files on this computer: what they show (guessed by a local model), "
+                      "the text in them (read by OCR), and what kind of image each is."),
+        epilog=_("Exit codes: 0 all described; 1 a file could not be read (the others are still described); "
+                 "2 the model is not downloaded (the text found is still printed)."),
     )
-    parser.add_argument("paths", nargs="+", metavar="PATH", help="image files to describe")
-    parser.add_argument("--json", action="store_true", help="print one JSON object per line per image")
-    parser.add_argument("--detail", action="store_true",
-                        help="the detailed description (uses the detail model unless --model is given)")
-    parser.add_argument("--model", metavar="ID_OR_PATH",
-                        help="captioner: a catalog name, a Hugging Face id, a local folder or a checkpoint")
-    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                        help="model precision (default auto: bf16 only where the CPU has it natively; "
-                        "int8 changes outputs)")
-    parser.add_argument("--no-ocr", action="store_true", help="do not read the text in the images")
-    parser.add_argument("--speak", action="store_true", help="speak each description aloud")
-    parser.add_argument("--save-audio", metavar="OUT.wav", help="write the spoken description(s) to a WAV file")
-    add_speech_arguments = _speech_function("add_speech_arguments")
-    if add_speech_arguments is not None:
-        add_speech_arguments(parser)
+    parser.add_argument("paths", nargs="+", metavar="PATH", help=_("The image files to describe."))
+    parser.add_argument("--json", action="store_true", help=_("Print one JSON object per line per image."))
+    add_description_arguments(parser)
+    add_model_arguments(parser)
+    add_speaking_arguments(parser)
     parser.set_defaults(func=run)
 
 
-def _speech_function(name: str) -> Any:
-    """A function from engine.speech if that part of the engine provides it (it is optional here)."""
-    try:
-        import describe_aloud.engine.speech as speech
-    except ImportError as exc:
-        log.debug("describe_aloud.engine.speech unavailable: %r", exc)
-        return None
-    return getattr(speech, name, None)
-
-
 def run(args: argparse.Namespace) -> int:
-    from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
     from describe_aloud.engine.describer import Describer
     from describe_aloud.engine.errors import ImageLoadError, UserFacingError
     from describe_aloud.engine.images import load_image
@@ -74,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     exit_code = 0
     # The voice starts (in its own process) while the model loads.
     voice = _Voice(args, several=len(args.paths) > 1) if (args.speak or args.save_audio) else None
-    spec = args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
+    spec = chosen_model(args)
     # No "Loading weights" bars: stderr is for messages a screen reader should read (read at import time).
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
@@ -129,7 +119,7 @@ def _report_bad_file(path: str, message: str, as_json: bool) -> None:
         _print_json({"path": path, "error": message})
 
 
-def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Any, str | None, int]:
+def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Captioner | None, str | None, int]:
     """(captioner or None, why there is none, exit code). The full message is printed once, on stderr;
     each description carries a short one."""
     from describe_aloud.engine.captioners import load_captioner
@@ -153,7 +143,7 @@ def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Any, str |
     return captioner, None, 0
 
 
-def _json_record(path: str, description: Any) -> dict[str, Any]:
+def _json_record(path: str, description: Description) -> dict[str, object]:
     data = render.record(description)
     keys = ("kind", "caption", "detailed_caption", "objects", "text", "text_lines", "model_id",
             "timings_ms", "speech", "blank_reason", "caption_error", "ocr_error", "width", "height")
@@ -163,7 +153,7 @@ def _json_record(path: str, description: Any) -> dict[str, Any]:
     return record
 
 
-def _print_json(record: dict[str, Any]) -> None:
+def _print_json(record: dict[str, object]) -> None:
     if "kind" not in record:  # a file that could not be read: same keys, all empty
         record = {"path": record["path"], "kind": None, "caption": None, "detailed_caption": None,
                   "objects": [], "text": "", "text_lines": [], "model_id": None, "timings_ms": {},
@@ -172,7 +162,7 @@ def _print_json(record: dict[str, Any]) -> None:
     print(json.dumps(record, ensure_ascii=False), flush=True)
 
 
-def _plain_text(path: str, description: Any) -> str:
+def _plain_text(path: str, description: Description) -> str:
     """The path, the kind, then what is said, one part per line; read text one line per line."""
     lines = [f"{path}: {description.kind.value}"]
     for part in render.describe(description).parts:
@@ -191,18 +181,13 @@ class _Voice:
         self.several = several
         self.problems: list[str] = []
         self.texts: list[str] = []
-        self._partial: dict[str, Any] = {}
-        self.speaker = None
-        create_speaker = _speech_function("create_speaker")
-        if create_speaker is None:
-            self._problem("Speech is not available in this installation.")
-            return
-        settings_from_args = _speech_function("settings_from_args")
-        settings = settings_from_args(args) if settings_from_args is not None else None
+        self._partial: dict[str, Rendering] = {}
+        self.speaker: SpeechOutput | None = None
         from describe_aloud.engine.errors import UserFacingError
+        from describe_aloud.engine.speech import create_speaker, settings_from_args
 
         try:
-            self.speaker = create_speaker(settings, on_error=self._problem)
+            self.speaker = create_speaker(settings_from_args(args), on_error=self._problem)
         except UserFacingError as exc:
             self._problem(str(exc))
 
@@ -218,15 +203,15 @@ class _Voice:
         if self.args.speak and self.speaker is not None and text:
             self.speaker.say(text, interrupt=False)
 
-    def text_ready(self, path: str) -> Any:
+    def text_ready(self, path: str) -> Callable[[Description], None]:
         """The Describer's on_text callback for this file: speak a screen's text before its caption."""
-        def on_text(partial: Any) -> None:
+        def on_text(partial: Description) -> None:
             rendering = render.describe(partial)
             self._partial[path] = rendering
             self._say(self._prefixed(path, rendering.speech))
         return on_text
 
-    def described(self, path: str, description: Any) -> None:
+    def described(self, path: str, description: Description) -> None:
         rendering = render.describe(description)
         text = self._prefixed(path, rendering.speech)
         self.texts.append(text)

@@ -1,4 +1,4 @@
-"""`python main.py history`: print past descriptions from the app's history.
+"""`describe-aloud history`: print past descriptions from the app's history.
 
     history --last [--json]        the newest description
     history --search TEXT [--json] descriptions containing every word of TEXT, newest first
@@ -11,18 +11,20 @@ import json
 import sys
 import time
 
+from describe_aloud.engine.i18n import _
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "history",
-        help="print past descriptions from the app's history",
-        description="Print past descriptions, newest first, from the history the app keeps.",
+        help=_("Print past descriptions from the app's history."),
+        description=_("Print past descriptions, newest first, from the history the app keeps."),
     )
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--last", action="store_true", help="print only the newest description")
-    what.add_argument("--search", metavar="TEXT", help="only descriptions containing every word of TEXT")
-    parser.add_argument("--limit", type=int, default=10, metavar="N", help="at most N entries (default 10)")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of text")
+    what.add_argument("--last", action="store_true", help=_("Print only the newest description."))
+    what.add_argument("--search", metavar="TEXT", help=_("Only descriptions containing every word of TEXT."))
+    parser.add_argument("--limit", type=int, default=10, metavar="N", help=_("Print at most N entries (default 10)."))
+    parser.add_argument("--json", action="store_true", help=_("Print JSON instead of text."))
     parser.set_defaults(func=run)
 
 

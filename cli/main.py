@@ -11,6 +11,7 @@ import importlib
 import os
 import sys
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import command_words
 
 # Each module in cli/ registers one or more subcommands.
@@ -56,8 +57,9 @@ def _set_thread_policy() -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=" ".join(command_words()),
-        description="Hear what is on your screen or in a photo, described on this computer.",
+        description=_("Hear what is on your screen or in a photo, described on this computer."),
     )
+    parser.set_defaults(func=None)  # each command sets its own
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
         importlib.import_module(module_name).register(subparsers)
@@ -68,13 +70,14 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     _set_offline_mode(argv)
     _set_thread_policy()
-    if (code := importlib.import_module("describe_aloud.cli.screen_cmd").fast_path(argv)) is not None:  # describe-screen
-        return code  # & co. reach a running app before the other commands are imported (desktop shortcuts)
+    # describe-screen & co. reach a running app before the other commands are imported (desktop shortcuts).
+    if (code := importlib.import_module("describe_aloud.cli.screen_cmd").fast_path(argv)) is not None:
+        return code
     parser = build_parser()
     if not argv:
         argv = ["gui"]
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if args.func is None:
         parser.print_help()
         return 2
     return int(args.func(args) or 0)

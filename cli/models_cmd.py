@@ -1,4 +1,4 @@
-"""`python main.py models ...`: the models this app can use, fetched once and then used offline.
+"""`describe-aloud models ...`: the models this app can use, fetched once and then used offline.
 
     models list                     the catalog: what each model can do, its size, whether it is here
     models list --json              the same as one JSON array
@@ -7,7 +7,7 @@
     models remove git-base          delete a downloaded model and say how much space was freed
 
 A model is a catalog name (`models list`) or a Hugging Face id (`org/name`). This is the only command
-allowed to reach the model server (main.py keeps the hub offline for every other command).
+allowed to reach the model server (cli/main.py keeps the hub offline for every other command).
 Exit codes: 0 done; 1 an error, explained in one sentence on stderr.
 """
 from __future__ import annotations
@@ -15,8 +15,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from describe_aloud.engine.invocation import user_command
 from typing import Callable, TextIO
+
+from describe_aloud.engine.i18n import _
+from describe_aloud.engine.invocation import user_command
 
 CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr")
 
@@ -24,30 +26,31 @@ CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr")
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "models",
-        help="list, download or remove the image-description models",
-        description="The models that describe images. Each is downloaded once into the Hugging Face cache, "
-        "then used without any network connection.",
-        epilog="Exit codes: 0 done; 1 an error (explained on stderr).",
+        help=_("List, download or remove the image-description models."),
+        description=_("The models that describe images. Each is downloaded once into the Hugging Face cache, "
+                      "then used without any network connection."),
+        epilog=_("Exit codes: 0 done; 1 an error (explained on stderr)."),
     )
     parser.set_defaults(func=_run_help(parser))
     actions = parser.add_subparsers(dest="models_action", metavar="ACTION")
 
-    list_parser = actions.add_parser("list", help="show the models, what they can do and which are downloaded")
-    list_parser.add_argument("--json", action="store_true", help="print a JSON array instead of a table")
+    list_parser = actions.add_parser("list", help=_("Show the models, what they can do and which are downloaded."))
+    list_parser.add_argument("--json", action="store_true", help=_("Print a JSON array instead of a table."))
     list_parser.set_defaults(func=run_list)
 
     download_parser = actions.add_parser(
-        "download", help="download models once (resumes an interrupted download)",
-        description="Download models into the Hugging Face cache. If a download is interrupted, run the same "
-        "command again: it continues where it stopped.",
+        "download", help=_("Download models once; an interrupted download resumes."),
+        description=_("Download models into the Hugging Face cache. If a download is interrupted, run the "
+                      "same command again: it continues where it stopped."),
     )
     download_parser.add_argument("names", nargs="*", metavar="NAME",
-                                 help="catalog names (see `models list`) or Hugging Face ids (org/name)")
-    download_parser.add_argument("--all", action="store_true", help="download every model in the catalog")
+                                 help=_("Catalog names (see {command}) or Hugging Face ids (org/name).").format(
+                                     command=user_command("models", "list")))
+    download_parser.add_argument("--all", action="store_true", help=_("Download every model in the catalog."))
     download_parser.set_defaults(func=run_download)
 
-    remove_parser = actions.add_parser("remove", help="delete a downloaded model to free disk space")
-    remove_parser.add_argument("name", metavar="NAME", help="catalog name or Hugging Face id")
+    remove_parser = actions.add_parser("remove", help=_("Delete a downloaded model to free disk space."))
+    remove_parser.add_argument("name", metavar="NAME", help=_("A catalog name or a Hugging Face id."))
     remove_parser.set_defaults(func=run_remove)
 
 

@@ -1,4 +1,4 @@
-"""`python main.py describe-screen` and friends: describe what is on the screen.
+"""`describe-aloud describe-screen` and friends: describe what is on the screen.
 
     describe-screen            the monitor under the mouse pointer
     describe-window            the active window
@@ -22,19 +22,28 @@ import argparse
 import logging
 import sys
 
+from describe_aloud.cli.common import (
+    add_description_arguments,
+    add_model_arguments,
+    add_speaking_arguments,
+    chosen_model,
+)
 from describe_aloud.engine import render
+from describe_aloud.engine.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-# command -> (app command, capture target or None, help)
+# command -> (app command, capture target or None, help: one sentence, translated where it is shown)
 SCREEN_COMMANDS: dict[str, tuple[str, str | None, str]] = {
-    "describe-screen": ("describe_screen", "monitor_under_pointer", "describe the monitor under the mouse pointer"),
-    "describe-window": ("describe_window", "active_window", "describe the active window"),
-    "describe-region": ("describe_region", "region_around_pointer", "describe a region around the mouse pointer"),
-    "describe-all-monitors": ("describe_all_monitors", "all_monitors", "describe all monitors at once"),
-    "describe-clipboard": ("describe_clipboard", None, "describe the image on the clipboard"),
-    "stop-speech": ("stop_speech", None, "stop the app's speech"),
-    "more-detail": ("more_detail", None, "ask the running app for more detail about its last description"),
+    "describe-screen": ("describe_screen", "monitor_under_pointer",
+                        N_("Describe the monitor under the mouse pointer.")),
+    "describe-window": ("describe_window", "active_window", N_("Describe the active window.")),
+    "describe-region": ("describe_region", "region_around_pointer",
+                        N_("Describe a region around the mouse pointer.")),
+    "describe-all-monitors": ("describe_all_monitors", "all_monitors", N_("Describe all monitors at once.")),
+    "describe-clipboard": ("describe_clipboard", None, N_("Describe the image on the clipboard.")),
+    "stop-speech": ("stop_speech", None, N_("Stop the app's speech.")),
+    "more-detail": ("more_detail", None, N_("Ask the running app for more detail about its last description.")),
 }
 # Commands that only mean something to a running app (no capture, no options).
 APP_ONLY = {
@@ -48,6 +57,7 @@ SOURCE_LABELS = {
     "region_around_pointer": "screen region",
     "all_monitors": "all monitors",
 }
+DEFAULT_REGION_SIZE = (800, 600)
 
 
 def _region_size(value: str) -> tuple[int, int]:
@@ -61,42 +71,39 @@ def _region_size(value: str) -> tuple[int, int]:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from describe_aloud.cli.describe_cmd import PRECISION_CHOICES, _speech_function
-
     for name, (_app_command, target, help_text) in SCREEN_COMMANDS.items():
-        parser = subparsers.add_parser(
-            name, help=help_text,
-            description=f"{help_text[0].upper()}{help_text[1:]}. If the app is running it does it (and "
-            "speaks); otherwise this command does it itself and prints the description.",
-            epilog="Exit codes: 0 done or delivered to the app; 1 nothing captured, a black capture "
-            "(no permission) or speech failed; 2 the model is not downloaded.",
-        )
+        if name in APP_ONLY:
+            description = _("{action} Only the running app can do this.").format(action=_(help_text))
+            epilog = None
+        else:
+            description = _("{action} If the app is running, it does it (and speaks); otherwise this command "
+                            "does it itself and prints the description.").format(action=_(help_text))
+            epilog = _("Exit codes: 0 done or delivered to the app; 1 nothing captured, a black capture "
+                       "(no permission) or speech failed; 2 the model is not downloaded.")
+        parser = subparsers.add_parser(name, help=_(help_text), description=description, epilog=epilog)
         parser.add_argument("--standalone", action="store_true",
-                            help="do not ask the running app; do the work in this process")
+                            help=_("Do not ask the running app; do the work in this process."))
         parser.add_argument("--timeout", type=float, default=1.5, metavar="SECONDS",
-                            help="how long to wait for the running app to answer (default 1.5)")
+                            help=_("How long to wait for the running app to answer, in seconds (default 1.5)."))
         if name not in APP_ONLY:
-            parser.add_argument("--json", action="store_true", help="print the description as one JSON object")
-            parser.add_argument("--detail", action="store_true", help="the detailed description")
-            parser.add_argument("--model", metavar="ID_OR_PATH",
-                                help="captioner when working standalone (catalog name, Hugging Face id, folder)")
-            parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
-                                help="model precision when working standalone")
-            parser.add_argument("--no-ocr", action="store_true", help="do not read the text on screen")
-            parser.add_argument("--speak", action="store_true", help="speak the description (standalone)")
-            parser.add_argument("--save-audio", metavar="OUT.wav", help="write the spoken description to a WAV file")
-            parser.add_argument("--save-image", metavar="OUT.png", help="also save the captured image")
+            parser.add_argument("--json", action="store_true",
+                                help=_("Print the description as one JSON object."))
+            add_description_arguments(parser)
+            add_model_arguments(parser, model_help=N_(
+                "The captioner when the command works standalone: a catalog name, a Hugging Face id, a "
+                "model folder or a checkpoint made by the train command."))
+            add_speaking_arguments(parser)
+            parser.add_argument("--save-image", metavar="OUT.png", help=_("Also save the captured image."))
             if target == "region_around_pointer":
-                parser.add_argument("--region-size", type=_region_size, default=(800, 600), metavar="WxH",
-                                    help="size of the region around the pointer (default 800x600)")
-            add_speech_arguments = _speech_function("add_speech_arguments")
-            if add_speech_arguments is not None:
-                add_speech_arguments(parser)
-        parser.set_defaults(func=run, screen_command=name)
+                parser.add_argument("--region-size", type=_region_size, default=DEFAULT_REGION_SIZE,
+                                    metavar="WxH",
+                                    help=_("The size of the region around the pointer (default 800x600)."))
+        # The same attributes whatever the command, so run() reads them without asking whether they exist.
+        parser.set_defaults(func=run, screen_command=name, json=False, region_size=DEFAULT_REGION_SIZE)
 
 
 def fast_path(argv: list[str]) -> int | None:
-    """`main.py describe-screen` (no options) with the app running: deliver it before main.py imports the
+    """`describe-aloud describe-screen` (no options) with the app running: deliver it before main() imports the
     other commands (about 0.3 s of imports), so a desktop shortcut is heard sooner. None: take the
     normal path (options given, or no app answered; then the command works standalone)."""
     if len(argv) != 1 or argv[0] not in SCREEN_COMMANDS:
@@ -111,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     name = args.screen_command
     app_command, target, _help = SCREEN_COMMANDS[name]
     if not args.standalone and _deliver(app_command, args.timeout):
-        if not getattr(args, "json", False):
+        if not args.json:
             print("Sent to the running Describe Aloud app.")
         return 0
     if name == "stop-speech":
@@ -131,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
         image, source, hint = result
         if hint:
             return _fail(args, hint)
-    if getattr(args, "save_image", None):
+    if args.save_image:
         try:
             image.save(args.save_image)
         except (OSError, ValueError) as exc:
@@ -150,7 +157,7 @@ def _capture(target: str, args: argparse.Namespace):
     from describe_aloud.engine.capture import CaptureError, capture, permission_hint
 
     try:
-        result = capture(target, region_size=getattr(args, "region_size", (800, 600)))
+        result = capture(target, region_size=args.region_size)
     except CaptureError as exc:
         return str(exc)
     if result.note:
@@ -192,11 +199,11 @@ def _clipboard_image():
 
 def _fail(args: argparse.Namespace, message: str) -> int:
     print(message, file=sys.stderr)
-    if getattr(args, "json", False):
+    if args.json:
         import json
 
         print(json.dumps({"source": None, "error": message}, ensure_ascii=False), flush=True)
-    if getattr(args, "speak", False):
+    if args.speak:
         _speak_text(args, message)
     return 1
 
@@ -204,7 +211,7 @@ def _fail(args: argparse.Namespace, message: str) -> int:
 def _speak_text(args: argparse.Namespace, text: str) -> None:
     from describe_aloud.cli.describe_cmd import speak_texts
 
-    saved = getattr(args, "save_audio", None)
+    saved = args.save_audio
     args.save_audio = None  # an error message is spoken, never written over the user's WAV
     try:
         speak_texts(args, [text])
@@ -214,12 +221,10 @@ def _speak_text(args: argparse.Namespace, text: str) -> None:
 
 def _describe(args: argparse.Namespace, image, source: str) -> int:
     from describe_aloud.cli.describe_cmd import _json_record, _load_captioner, _plain_text, _print_json, speak_texts
-    from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
     from describe_aloud.engine.describer import Describer
     from describe_aloud.engine.errors import UserFacingError
 
-    spec = args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
-    captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
+    captioner, caption_error, exit_code = _load_captioner(chosen_model(args), args.precision, ocr=not args.no_ocr)
     describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
     try:
         description = describer.describe(image, detail=args.detail, source=source,

@@ -1,4 +1,4 @@
-"""`python main.py train`: train the seed captioner (CNN encoder + attention LSTM) on your own captions.
+"""`describe-aloud train`: train the seed captioner (CNN encoder + attention LSTM) on your own captions.
 
     train --data captions.json --images DIR --out run/                   start a run
     train --data captions.json --images DIR --out run/ --resume          continue an interrupted run
@@ -14,41 +14,54 @@ from __future__ import annotations
 import argparse
 import sys
 
+from describe_aloud.cli.common import add_device_argument, add_progress_argument
+from describe_aloud.engine.i18n import _
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     from describe_aloud.engine.training.config import ENCODERS  # light: no torch
 
     parser = subparsers.add_parser(
         "train",
-        help="train the seed captioner on a COCO-style or Karpathy caption file",
-        description="Train the seeds' own captioner (a CNN encoder with an attention LSTM decoder) by "
-        "transfer learning on a COCO-style caption file or a Karpathy split file (COCO, Flickr8k, Flickr30k). "
-        "Keeps <out>/best.pt (best validation score) and <out>/last.pt (to resume).",
+        help=_("Train the seed captioner on a COCO-style or Karpathy caption file."),
+        description=_("Train the seeds' own captioner (a CNN encoder with an attention LSTM decoder) by "
+                      "transfer learning on a COCO-style caption file or a Karpathy split file (COCO, Flickr8k, "
+                      "Flickr30k). Keeps <out>/best.pt (best validation score) and <out>/last.pt (to resume)."),
     )
-    parser.add_argument("--data", metavar="CAPTIONS.json", help="caption file (COCO-style or Karpathy split)")
-    parser.add_argument("--images", metavar="DIR", help="folder holding the images named in the caption file")
-    parser.add_argument("--out", metavar="DIR", help="run folder (default: run)")
-    parser.add_argument("--config", metavar="FILE", help="a JSON or TOML file of training options")
-    parser.add_argument("--resume", action="store_true", help="continue the run in --out from its last.pt")
-    parser.add_argument("--epochs", type=int, help="number of epochs (default 20)")
-    parser.add_argument("--batch-size", type=int, help="images per batch (default 32)")
-    parser.add_argument("--encoder", choices=ENCODERS, help="torchvision backbone (default resnet50)")
+    parser.add_argument("--data", metavar="CAPTIONS.json",
+                        help=_("The caption file (COCO-style or a Karpathy split)."))
+    parser.add_argument("--images", metavar="DIR",
+                        help=_("The folder holding the images named in the caption file."))
+    parser.add_argument("--out", metavar="DIR", help=_("The run folder (default: run)."))
+    parser.add_argument("--config", metavar="FILE", help=_("A JSON or TOML file of training options."))
+    parser.add_argument("--resume", action="store_true",
+                        help=_("Continue the run in --out from its last.pt."))
+    parser.add_argument("--epochs", type=int, help=_("The number of epochs (default 20)."))
+    parser.add_argument("--batch-size", type=int, help=_("Images per batch (default 32)."))
+    parser.add_argument("--encoder", choices=ENCODERS, help=_("The torchvision backbone (default resnet50)."))
     parser.add_argument("--pretrained", action=argparse.BooleanOptionalAction, default=None,
-                        help="start the encoder from ImageNet weights (default; downloaded once by torchvision)")
-    parser.add_argument("--image-size", type=int, help="square image size in pixels (default 224)")
-    parser.add_argument("--grid-size", type=int, help="attention grid is N x N (default 14)")
+                        help=_("Start the encoder from ImageNet weights (the default; torchvision downloads "
+                               "them once)."))
+    parser.add_argument("--image-size", type=int, help=_("The square image size in pixels (default 224)."))
+    parser.add_argument("--grid-size", type=int, help=_("The attention grid is N x N (default 14)."))
     parser.add_argument("--unfreeze-epoch", type=int, metavar="E",
-                        help="from this epoch (1-based) the top encoder blocks train too (default: never)")
+                        help=_("From this epoch (counted from 1) the top encoder blocks train too (default: "
+                               "never)."))
     parser.add_argument("--unfreeze-blocks", type=int, metavar="K",
-                        help="how many top encoder blocks unfreeze (-1: all; default 2)")
-    parser.add_argument("--encoder-lr", type=float, metavar="LR", help="learning rate of the unfrozen blocks (1e-4)")
-    parser.add_argument("--decoder-lr", type=float, metavar="LR", help="learning rate of the decoder (4e-4)")
-    parser.add_argument("--beam", type=int, metavar="N", help="beam size for validation and the model's default (3)")
-    parser.add_argument("--min-word-count", type=int, metavar="N", help="words seen fewer times become <unk> (5)")
-    parser.add_argument("--seed", type=int, help="random seed (default 0)")
-    parser.add_argument("--device", help="auto (default), cpu, cuda, cuda:1 ...")
-    parser.add_argument("--workers", type=int, dest="num_workers", metavar="N", help="image-loading processes (2)")
-    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+                        help=_("How many top encoder blocks unfreeze (-1 for all; default 2)."))
+    parser.add_argument("--encoder-lr", type=float, metavar="LR",
+                        help=_("The learning rate of the unfrozen blocks (default 1e-4)."))
+    parser.add_argument("--decoder-lr", type=float, metavar="LR",
+                        help=_("The learning rate of the decoder (default 4e-4)."))
+    parser.add_argument("--beam", type=int, metavar="N",
+                        help=_("The beam size for validation and the model's default (default 3)."))
+    parser.add_argument("--min-word-count", type=int, metavar="N",
+                        help=_("Words seen fewer times become <unk> (default 5)."))
+    parser.add_argument("--seed", type=int, help=_("The random seed (default 0)."))
+    add_device_argument(parser, default=None)
+    parser.add_argument("--workers", type=int, dest="num_workers", metavar="N",
+                        help=_("The number of image-loading processes (default 2)."))
+    add_progress_argument(parser)
     parser.set_defaults(func=run)
 
 

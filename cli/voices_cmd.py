@@ -1,5 +1,5 @@
-"""`python main.py voices` lists the installed voices and sets + remembers the speech options;
-`python main.py say TEXT` speaks a text (or writes it to a WAV file).
+"""`describe-aloud voices` lists the installed voices and sets + remembers the speech options;
+`describe-aloud say TEXT` speaks a text (or writes it to a WAV file).
 
     voices                              id, name and languages of every installed voice
     voices --json                       one JSON array
@@ -15,27 +15,28 @@ import argparse
 import json
 import sys
 
+from describe_aloud.engine.i18n import _
+from describe_aloud.engine.speech import add_speech_arguments
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    from describe_aloud.engine.speech.options import add_speech_arguments
-
     voices = subparsers.add_parser(
         "voices",
-        help="list the installed voices; set and remember voice, rate, volume and speech output",
-        description="List the voices installed on this computer. Speech options given here are saved and "
-        "used by the app and every command from now on.",
+        help=_("List the installed voices; set and remember the voice, rate, volume and speech output."),
+        description=_("List the voices installed on this computer. Speech options given here are saved and "
+                      "used by the app and every command from now on."),
     )
-    voices.add_argument("--json", action="store_true", help="print the voices as a JSON array")
-    voices.add_argument("--language", metavar="CODE", help="only voices for this language, e.g. en")
+    voices.add_argument("--json", action="store_true", help=_("Print the voices as a JSON array."))
+    voices.add_argument("--language", metavar="CODE", help=_("Only list voices for this language, e.g. en."))
     add_speech_arguments(voices)
     voices.set_defaults(func=run)
 
     say = subparsers.add_parser(
-        "say", help="speak a text with the remembered voice (or save it as a WAV file)",
-        description="Speak a text with the app's voice, or the screen reader when chosen.",
+        "say", help=_("Speak a text with the remembered voice, or save it as a WAV file."),
+        description=_("Speak a text with the app's voice, or the screen reader when chosen."),
     )
-    say.add_argument("text", nargs="+", help="the text to speak")
-    say.add_argument("--save-audio", metavar="OUT.wav", help="write the speech to a WAV file instead")
+    say.add_argument("text", nargs="+", help=_("The text to speak."))
+    say.add_argument("--save-audio", metavar="OUT.wav", help=_("Write the speech to a WAV file instead."))
     add_speech_arguments(say)
     say.set_defaults(func=run_say)
 
@@ -69,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"Note: the voice {settings.voice!r} is not installed; the default voice is used.",
                   file=sys.stderr)
             return 2
-        if any(getattr(args, k, None) is not None for k in ("voice", "rate", "volume", "speech_output")):
+        if any(option is not None for option in (args.voice, args.rate, args.volume, args.speech_output)):
             print(f"Saved: voice {settings.voice or 'default'}, rate {settings.rate} words per minute, "
                   f"volume {settings.volume:g}, output {settings.speech_output.replace('_', ' ')}.",
                   file=sys.stderr)
