@@ -28,6 +28,8 @@ from describe_aloud.engine.errors import UserFacingError
 log = logging.getLogger(__name__)
 
 STARTUP_TIMEOUT_S = 20.0
+# The voice process's entry module; tests run a faulty one that wraps it (tests/fixtures).
+WORKER_MODULE = "describe_aloud.engine.speech.worker"
 # Synthesis is ~50-100x faster than real time with espeak-ng; these bounds only catch a hang.
 SYNTH_TIMEOUT_BASE_S = 4.0
 SYNTH_TIMEOUT_PER_CHAR_S = 0.01
@@ -76,7 +78,9 @@ class VoiceProcess:
         *,
         timeout_base: float = SYNTH_TIMEOUT_BASE_S,
         startup_timeout: float = STARTUP_TIMEOUT_S,
+        worker_module: str = WORKER_MODULE,
     ) -> None:
+        self._worker_module = worker_module
         self._on_problem = on_problem
         self._timeout_base = timeout_base
         self._startup_timeout = startup_timeout
@@ -180,7 +184,7 @@ class VoiceProcess:
         env.setdefault("PYTHONUNBUFFERED", "1")
         try:
             process = subprocess.Popen(
-                [sys.executable, "-m", "describe_aloud.engine.speech.worker"],
+                [sys.executable, "-m", self._worker_module],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=None, text=True, encoding="utf-8",
                 env=env, bufsize=1,
             )

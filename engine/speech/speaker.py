@@ -28,7 +28,9 @@ from typing import Any, Callable
 
 from describe_aloud.engine.config import Settings
 
-from .client import DIED_MESSAGE, HUNG_MESSAGE, SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout
+from .client import (
+    DIED_MESSAGE, HUNG_MESSAGE, WORKER_MODULE, SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout,
+)
 from .players import FallbackPlayer, Playback, Player, choose_players
 from .screen_reader import ScreenReader, ScreenReaderError, find_screen_reader
 from .sentences import split_sentences
@@ -123,6 +125,7 @@ class Speaker:
         watchdog_timeout: float | None = None,
         player: Player | None = None,
         screen_reader: ScreenReader | None = None,
+        worker_module: str = WORKER_MODULE,
     ) -> None:
         settings = settings if settings is not None else Settings.load()
         self._voice: str | None = settings.voice or None
@@ -148,7 +151,7 @@ class Speaker:
         self._screen_reader = screen_reader
         self._screen_reader_searched = screen_reader is not None
         kwargs = {"timeout_base": watchdog_timeout} if watchdog_timeout is not None else {}
-        self._process = VoiceProcess(on_problem=self._voice_problem, **kwargs)
+        self._process = VoiceProcess(on_problem=self._voice_problem, worker_module=worker_module, **kwargs)
         self._voices_future = self._process.list_voices()
         self._controller = threading.Thread(target=self._control_loop, name="speech-controller", daemon=True)
         self._controller.start()
@@ -480,12 +483,13 @@ def create_speaker(
     on_finished: Callback | None = None,
     on_error: Callback | None = None,
     watchdog_timeout: float | None = None,
+    worker_module: str = WORKER_MODULE,
 ) -> Speaker:
     """A ready Speaker (the voice process starts in the background; the first say() may wait for it).
     settings=None loads the user's settings. Close it with close() (or use it as a context manager)."""
     return Speaker(
         settings, on_started=on_started, on_finished=on_finished, on_error=on_error,
-        watchdog_timeout=watchdog_timeout,
+        watchdog_timeout=watchdog_timeout, worker_module=worker_module,
     )
 
 

@@ -23,9 +23,8 @@ prints are sent to stderr so they cannot corrupt the protocol).
 Threading: the main thread owns pyttsx3 and handles requests one at a time; a reader thread takes
 requests from stdin so that "cancel" acts at once even while a synthesis runs.
 
-Test-only fault injection (documented in docs/readme/speech.md): DESCRIBE_ALOUD_SPEECH_FAULT=
-"hang-once:PATH" hangs on the next synthesis if PATH exists (deleting it, so the restarted worker
-works), "hang" hangs on every synthesis, "crash-once:PATH" exits abruptly likewise.
+`serve(..., before_synthesis=...)` lets another entry module wrap this one (the tests' faulty voice in
+tests/fixtures/faulty_speech_worker.py hangs or crashes there); the app always runs `main()` below.
 DESCRIBE_ALOUD_TTS_DRIVER selects another pyttsx3 driver (e.g. "dummy").
 """
 from __future__ import annotations
@@ -38,11 +37,10 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from .players import wav_duration
 
-FAULT_ENV = "DESCRIBE_ALOUD_SPEECH_FAULT"
 DRIVER_ENV = "DESCRIBE_ALOUD_TTS_DRIVER"
 
 
@@ -215,36 +213,14 @@ def _start_engine() -> tuple[_Voice | None, str]:
         return None, unavailable_message(detail)
 
 
-class _Faults:
-    """Test-only fault injection, driven by DESCRIBE_ALOUD_SPEECH_FAULT."""
-
-    def __init__(self, spec: str) -> None:
-        self.kind, _, marker = spec.partition(":")
-        self.marker = Path(marker) if marker else None
-
-    def before_synthesis(self) -> None:
-        if self.kind == "hang":
-            _sleep_forever()
-        if self.kind in ("hang-once", "crash-once") and self.marker and self.marker.exists():
-            self.marker.unlink(missing_ok=True)
-            if self.kind == "hang-once":
-                _sleep_forever()
-            os._exit(3)
-
-
-def _sleep_forever() -> None:
-    while True:
-        time.sleep(3600)
-
-
-def serve(channel: _Channel, requests: "queue.Queue[dict[str, Any] | None]", state: dict[str, int]) -> None:
+def serve(channel: _Channel, requests: "queue.Queue[dict[str, Any] | None]", state: dict[str, int],
+          before_synthesis: Callable[[], None] = lambda: None) -> None:
     """Main-thread loop: start the voice, then answer requests until "quit" or end of input."""
     voice, problem = _start_engine()
     if voice is None:
         channel.send(type="unavailable", message=problem)
         return
     channel.send(type="ready", driver=type(voice.engine.proxy._driver).__name__)
-    faults = _Faults(os.environ.get(FAULT_ENV, ""))
     while True:
         request = requests.get()
         if request is None or request.get("op") == "quit":
@@ -259,7 +235,7 @@ def serve(channel: _Channel, requests: "queue.Queue[dict[str, Any] | None]", sta
                 continue
             channel.send(type="begin", id=rid)
             try:
-                faults.before_synthesis()
+                before_synthesis()
                 warning = voice.apply(request.get("voice"), request.get("rate"), request.get("volume"))
                 voice.synthesise(request["text"], request["path"])
             except Exception as exc:  # noqa: BLE001 - reported to the parent, which tells the user
@@ -282,7 +258,7 @@ def _read_requests(stream: TextIO, requests: "queue.Queue[dict[str, Any] | None]
     requests.put(None)  # end of input: the parent is gone
 
 
-def main() -> int:
+def main(before_synthesis: Callable[[], None] = lambda: None) -> int:
     channel = _Channel(_take_protocol_stdout())
     requests: queue.Queue[dict[str, Any] | None] = queue.Queue()
     state = {"below": 0}
@@ -290,7 +266,7 @@ def main() -> int:
         target=_read_requests, args=(sys.stdin, requests, state), name="speech-worker-stdin", daemon=True
     )
     reader.start()
-    serve(channel, requests, state)
+    serve(channel, requests, state, before_synthesis)
     # Skip interpreter teardown: espeak asserts when torn down from Python (see pyttsx3's driver).
     sys.stderr.flush()
     os._exit(0)

@@ -16,6 +16,7 @@ import pytest
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.speech import SpeechUnavailable
 from describe_aloud.engine.speech.client import DIED_MESSAGE, HUNG_MESSAGE
+from tests.fixtures import faulty_speech_worker
 
 LONG_TEXT = (
     "This is the first sentence of a long description. "
@@ -154,8 +155,8 @@ def test_the_voice_survives_100_say_stop_cycles(speaker_factory, audio_sink):
 def test_a_hung_voice_is_restarted_and_the_text_still_spoken(speaker_factory, audio_sink, tmp_path, monkeypatch):
     marker = tmp_path / "hang-now"
     marker.touch()
-    monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", f"hang-once:{marker}")
-    speaker, events = speaker_factory(Settings(rate=FAST), watchdog_timeout=1.0)
+    faulty = faulty_speech_worker.use(monkeypatch, f"hang-once:{marker}")
+    speaker, events = speaker_factory(Settings(rate=FAST), watchdog_timeout=1.0, **faulty)
     start = time.perf_counter()
     speaker.say("Spoken after the restart.")
     assert speaker.wait_until_idle(15)
@@ -169,8 +170,8 @@ def test_a_hung_voice_is_restarted_and_the_text_still_spoken(speaker_factory, au
 def test_a_crashed_voice_is_restarted_and_the_text_still_spoken(speaker_factory, audio_sink, tmp_path, monkeypatch):
     marker = tmp_path / "crash-now"
     marker.touch()
-    monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", f"crash-once:{marker}")
-    speaker, events = speaker_factory(Settings(rate=FAST))
+    faulty = faulty_speech_worker.use(monkeypatch, f"crash-once:{marker}")
+    speaker, events = speaker_factory(Settings(rate=FAST), **faulty)
     speaker.say("Spoken after the crash.")
     assert speaker.wait_until_idle(15)
     assert events.wait_for("error")
@@ -179,8 +180,8 @@ def test_a_crashed_voice_is_restarted_and_the_text_still_spoken(speaker_factory,
 
 
 def test_a_voice_that_always_hangs_is_given_up_with_one_message(speaker_factory, monkeypatch):
-    monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", "hang")
-    speaker, events = speaker_factory(Settings(), watchdog_timeout=0.2)
+    faulty = faulty_speech_worker.use(monkeypatch, "hang")
+    speaker, events = speaker_factory(Settings(), watchdog_timeout=0.2, **faulty)
     speaker.say("Never spoken.")
     assert speaker.wait_until_idle(20)
     assert events.wait_until(lambda e: any(m.startswith("The voice keeps failing") for m in e.of("error")))
@@ -267,8 +268,8 @@ def test_a_long_text_of_many_lines_is_spoken_completely_in_order(speaker_factory
 
 
 def test_close_while_the_voice_hangs_is_quick_and_leaves_no_process(speaker_factory, monkeypatch):
-    monkeypatch.setenv("DESCRIBE_ALOUD_SPEECH_FAULT", "hang")
-    speaker, _ = speaker_factory(Settings())  # the default watchdog would wait seconds
+    faulty = faulty_speech_worker.use(monkeypatch, "hang")
+    speaker, _ = speaker_factory(Settings(), **faulty)  # the default watchdog would wait seconds
     process = speaker._process._current.process  # noqa: SLF001
     speaker.say("This hangs.")
     time.sleep(0.5)
