@@ -40,6 +40,10 @@ class FixedTokens:
         self.inner = inner
         self.model_id = inner.model_id
         self.capabilities = inner.capabilities
+        self.beam_size = None
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
 
     def caption(self, images, **kwargs):
         kwargs.update(max_new_tokens=TOKENS, min_new_tokens=TOKENS)

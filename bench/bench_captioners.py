@@ -218,7 +218,7 @@ def bench_model(name: str, folder: Path, precision: str, image: Image.Image, run
     params_m = sum(p.numel() for p in captioner.model.parameters()) / 1e6
     print(f"  loaded {name} in {precision}: {params_m:.0f}M parameters (int8 layers not counted)", flush=True)
     t0 = time.perf_counter()
-    captioner.warmup()
+    captioner.warm_up()
     warmup_s = time.perf_counter() - t0
     rows = {"caption": _runs(captioner, image, runs, detail=False)}
     if detail and "detailed" in captioner.capabilities:

@@ -1,6 +1,5 @@
 """Benchmark the describe path (engine.Describer): per-stage times, time until the read text can be spoken,
-and the whole description, sequential vs parallel (OCR on the owner thread while the captioner runs on the
-Describer's helper thread).
+and the whole description (OCR, then the captioner, on the owner thread).
 
 The default captioner (GIT-base) is built at full size with random weights (bench_captioners' builder: no
 hub, no download); every caption is exactly 20 tokens, so the arithmetic is the real model's.
@@ -31,7 +30,6 @@ from PIL import Image, ImageDraw  # noqa: E402
 from bench_batch import FixedTokens  # noqa: E402
 from bench_captioners import build_git_base, screen_image  # noqa: E402
 
-MODES = ("sequential", "parallel")
 STAGES = ("convert", "blank_check", "ocr", "preprocess", "vision", "decode", "caption", "total")
 
 
@@ -76,7 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--precision", default="auto")
-    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: sequential,parallel")
     args = parser.parse_args(argv)
 
     from describe_aloud.engine.captioners.hf import load_hf_captioner
@@ -88,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
         print("building GIT-base at full size with random weights...", flush=True)
         build_git_base(folder)
         inner = load_hf_captioner(str(folder), precision=args.precision)
-        inner.warmup()
+        inner.warm_up()
         captioner = FixedTokens(inner)
         print(f"precision: {inner.precision}; {args.runs} runs each; medians in ms", flush=True)
 
@@ -96,14 +93,13 @@ def main(argv: list[str] | None = None) -> int:
         ocr.warm_up()
         images = {"screen 1280x720": text_screen(), "photo 1280x720": photo_image()}
         columns = (*STAGES, "text ready")
-        print(f"{'image':18} {'mode':10} " + " ".join(f"{c:>11}" for c in columns))
+        print(f"{'image':18} " + " ".join(f"{c:>11}" for c in columns))
         for name, image in images.items():
-            for mode in args.modes.split(","):
-                with Describer(captioner, ocr=ocr, parallel=mode == "parallel") as describer:
-                    describer.describe(image)  # warm this path
-                    row = run(describer, image, args.runs)
-                cells = " ".join(f"{row[c]:>11.0f}" if c in row else f"{'-':>11}" for c in columns)
-                print(f"{name:18} {mode:10} {cells}", flush=True)
+            with Describer(captioner, ocr=ocr) as describer:
+                describer.describe(image)  # warm this path
+                row = run(describer, image, args.runs)
+            cells = " ".join(f"{row[c]:>11.0f}" if c in row else f"{'-':>11}" for c in columns)
+            print(f"{name:18} {cells}", flush=True)
         print("'text ready': when a screen's text can be spoken (Describer.describe on_text), before the caption.")
     return 0
 

@@ -475,7 +475,7 @@ def captioner_alone(folder: Path, image, runs: int) -> float:
     from describe_aloud.engine import load_captioner
 
     captioner = load_captioner(str(folder), precision="auto", device="auto", local_files_only=True)
-    captioner.warmup()
+    captioner.warm_up()
     captioner.caption([image])
     times = []
     for _ in range(runs):
@@ -565,7 +565,7 @@ import transformers; step("import transformers")
 from describe_aloud.engine import Describer, load_captioner; step("import engine")
 captioner = load_captioner(sys.argv[1], precision="auto", device="auto", local_files_only=True)
 step("load captioner")
-captioner.warmup(); step("captioner warm-up")
+captioner.warm_up(); step("captioner warm-up")
 describer = Describer(captioner); describer.warm_up(); step("OCR warm-up")
 print(json.dumps(out))
 """

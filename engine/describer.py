@@ -2,8 +2,8 @@
 
 Threading contract: a `Describer` is owned by one thread (the GUI's worker thread, the CLI's main thread,
 a batch worker). Its captioner and OCR engine are not thread-safe; never call `describe` from two threads
-at once. In parallel mode the captioner runs on the Describer's own helper thread while the owner thread
-reads the text; `describe` waits for it, so the captioner is still never used by two threads at once.
+at once: OCR and the captioner run one after the other on the owner thread (on 2 cores each already uses
+every core, so running them side by side only made both slower).
 Creating a Describer is cheap: the OCR models load on first use (or `warm_up()`); the captioner is built by
 the caller (`engine.load_captioner`) and handed in.
 
@@ -16,10 +16,8 @@ Trust rules applied here (the rendering lives in engine.description):
 """
 from __future__ import annotations
 
-import colorsys
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Callable, Sequence
 
@@ -27,26 +25,12 @@ import numpy as np
 from PIL import Image
 
 from describe_aloud.engine.captioners.base import Captioner, CaptionResult
-from describe_aloud.engine.description import Description, ImageKind, TextLine
+from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.image_analysis import blank_reason, classify, thumbnail
 from describe_aloud.engine.ocr import OcrEngine
 
 log = logging.getLogger(__name__)
-
-# Blank check: the image is shrunk (box filter, which averages sensor / JPEG noise away) to this many
-# pixels on its longest side; it is blank when no pixel of it strays more than BLANK_TOLERANCE levels
-# from the median colour on any channel. Calling a page with one small word "blank" would hide it from
-# the user, so the check errs on the side of "not blank" (a flat wall with a shadow gets a caption).
-BLANK_THUMB_SIDE = 256
-BLANK_TOLERANCE = 16
-# Mostly text: text boxes cover this share of the image, or this many lines cover a smaller share.
-TEXT_COVERAGE_MOSTLY = 0.15
-TEXT_LINES_MOSTLY = 8
-TEXT_COVERAGE_WITH_MANY_LINES = 0.04
-# Document (rather than screen): this share of the image is one light, colourless background.
-DOCUMENT_BACKGROUND_SHARE = 0.6
-# ...and at most this share of it is in clear colour (a logo is fine, a picture panel is a screen).
-DOCUMENT_MAX_COLOUR_SHARE = 0.05
 
 NO_CAPTIONER_MESSAGE = "No captioning model is loaded, so only the text was read."
 CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
@@ -69,11 +53,7 @@ def _hint(kind_hint: KindHint) -> ImageKind | None:
 
 
 class Describer:
-    """Turns images into Descriptions. Owned by one thread (see the module docstring).
-
-    parallel=True runs the captioner on one helper thread (owned by this Describer, ended by `close()`)
-    while the owner thread reads the text, so a description takes about max(OCR, caption) instead of the
-    sum, when the cores allow it. Results are the same either way."""
+    """Turns images into Descriptions. Owned by one thread (see the module docstring)."""
 
     def __init__(
         self,
@@ -82,22 +62,19 @@ class Describer:
         ocr: OcrEngine | None = None,
         caption_error: str | None = None,
         use_ocr: bool = True,
-        parallel: bool = False,
     ) -> None:
         self.captioner = captioner
         self.ocr = (ocr or OcrEngine()) if use_ocr else None
         # Why there is no caption (model missing...), said with every description.
         self.caption_error = caption_error or (None if captioner is not None else NO_CAPTIONER_MESSAGE)
-        self.parallel = parallel
-        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def model_id(self) -> str | None:
         return self.captioner.model_id if self.captioner is not None else None
 
     def warm_up(self) -> None:
-        """Load the OCR models, run the captioner once and start the parallel helper thread now, so the
-        first real description pays for none of it. Call on the owner thread (e.g. right after loading).
+        """Load the OCR models and run the captioner once now, so the first real description pays for
+        neither. Call on the owner thread (e.g. right after loading).
         A captioner warm-up failure is logged, not raised: the first real request reports it."""
         if self.ocr is not None:
             try:
@@ -106,22 +83,14 @@ class Describer:
                 log.warning("OCR warm-up failed", exc_info=True)
         if not self._can_caption():
             return
-        warmup = getattr(self.captioner, "warmup", None) or (lambda: None)
+        assert self.captioner is not None
         try:
-            if self.parallel:
-                # On the helper thread, where captions will run: it is started now, and per-thread state
-                # (thread pools of the math libraries) is set up there rather than on the first hotkey.
-                self._helper().submit(warmup).result()
-            else:
-                warmup()
+            self.captioner.warm_up()
         except Exception:  # noqa: BLE001 - reported with the first real description instead
             log.warning("captioner warm-up failed", exc_info=True)
 
     def close(self) -> None:
-        """End the helper thread of parallel mode (waits for a running caption). Idempotent."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True)
-            self._pool = None
+        """Nothing is held between descriptions today; kept so owners can scope a Describer with `with`."""
 
     def __enter__(self) -> "Describer":
         return self
@@ -153,13 +122,10 @@ class Describer:
         if d.kind is ImageKind.BLANK:
             d.timings_ms["total"] = _ms_since(started)
             return d
-        pending: Future | None = None
-        if self.parallel and self._can_caption():
-            pending = self._helper().submit(self._run_captioner, [rgb], detail)
         self._read_text(d, rgb, thumb, hint)
         if on_text is not None and d.mostly_text and d.text_lines:
             on_text(replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms)))
-        outcome = pending.result() if pending is not None else self._run_captioner([rgb], detail)
+        outcome = self._run_captioner([rgb], detail)
         self._apply(outcome, [d])
         d.timings_ms["total"] = _ms_since(started)
         return d
@@ -246,8 +212,8 @@ class Describer:
         d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
                         timings_ms=timings, model_id=self.model_id)
         t = time.perf_counter()
-        thumb = _thumbnail(rgb)
-        d.blank_reason = _blank_reason(thumb)
+        thumb = thumbnail(rgb)
+        d.blank_reason = blank_reason(thumb)
         timings["blank_check"] = _ms_since(t)
         if d.blank_reason is not None:
             d.kind = ImageKind.BLANK
@@ -269,27 +235,22 @@ class Describer:
     def _can_caption(self) -> bool:
         return self.captioner is not None and not self.caption_error
 
-    def _helper(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="describer-caption")
-        return self._pool
-
     def _run_captioner(self, images: list[Image.Image], detail: bool, *, objects: bool | None = None,
                        plain: bool = True) -> "_Outcome":
         """Caption the images; never raises (a failure becomes the message said instead). `detail` asks
         for the detailed caption and, unless `objects` says otherwise, the objects (when the captioner can);
-        `plain=False` leaves the plain caption out (only captioners that take `plain` are asked that)."""
+        `plain=False` leaves the plain caption out."""
         if not self._can_caption():
             return _Outcome(error=self.caption_error or NO_CAPTIONER_MESSAGE)
         assert self.captioner is not None
         caps = self.captioner.capabilities
         if objects is None:
             objects = detail
-        extra = {} if plain else {"plain": False}
         t = time.perf_counter()
         try:
             results = self.captioner.caption(
-                images, detail=detail and "detailed" in caps, objects=objects and "objects" in caps, **extra
+                images, detail=detail and "detailed" in caps, objects=objects and "objects" in caps,
+                plain=plain,
             )
         except UserFacingError as exc:
             return _Outcome(error=str(exc))
@@ -371,88 +332,3 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     from describe_aloud.engine.images import to_rgb
 
     return to_rgb(image)
-
-
-# ------------------------------------------------------------------------------------- blank check
-
-def _thumbnail(rgb: Image.Image) -> np.ndarray:
-    """A small float RGB array of the image, box-filtered (each pixel the mean of its block)."""
-    w, h = rgb.size
-    scale = max(w, h) / BLANK_THUMB_SIDE
-    if scale > 1:
-        small = rgb.reduce(max(1, int(scale))) if scale >= 2 else rgb
-        size = (max(1, round(w / scale)), max(1, round(h / scale)))
-        small = small.resize(size, Image.Resampling.BOX)
-    else:
-        small = rgb
-    return np.asarray(small, dtype=np.float32)
-
-
-def _blank_reason(thumb: np.ndarray) -> str | None:
-    """"all dark grey" when the image is one flat colour, else None."""
-    flat = thumb.reshape(-1, 3)
-    deviation = float(np.abs(flat - np.median(flat, axis=0)).max())
-    if deviation > BLANK_TOLERANCE:
-        return None
-    return f"all {colour_name(tuple(flat.mean(axis=0)))}"
-
-
-def colour_name(rgb: tuple[float, ...]) -> str:
-    """A plain colour name for a mean colour: "black", "white", "dark grey", "light blue"..."""
-    r, g, b = (float(c) / 255.0 for c in rgb[:3])
-    hue, light, sat = colorsys.rgb_to_hls(r, g, b)
-    if sat < 0.15 or max(r, g, b) - min(r, g, b) < 0.08:
-        if light < 0.08:
-            return "black"
-        if light > 0.92:
-            return "white"
-        if light < 0.35:
-            return "dark grey"
-        if light > 0.7:
-            return "light grey"
-        return "grey"
-    degrees = hue * 360
-    for limit, name in ((15, "red"), (40, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"),
-                        (255, "blue"), (290, "purple"), (335, "pink"), (360, "red")):
-        if degrees < limit:
-            base = name
-            break
-    if light < 0.3:
-        return f"dark {base}"
-    if light > 0.75:
-        return f"light {base}"
-    return base
-
-
-# ---------------------------------------------------------------------------------- classification
-
-def classify(size: tuple[int, int], lines: Sequence[TextLine], thumb: np.ndarray) -> ImageKind:
-    """PHOTO, or SCREEN / DOCUMENT when the image is mostly text."""
-    if not lines:
-        return ImageKind.PHOTO
-    area = float(size[0] * size[1]) or 1.0
-    covered = sum(max(0.0, l.box[2] - l.box[0]) * max(0.0, l.box[3] - l.box[1]) for l in lines) / area
-    mostly_text = covered >= TEXT_COVERAGE_MOSTLY or (
-        len(lines) >= TEXT_LINES_MOSTLY and covered >= TEXT_COVERAGE_WITH_MANY_LINES
-    )
-    if not mostly_text:
-        return ImageKind.PHOTO
-    return ImageKind.DOCUMENT if _light_plain_background(thumb) else ImageKind.SCREEN
-
-
-def _light_plain_background(thumb: np.ndarray) -> bool:
-    """Most of the image is one light, colourless tone (paper) and little of it is in colour, as opposed
-    to a screen's UI (pictures, icons, coloured bars, dark mode)."""
-    flat = thumb.reshape(-1, 3)
-    grey = flat.mean(axis=1)
-    chroma = flat.max(axis=1) - flat.min(axis=1)
-    if float((chroma > 40).mean()) > DOCUMENT_MAX_COLOUR_SHARE:
-        return False
-    colourless = chroma < 20
-    light = grey > 200
-    if not (colourless & light).any():
-        return False
-    # The dominant light tone, +-12 levels.
-    tone = float(np.median(grey[colourless & light]))
-    share = float(((np.abs(grey - tone) <= 12) & colourless).mean())
-    return share >= DOCUMENT_BACKGROUND_SHARE

@@ -31,6 +31,8 @@ class Captioner(Protocol):
 
     model_id: str
     capabilities: frozenset[str]
+    # The beam width decoding uses; None when the backend decides it and it cannot be set (evaluate --beam).
+    beam_size: int | None
 
     def caption(
         self,
@@ -39,10 +41,17 @@ class Captioner(Protocol):
         detail: bool = False,
         objects: bool = False,
         max_new_tokens: int | None = None,
+        plain: bool = True,
     ) -> list[CaptionResult]:
         """One result per image, in order. `detail` asks for the detailed caption too (when capable),
-        `objects` for detected objects with boxes (when capable). A captioner with the "detailed" or
-        "objects" capability also takes `plain=False`: leave the plain caption out (Describer.add_detail)."""
+        `objects` for detected objects with boxes (when capable). `plain=False` leaves the plain caption
+        out when something else was asked for and can be made (Describer.add_detail); a backend that can
+        only caption ignores it."""
+        ...
+
+    def warm_up(self) -> None:
+        """Run once on the owner thread right after loading, so the first real request pays no lazy
+        initialisation."""
         ...
 
 

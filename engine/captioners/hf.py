@@ -20,7 +20,7 @@ in bf16 use two matrix products instead of SDPA's kernel, which is slow for that
 Torch and transformers are imported only inside functions, so importing this module stays cheap.
 
 Threading: an `HFCaptioner` is not thread-safe. Build it in one thread (loading takes seconds: never on the
-GUI thread) and call `caption` / `warmup` only from the thread that owns it; hand it over between threads
+GUI thread) and call `caption` / `warm_up` only from the thread that owns it; hand it over between threads
 only with a happens-before edge (a queue), never use it from two threads at once.
 """
 from __future__ import annotations
@@ -229,7 +229,7 @@ class _FeatureCache:
 
 
 class HFCaptioner:
-    """A loaded Hugging Face captioner. Not thread-safe: one owner thread calls `caption` / `warmup`."""
+    """A loaded Hugging Face captioner. Not thread-safe: one owner thread calls `caption` / `warm_up`."""
 
     def __init__(
         self,
@@ -247,6 +247,7 @@ class HFCaptioner:
         self.model_id = model_id
         self.family = adapter.family
         self.capabilities: frozenset[str] = adapter.capabilities
+        self.beam_size: int | None = None  # greedy: the decode path (feature cache, SDPA step) assumes it
         self.device = device
         self.precision = precision
         self.attn_implementation = getattr(model.config, "_attn_implementation", None)
@@ -267,8 +268,8 @@ class HFCaptioner:
         detail: bool = False,
         objects: bool = False,
         max_new_tokens: int | None = None,
-        min_new_tokens: int | None = None,
         plain: bool = True,
+        min_new_tokens: int | None = None,
     ) -> list[CaptionResult]:
         """Caption `images` (one result each, in order) with ONE batched `generate`.
 
@@ -353,7 +354,7 @@ class HFCaptioner:
         inputs["mm_encoder_outputs"] = {"image": features}
         return inputs
 
-    def warmup(self) -> None:
+    def warm_up(self) -> None:
         """One tiny generate, so the first real request does not pay for lazy initialisation (kernels,
         allocator, caches). Every task the model can do is included, so "more detail" is warm too (the image
         processor resizes the small picture to the model's real input size). Call from the owner thread

@@ -70,8 +70,9 @@ class SeedCaptioner:
         detail: bool = False,
         objects: bool = False,
         max_new_tokens: int | None = None,
+        plain: bool = True,
     ) -> list[CaptionResult]:
-        """One caption per image (detail/objects are not capabilities of this model and are ignored)."""
+        """One caption per image (detail, objects and plain are not capabilities of this model: ignored)."""
         results = []
         for start in range(0, len(images), self.batch_size):
             chunk = images[start : start + self.batch_size]
@@ -82,6 +83,10 @@ class SeedCaptioner:
                     timings_ms={"encode": 1000 * encode_s / len(chunk), "decode": 1000 * decode_s / len(chunk)},
                 ))
         return results
+
+    def warm_up(self) -> None:
+        """One tiny caption, so the first real one pays no lazy initialisation."""
+        self.caption([Image.new("RGB", (32, 32), (128, 128, 128))], max_new_tokens=2)
 
     def caption_with_attention(self, images: Sequence[Image.Image], max_new_tokens: int | None = None) -> list[AttentionCaption]:
         """Captions with the attention map of each word (for showing where the model looked)."""

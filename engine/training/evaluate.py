@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from describe_aloud.engine.captioners.base import Captioner
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.training.dataset import load_caption_data
 from describe_aloud.engine.training.metrics import METRIC_NAMES, Scores, score_captions
@@ -45,13 +46,12 @@ class EvaluationResult:
         }
 
 
-def set_beam_size(captioner: Any, beam: int) -> bool:
-    """Ask a captioner to decode with `beam` beams; False when it has no such setting."""
-    for attribute in ("beam_size", "num_beams"):
-        if hasattr(captioner, attribute):
-            setattr(captioner, attribute, beam)
-            return True
-    return False
+def set_beam_size(captioner: Captioner, beam: int) -> bool:
+    """Ask a captioner to decode with `beam` beams; False when its backend decides that itself."""
+    if captioner.beam_size is None:
+        return False
+    captioner.beam_size = beam
+    return True
 
 
 def evaluate(

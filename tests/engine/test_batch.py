@@ -237,7 +237,10 @@ class _BrokenOnce:
 
     def __init__(self, inner) -> None:
         self.inner, self.calls = inner, 0
-        self.model_id, self.capabilities = inner.model_id, inner.capabilities
+        self.model_id, self.capabilities, self.beam_size = inner.model_id, inner.capabilities, None
+
+    def warm_up(self) -> None:
+        self.inner.warm_up()
 
     def caption(self, images, **kw):
         self.calls += 1

@@ -7,7 +7,8 @@ from PIL import Image, ImageDraw
 
 from describe_aloud.engine import render
 from describe_aloud.engine import Describer, ImageKind, load_captioner
-from describe_aloud.engine.describer import _blank_reason, _thumbnail, classify, colour_name
+from describe_aloud.engine.image_analysis import blank_reason as _blank_reason, classify, colour_name
+from describe_aloud.engine.image_analysis import thumbnail as _thumbnail
 from describe_aloud.engine.description import TextLine
 from describe_aloud.engine.ocr import OcrEngine
 from tests.fixtures.images import TEXT_LINES, photo_image, text_image
@@ -220,7 +221,7 @@ def test_an_ocr_failure_is_reported_and_the_caption_still_comes(git, monkeypatch
     assert render.describe(d).speech.endswith("(RuntimeError: onnxruntime could not allocate).")
 
 
-def test_text_is_handed_over_before_the_caption_and_parallel_mode_gives_the_same_result(git, ocr, monkeypatch):
+def test_text_is_handed_over_before_the_caption(git, ocr, monkeypatch):
     events: list[str] = []
     real = git.caption
 
@@ -236,20 +237,16 @@ def test_text_is_handed_over_before_the_caption_and_parallel_mode_gives_the_same
         events.append("text ready")
         partials.append(partial)
 
-    with Describer(git, ocr=ocr, parallel=False) as sequential:
-        final = sequential.describe(text_image(TEXT_LINES), on_text=on_text)
-    assert events == ["text ready", "caption done"]  # speech can start before the model has run
+    with Describer(git, ocr=ocr) as describer:
+        final = describer.describe(text_image(TEXT_LINES), on_text=on_text)
+        assert events == ["text ready", "caption done"]  # speech can start before the model has run
+        photo = describer.describe(photo_image(), on_text=on_text)
     partial = partials[0]
     assert partial.caption is None and partial.text == final.text
     assert render.describe(partial).speech == "Document with text. Text: Tuesday shopping list. Bread and butter. Fresh oranges."
     assert render.describe(final).after(render.describe(partial)).speech == f"Could be: {final.caption[0].upper()}{final.caption[1:]}."
-
-    with Describer(git, ocr=ocr, parallel=True) as parallel:
-        again = parallel.describe(text_image(TEXT_LINES), on_text=on_text)
-        photo = parallel.describe(photo_image())
-    assert render.describe(again).speech == render.describe(final).speech
     assert photo.caption == Describer(git, use_ocr=False).describe(photo_image()).caption
-    assert len(partials) == 2  # not called for the photo: its caption is said first
+    assert len(partials) == 1  # not called for the photo: its caption is said first
 
 
 def test_decoding_loops_are_said_once():
@@ -297,11 +294,8 @@ def test_warm_up_runs_the_captioner_once_on_the_thread_that_will_caption(git, oc
     import threading
 
     threads: list[str] = []
-    real = git.warmup
-    monkeypatch.setattr(git, "warmup", lambda: (threads.append(threading.current_thread().name), real()))
-    with Describer(git, ocr=ocr, parallel=True) as describer:
+    real = git.warm_up
+    monkeypatch.setattr(git, "warm_up", lambda: (threads.append(threading.current_thread().name), real()))
+    with Describer(git, ocr=ocr) as describer:
         describer.warm_up()
-        assert describer._pool is not None  # the helper thread is started: the first request does not pay
-    assert len(threads) == 1 and threads[0].startswith("describer-caption")
-    Describer(git, ocr=ocr).warm_up()
-    assert len(threads) == 2 and threads[1] == threading.current_thread().name
+    assert threads == [threading.current_thread().name]  # the owner thread, where captions will run

@@ -100,7 +100,7 @@ def test_caption_only_families_ignore_detail_and_objects(tiny_git_dir):
 def test_florence2_detail_and_objects(tiny_florence2_dir):
     captioner = engine.load_captioner(str(tiny_florence2_dir))
     assert captioner.capabilities == frozenset({"caption", "detailed", "objects"})
-    captioner.warmup()  # warms every task
+    captioner.warm_up()  # warms every task
     images = _images()
     results = captioner.caption(images, detail=True, objects=True, max_new_tokens=24)
     assert len(results) == len(images)
@@ -172,7 +172,7 @@ def test_token_budget_is_respected(tiny_git_dir):
 
 def test_warmup_then_caption(tiny_blip_dir):
     captioner = engine.load_captioner(str(tiny_blip_dir))
-    captioner.warmup()
+    captioner.warm_up()
     assert captioner.caption(_images()[:2], max_new_tokens=4)[1].caption
 
 

@@ -252,7 +252,7 @@ def test_the_worker_gives_ocr_and_the_captioner_every_core_one_after_the_other(q
     probe.start()
     probe.join()
     assert seen == [usable_cores()]
-    assert not worker._describer.parallel and worker._describer.ocr.threads == usable_cores()
+    assert worker._describer.ocr.threads == usable_cores()
 
 
 def test_thumbnails_are_made_from_a_reduced_copy_and_stay_small():
