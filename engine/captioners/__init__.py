@@ -14,25 +14,44 @@ from describe_aloud.engine.captioners.base import (
     Captioner,
     CaptionerRegistryError,
     CaptionResult,
+    claims_of,
     get_captioner_factory,
     list_captioners,
     register_captioner,
 )
 from describe_aloud.engine.catalog import DEFAULT_MODEL, catalog_entry
 
-# Strings, so torch / transformers are imported only when a backend is built.
-register_captioner("hf", "describe_aloud.engine.captioners.hf:load_hf_captioner")
-register_captioner("seed", "describe_aloud.engine.captioners.seed:load_seed_captioner")
-
 SEED_SUFFIXES = (".pt", ".pth", ".ckpt")
+# Loads what no other backend claims; its loader says clearly when it cannot (download advice, bad folder).
+FALLBACK_BACKEND = "hf"
+
+
+def _hf_claims(spec: str) -> bool:
+    """A catalog name, a Hugging Face id, or a `save_pretrained` folder."""
+    if catalog_entry(spec) is not None:
+        return True
+    path = Path(spec).expanduser()
+    return (path / "config.json").is_file() or (not path.exists() and spec.count("/") == 1)
+
+
+def _seed_claims(spec: str) -> bool:
+    """A checkpoint file written by `train`."""
+    return Path(spec).expanduser().suffix in SEED_SUFFIXES
+
+
+# Factories as strings, so torch / transformers are imported only when a backend is built. The seed model
+# lives with its training code (engine.training); this package never imports it, so there is no loop.
+register_captioner("hf", "describe_aloud.engine.captioners.hf:load_hf_captioner", claims=_hf_claims)
+register_captioner("seed", "describe_aloud.engine.training.captioner:load_seed_captioner", claims=_seed_claims)
 
 
 def backend_for(spec: str) -> str:
-    """Which registered backend loads this model spec."""
-    path = Path(spec).expanduser()
-    if path.suffix in SEED_SUFFIXES:
-        return "seed"
-    return "hf"
+    """The registered backend that claims this model spec (the first to claim it, in registration order),
+    else the fallback backend."""
+    for name in list_captioners():
+        if claims_of(name)(spec):
+            return name
+    return FALLBACK_BACKEND
 
 
 def load_captioner(

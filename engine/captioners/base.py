@@ -56,6 +56,8 @@ class Captioner(Protocol):
 
 
 CaptionerFactory = Callable[..., Captioner]
+# Cheap (no torch): does this backend load the model spec the user typed (name, id, folder, file)?
+SpecClaim = Callable[[str], bool]
 
 
 class CaptionerRegistryError(KeyError):
@@ -65,11 +67,17 @@ class CaptionerRegistryError(KeyError):
 class _Registry:
     def __init__(self) -> None:
         self._factories: dict[str, CaptionerFactory | str] = {}
+        self._claims: dict[str, SpecClaim] = {}
 
-    def register(self, name: str, factory: CaptionerFactory | str) -> None:
+    def register(self, name: str, factory: CaptionerFactory | str, claims: SpecClaim) -> None:
         if name in self._factories:
             raise CaptionerRegistryError(f"a captioner backend named {name!r} is already registered")
         self._factories[name] = factory
+        self._claims[name] = claims
+
+    def claims(self, name: str) -> SpecClaim:
+        self.get(name)  # the same error for an unknown name
+        return self._claims[name]
 
     def get(self, name: str) -> CaptionerFactory:
         try:
@@ -87,15 +95,20 @@ class _Registry:
         return factory
 
     def names(self) -> list[str]:
-        return sorted(self._factories)
+        """In registration order."""
+        return list(self._factories)
 
 
 REGISTRY = _Registry()
 
 
-def register_captioner(name: str, factory: CaptionerFactory | str) -> None:
-    """Register a backend. Raises CaptionerRegistryError on a duplicate name."""
-    REGISTRY.register(name, factory)
+def register_captioner(name: str, factory: CaptionerFactory | str, *, claims: SpecClaim) -> None:
+    """Register a backend and what it claims to load. Raises CaptionerRegistryError on a duplicate name."""
+    REGISTRY.register(name, factory, claims)
+
+
+def claims_of(name: str) -> SpecClaim:
+    return REGISTRY.claims(name)
 
 
 def get_captioner_factory(name: str) -> CaptionerFactory:

@@ -288,7 +288,7 @@ class Trainer:
 def caption_records(model: CaptionModel, vocab: Vocabulary, preprocess: Preprocessing, records: list[ImageRecord],
                     *, beam: int, device: str, batch_size: int = 32) -> dict[str, str]:
     """Captions (through the app's own SeedCaptioner path) for each record key."""
-    from describe_aloud.engine.captioners.seed import SeedCaptioner
+    from describe_aloud.engine.training.captioner import SeedCaptioner
 
     captioner = SeedCaptioner(model, vocab, preprocess, beam_size=beam, device=device, batch_size=batch_size)
     out = {}
