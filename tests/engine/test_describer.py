@@ -126,7 +126,7 @@ def test_detail_asks_a_capable_model_for_the_detailed_caption(florence, git):
 def test_add_detail_hands_the_detail_over_before_looking_for_objects(tiny_florence2_dir, git):
     """"More detail": the detail alone first (no plain caption row: the user heard a caption already),
     handed over to be spoken, then the objects, from the same image features (one vision pass)."""
-    from describe_aloud.engine.captioners.hf import _find_module
+    from describe_aloud.engine.captioners.hf_loading import find_module as _find_module
 
     florence = load_captioner(str(tiny_florence2_dir), precision="fp32")
     vision = _find_module(florence.model, florence.adapter.vision_paths)

@@ -117,7 +117,7 @@ def test_florence2_detail_and_objects(tiny_florence2_dir):
 
 
 def test_florence2_more_detail_keeps_the_caption_and_looks_at_each_image_once(tiny_florence2_dir):
-    from describe_aloud.engine.captioners.hf import _find_module
+    from describe_aloud.engine.captioners.hf_loading import find_module as _find_module
 
     captioner = engine.load_captioner(str(tiny_florence2_dir), precision="fp32")
     vision = _find_module(captioner.model, captioner.adapter.vision_paths)

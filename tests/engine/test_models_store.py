@@ -172,7 +172,7 @@ def online(monkeypatch, fake_hub, tiny_git_dir, tmp_path):
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
     monkeypatch.setenv("HF_ENDPOINT", fake_hub.url)
-    monkeypatch.setattr(models, "RETRY_WAIT_SECONDS", 0.05)
+    monkeypatch.setattr(models.fetch, "RETRY_WAIT_SECONDS", 0.05)
     repo = make_repo_folder(tiny_git_dir, tmp_path / "repo")
     fake_hub.add_repo(GIT_BASE_ID, repo)
     return fake_hub, repo

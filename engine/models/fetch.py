@@ -1,4 +1,4 @@
-"""The model store: which catalog models are on this computer, fetching them once, removing them.
+"""Fetching a model into the store once, resumably (the rest of the store is in store.py).
 
 Models live in the Hugging Face hub cache (`engine.config.hub_cache_dir()`, normally
 `~/.cache/huggingface/hub`), in the layout transformers reads with `local_files_only=True`, so a model
@@ -21,37 +21,37 @@ inside the functions so that importing this module stays cheap.
 """
 from __future__ import annotations
 
-import contextlib
-import dataclasses
-import errno
 import hashlib
 import os
-import re
 import shutil
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
-from urllib.parse import urlsplit
+from typing import Callable
 
-from describe_aloud.engine.catalog import CATALOG, CatalogEntry, catalog_entry
 from describe_aloud.engine.config import hub_cache_dir
 from describe_aloud.engine.errors import UserFacingError
-from describe_aloud.engine.invocation import user_command
+from describe_aloud.engine.models.fetch_errors import http_module, user_facing_errors
+from describe_aloud.engine.models.store import (
+    PYTORCH_BIN_INDEX,
+    PYTORCH_BIN_PATTERN,
+    REVISION,
+    SAFETENSORS_SUFFIX,
+    display_name,
+    format_bytes,
+    model_status,
+    repo_folder,
+    resolve_name,
+)
 
 ProgressCallback = Callable[[int, int], None]
 """progress(bytes_done, bytes_total): bytes of the model on disk so far, out of the bytes it needs."""
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
-REVISION = "main"
-HF_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
 
 # Files a transformers model needs: configs, tokenizer, processor. Weights are chosen separately.
 SUPPORT_FILE_SUFFIXES = (".json", ".txt", ".model", ".tiktoken")
-SAFETENSORS_SUFFIX = ".safetensors"
-PYTORCH_BIN_PATTERN = re.compile(r"^pytorch_model(-\d+-of-\d+)?\.bin$")
-PYTORCH_BIN_INDEX = "pytorch_model.bin.index.json"
 
 CHUNK_BYTES = 1 << 20
 # A dropped connection is retried (with a Range request) this many times in a row without new bytes
@@ -62,161 +62,6 @@ RETRY_WAIT_SECONDS = 0.5
 
 class DownloadCancelled(UserFacingError):
     """The download was stopped on request; what was fetched is kept and the next download resumes."""
-
-
-@dataclass(frozen=True)
-class ModelStatus:
-    """What the store knows about one model, from the local disk only (never the network)."""
-
-    hf_id: str
-    entry: CatalogEntry | None
-    downloaded: bool
-    size_on_disk_bytes: int
-    partial_bytes: int = 0  # bytes of interrupted downloads waiting to be resumed
-    snapshot_path: Path | None = None
-
-    @property
-    def name(self) -> str:
-        """The catalog name, or the Hugging Face id for a model outside the catalog."""
-        return self.entry.name if self.entry else self.hf_id
-
-    def to_dict(self) -> dict:
-        """A JSON-ready dict (the schema of `models list --json`)."""
-        entry = self.entry
-        return {
-            "name": self.name,
-            "hf_id": self.hf_id,
-            "in_catalog": entry is not None,
-            "family": entry.family if entry else None,
-            "params_m": entry.params_m if entry else None,
-            "download_size_bytes": entry.size_mb * 1_000_000 if entry else None,
-            "license": entry.license if entry else None,
-            "capabilities": sorted(entry.capabilities) if entry else [],
-            "note": entry.note if entry else "",
-            "downloaded": self.downloaded,
-            "size_on_disk_bytes": self.size_on_disk_bytes,
-            "partial_bytes": self.partial_bytes,
-            "path": str(self.snapshot_path) if self.snapshot_path else None,
-        }
-
-
-# --------------------------------------------------------------------------------------------- names
-
-
-def catalog_names() -> list[str]:
-    return [entry.name for entry in CATALOG]
-
-
-def resolve_name(name_or_id: str) -> str:
-    """The Hugging Face id for a catalog name or an `org/name` id.
-
-    Raises UserFacingError, listing the catalog names, for anything else."""
-    text = (name_or_id or "").strip()
-    entry = catalog_entry(text)
-    if entry:
-        return entry.hf_id
-    if HF_ID_PATTERN.match(text) and "--" not in text and ".." not in text:
-        return text
-    raise UserFacingError(
-        f"There is no model called {text!r}. Known models: {', '.join(catalog_names())}. "
-        "You can also give a Hugging Face id such as microsoft/git-base-coco."
-    )
-
-
-def display_name(hf_id: str) -> str:
-    entry = catalog_entry(hf_id)
-    return entry.name if entry else hf_id
-
-
-# --------------------------------------------------------------------------------------- local state
-
-
-def repo_folder(hf_id: str, cache_dir: Path | None = None) -> Path:
-    """The hub cache folder of a model repo (`models--org--name`)."""
-    cache_dir = cache_dir or hub_cache_dir()
-    return cache_dir / ("models--" + hf_id.replace("/", "--"))
-
-
-def _current_snapshot(folder: Path) -> Path | None:
-    """The snapshot `refs/main` points at, else the most recent snapshot folder, else None."""
-    ref = folder / "refs" / REVISION
-    try:
-        commit = ref.read_text(encoding="utf-8").strip()
-    except OSError:
-        commit = ""
-    if commit and (folder / "snapshots" / commit).is_dir():
-        return folder / "snapshots" / commit
-    try:
-        snapshots = [p for p in (folder / "snapshots").iterdir() if p.is_dir()]
-    except OSError:
-        return None
-    return max(snapshots, key=lambda p: p.stat().st_mtime, default=None)
-
-
-def _weights_complete(snapshot: Path) -> bool:
-    """True when the snapshot holds a config and every weight file it names (shards included).
-
-    `exists()` follows symlinks, so a snapshot entry whose blob was deleted counts as missing."""
-    if not (snapshot / "config.json").exists():
-        return False
-    for index_name in ("model.safetensors.index.json", PYTORCH_BIN_INDEX):
-        index = snapshot / index_name
-        if index.exists():
-            import json
-
-            try:
-                weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
-            except (OSError, ValueError, AttributeError):
-                return False
-            shards = set(weight_map.values())
-            return bool(shards) and all((snapshot / shard).exists() for shard in shards)
-    return any(
-        p.exists() and (p.suffix == SAFETENSORS_SUFFIX or PYTORCH_BIN_PATTERN.match(p.name))
-        for p in snapshot.iterdir()
-    )
-
-
-def _disk_usage(folder: Path) -> tuple[int, int]:
-    """(bytes the model takes, bytes of those that are interrupted downloads).
-
-    Counts the blobs, and snapshot files that are copies rather than links (where the file system has
-    no symlinks); a blob is counted once even though a snapshot links to it."""
-    total = partial = 0
-    candidates = [p for p in (folder / "blobs").glob("*")]
-    candidates += [p for p in (folder / "snapshots").rglob("*")]
-    for path in candidates:
-        try:
-            if path.is_symlink() or not path.is_file():
-                continue
-            size = path.stat().st_size
-        except OSError:
-            continue
-        total += size
-        if path.name.endswith(".incomplete"):
-            partial += size
-    return total, partial
-
-
-def model_status(name_or_id: str) -> ModelStatus:
-    """Whether a model is on this computer and how much space it takes. Reads the disk only."""
-    hf_id = resolve_name(name_or_id)
-    folder = repo_folder(hf_id)
-    snapshot = _current_snapshot(folder) if folder.is_dir() else None
-    downloaded = snapshot is not None and _weights_complete(snapshot)
-    size, partial = _disk_usage(folder) if folder.is_dir() else (0, 0)
-    return ModelStatus(
-        hf_id=hf_id,
-        entry=catalog_entry(hf_id),
-        downloaded=downloaded,
-        size_on_disk_bytes=size,
-        partial_bytes=partial,
-        snapshot_path=snapshot if downloaded else None,
-    )
-
-
-def list_models() -> list[ModelStatus]:
-    """The status of every catalog model, in catalog order. Reads the disk only."""
-    return [model_status(entry.hf_id) for entry in CATALOG]
 
 
 # ------------------------------------------------------------------------------------ file selection
@@ -245,86 +90,6 @@ def select_files(repo_files: list[str]) -> list[str]:
 
 def _endpoint() -> str:
     return (os.environ.get("HF_ENDPOINT") or DEFAULT_ENDPOINT).rstrip("/")
-
-
-def _http_module():
-    """The HTTP library huggingface_hub uses (httpx2 in 2.x, httpx in 1.x)."""
-    try:
-        import httpx2 as http
-    except ImportError:  # huggingface_hub 1.x
-        import httpx as http  # type: ignore[no-redef]
-    return http
-
-
-def format_bytes(n: int | float) -> str:
-    """A short size for people: 707 MB, 1.9 GB, 12 kB (decimal units, as the catalog uses)."""
-    n = float(n)
-    for unit in ("bytes", "kB", "MB", "GB", "TB"):
-        if abs(n) < 1000 or unit == "TB":
-            if unit == "bytes":
-                return f"{int(n)} bytes"
-            return f"{n:.0f} {unit}" if abs(n) >= 100 else f"{n:.1f} {unit}"
-        n /= 1000
-    raise AssertionError("unreachable")
-
-
-@contextlib.contextmanager
-def _user_facing_errors(hf_id: str, endpoint: str) -> Iterator[None]:
-    """Turn network, server and disk failures into one plain sentence (UserFacingError)."""
-    from huggingface_hub.errors import (
-        GatedRepoError,
-        HfHubHTTPError,
-        LocalEntryNotFoundError,
-        OfflineModeIsEnabled,
-        RepositoryNotFoundError,
-        RevisionNotFoundError,
-    )
-
-    http = _http_module()
-    name = display_name(hf_id)
-    host = urlsplit(endpoint).netloc or endpoint
-    resume = "the download can be resumed by running the same command again."
-    try:
-        yield
-    except UserFacingError:
-        raise
-    except OfflineModeIsEnabled as exc:
-        raise UserFacingError(
-            f"Could not download {name}: downloads are switched off on this computer (HF_HUB_OFFLINE is set). "
-            "Unset HF_HUB_OFFLINE and run the same command again."
-        ) from exc
-    except GatedRepoError as exc:
-        raise UserFacingError(
-            f"The model server only gives {hf_id} to signed-in users who accepted its licence. Accept it on "
-            "the model's web page, sign in with `hf auth login`, and run the same command again."
-        ) from exc
-    except RepositoryNotFoundError as exc:
-        raise UserFacingError(
-            f"The model server {host} has no model called {hf_id}. Check the name; "
-            f"`{user_command('models', 'list')}` shows the known models."
-        ) from exc
-    except RevisionNotFoundError as exc:
-        raise UserFacingError(f"The model server has no {REVISION!r} version of {hf_id}.") from exc
-    except HfHubHTTPError as exc:
-        status = exc.response.status_code if exc.response is not None else None
-        if status is not None and (status >= 500 or status in (408, 429)):
-            raise UserFacingError(
-                f"The model server {host} is not answering properly right now (error {status}). "
-                f"Try again later; {resume}"
-            ) from exc
-        raise UserFacingError(
-            f"The model server {host} refused to send {name} (error {status}). Check the name and try again."
-        ) from exc
-    except (http.TransportError, LocalEntryNotFoundError, ConnectionError, TimeoutError) as exc:
-        raise UserFacingError(
-            f"Could not reach the model server ({host}) to download {name}. Check your connection; {resume}"
-        ) from exc
-    except OSError as exc:
-        if exc.errno == errno.ENOSPC:
-            raise UserFacingError(
-                f"The disk is full while downloading {name}. Free some space; {resume}"
-            ) from exc
-        raise UserFacingError(f"Could not save {name} to {hub_cache_dir()}: {exc.strerror or exc}.") from exc
 
 
 @dataclass
@@ -428,7 +193,7 @@ def _stream_once(
     from huggingface_hub import constants
     from huggingface_hub.utils import build_hf_headers, get_session, hf_raise_for_status
 
-    http = _http_module()
+    http = http_module()
     offset = planned.partial.stat().st_size if planned.partial.exists() else 0
     headers = build_hf_headers()
     headers["Accept-Encoding"] = "identity"  # the byte counts must be the file's own
@@ -457,7 +222,7 @@ def _stream_once(
             for chunk in response.iter_bytes():
                 if cancel is not None and cancel.is_set():
                     raise DownloadCancelled(
-                        f"The download was stopped. What was fetched is kept; run the same command again "
+                        "The download was stopped. What was fetched is kept; run the same command again "
                         "to resume it."
                     )
                 fh.write(chunk)
@@ -489,7 +254,7 @@ def _fetch_file(planned: _PlannedFile, progress: _Progress, cancel: threading.Ev
     from huggingface_hub.errors import OfflineModeIsEnabled
     from huggingface_hub.utils import WeakFileLock
 
-    http = _http_module()
+    http = http_module()
     planned.blob.parent.mkdir(parents=True, exist_ok=True)
     lock_dir.mkdir(parents=True, exist_ok=True)
     # The same lock huggingface_hub takes for this blob, so two downloads never append to one file.
@@ -535,7 +300,7 @@ def _refresh_location(planned: _PlannedFile) -> None:
     from huggingface_hub import get_hf_file_metadata
     from huggingface_hub.errors import HfHubHTTPError
 
-    http = _http_module()
+    http = http_module()
     try:
         meta = get_hf_file_metadata(planned.resolve_url, endpoint=_endpoint())
     except (http.TransportError, HfHubHTTPError, ConnectionError, OSError):
@@ -598,7 +363,7 @@ def download(
     cache_dir = hub_cache_dir()
     endpoint = _endpoint()
     name = display_name(hf_id)
-    with _user_facing_errors(hf_id, endpoint):
+    with user_facing_errors(hf_id, endpoint):
         commit, planned = _plan(hf_id, endpoint, cache_dir)
         _check_free_space(planned, cache_dir, name)
         total = sum(f.size if f.size is not None else f.bytes_present() for f in planned)
@@ -607,42 +372,3 @@ def download(
         for planned_file in planned:
             _fetch_file(planned_file, tracker, cancel, lock_dir)
         return _assemble_snapshot(hf_id, commit, [f.path for f in planned], endpoint, cache_dir)
-
-
-# ------------------------------------------------------------------------------------------ remove
-
-
-def remove(name_or_id: str) -> int:
-    """Delete a model from the hub cache (every version, and any interrupted download of it).
-
-    Returns the bytes freed. Raises UserFacingError when the model is not on this computer."""
-    from huggingface_hub import scan_cache_dir
-    from huggingface_hub.errors import CacheNotFound
-
-    hf_id = resolve_name(name_or_id)
-    cache_dir = hub_cache_dir()
-    folder = repo_folder(hf_id, cache_dir)
-    if not folder.is_dir():
-        raise UserFacingError(f"{display_name(hf_id)} is not downloaded, so there is nothing to remove.")
-    freed = 0
-    try:
-        cache_info = scan_cache_dir(cache_dir)
-    except CacheNotFound:
-        cache_info = None
-    repo = None
-    if cache_info is not None:
-        repo = next((r for r in cache_info.repos if r.repo_id == hf_id and r.repo_type == "model"), None)
-    if repo is not None and repo.revisions:
-        # A cache view holding this repo only: revision hashes are matched across every repo, and a
-        # hand-made cache may reuse one, so another model must never be caught by the same hash.
-        only_this_repo = dataclasses.replace(cache_info, repos=frozenset({repo}))
-        strategy = only_this_repo.delete_revisions(*(rev.commit_hash for rev in repo.revisions))
-        strategy.execute()
-        freed += strategy.expected_freed_size
-    # What the strategy does not cover: interrupted downloads, or a repo with no complete version,
-    # which scan_cache_dir reports as damaged and skips.
-    if folder.exists():
-        freed += _disk_usage(folder)[0]
-        shutil.rmtree(folder, ignore_errors=True)
-    shutil.rmtree(cache_dir / ".locks" / folder.name, ignore_errors=True)
-    return freed
