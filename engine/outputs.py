@@ -18,7 +18,6 @@ import os
 from pathlib import Path
 from typing import Any, Iterable
 
-from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.journal import Entry, Journal
 from describe_aloud.engine.metadata import atomic_write_bytes, text_sidecar_path
