@@ -14,7 +14,6 @@ Threading contract
 from __future__ import annotations
 
 import logging
-import queue
 import shutil
 import tempfile
 import threading
@@ -24,10 +23,10 @@ from concurrent.futures import CancelledError, Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
 
 from describe_aloud.engine.config import Settings
 
+from .callbacks import Callback, CallbackThread
 from .client import (
     DIED_MESSAGE, HUNG_MESSAGE, WORKER_MODULE, SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout,
 )
@@ -39,8 +38,6 @@ log = logging.getLogger(__name__)
 
 NO_SCREEN_READER_MESSAGE = "No screen reader was found, so the app's own voice is speaking."
 SCREEN_READER_FAILED_MESSAGE = "The screen reader did not answer, so the app's own voice is speaking."
-
-Callback = Callable[[str], Any]
 
 # Sentences synthesised ahead of the one playing: enough that the next is always ready (espeak-ng is
 # ~100x faster than real time), few enough that a long OCR text is not synthesised all at once.
@@ -69,49 +66,6 @@ class _Utterance:
             future.cancel()
 
 
-class _CallbackThread:
-    """Runs user callbacks in order on one thread, so they never run under our locks or delay playback."""
-
-    def __init__(self) -> None:
-        self._queue: queue.Queue[tuple[Callback, str] | None] = queue.Queue()
-        self._progress = threading.Condition()
-        self._posted = 0
-        self._delivered = 0
-        self._thread = threading.Thread(target=self._run, name="speech-callbacks", daemon=True)
-        self._thread.start()
-
-    def post(self, callback: Callback | None, argument: str) -> None:
-        if callback is not None:
-            with self._progress:
-                self._posted += 1
-            self._queue.put((callback, argument))
-
-    def wait_delivered(self, timeout: float | None) -> bool:
-        """Wait until every callback posted so far has run (at once when called from a callback)."""
-        if threading.current_thread() is self._thread:
-            return True
-        with self._progress:
-            target = self._posted
-            return self._progress.wait_for(lambda: self._delivered >= target, timeout)
-
-    def _run(self) -> None:
-        while (item := self._queue.get()) is not None:
-            callback, argument = item
-            try:
-                callback(argument)
-            except Exception:  # noqa: BLE001 - a faulty callback must not stop speech; it is logged
-                log.exception("speech callback %r failed", callback)
-            finally:
-                with self._progress:
-                    self._delivered += 1
-                    self._progress.notify_all()
-
-    def close(self, timeout: float) -> None:
-        self._queue.put(None)
-        if threading.current_thread() is not self._thread:  # Speaker.close() may be called from a callback
-            self._thread.join(timeout)
-
-
 class Speaker:
     """Speaks texts with the own voice (or the screen reader); see the module docstring for threading."""
 
@@ -133,7 +87,7 @@ class Speaker:
         self._volume = _clamp_volume(settings.volume)
         self._output = settings.speech_output
         self._on_started, self._on_finished, self._on_error = on_started, on_finished, on_error
-        self._callbacks = _CallbackThread()
+        self._callbacks = CallbackThread()
         self._reported: set[str] = set()
         self._report_lock = threading.Lock()
         self._workdir = Path(tempfile.mkdtemp(prefix="describe-aloud-speech-"))
