@@ -9,7 +9,17 @@ import functools
 import os
 from pathlib import Path
 
-PRECISIONS = ("auto", "fp32", "fp16", "bf16", "int8")
+from describe_aloud.engine.i18n import N_
+
+# The one list of precisions, with what each means to a user (Settings shows the words, `--precision` the keys).
+PRECISION_LABELS = {
+    "auto": N_("Automatic (bf16 where the processor supports it)"),
+    "fp32": N_("fp32 (exact, slower)"),
+    "fp16": N_("fp16 (graphics card only)"),
+    "bf16": N_("bf16"),
+    "int8": N_("int8 (fastest on a CPU; may change descriptions)"),
+}
+PRECISIONS = tuple(PRECISION_LABELS)
 
 
 @functools.lru_cache(maxsize=1)

@@ -32,18 +32,13 @@ from PySide6.QtWidgets import (
 from describe_aloud.engine.catalog import CATALOG
 from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
 from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.device import PRECISION_LABELS
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.speech import Voice
 from describe_aloud.gui.actions import action_label
 from describe_aloud.gui.announce import announce
 from describe_aloud.gui.hotkeys import ComboError, parse_combo
 
-PRECISIONS = (
-    ("auto", "Automatic (bf16 where the processor supports it)"),
-    ("fp32", "fp32 (exact, slower)"),
-    ("bf16", "bf16"),
-    ("fp16", "fp16 (graphics card only)"),
-    ("int8", "int8 (fastest on a CPU; may change descriptions)"),
-)
 
 def voice_choices(voices: Iterable[Voice]) -> list[tuple[str, str]]:
     """(id, label) pairs for the voice list: the name, and up to two of its languages."""
@@ -125,8 +120,8 @@ class SettingsDialog(QDialog):
         form.addRow(_label("Model for more &detail:", self.detail_model_combo, group), self.detail_model_combo)
 
         self.precision_combo = QComboBox(group)
-        for value, text in PRECISIONS:
-            self.precision_combo.addItem(text, value)
+        for value, label in PRECISION_LABELS.items():
+            self.precision_combo.addItem(_(label), value)
         self.precision_combo.setCurrentIndex(max(0, self.precision_combo.findData(self.settings.precision)))
         self.precision_combo.currentIndexChanged.connect(
             lambda i: self._set("precision", self.precision_combo.itemData(i)))
