@@ -7,11 +7,13 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from describe_aloud.engine import environment
+
 APP_NAME = "describe-aloud"
 
 
 def config_dir() -> Path:
-    override = os.environ.get("DESCRIBE_ALOUD_CONFIG_DIR")
+    override = environment.CONFIG_DIR.get()
     if override:
         return Path(override)
     import platformdirs
@@ -20,7 +22,7 @@ def config_dir() -> Path:
 
 
 def data_dir() -> Path:
-    override = os.environ.get("DESCRIBE_ALOUD_DATA_DIR")
+    override = environment.DATA_DIR.get()
     if override:
         return Path(override)
     import platformdirs

@@ -6,9 +6,9 @@ because dynamic quantization changes outputs.
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
+from describe_aloud.engine import environment
 from describe_aloud.engine.i18n import N_
 
 # The one list of precisions, with what each means to a user (Settings shows the words, `--precision` the keys).
@@ -51,7 +51,7 @@ def resolve_precision(precision: str, device: str) -> str:
         import torch
 
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
-    if os.environ.get("DESCRIBE_ALOUD_NO_BF16") == "1":
+    if environment.NO_BF16.get() == "1":
         return "fp32"
     return "bf16" if cpu_has_native_bf16() else "fp32"
 

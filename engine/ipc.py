@@ -31,6 +31,8 @@ import threading
 import time
 from pathlib import Path
 
+from describe_aloud.engine import environment
+
 log = logging.getLogger(__name__)
 
 COMMANDS = (
@@ -68,7 +70,7 @@ def _user_tag() -> str:
 def server_name() -> str:
     """The per-user (and per-config-folder, when overridden) instance name."""
     name = f"describe-aloud-{_user_tag()}"
-    override = os.environ.get("DESCRIBE_ALOUD_CONFIG_DIR")
+    override = environment.CONFIG_DIR.get()
     if override:
         name += "-" + hashlib.sha1(os.path.abspath(override).encode("utf-8")).hexdigest()[:10]
     return name

@@ -30,10 +30,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Protocol
 
+from describe_aloud.engine import environment
+
 log = logging.getLogger(__name__)
 
-PLAYER_ENV = "DESCRIBE_ALOUD_AUDIO_PLAYER"
-SINK_ENV = "DESCRIBE_ALOUD_AUDIO_SINK"
+PLAYER_ENV = environment.AUDIO_PLAYER.name
+SINK_ENV = environment.AUDIO_SINK.name
 
 # argv prefixes, in order of preference, for each platform's command-line players.
 COMMAND_PLAYERS: dict[str, list[str]] = {
@@ -235,10 +237,10 @@ class PlayerChoice:
 
 def choose_players() -> PlayerChoice:
     """The players to try on this machine, best first."""
-    sink = os.environ.get(SINK_ENV)
+    sink = environment.AUDIO_SINK.get()
     if sink:
         return PlayerChoice([SinkPlayer(Path(sink))], silent_on_purpose=True)
-    forced = (os.environ.get(PLAYER_ENV) or "").strip().lower()
+    forced = (environment.AUDIO_PLAYER.get() or "").lower()
     if forced == "null":
         return PlayerChoice([NullPlayer()], silent_on_purpose=True)
     candidates: list[Player] = []

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
 import platform
 import shutil
 import subprocess
 from typing import Any, Callable, Protocol
 
+from describe_aloud.engine import environment
+
 log = logging.getLogger(__name__)
 
-SCREEN_READER_ENV = "DESCRIBE_ALOUD_SCREEN_READER"
+SCREEN_READER_ENV = environment.SCREEN_READER.name
 
 # prismatoid back-end names that are screen readers (compared lower-case, as substrings).
 _PRISM_SCREEN_READERS = (
@@ -212,7 +213,7 @@ _FINDERS: dict[str, Callable[[], ScreenReader | None]] = {
 def find_screen_reader() -> ScreenReader | None:
     """The running screen reader's output, or None. May take a moment (loads libraries): call it off the
     GUI thread."""
-    forced = (os.environ.get(SCREEN_READER_ENV) or "").strip().lower()
+    forced = (environment.SCREEN_READER.get() or "").lower()
     if forced == "none":
         return None
     names = [forced] if forced in _FINDERS else list(_FINDERS)

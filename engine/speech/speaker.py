@@ -28,7 +28,13 @@ from describe_aloud.engine.config import Settings
 
 from .callbacks import Callback, CallbackThread
 from .client import (
-    DIED_MESSAGE, HUNG_MESSAGE, WORKER_MODULE, SpeechUnavailable, VoiceProcess, VoiceRestarted, synth_timeout,
+    DIED_MESSAGE,
+    HUNG_MESSAGE,
+    WORKER_MODULE,
+    SpeechUnavailable,
+    VoiceProcess,
+    VoiceRestarted,
+    synth_timeout,
 )
 from .players import FallbackPlayer, Playback, Player, choose_players
 from .screen_reader import ScreenReader, ScreenReaderError, find_screen_reader

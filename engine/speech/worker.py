@@ -39,9 +39,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, TextIO
 
+from describe_aloud.engine import environment
+
 from .players import wav_duration
 
-DRIVER_ENV = "DESCRIBE_ALOUD_TTS_DRIVER"
+DRIVER_ENV = environment.TTS_DRIVER.name
 
 
 def unavailable_message(detail: str = "") -> str:
@@ -200,7 +202,7 @@ def _language_text(lang: Any) -> str:
 
 def _start_engine() -> tuple[_Voice | None, str]:
     """Start pyttsx3; return (voice, "") or (None, user-facing message)."""
-    driver = os.environ.get(DRIVER_ENV) or None
+    driver = environment.TTS_DRIVER.get()
     try:
         import pyttsx3
     except ImportError:
