@@ -139,8 +139,9 @@ class Journal:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = _RunLock(self.path.with_name(self.path.name + ".lock")) if exclusive else None
+        db: sqlite3.Connection | None = None
         try:
-            self._db = sqlite3.connect(str(self.path), isolation_level=None)
+            self._db = db = sqlite3.connect(str(self.path), isolation_level=None)
             self._db.execute("PRAGMA busy_timeout=5000")
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
@@ -151,8 +152,8 @@ class Journal:
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
         except BaseException:
-            if getattr(self, "_db", None) is not None:
-                self._db.close()
+            if db is not None:
+                db.close()
             if self._lock is not None:
                 self._lock.release()
             raise
