@@ -25,11 +25,9 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.batch_inputs import (
     DEFAULT_MAX_SIDE,
     MAX_SIDE_NO_OCR,
@@ -38,98 +36,25 @@ from describe_aloud.engine.batch_inputs import (
     remove_stale_temp_files,
     scan_folder,
 )
-from describe_aloud.engine.journal import Entry, FileKey, Journal, JournalBusy, default_journal_path, utc_now
+from describe_aloud.engine.batch_types import (
+    DEFAULT_BATCH_CPU,
+    DEFAULT_BATCH_GPU,
+    SIDECAR_KINDS,
+    BatchOptions,
+    BatchSummary,
+    Progress,
+)
+from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.journal import (
+    Entry,
+    FileKey,
+    Journal,
+    JournalBusy,
+    default_journal_path,
+    utc_now,
+)
 
 log = logging.getLogger(__name__)
-
-SIDECAR_KINDS = ("txt", "xmp")
-DEFAULT_BATCH_CPU = 4
-DEFAULT_BATCH_GPU = 16
-
-
-@dataclass
-class BatchOptions:
-    folder: str
-    recursive: bool = False
-    out: str | None = None  # results file (.csv / .jsonl / .json); None: journal only
-    sidecar: str | None = None  # "txt" | "xmp" | None
-    write_metadata: bool = False
-    model: str | None = None  # catalog name / hub id / folder / checkpoint; None: the default
-    detail: bool = False
-    batch_size: int | None = None  # None: 4 on CPU, 16 on GPU
-    hash_files: bool = False
-    precision: str = "auto"
-    device: str = "auto"
-    use_ocr: bool = True
-    max_side: int | None = None  # None: DEFAULT_MAX_SIDE with OCR, MAX_SIDE_NO_OCR without
-    loader_threads: int = 2
-    checkpoint_seconds: float = 10.0
-    journal_path: str | None = None  # None: default_journal_path(folder)
-
-
-@dataclass
-class Progress:
-    """A snapshot for progress displays (counts are of this run's work list)."""
-
-    done: int  # images finished this run (described + failed)
-    total: int  # images to do this run
-    described: int
-    failed: int
-    skipped: int
-    current: str  # the last file finished
-    rate: float  # images per second this run
-    eta_seconds: float | None
-    elapsed: float
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.done / self.total if self.total else 100.0
-
-
-@dataclass
-class BatchSummary:
-    folder: str
-    found: int = 0
-    described: int = 0
-    skipped: int = 0
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
-    metadata_written: int = 0
-    metadata_problems: list[tuple[str, str]] = field(default_factory=list)
-    sidecars_written: int = 0
-    sidecar_problems: list[tuple[str, str]] = field(default_factory=list)
-    output_problems: list[str] = field(default_factory=list)
-    out: str | None = None
-    journal: str | None = None
-    model_id: str | None = None
-    cancelled: bool = False
-    interrupted: bool = False
-    elapsed: float = 0.0
-
-    def lines(self) -> list[str]:
-        """The summary as sentences (printed by the CLI, shown and spoken by the dialog)."""
-        head = "Stopped early. " if (self.cancelled or self.interrupted) else ""
-        lines = [
-            f"{head}{self.found} images found: {self.described} described, {self.skipped} already done "
-            f"(skipped), {len(self.failed)} failed."
-        ]
-        if self.metadata_written or self.metadata_problems:
-            lines.append(f"Alt text written into {self.metadata_written} files; "
-                         f"{len(self.metadata_problems)} not written.")
-        if self.sidecars_written or self.sidecar_problems:
-            lines.append(f"{self.sidecars_written} sidecar files written; {len(self.sidecar_problems)} not written.")
-        for path, reason in self.failed:
-            lines.append(f"Failed: {reason}" if reason.startswith(path) else f"Failed: {path}: {reason}")
-        for path, reason in self.metadata_problems:
-            lines.append(f"Metadata not written: {path}: {reason}")
-        for path, reason in self.sidecar_problems:
-            lines.append(f"Sidecar not written: {path}: {reason}")
-        lines.extend(self.output_problems)
-        if self.out:
-            lines.append(f"Results: {self.out}")
-        if self.cancelled or self.interrupted:
-            lines.append("Run the same command again to continue where it stopped.")
-        return lines
-
 
 class BatchRunner:
     """Runs one batch (see the module docstring for the threading contract)."""
