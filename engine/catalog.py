@@ -37,10 +37,26 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "distilvit", "Mozilla/distilvit", "vision-encoder-decoder", 182, 730, "Apache-2.0",
         frozenset({"caption"}), "alternate; Firefox's alt-text model",
     ),
+    # Answer questions about an image (engine.ask); published in bf16, so the size is the bf16 weights.
+    CatalogEntry(
+        "smolvlm-256m", "HuggingFaceTB/SmolVLM-256M-Instruct", "idefics3", 256, 513, "Apache-2.0",
+        frozenset({"ask"}), "answers questions about an image (Ctrl+K); the default for asking",
+    ),
+    CatalogEntry(
+        "smolvlm-500m", "HuggingFaceTB/SmolVLM-500M-Instruct", "idefics3", 507, 1015, "Apache-2.0",
+        frozenset({"ask"}), "answers questions; larger, slower, reads text better",
+    ),
 )
 
 DEFAULT_MODEL = "git-base"
 DEFAULT_DETAIL_MODEL = "florence-2-base"
+DEFAULT_ASK_MODEL = "smolvlm-256m"
+ASK_CAPABILITY = "ask"
+
+
+def captioners() -> tuple[CatalogEntry, ...]:
+    """The catalog models that describe images (not the ones that only answer questions)."""
+    return tuple(entry for entry in CATALOG if ASK_CAPABILITY not in entry.capabilities)
 
 
 def catalog_entry(name_or_id: str) -> CatalogEntry | None:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from describe_aloud.engine.catalog import CATALOG
+from describe_aloud.engine.catalog import captioners
 from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
 from describe_aloud.engine.errors import user_message
 from describe_aloud.engine.device import PRECISION_LABELS
@@ -88,7 +88,7 @@ class SettingsDialog(QDialog):
         self.model_combo = QComboBox(group)
         self.model_combo.setEditable(True)
         self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        for entry in CATALOG:
+        for entry in captioners():
             self.model_combo.addItem(f"{entry.name} ({entry.params_m}M, {entry.note})", entry.name)
         self._set_combo_text(self.model_combo, self.settings.model)
         self.model_combo.lineEdit().editingFinished.connect(self._model_edited)
@@ -108,7 +108,7 @@ class SettingsDialog(QDialog):
         self.detail_model_combo = QComboBox(group)
         self.detail_model_combo.setEditable(True)
         self.detail_model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        for entry in CATALOG:
+        for entry in captioners():
             self.detail_model_combo.addItem(entry.name, entry.name)
         self._set_combo_text(self.detail_model_combo, self.settings.detail_model)
         self.detail_model_combo.lineEdit().editingFinished.connect(
