@@ -200,3 +200,54 @@ def record(d: Description) -> dict[str, Any]:
     data = d.to_dict()
     data["speech"] = describe(d).speech
     return data
+
+
+# ---------------------------------------------------------------------------------------- answers
+# What "ask" says (engine.ask). Typed loosely (Any): render stays free of the model code's imports.
+READ_ROLE, GUESS_ROLE, UNSURE_ROLE = "read", "guess", "unsure"
+
+
+def _lower_first(text: str) -> str:
+    """"The car is red." -> "the car is red." so it follows "It looks like"; "TV", "I" stay as they are."""
+    if len(text) > 1 and text[0].isupper() and not text[1].isupper() and not text.startswith("I "):
+        return text[0].lower() + text[1:]
+    return text
+
+
+def answer_sentence(s: Any, *, previous: str | None = None) -> Part:
+    """One sentence of an answer, as it is streamed: read text said as read, the model's eyes hedged. The
+    first sentence of each kind carries the label, the rest follow it plainly: `previous` is the grounding
+    of the sentence before (None for the first)."""
+    first = s.grounding != previous
+    text = sentence(s.text)
+    if s.grounding == "read":
+        speech = _("In the read text: {answer}").format(answer=text) if first else text
+        return Part(READ_ROLE, speech, (speech,))
+    speech = _("It looks like {answer}").format(answer=_lower_first(text)) if first else text
+    return Part(GUESS_ROLE, speech, (speech,))
+
+
+def answer(a: Any) -> Rendering:
+    """A whole answer: its sentences, or "I can't tell from this image" when the model was not sure."""
+    if a.unsure or not a.sentences:
+        return Rendering((_one(UNSURE_ROLE, _("I can't tell from this image.")),))
+    parts = []
+    previous = None
+    for s in a.sentences:
+        parts.append(answer_sentence(s, previous=previous))
+        previous = s.grounding
+    return Rendering(tuple(parts))
+
+
+def question(text: str) -> Part:
+    """The user's question, as the conversation shows it."""
+    return _one("question", _("You asked: {question}").format(question=" ".join(text.split())))
+
+
+def conversation(turns: list[tuple[str, Any]]) -> str:
+    """A conversation (question, Answer) pairs as text to copy or show: one question and its answer per
+    paragraph."""
+    blocks = []
+    for asked, given in turns:
+        blocks.append(question(asked).speech + "\n" + answer(given).display)
+    return "\n\n".join(blocks)
