@@ -41,6 +41,17 @@ CREATE TABLE IF NOT EXISTS entries (
     display TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS entries_time ON entries(time);
+-- Questions asked about an entry's image and their answers (engine.ask), in the order asked. Added after
+-- the first release: CREATE ... IF NOT EXISTS adds it to an older file without touching its entries.
+CREATE TABLE IF NOT EXISTS answers (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    entry_id INTEGER NOT NULL,
+    time REAL NOT NULL,
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL DEFAULT '{}',
+    speech TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS answers_entry ON answers(entry_id, id);
 """
 # Files made before a column existed get it added (SQLite has no ADD COLUMN IF NOT EXISTS).
 _ADDED_COLUMNS = {"display": "TEXT NOT NULL DEFAULT ''"}
@@ -163,13 +174,37 @@ class HistoryStore:
                 (rendering.speech, rendering.display, payload, description.kind.value, entry_id),
             )
 
+    def add_answer(self, entry_id: int, question: str, answer: dict[str, Any], speech: str,
+                   *, when: float | None = None) -> None:
+        """Keep a question and its answer (`Answer.to_dict()`, and what was said) with an entry."""
+        payload = json.dumps(answer, ensure_ascii=False)
+        with self._lock, self._conn:
+            self._conn.execute("INSERT INTO answers (entry_id, time, question, answer, speech) VALUES (?,?,?,?,?)",
+                               (entry_id, time.time() if when is None else when, question, payload, speech))
+
+    def answers(self, entry_id: int) -> list[dict[str, Any]]:
+        """The questions asked about an entry, oldest first: dicts with question, answer (dict), speech, time."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM answers WHERE entry_id=? ORDER BY id", (entry_id,)).fetchall()
+        out = []
+        for row in rows:
+            try:
+                answer = json.loads(row["answer"] or "{}")
+            except ValueError:
+                answer = {}
+            out.append({"question": row["question"], "answer": answer if isinstance(answer, dict) else {},
+                        "speech": row["speech"], "time": float(row["time"])})
+        return out
+
     def delete(self, entry_id: int) -> None:
         with self._lock, self._conn:
             self._conn.execute("DELETE FROM entries WHERE id=?", (entry_id,))
+            self._conn.execute("DELETE FROM answers WHERE entry_id=?", (entry_id,))
 
     def clear(self) -> None:
         with self._lock, self._conn:
             self._conn.execute("DELETE FROM entries")
+            self._conn.execute("DELETE FROM answers")
 
     def _prune(self) -> None:
         # Caller holds the lock and the transaction.
@@ -177,6 +212,7 @@ class HistoryStore:
             "DELETE FROM entries WHERE id NOT IN (SELECT id FROM entries ORDER BY time DESC, id DESC LIMIT ?)",
             (self.max_entries,),
         )
+        self._conn.execute("DELETE FROM answers WHERE entry_id NOT IN (SELECT id FROM entries)")
 
     # Reading ---------------------------------------------------------------------------------------
     def get(self, entry_id: int) -> HistoryEntry | None:
