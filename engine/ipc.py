@@ -7,6 +7,8 @@ this module is plain Python so the command line reaches the app without importin
 
 Protocol: the client sends one command name and "\\n"; the server answers "ok\\n" once it has handed the
 command on, or "error <reason>\\n". Commands: COMMANDS below ("ping" is answered by the server itself).
+The commands in ARGUMENT_COMMANDS carry one argument on the same line after a space ("ask What colour is
+the car?"): `command_line` makes that line, `parse_command_line` splits it again.
 
 Where the socket lives (one place decides: `socket_folder()`):
 - Linux/macOS: an absolute path, `<socket_folder()>/describe-aloud-<uid>[-<config hash>].sock`. QLocalServer
@@ -46,9 +48,12 @@ COMMANDS = (
     "repeat",
     "show",
     "quit",
+    "ask",  # "ask <question>": a question about the last description's image
     "ping",  # answered by the server itself: "is an app running?"
 )
-MAX_LINE = 256
+ARGUMENT_COMMANDS = frozenset({"ask"})
+MAX_LINE = 1024
+MAX_ARGUMENT_BYTES = 900  # a question longer than this is cut (at a character boundary)
 PIPE_PREFIX = "\\\\.\\pipe\\"
 _ERROR_PIPE_BUSY = 231  # every instance of the pipe is serving another client: try again shortly
 
@@ -105,15 +110,36 @@ def lock_path() -> str:
     return str(socket_folder() / f"{server_name()}.lock") if _on_windows() else socket_address() + ".lock"
 
 
-def send_command(command: str, timeout_ms: int = 1500) -> bool:
-    """Deliver `command` to the running app; True once the app acknowledged it.
+def command_line(command: str, argument: str | None = None) -> str:
+    """The line sent for `command` (and its argument: one line, whitespace collapsed, cut to size)."""
+    if command not in COMMANDS:
+        raise ValueError(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}")
+    if argument is None:
+        return command
+    if command not in ARGUMENT_COMMANDS:
+        raise ValueError(f"the command {command!r} takes no argument")
+    text = " ".join(argument.split()).encode("utf-8")[:MAX_ARGUMENT_BYTES].decode("utf-8", "ignore")
+    return f"{command} {text}"
+
+
+def parse_command_line(line: str) -> tuple[str, str | None] | None:
+    """(command, argument or None) for a line a client sent, None when it is not a valid command."""
+    name, _space, argument = line.strip().partition(" ")
+    if name not in COMMANDS:
+        return None
+    if name in ARGUMENT_COMMANDS:
+        return (name, argument.strip()) if argument.strip() else None
+    return None if argument.strip() else (name, None)
+
+
+def send_command(command: str, timeout_ms: int = 1500, argument: str | None = None) -> bool:
+    """Deliver `command` (with its `argument`, for ARGUMENT_COMMANDS) to the running app; True once the
+    app acknowledged it.
 
     False when no app is running (or it did not answer within `timeout_ms`). Never raises for a missing
     or dead app: the caller then works standalone. An unknown command is a ValueError.
     """
-    if command not in COMMANDS:
-        raise ValueError(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}")
-    payload = (command + "\n").encode("utf-8")
+    payload = (command_line(command, argument) + "\n").encode("utf-8")
     try:
         reply = _exchange_pipe(payload, timeout_ms) if _on_windows() else _exchange_unix(payload, timeout_ms)
     except OSError as exc:

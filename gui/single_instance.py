@@ -14,7 +14,7 @@ import logging
 from PySide6.QtCore import QLockFile, QObject, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from describe_aloud.engine.ipc import COMMANDS, MAX_LINE, lock_path, socket_address
+from describe_aloud.engine.ipc import MAX_LINE, lock_path, parse_command_line, socket_address
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +100,8 @@ class InstanceServer(QObject):
         self._buffers[client] = b""
         if line == "ping":
             self._reply(client, "ok")
-        elif line in COMMANDS:
-            log.info("command from the command line: %s", line)
+        elif parse_command_line(line) is not None:
+            log.info("command from the command line: %s", line.partition(" ")[0])
             self._reply(client, "ok")  # delivered: the app acts on it now
             self.command_received.emit(line)
         else:
