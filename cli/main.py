@@ -18,6 +18,7 @@ from describe_aloud.engine.invocation import command_words
 COMMAND_MODULES = (
     "describe_aloud.cli.gui_cmd",
     "describe_aloud.cli.describe_cmd",
+    "describe_aloud.cli.ask_cmd",
     "describe_aloud.cli.screen_cmd",
     "describe_aloud.cli.batch_cmd",
     "describe_aloud.cli.models_cmd",
