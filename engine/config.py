@@ -41,6 +41,7 @@ DEFAULT_HOTKEYS = {
     "describe_all_monitors": "ctrl+alt+a",
     "describe_clipboard": "ctrl+alt+v",
     "stop_speech": "ctrl+alt+s",
+    "ask": "ctrl+alt+k",
 }
 
 
@@ -48,6 +49,7 @@ DEFAULT_HOTKEYS = {
 class Settings:
     model: str = "git-base"
     detail_model: str = "florence-2-base"
+    ask_model: str = "smolvlm-256m"  # answers questions about an image (Ctrl+K); loaded on the first question
     precision: str = "auto"
     detail: bool = False
     speak_ocr: bool = True

@@ -26,6 +26,8 @@ class ActionTarget(Protocol):
 
     def more_detail(self) -> None: ...
 
+    def ask_about_image(self) -> None: ...
+
     def repeat(self) -> None: ...
 
     def stop_speech(self) -> None: ...
@@ -83,6 +85,9 @@ ACTIONS: tuple[ActionSpec, ...] = (
     ActionSpec("more_detail", "&More detail", ("Ctrl+D",),
                "Describe the last image again with the detail model and speak what it adds.", "Describe",
                lambda app: app.more_detail(), remote=True),
+    ActionSpec("ask", "As&k about the image…", ("Ctrl+K",),
+               "Ask a question about the last image; the answer is spoken and kept with it.", "Describe",
+               lambda app: app.ask_about_image(), remote=True),
     ActionSpec("repeat", "&Repeat", ("F5", "Ctrl+R"), "Speak the last description again.", "Speech",
                lambda app: app.repeat(), remote=True),
     ActionSpec("stop_speech", "&Stop speech", ("Escape",), "Stop speaking now.", "Speech",
@@ -108,7 +113,7 @@ BUTTON_ACTIONS = (
 # The tray menu; None is a separator.
 TRAY_ACTIONS = (
     "show", None, "describe_screen", "describe_window", "describe_region", "describe_all_monitors",
-    "describe_clipboard", None, "repeat", "stop_speech", "more_detail", None, "history", "settings", None, "quit",
+    "describe_clipboard", None, "repeat", "stop_speech", "more_detail", "ask", None, "history", "settings", None, "quit",
 )
 
 

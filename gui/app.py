@@ -30,9 +30,10 @@ from PySide6.QtWidgets import QApplication
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
-from describe_aloud.engine.ipc import send_command
+from describe_aloud.engine.ipc import parse_command_line, send_command
 from describe_aloud.engine.speech import SpeechOutput
 from describe_aloud.gui.actions import ACTIONS, remote_action
+from describe_aloud.gui.ask_flow import AskFlow
 from describe_aloud.gui.batch_dialog import BatchDialog
 from describe_aloud.gui.capture_session import CaptureSession, primary_screen_pixels
 from describe_aloud.gui.describe_requests import DescribeRequests
@@ -96,6 +97,8 @@ class AppController(QObject):
             self.model_spec, detail_model=self.settings.detail_model, precision=self.precision,
             screen_size=primary_screen_pixels(), parent=self,
         )
+        self.worker.ask_model = self.settings.ask_model
+        self.asking = AskFlow(self.window, self.worker, self.presenter, self.history, self.flow, self)
         self.requests = DescribeRequests(self.worker, self.capture, self.presenter, self.flow, self.window,
                                          self.settings, open_folder=self.describe_folder, parent=self)
         self.tray: TrayIcon | None = None
@@ -201,6 +204,7 @@ class AppController(QObject):
             return
         self._shut_down = True
         self.presenter.close()
+        self.asking.close()
         self.hotkey_failures.closed = True
         if self.hotkeys is not None:
             self.hotkeys.stop()
@@ -232,6 +236,10 @@ class AppController(QObject):
 
     # Commands that come from outside: hotkeys and the single-instance socket ---------------------
     def handle_command(self, command: str) -> None:
+        parsed = parse_command_line(command)
+        if parsed is not None and parsed[0] == "ask":  # "ask <question>" from `ask --last`
+            self.asking.ask(parsed[1] or "")
+            return
         self.dispatch(command)
 
     def dispatch(self, action: str) -> None:
@@ -261,6 +269,10 @@ class AppController(QObject):
     def more_detail(self) -> None:
         self.requests.more_detail()
 
+    def ask_about_image(self) -> None:
+        self.show_window()
+        self.asking.open_dialog()
+
     # Speech commands -----------------------------------------------------------------------------
     def repeat(self) -> None:
         if self.last is None:
@@ -269,7 +281,7 @@ class AppController(QObject):
         self.flow.repeat(self.last.rendering)
 
     def stop_speech(self) -> None:
-        self.flow.stop()
+        self.asking.stop()  # also stops an answer being generated; flow.stop() silences the voice
 
     def copy_description(self) -> None:
         text = self.last.text if self.last else self.window.result_text()
@@ -316,6 +328,8 @@ class AppController(QObject):
             self.model_override = None  # the user chose a model: it replaces the --model of this run
         if fields & {"model", "precision"}:
             self.flow.model_loading()
+        if "ask_model" in fields:
+            self.worker.ask_model = self.settings.ask_model  # loaded on the next question
         if fields & {"model", "precision", "detail_model"}:
             self.worker.set_model(self.model_spec, detail_model=self.settings.detail_model,
                                   precision=self.precision)

@@ -31,6 +31,7 @@ class LastResult:
     image: Any
     source: str
     history_id: int | None
+    lines: tuple[str, ...] = ()  # the text read in the image (what questions about it are grounded in)
 
     @property
     def text(self) -> str:
@@ -126,7 +127,8 @@ class Presenter(QObject):
         # Sound first (both calls return at once): the user is waiting; the window and history can wait.
         self.flow.described(job, rendering)
         history_id = self._record(result, rendering)
-        self.last = LastResult(rendering=rendering, image=result.image, source=job.source, history_id=history_id)
+        self.last = LastResult(rendering=rendering, image=result.image, source=job.source, history_id=history_id,
+                               lines=tuple(line.text for line in result.description.text_lines))
         self.window.show_result(rendering.display,
                                 focus=self.window.isActiveWindow() or not self.window.isVisible())
         self.window.set_preview(result.thumbnail)

@@ -40,6 +40,7 @@ from describe_aloud.engine.errors import UserFacingError, user_message
 from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
 from describe_aloud.engine.images import load_image
 from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.gui.ask_jobs import AskJob, AskRunner
 from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
@@ -124,6 +125,11 @@ class DescribeWorker(JobWorker):
     model_ready = Signal(str)
     model_failed = Signal(str)
     job_dropped = Signal(object)
+    # Questions about an image (gui.ask_jobs): started, each sentence as it is ready, the answer or an error.
+    ask_started = Signal(object)
+    ask_sentence = Signal(object)
+    ask_result = Signal(object)
+    ask_error = Signal(object, str)
 
     def __init__(
         self,
@@ -159,6 +165,9 @@ class DescribeWorker(JobWorker):
         # three times sooner.
         self._threads = usable_cores()
         self.max_pending_seen = 0  # for tests and diagnostics: the queue never grows past one request
+        self.ask_model: str | None = None  # None: the catalog's default ask model
+        self.asks = AskRunner(self, lambda: self.ask_model, lambda: self._precision,
+                              lambda: self._describer.ocr if self._describer is not None else None)
 
     # Called from the GUI thread ---------------------------------------------------------------------
     def submit(self, job: DescribeJob) -> DescribeJob:
@@ -174,6 +183,7 @@ class DescribeWorker(JobWorker):
                 return []
             stale = list(self._pending)
             self._pending.clear()
+            self.asks.cancel_all()  # newest wins: an answer still being generated stops at its next token
             self._pending.extend(jobs)
             self.max_pending_seen = max(self.max_pending_seen, len(self._pending))
             self._cond.notify_all()
@@ -206,6 +216,7 @@ class DescribeWorker(JobWorker):
             self._stopping = True
             self._pending.clear()
             self._cond.notify_all()
+        self.asks.cancel_all()
         self.requestInterruption()
 
     def stop_and_wait(self, timeout_ms: int = 30_000) -> bool:
@@ -243,6 +254,7 @@ class DescribeWorker(JobWorker):
             describer.close()
         self._describer = self._captioner = None
         self._detail_describer = None
+        self.asks.close()
 
     def _load_main_model(self) -> None:
         with self._cond:
@@ -344,7 +356,10 @@ class DescribeWorker(JobWorker):
         self._detail_describer_spec = spec
         return self._detail_describer
 
-    def _run_job(self, job: DescribeJob) -> None:
+    def _run_job(self, job: DescribeJob | AskJob) -> None:
+        if isinstance(job, AskJob):
+            self.asks.run(job)
+            return
         spec = self._detail_model if job.more_detail else self._model
         self.run_job(job, lambda: self._describe(job), doing=_failure(spec), memory=OUT_OF_MEMORY)
 
