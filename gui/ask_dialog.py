@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from describe_aloud.gui.announce import announce
+from describe_aloud.engine.i18n import _
 
 
 def _named(widget: QWidget, name: str, description: str = "") -> QWidget:
@@ -42,7 +43,7 @@ class AskDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("AskDialog")
-        self.setWindowTitle("Ask about the image")
+        self.setWindowTitle(_("Ask about the image"))
         self.setModal(False)
         layout = QVBoxLayout(self)
 
@@ -55,18 +56,18 @@ class AskDialog(QDialog):
         # Read-only but still a text a keyboard user and a screen reader can move through and select.
         self.conversation.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
                                                   | Qt.TextInteractionFlag.TextSelectableByMouse)
-        _named(self.conversation, "Conversation", "The questions asked about this image and their answers.")
-        conversation_label = QLabel("Con&versation:", self)
+        _named(self.conversation, _("Conversation"), _("The questions asked about this image and their answers."))
+        conversation_label = QLabel(_("Con&versation:"), self)
         conversation_label.setBuddy(self.conversation)
         layout.addWidget(conversation_label)
         layout.addWidget(self.conversation, 1)
 
         row = QHBoxLayout()
-        question_label = QLabel("&Question:", self)
+        question_label = QLabel(_("&Question:"), self)
         self.question_edit = QLineEdit(self)
-        _named(self.question_edit, "Question", "Type a question about the image and press Enter.")
+        _named(self.question_edit, _("Question"), _("Type a question about the image and press Enter."))
         question_label.setBuddy(self.question_edit)
-        self.ask_button = _named(QPushButton("&Ask", self), "Ask", "Ask the question (Enter).")
+        self.ask_button = _named(QPushButton(_("&Ask"), self), _("Ask"), _("Ask the question (Enter)."))
         self.ask_button.setDefault(True)
         row.addWidget(question_label)
         row.addWidget(self.question_edit, 1)
@@ -74,12 +75,12 @@ class AskDialog(QDialog):
         layout.addLayout(row)
 
         buttons = QHBoxLayout()
-        self.image_button = _named(QPushButton("Choose &image…", self), "Choose image",
-                                   "Ask about an image file instead, without describing it first.")
-        self.stop_button = _named(QPushButton("&Stop speech", self), "Stop speech", "Stop speaking (Escape).")
-        self.copy_button = _named(QPushButton("C&opy conversation", self), "Copy conversation",
-                                  "Copy every question and answer as text.")
-        self.close_button = _named(QPushButton("&Close", self), "Close", "Close this dialog (Alt+C).")
+        self.image_button = _named(QPushButton(_("Choose &image…"), self), _("Choose image"),
+                                   _("Ask about an image file instead, without describing it first."))
+        self.stop_button = _named(QPushButton(_("&Stop speech"), self), _("Stop speech"), _("Stop speaking (Escape)."))
+        self.copy_button = _named(QPushButton(_("C&opy conversation"), self), _("Copy conversation"),
+                                  _("Copy every question and answer as text."))
+        self.close_button = _named(QPushButton(_("&Close"), self), _("Close"), _("Close this dialog (Alt+C)."))
         for button in (self.image_button, self.stop_button, self.copy_button, self.close_button):
             button.setAutoDefault(False)
             buttons.addWidget(button)
@@ -118,7 +119,7 @@ class AskDialog(QDialog):
         announce(self.status_label, message, assertive=assertive, label=self.status_label)
 
     def set_busy(self, busy: bool) -> None:
-        self.ask_button.setText("&Ask" if not busy else "Ask (replaces the &answer)")
+        self.ask_button.setText(_("&Ask") if not busy else _("Ask (replaces the &answer)"))
 
     def focus_question(self) -> None:
         self.raise_()
@@ -140,7 +141,7 @@ class AskDialog(QDialog):
     def _ask(self) -> None:
         question = self.question_edit.text().strip()
         if not question:
-            self.set_status("Type a question first.", assertive=True)
+            self.set_status(_("Type a question first."), assertive=True)
             return
         self.question_edit.clear()
         self.question_asked.emit(question)

@@ -27,10 +27,11 @@ from describe_aloud.gui.image_input import choose_images, copy_text
 from describe_aloud.gui.presenter import LastResult, Presenter
 from describe_aloud.gui.spoken_flow import SpokenFlow
 from describe_aloud.gui.worker import DescribeWorker
+from describe_aloud.engine.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
-NOTHING_TO_ASK_ABOUT = ("There is no image to ask about yet. Describe an image first, or choose one in the Ask "
+NOTHING_TO_ASK_ABOUT = N_("There is no image to ask about yet. Describe an image first, or choose one in the Ask "
                         "dialog (Ctrl+K).")
 
 
@@ -87,7 +88,7 @@ class AskFlow(QObject):
         if not question:
             return None
         if subject is None:
-            self._report(NOTHING_TO_ASK_ABOUT)
+            self._report(_(NOTHING_TO_ASK_ABOUT))
             return None
         job = AskJob(question=question, source=subject.source, image=subject.image, image_path=subject.image_path,
                      lines=subject.lines, history=subject.prompt_history(), history_id=subject.history_id)
@@ -120,11 +121,11 @@ class AskFlow(QObject):
     def copy_conversation(self) -> None:
         text = render.conversation(self.subject.turns) if self.subject else ""
         if not text:
-            self._report("There is no conversation to copy yet.")
+            self._report(_("There is no conversation to copy yet."))
             return
         copy_text(text)
-        self._status("Conversation copied.")
-        self.flow.say_status("Copied.")
+        self._status(_("Conversation copied."))
+        self.flow.say_status(_("Copied."))
 
     def close(self) -> None:
         self.closed = True
@@ -134,7 +135,7 @@ class AskFlow(QObject):
     # The worker's signals ------------------------------------------------------------------------------
     def _started(self, job: AskJob) -> None:
         if job is self.current and not self.closed:
-            self._status("Answering…")
+            self._status(_("Answering…"))
 
     def _sentence(self, partial: AskPartial) -> None:
         if partial.job is not self.current or self.closed:
@@ -174,7 +175,7 @@ class AskFlow(QObject):
         self._record(job, answer, rendering)
         if self.dialog is not None:
             self.dialog.set_busy(False)
-        self._status("Stopped." if answer.stopped else "Answered.")
+        self._status(_("Stopped.") if answer.stopped else _("Answered."))
 
     def _error(self, job: AskJob, message: str) -> None:
         if job is not self.current or self.closed:
@@ -193,7 +194,7 @@ class AskFlow(QObject):
             self.history.add_answer(job.history_id, job.question, answer.to_dict(), rendering.speech)
         except Exception:  # noqa: BLE001 - the answer was said and shown; only keeping it failed
             log.warning("the answer could not be added to the history", exc_info=True)
-            self._status("This answer could not be added to the history.", assertive=True)
+            self._status(_("This answer could not be added to the history."), assertive=True)
 
     def _refresh_subject(self) -> Subject | None:
         """The subject: a new description since the last question makes its image the subject."""
@@ -205,8 +206,8 @@ class AskFlow(QObject):
             self._subject_of = last
             self._show_subject()
         elif self.dialog is not None and self.subject is None:
-            self.dialog.set_about("Nothing has been described yet. Choose an image to ask about, or describe one "
-                                  "first.")
+            self.dialog.set_about(_("Nothing has been described yet. Choose an image to ask about, or "
+                                    "describe one first."))
         return self.subject
 
     def _saved_turns(self, history_id: int | None) -> list[tuple[str, Answer]]:
@@ -221,7 +222,7 @@ class AskFlow(QObject):
     def _show_subject(self) -> None:
         if self.dialog is None or self.subject is None:
             return
-        self.dialog.set_about(f"Asking about: {self.subject.source}")
+        self.dialog.set_about(_("Asking about: {source}").format(source=self.subject.source))
         self.dialog.set_conversation(render.conversation(self.subject.turns))
 
     def _dialog(self) -> AskDialog:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from describe_aloud.engine.errors import UserFacingError, user_message
+from describe_aloud.engine.i18n import N_, _
 
 if TYPE_CHECKING:
     from describe_aloud.engine.ask import Answer, AnswerSentence, Asker, Turn
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OUT_OF_MEMORY = "There is not enough memory to answer questions with this model."
+OUT_OF_MEMORY = N_("There is not enough memory to answer questions with this model.")
 _ids = itertools.count(1)
 
 
@@ -101,8 +102,8 @@ class AskRunner:
             result = self._answer(job)
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the user, never swallowed
             log.warning("asking failed: %s", exc, exc_info=not isinstance(exc, UserFacingError))
-            worker.ask_error.emit(job, user_message(exc, doing="The question could not be answered",
-                                                    memory=OUT_OF_MEMORY))
+            worker.ask_error.emit(job, user_message(exc, doing=_("The question could not be answered"),
+                                                    memory=_(OUT_OF_MEMORY)))
         else:
             worker.ask_result.emit(result)
         finally:
@@ -136,9 +137,9 @@ class AskRunner:
         spec = self._model_spec()
         if self._asker is None or self._asker_spec != spec:
             self._asker = None
-            self._worker.status.emit("Loading the question-answering model; the first answer takes longer…")
+            self._worker.status.emit(_("Loading the question-answering model; the first answer takes longer…"))
             self._asker = load_asker(spec, precision=self._precision(), local_files_only=True, **self.asker_options)
             self._asker_spec = spec
             self.asker_loads += 1
-            self._worker.status.emit("Answering…")
+            self._worker.status.emit(_("Answering…"))
         return self._asker

@@ -12,6 +12,7 @@ from typing import Any
 from describe_aloud.engine.ask.asker import ASK_FAMILIES, Asker
 from describe_aloud.engine.catalog import DEFAULT_ASK_MODEL, catalog_entry
 from describe_aloud.engine.errors import ModelLoadError
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
     device = resolve_device(device)
     precision = resolve_precision(precision, device)
     if precision == "int8":
-        raise ModelLoadError("Questions are answered in bf16 or fp32; int8 is only for describing.")
+        raise ModelLoadError(_("Questions are answered in bf16 or fp32; int8 is only for describing."))
     source, where, advice = resolve_source(target, local_files_only)
     with load_errors(where, advice):
         from transformers import AutoConfig, AutoModelForImageTextToText, AutoProcessor
@@ -45,8 +46,8 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
         config = AutoConfig.from_pretrained(source, **load_kwargs)
         if config.model_type not in ASK_FAMILIES:
             raise ModelLoadError(
-                f"The model in {where} is a {config.model_type!r} model, which cannot answer questions. "
-                f"Use {DEFAULT_ASK_MODEL} or another SmolVLM model."
+                _("The model in {where} is a {family!r} model, which cannot answer questions. Use {default} or "
+                  "another SmolVLM model.").format(where=where, family=config.model_type, default=DEFAULT_ASK_MODEL)
             )
         processor = AutoProcessor.from_pretrained(source, **PROCESSOR_OPTIONS, **load_kwargs)
         model = AutoModelForImageTextToText.from_pretrained(source, dtype=torch_dtype(precision), **load_kwargs)
