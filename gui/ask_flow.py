@@ -71,6 +71,7 @@ class AskFlow(QObject):
         worker.ask_sentence.connect(self._sentence)
         worker.ask_result.connect(self._result)
         worker.ask_error.connect(self._error)
+        worker.job_dropped.connect(self._dropped)
 
     # Commands --------------------------------------------------------------------------------------
     def open_dialog(self) -> AskDialog:
@@ -176,6 +177,15 @@ class AskFlow(QObject):
         if self.dialog is not None:
             self.dialog.set_busy(False)
         self._status(_("Stopped.") if answer.stopped else _("Answered."))
+
+    def _dropped(self, job: object) -> None:
+        """A newer request (a description, another question) replaced this question before it ran."""
+        if job is not self.current or self.closed:
+            return
+        self.current = None
+        if self.dialog is not None:
+            self.dialog.set_busy(False)
+        self._status(_("The question was not answered because a newer request came first."))
 
     def _error(self, job: AskJob, message: str) -> None:
         if job is not self.current or self.closed:

@@ -157,3 +157,12 @@ def test_a_missing_ask_model_says_how_to_download_it(qtbot, make_app, tiny_git_d
     command = user_command("models", "download", "smolvlm-256m")
     assert command in controller.test_speaker.texts()[-1]
     assert command in controller.asking.dialog.status_label.text()
+
+
+def test_asking_has_a_global_hotkey_that_can_be_changed_and_reaches_the_action():
+    from describe_aloud.engine.config import DEFAULT_HOTKEYS
+    from describe_aloud.gui.actions import TRAY_ACTIONS, action_label, remote_action
+
+    assert DEFAULT_HOTKEYS["ask"] == "ctrl+alt+k"
+    assert remote_action("ask").shortcuts == ("Ctrl+K",)
+    assert action_label("ask") == "Ask about the image" and "ask" in TRAY_ACTIONS
