@@ -63,6 +63,7 @@ class AskFlow(QObject):
         self.subject: Subject | None = None
         self._subject_of: LastResult | None = None  # the description the subject was made from
         self.current: AskJob | None = None
+        self._preparing: AskJob | None = None
         self._spoken: list[render.Part] = []
         self._groundings: list[str] = []  # of the sentences said so far (the label goes on the first of a kind)
         self._stopped = False
@@ -80,7 +81,18 @@ class AskFlow(QObject):
         self._refresh_subject()
         dialog.show()
         dialog.focus_question()
+        self._prepare()
         return dialog
+
+    def _prepare(self) -> None:
+        """While the user types: load the model and encode the image, so the answer starts sooner."""
+        subject = self.subject
+        if subject is None or self.current is not None:
+            return
+        job = AskJob(question="", source=subject.source, image=subject.image, image_path=subject.image_path,
+                     lines=subject.lines, history_id=subject.history_id, prepare_only=True)
+        if self.worker.submit_if_idle(job):
+            self._preparing = job
 
     def ask(self, question: str) -> AskJob | None:
         """Ask `question` about the current subject (the newest question replaces one being answered)."""
@@ -106,6 +118,8 @@ class AskFlow(QObject):
         self.subject = Subject(source=path, image_path=Path(path))
         self._subject_of = self.presenter.last
         self._show_subject()
+        if self.dialog is not None and self.dialog.isVisible():
+            self._prepare()
 
     def choose_image(self) -> None:
         paths = choose_images(self.dialog or self.window)
@@ -188,6 +202,10 @@ class AskFlow(QObject):
         self._status(_("The question was not answered because a newer request came first."))
 
     def _error(self, job: AskJob, message: str) -> None:
+        if job is self._preparing and self.current is None and not self.closed:
+            self._preparing = None
+            self._report(message)  # e.g. the model is not downloaded: said before the user types a question
+            return
         if job is not self.current or self.closed:
             return
         self.current = None

@@ -51,6 +51,7 @@ class AskJob:
     path: None = None  # never a file to describe (the worker's "files skipped" count ignores it)
     more_detail: bool = False
     interrupt: bool = True
+    prepare_only: bool = False  # no question yet: load the model and encode the image while the user types
 
 
 @dataclass
@@ -94,6 +95,9 @@ class AskRunner:
         self._asker = None
 
     def run(self, job: AskJob) -> None:
+        if job.prepare_only:
+            self._prepare(job)
+            return
         worker = self._worker
         worker.ask_started.emit(job)
         with self._lock:
@@ -121,6 +125,20 @@ class AskRunner:
             self._worker.ask_sentence.emit(AskPartial(job, sentence))
         return AskResult(job, stream.answer, image, lines)
 
+    def _prepare(self, job: AskJob) -> None:
+        """Load the model and encode the image before the question comes. A failure is reported as for a
+        question (a missing model is better said when the dialog opens than after typing)."""
+        from describe_aloud.engine.images import load_image
+
+        try:
+            image = job.image if job.image is not None else load_image(job.image_path)
+            lines = job.lines if job.lines is not None else self._read(image)
+            self._load().prepare(image, lines)
+        except Exception as exc:  # noqa: BLE001 - reported to the user, never swallowed
+            log.warning("preparing to answer failed: %s", exc, exc_info=not isinstance(exc, UserFacingError))
+            self._worker.ask_error.emit(job, user_message(exc, doing=_("The question could not be answered"),
+                                                          memory=_(OUT_OF_MEMORY)))
+
     def _read(self, image: Any) -> list[str]:
         ocr = self._ocr()
         if ocr is None:
@@ -141,5 +159,5 @@ class AskRunner:
             self._asker = load_asker(spec, precision=self._precision(), local_files_only=True, **self.asker_options)
             self._asker_spec = spec
             self.asker_loads += 1
-            self._worker.status.emit(_("Answering…"))
+            self._worker.status.emit(_("Ready to answer."))
         return self._asker

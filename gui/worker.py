@@ -191,6 +191,15 @@ class DescribeWorker(JobWorker):
             self.job_dropped.emit(job)
         return jobs
 
+    def submit_if_idle(self, job: AskJob) -> bool:
+        """Queue background work (preparing to answer) only when nothing waits: it never replaces a request."""
+        with self._cond:
+            if self._stopping or self._pending:
+                return False
+            self._pending.append(job)
+            self._cond.notify_all()
+        return True
+
     def pending_count(self) -> int:
         with self._cond:
             return len(self._pending)

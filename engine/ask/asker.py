@@ -185,24 +185,40 @@ class Asker:
             yield from self._decode(logits, cache, lines, cancel, answer, started)
         answer.timings_ms["total"] = (time.perf_counter() - started) * 1000
 
+    def prepare(self, image: Image.Image, lines: Sequence[str] = ()) -> bool:
+        """Encode the image and its read text now (e.g. while the user types the question), so the first
+        question about it starts from the cached prefix. True when it had to be encoded."""
+        import torch
+
+        image = image if image.mode == "RGB" else image.convert("RGB")
+        prompt = build(self.processor, "?", list(lines), [])
+        with torch.inference_mode():
+            return self._ensure_session(image, prompt.prefix, {})
+
+    def _ensure_session(self, image: Image.Image, prefix: str, timings: dict[str, float]) -> bool:
+        """Make `_session` the cache of this image + prefix; True when it had to be computed."""
+        from transformers import DynamicCache
+
+        key = (image_key(image), prefix)
+        if self._session is not None and self._session.key == key:
+            return False
+        mark = time.perf_counter()
+        inputs = self.processor(text=[prefix], images=[[image]], return_tensors="pt")
+        inputs = {k: v.to(self.device) for k, v in inputs.items() if k != "attention_mask"}
+        if "pixel_values" in inputs:
+            inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
+        cache = DynamicCache(config=self.model.config)
+        self.model(**inputs, cache=cache, use_cache=True, logits_to_keep=1)
+        self.image_encodings += 1
+        self._session = _Session(key=key, prefix_ids=inputs["input_ids"], cache=cache)
+        timings["image"] = (time.perf_counter() - mark) * 1000
+        return True
+
     def _cache_after_prefix(self, image: Image.Image, prompt: Prompt, timings: dict[str, float]):
         """(a copy of the prefix's cache, the question's token ids, whether the image was already encoded)."""
         import torch
-        from transformers import DynamicCache
 
-        key = (image_key(image), prompt.prefix)
-        reused = self._session is not None and self._session.key == key
-        if not reused:
-            mark = time.perf_counter()
-            inputs = self.processor(text=[prompt.prefix], images=[[image]], return_tensors="pt")
-            inputs = {k: v.to(self.device) for k, v in inputs.items() if k != "attention_mask"}
-            if "pixel_values" in inputs:
-                inputs["pixel_values"] = inputs["pixel_values"].to(self.model.dtype)
-            cache = DynamicCache(config=self.model.config)
-            self.model(**inputs, cache=cache, use_cache=True, logits_to_keep=1)
-            self.image_encodings += 1
-            self._session = _Session(key=key, prefix_ids=inputs["input_ids"], cache=cache)
-            timings["image"] = (time.perf_counter() - mark) * 1000
+        reused = not self._ensure_session(image, prompt.prefix, timings)
         suffix = self.processor.tokenizer(prompt.suffix, add_special_tokens=False, return_tensors="pt")
         suffix_ids = suffix["input_ids"].to(self.device)
         if suffix_ids.shape[1] == 0:  # cannot happen with a chat template ("Assistant:"), but never crash

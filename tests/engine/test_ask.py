@@ -145,6 +145,9 @@ def test_a_follow_up_reuses_the_image_encoding_and_answers_as_if_encoded_afresh(
     asker.ask(blue_sky(), QUESTION, lines=["STOP"]).run()
     asker.ask(blue_sky(), QUESTION, lines=["GO"]).run()
     assert asker.image_encodings == 3
+    # Prepared while the user types: the first question already starts from the encoded image.
+    assert asker.prepare(red_car(), ["STOP"]) is True and asker.prepare(red_car(), ["STOP"]) is False
+    assert asker.ask(red_car(), QUESTION, lines=["STOP"]).run().reused_image and asker.image_encodings == 4
 
 
 def test_a_cancelled_answer_stops_at_once(tiny_smolvlm_dir):

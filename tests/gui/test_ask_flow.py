@@ -42,6 +42,9 @@ def test_ctrl_k_asks_speaks_keeps_the_conversation_and_reuses_the_image(qtbot, m
     assert dialog.question_edit.accessibleName() == "Question"
     assert dialog.conversation.accessibleName() == "Conversation" and dialog.conversation.isReadOnly()
     assert "list.png" in dialog.about_label.text()
+    runner = controller.worker.asks
+    # While the user types, the worker loads the model and encodes the image.
+    qtbot.waitUntil(lambda: runner._asker is not None and runner._asker.image_encodings == 1, timeout=JOB_MS)
 
     qtbot.keyClicks(dialog.question_edit, "What does the text say?")
     qtbot.keyClick(dialog.question_edit, Qt.Key.Key_Return)
@@ -50,8 +53,7 @@ def test_ctrl_k_asks_speaks_keeps_the_conversation_and_reuses_the_image(qtbot, m
     assert speaker.said == [(CANNOT_TELL, True)]
     assert "You asked: What does the text say?\n" + CANNOT_TELL in dialog.conversation.toPlainText()
     assert dialog.status_label.text() == "Answered."
-    runner = controller.worker.asks
-    assert runner._asker is not None and runner._asker.image_encodings == 1
+    assert runner._asker.image_encodings == 1  # the question used the image encoded while typing
 
     controller.asking.ask("Is there a price?")
     answered(qtbot, controller)
@@ -60,6 +62,7 @@ def test_ctrl_k_asks_speaks_keeps_the_conversation_and_reuses_the_image(qtbot, m
         kept = store.answers(last.history_id)
     assert [row["question"] for row in kept] == ["What does the text say?", "Is there a price?"]
     assert all(row["speech"] == CANNOT_TELL and row["answer"]["unsure"] for row in kept)
+    assert all(row["answer"]["reused_image"] for row in kept)
 
     dialog.copy_button.click()
     copied = QGuiApplication.clipboard().text()
