@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 
 from describe_aloud.engine.description import Box, TextLine
+from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,13 @@ class _Piece:
 class OcrEngine:
     """Reads the text in an image. Not thread-safe: one engine per thread (see the module docstring)."""
 
-    def __init__(self, *, max_side: int = MAX_SIDE, threads: int | None = None) -> None:
+    def __init__(self, *, max_side: int = MAX_SIDE, threads: int | None = None,
+                 settings: OcrSettings | None = None) -> None:
         self.max_side = max_side
         self.threads = threads
+        # Engine, detector size and classifier: engine.ocr_engines (OpenVINO when installed).
+        self.settings = settings if settings is not None else OcrSettings(threads=threads)
+        self.engine_name: str | None = None  # "openvino" / "onnxruntime" once built
         self._ocr: Any = None
         self._owner: int | None = None
         self._warm = False
@@ -72,17 +77,10 @@ class OcrEngine:
 
     def _engine(self) -> Any:
         if self._ocr is None:
-            from rapidocr import RapidOCR  # heavy (onnxruntime, cv2): only when text is first read
-
-            params: dict[str, Any] = {
-                "Global.log_level": "error",
-                "Global.text_score": MIN_CONFIDENCE,
-                "Global.max_side_len": self.max_side,
-            }
-            if self.threads:
-                params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
-            ocr = RapidOCR(params=params)
-            _sessions_without_spinning(ocr, self.threads)
+            # Heavy (rapidocr, cv2, the engine): only when text is first read.
+            ocr, self.engine_name = build_rapidocr(self.settings, max_side_len=self.max_side)
+            if self.engine_name == ENGINE_ONNXRUNTIME:
+                _sessions_without_spinning(ocr, self.settings.threads)
             self._ocr = ocr
         return self._ocr
 
@@ -164,7 +162,9 @@ def _sessions_without_spinning(ocr: Any, threads: int | None) -> int:
         import onnxruntime as ort
     except ImportError:
         return 0
-    for loader in _LOADERS:
+    for loader, part_name in zip(_LOADERS, _PARTS):
+        if part_name == "text_cls" and not getattr(ocr, "use_cls", True):
+            continue  # the classifier is off: never loaded
         load = getattr(ocr, loader, None)
         if callable(load):
             load()
@@ -188,7 +188,7 @@ def _sessions_without_spinning(ocr: Any, threads: int | None) -> int:
             log.info("kept rapidocr's own %s session", part_name, exc_info=True)
             continue
         replaced += 1
-    if replaced != len(_PARTS):
+    if replaced != len(_PARTS) - (0 if getattr(ocr, "use_cls", True) else 1):
         log.info("%d of rapidocr's %d sessions have idle threads that spin", len(_PARTS) - replaced, len(_PARTS))
     return replaced
 
