@@ -132,6 +132,7 @@ class HFCaptioner:
         self._vision = _VisionTimer(find_module(model, adapter.vision_paths))
         self._input_dtype = floating_dtype(model)
         self._last_features = _FeatureCache()
+        self.packed_linear_layers = 0  # Linear layers running on packed bf16 weights (load_hf_captioner)
 
     def __repr__(self) -> str:
         return (
@@ -291,6 +292,7 @@ def load_hf_captioner(
         model = load_model(source, load_kwargs, device, precision)
         fused = adapter.fuse_attention(model) if adapter.fuse_attention is not None else 0
         use_sdpa_decode(model)
+        packed = _pack_if_faster(model, device, precision)
 
     log.info("loaded captioner %s (%s) on %s in %s", target, adapter.family, device, precision)
     captioner = HFCaptioner(
@@ -298,7 +300,19 @@ def load_hf_captioner(
     )
     if fused:
         captioner.attn_implementation = f"sdpa ({fused} decoder layers; the rest {captioner.attn_implementation})"
+    captioner.packed_linear_layers = packed
     return captioner
+
+
+def _pack_if_faster(model: Any, device: str, precision: str) -> int:
+    """bf16 on a CPU: pack the Linear weights for oneDNN when that is faster here (engine.captioners.
+    decode_path measures it once per CPU). Returns how many layers were packed."""
+    if precision != "bf16" or device != "cpu":
+        return 0
+    from describe_aloud.engine.captioners.decode_path import PATH_PACKED, choose_path
+    from describe_aloud.engine.captioners.packed_linear import pack_linear_layers
+
+    return pack_linear_layers(model) if choose_path(model) == PATH_PACKED else 0
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:
