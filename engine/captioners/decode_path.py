@@ -9,7 +9,8 @@ the same caption (bit-identical products), so the choice is about speed only.
 The measurement: the Linear shapes of one decoding step (one token; the model's own in/out sizes), plain
 and packed in turns (A B A B, so a load change hits both), median per path; packed is chosen when it is at
 least MIN_GAIN faster. ~0.1-0.3 s, once: the result is kept in data_dir()/decode-path.json under a key made
-of the CPU model, its flags, the torch version and the thread count. `DESCRIBE_ALOUD_PACKED_LINEAR=1` / `0`
+of the CPU model, its flags, the torch version and the thread count (only when the machine was quiet while
+measuring: a choice made on a busy machine is used once, then measured again at the next start). `DESCRIBE_ALOUD_PACKED_LINEAR=1` / `0`
 forces the choice (benchmarks, bug reports).
 """
 from __future__ import annotations
@@ -122,9 +123,20 @@ def choose_path(model: Any, cache_file: Path | None = None) -> str:
     path = PATH_PACKED if times[PATH_PLAIN] >= MIN_GAIN * times[PATH_PACKED] else PATH_PLAIN
     log.info("decode path on this CPU: %s (plain %.3f ms, packed %.3f ms per step's Linear shapes)",
              path, times[PATH_PLAIN], times[PATH_PACKED])
-    _write_cache(cache_file, key, {"path": path, "plain_ms": round(times[PATH_PLAIN], 4),
-                                   "packed_ms": round(times[PATH_PACKED], 4)})
+    if _machine_is_quiet():
+        _write_cache(cache_file, key, {"path": path, "plain_ms": round(times[PATH_PLAIN], 4),
+                                       "packed_ms": round(times[PATH_PACKED], 4)})
+    else:  # other programs had the cores: this choice is used now, and measured again at the next start
+        log.info("the machine is busy: the decode path is measured again next time")
     return path
+
+
+def _machine_is_quiet() -> bool:
+    """Fewer runnable processes than cores (the 1-minute load average), where the system tells."""
+    try:
+        return os.getloadavg()[0] < (os.cpu_count() or 1)
+    except (AttributeError, OSError):  # Windows has no load average
+        return True
 
 
 def _default_cache_file() -> Path:
