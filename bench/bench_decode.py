@@ -69,7 +69,7 @@ def main() -> int:
             for name, force in (("app bf16 plain", "0"), ("app bf16 packed", "1")):
                 os.environ[decode_path.ENV_FORCE] = force
                 captioner = load_captioner(str(folder), precision="bf16", device="cpu", local_files_only=True)
-                captioner.warmup()
+                captioner.warm_up()
                 print(f"  {name}: {captioner.packed_linear_layers} Linear layers packed")
                 variants[name] = (lambda c: lambda: c.caption([image])[0].caption)(captioner)
             os.environ[decode_path.ENV_FORCE] = "0"  # the shapes of the plain model

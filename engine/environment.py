@@ -33,4 +33,11 @@ AUDIO_SINK = Knob("DESCRIBE_ALOUD_AUDIO_SINK",
                   "its text (tests listen this way).")
 TTS_DRIVER = Knob("DESCRIBE_ALOUD_TTS_DRIVER", "The pyttsx3 driver of the own voice (e.g. espeak, dummy).")
 
-KNOBS = (CONFIG_DIR, DATA_DIR, NO_BF16, SCREEN_READER, AUDIO_PLAYER, AUDIO_SINK, TTS_DRIVER)
+OCR_ENGINE = Knob("DESCRIBE_ALOUD_OCR_ENGINE",
+                  "openvino | onnxruntime: run OCR on that engine (default: OpenVINO when installed).")
+PACKED_LINEAR = Knob("DESCRIBE_ALOUD_PACKED_LINEAR",
+                     "1 | 0: bf16 captioners on a CPU do / do not pack their Linear weights for oneDNN "
+                     "(default: whatever the start-up measurement found faster on this CPU).")
+
+KNOBS = (CONFIG_DIR, DATA_DIR, NO_BF16, SCREEN_READER, AUDIO_PLAYER, AUDIO_SINK, TTS_DRIVER, OCR_ENGINE,
+         PACKED_LINEAR)

@@ -5,7 +5,7 @@ Engine: OpenVINO where it is installed (wheels for Linux x86-64 / ARM64, Windows
 onnxruntime otherwise (every platform). Both run the same ONNX files shipped inside the rapidocr wheel, so
 nothing is downloaded. OpenVINO's CPU kernels were 2.5x faster than onnxruntime's on the same models and
 settings on an Intel Xeon (AVX512 + AMX), and read the same text (bench/bench_ocr.py, docs/benchmarks.md).
-`DESCRIBE_ALOUD_OCR_ENGINE=onnxruntime` (or `openvino`) forces one.
+The environment variable environment.OCR_ENGINE (`onnxruntime` or `openvino`) forces one.
 
 Detector size, by the size of the text, not of the screen: rapidocr's default scales a screen so that its
 SHORT side is at least 736 px (a 1280x720 screen becomes 1312x736), so the cost follows the screen's size.
@@ -24,16 +24,16 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import os
 from dataclasses import dataclass
 from typing import Any
+
+from describe_aloud.engine import environment
 
 log = logging.getLogger(__name__)
 
 ENGINE_OPENVINO = "openvino"
 ENGINE_ONNXRUNTIME = "onnxruntime"
 ENGINES = (ENGINE_OPENVINO, ENGINE_ONNXRUNTIME)
-ENGINE_ENV = "DESCRIBE_ALOUD_OCR_ENGINE"
 
 # The detector's input: the long side scaled to at most this many pixels (never enlarged past rapidocr's own
 # minimum). See the module docstring for why small text survives.
@@ -67,9 +67,9 @@ def engine_installed(engine: str) -> bool:
 
 
 def choose_engine(requested: str = "auto") -> str:
-    """The engine to build: `requested` when installed, else onnxruntime. "auto" honours ENGINE_ENV."""
+    """The engine to build: `requested` when installed, else onnxruntime. "auto" honours environment.OCR_ENGINE."""
     if requested == "auto":
-        requested = os.environ.get(ENGINE_ENV, "auto").strip().lower() or "auto"
+        requested = (environment.OCR_ENGINE.get() or "auto").lower()
     if requested == "auto":
         return ENGINE_OPENVINO if engine_installed(ENGINE_OPENVINO) else ENGINE_ONNXRUNTIME
     if requested not in ENGINES:
@@ -191,7 +191,6 @@ def _load_parts(ocr: Any, use_cls: bool) -> None:
 __all__ = [
     "DET_MAX_SIDE",
     "ENGINES",
-    "ENGINE_ENV",
     "ENGINE_ONNXRUNTIME",
     "ENGINE_OPENVINO",
     "MIN_TEXT_PX",

@@ -10,8 +10,8 @@ The measurement: the Linear shapes of one decoding step (one token; the model's 
 and packed in turns (A B A B, so a load change hits both), median per path; packed is chosen when it is at
 least MIN_GAIN faster. ~0.1-0.3 s, once: the result is kept in data_dir()/decode-path.json under a key made
 of the CPU model, its flags, the torch version and the thread count (only when the machine was quiet while
-measuring: a choice made on a busy machine is used once, then measured again at the next start). `DESCRIBE_ALOUD_PACKED_LINEAR=1` / `0`
-forces the choice (benchmarks, bug reports).
+measuring: a choice made on a busy machine is used once, then measured again at the next start).
+`DESCRIBE_ALOUD_PACKED_LINEAR=1` / `0` forces the choice (benchmarks, bug reports).
 """
 from __future__ import annotations
 
@@ -24,12 +24,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from describe_aloud.engine import environment
+
 log = logging.getLogger(__name__)
 
 PATH_PLAIN = "plain"
 PATH_PACKED = "packed"
 MIN_GAIN = 1.05  # packed must be this much faster (5 %) to be chosen: below that, stay on the public API
-ENV_FORCE = "DESCRIBE_ALOUD_PACKED_LINEAR"
+ENV_FORCE = environment.PACKED_LINEAR.name  # benches and tests set it
 CACHE_NAME = "decode-path.json"
 _FLAGS_OF_NOTE = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "amx_int8")
 
@@ -102,7 +104,7 @@ def choose_path(model: Any, cache_file: Path | None = None) -> str:
     """PATH_PACKED or PATH_PLAIN for `model`'s bf16 Linear layers on this CPU (see the module docstring)."""
     from describe_aloud.engine.captioners.packed_linear import packed_linear_works
 
-    forced = os.environ.get(ENV_FORCE, "").strip()
+    forced = environment.PACKED_LINEAR.get() or ""
     if forced in ("0", "1"):
         return PATH_PACKED if forced == "1" and packed_linear_works() else PATH_PLAIN
     if not packed_linear_works():
