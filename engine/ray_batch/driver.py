@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -89,6 +90,9 @@ class RayBatchRunner:
         except JournalBusy:
             raise UserFacingError(_("Another batch is already writing {path!r}. Wait for it to finish, or stop "
                                     "it first; finished results are kept either way.").format(path=str(run.path)))
+        except (sqlite3.Error, OSError) as exc:  # e.g. a share where SQLite's WAL mode does not work
+            raise UserFacingError(_("The results cannot be kept in {path!r} ({reason}): choose another place "
+                                    "with --out.").format(path=str(run.path), reason=exc)) from None
         with lock:
             if not parquet:
                 from describe_aloud.engine.outputs import check_output_writable

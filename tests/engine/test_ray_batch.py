@@ -18,6 +18,8 @@ from describe_aloud.engine.ray_batch.manifest import MANIFEST_NAME
 from tests.fixtures.photo_folder import make_many_images, make_photo_folder
 
 ROOT = Path(__file__).resolve().parents[2]
+# Ray starts worker processes that import torch: minutes, not seconds, when the machine is busy.
+pytestmark = pytest.mark.timeout(1200)
 IGNORED = {"described_at"}  # the time each image was described: the only field that differs between runs
 
 
@@ -89,7 +91,7 @@ def test_every_image_once_and_the_same_records_as_local_batch(ray_local, archive
     assert jsonl(out) == rows
 
 
-def test_text_is_read_in_its_own_stage_as_locally(ray_local, tiny_git_dir, tmp_path):
+def test_text_is_read_in_its_own_stage_as_locally_and_sidecars_are_written(ray_local, tiny_git_dir, tmp_path):
     from PIL import Image, ImageDraw
 
     from describe_aloud.engine.captioners import load_captioner
@@ -100,7 +102,8 @@ def test_text_is_read_in_its_own_stage_as_locally(ray_local, tiny_git_dir, tmp_p
     ImageDraw.Draw(page).text((20, 60), "Museum of Art, room 12", fill="black", font_size=40)
     page.save(folder / "label.png")
     out, local_out = tmp_path / "ray.csv", tmp_path / "local.csv"
-    ray_run(folder, out, tiny_git_dir, use_ocr=True, shard_size=2)
+    summary = ray_run(folder, out, tiny_git_dir, use_ocr=True, shard_size=2, sidecar="txt")
+    assert summary.sidecars_written == 4 and not summary.sidecar_problems
     BatchRunner(BatchOptions(folder=str(folder), out=str(local_out), use_ocr=True, batch_size=4,
                              journal_path=str(tmp_path / "journal.sqlite")),
                 captioner=load_captioner(str(tiny_git_dir))).run()
@@ -113,6 +116,8 @@ def test_text_is_read_in_its_own_stage_as_locally(ray_local, tiny_git_dir, tmp_p
     ray_rows = rows(out)
     assert "Museum" in next(r for r in ray_rows if r["path"] == "label.png")["ocr_text"]
     assert ray_rows == rows(local_out)
+    for row in ray_rows:  # the sidecars next to the images hold the same alt text as the results
+        assert (folder / (row["path"] + ".txt")).read_text(encoding="utf-8") == row["alt_text"] + "\n"
 
 
 def _describe_actor_pids() -> list[int]:
@@ -160,9 +165,9 @@ def test_driver_killed_mid_run_then_the_same_command_finishes_the_rest(ray_local
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
-        deadline = time.monotonic() + 240
+        deadline = time.monotonic() + 600
         while proc.poll() is None and time.monotonic() < deadline:
-            if manifest.exists() and manifest.read_text().count("\n") >= 2:
+            if manifest.exists() and manifest.read_text().count("\n") >= 1:
                 break
             time.sleep(0.05)
         assert proc.poll() is None, proc.communicate()[1].decode()[-3000:]

@@ -10,6 +10,9 @@ import pytest
 from describe_aloud.engine.ray_batch import RayBatchOptions, RayBatchRunner
 from tests.fixtures.photo_folder import make_many_images
 
+# Three raylets and their workers on one machine: minutes, not seconds, when the machine is busy.
+pytestmark = pytest.mark.timeout(1200)
+
 
 @pytest.fixture(scope="module")
 def two_nodes():
