@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from describe_aloud.engine.batch import DEFAULT_MAX_SIDE, MAX_SIDE_NO_OCR, Progress
+from describe_aloud.engine.batch_inputs import DEFAULT_MAX_SIDE, MAX_SIDE_NO_OCR
+from describe_aloud.engine.batch_types import Progress
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.ray_batch.cluster import MAX_RETRIES, OCR_CPUS, READ_CPUS, connect, import_ray, plan_for
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 DEFAULT_SHARD_SIZE = 64
 DEFAULT_BATCH = 4
 READ_BATCH = 8
+ACTOR_START_TIMEOUT_S = 900  # loading a model on a busy machine can take minutes; more means it cannot start
 
 
 @dataclass
@@ -148,6 +150,10 @@ class RayBatchRunner:
         ctx.enable_progress_bars = False  # ours is on the console (the CLI's bar); Ray's would garble it
         ctx.enable_operator_progress_bars = False
         ctx.print_on_execution_start = False
+        # Start work only when every model actor is up, so the work spreads over all of them (a first actor
+        # would otherwise take it all while the others still load the model), and say so rather than wait
+        # forever when the cluster cannot fit them.
+        ctx.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
         items = [{"shard": s.id, "rel": i.rel, "source": i.source} for s in todo for i in s.images]
         batch = max(1, opts.batch_size or DEFAULT_BATCH)
         retries = {"max_restarts": MAX_RETRIES, "max_task_retries": MAX_RETRIES}

@@ -151,7 +151,7 @@ def list_file(list_path: Path) -> Inputs:
 
 def list_folder(folder: Path, *, recursive: bool) -> Inputs:
     """A local folder, scanned exactly as local batch scans it (same paths, same order, same skips)."""
-    from describe_aloud.engine.batch import scan_folder
+    from describe_aloud.engine.batch_inputs import scan_folder
 
     root = folder.expanduser().resolve()
     return Inputs(str(folder), [Image(rel, str(root / rel)) for rel in scan_folder(root, recursive=recursive)])
@@ -159,7 +159,7 @@ def list_folder(folder: Path, *, recursive: bool) -> Inputs:
 
 def resolve_inputs(given: str, *, recursive: bool) -> Inputs:
     """A folder, a list file (.txt), or a glob / URI; raises UserFacingError (exit code 2) otherwise."""
-    from describe_aloud.engine.batch import image_extensions
+    from describe_aloud.engine.batch_inputs import image_extensions
 
     path = Path(given).expanduser()
     if not _is_uri(given) and path.is_dir():

@@ -3,7 +3,7 @@
 it becomes a row with `error` set and ends as an error record, as in local batch.
 
 The records are the ones local batch writes (engine.outputs.row_for of the same engine.journal.Entry),
-built from the same decoding (engine.batch.load_for_batch / decode_shrunk) and the same
+built from the same decoding (engine.batch_inputs.load_for_batch) and the same
 Describer.describe_batch; the OCR stage's text is handed to the describe stage's Describer through its
 `ocr=` engine, so the kind and the alt text are decided exactly as locally.
 
@@ -34,8 +34,8 @@ def _image(row: dict[str, Any]):
 
 
 def _load_local(source: str, rel: str, max_side: int):
-    """engine.batch.load_for_batch, with the folder chosen so that its messages name `rel` as locally."""
-    from describe_aloud.engine.batch import load_for_batch
+    """engine.batch_inputs.load_for_batch, with the folder chosen so that its messages name `rel` as locally."""
+    from describe_aloud.engine.batch_inputs import load_for_batch
 
     root = source[: -len(rel)] if rel and source.endswith(rel) else ""
     loaded = load_for_batch(Path(root), rel if root else source, None, max_side, False)
