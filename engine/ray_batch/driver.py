@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from describe_aloud.engine.batch_inputs import DEFAULT_MAX_SIDE, MAX_SIDE_NO_OCR
-from describe_aloud.engine.batch_types import Progress
+from describe_aloud.engine.batch_types import DEFAULT_BATCH_CPU, DEFAULT_BATCH_GPU, Progress
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.ray_batch.cluster import MAX_RETRIES, OCR_CPUS, READ_CPUS, connect, import_ray, plan_for
@@ -34,7 +34,6 @@ from describe_aloud.engine.ray_batch.summary import RaySummary
 log = logging.getLogger(__name__)
 
 DEFAULT_SHARD_SIZE = 64
-DEFAULT_BATCH = 4
 READ_BATCH = 8
 ACTOR_START_TIMEOUT_S = 900  # loading a model on a busy machine can take minutes; more means it cannot start
 
@@ -155,7 +154,7 @@ class RayBatchRunner:
         # forever when the cluster cannot fit them.
         ctx.wait_for_min_actors_s = ACTOR_START_TIMEOUT_S
         items = [{"shard": s.id, "rel": i.rel, "source": i.source} for s in todo for i in s.images]
-        batch = max(1, opts.batch_size or DEFAULT_BATCH)
+        batch = max(1, opts.batch_size or (DEFAULT_BATCH_GPU if plan.actor_gpus else DEFAULT_BATCH_CPU))
         retries = {"max_restarts": MAX_RETRIES, "max_task_retries": MAX_RETRIES}
         ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items) // READ_BATCH, 2000)))
         ds = ds.map_batches(read_and_decode, fn_kwargs={"max_side": self._max_side()}, batch_format="pyarrow",
