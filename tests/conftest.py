@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.fixtures.xvfb",
     "tests.fixtures.fake_hub",
     "tests.fixtures.photo_folder",
+    "tests.fixtures.ray_cluster",
 ]
 
 
