@@ -20,7 +20,7 @@ from typing import Callable, TextIO
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import user_command
 
-CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr")
+CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr", "translate")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

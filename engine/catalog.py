@@ -8,7 +8,7 @@ from dataclasses import dataclass
 class CatalogEntry:
     name: str
     hf_id: str
-    family: str  # adapter name in engine.captioners.hf: git, florence2, blip, vision-encoder-decoder
+    family: str  # adapter name in engine.captioners.hf (git, florence2, blip, vision-encoder-decoder); marian
     params_m: int
     size_mb: int
     license: str
@@ -37,7 +37,24 @@ CATALOG: tuple[CatalogEntry, ...] = (
         "distilvit", "Mozilla/distilvit", "vision-encoder-decoder", 182, 730, "Apache-2.0",
         frozenset({"caption"}), "alternate; Firefox's alt-text model",
     ),
+    # Translation models (engine.translation): English captions into the user's language, on this computer.
+    # Sizes and licences from each model card (pytorch_model.bin as published).
+    CatalogEntry(
+        "opus-mt-en-zh", "Helsinki-NLP/opus-mt-en-zh", "marian", 78, 312, "Apache-2.0",
+        frozenset({"translate"}), "translates descriptions into Chinese",
+    ),
+    CatalogEntry(
+        "opus-mt-en-de", "Helsinki-NLP/opus-mt-en-de", "marian", 74, 298, "CC-BY-4.0",
+        frozenset({"translate"}), "translates descriptions into German",
+    ),
+    CatalogEntry(
+        "opus-mt-en-es", "Helsinki-NLP/opus-mt-en-es", "marian", 78, 312, "Apache-2.0",
+        frozenset({"translate"}), "translates descriptions into Spanish",
+    ),
 )
+
+# The captioners only (what the Settings' model lists offer): the catalog without the translation models.
+CAPTIONERS: tuple[CatalogEntry, ...] = tuple(e for e in CATALOG if "translate" not in e.capabilities)
 
 DEFAULT_MODEL = "git-base"
 DEFAULT_DETAIL_MODEL = "florence-2-base"

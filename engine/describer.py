@@ -29,6 +29,7 @@ from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.image_analysis import blank_reason, classify, thumbnail
 from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.engine.translation import Translator, translate_description
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +63,13 @@ class Describer:
         ocr: OcrEngine | None = None,
         caption_error: str | None = None,
         use_ocr: bool = True,
+        translator: Translator | None = None,
+        translate_text: bool = False,
     ) -> None:
         self.captioner = captioner
+        # Into the user's language (engine.translation): the captioner's words; the read text only if asked.
+        self.translator = translator
+        self.translate_text = translate_text
         self.ocr = (ocr or OcrEngine()) if use_ocr else None
         # Why there is no caption (model missing...), said with every description.
         self.caption_error = caption_error or (None if captioner is not None else NO_CAPTIONER_MESSAGE)
@@ -127,6 +133,7 @@ class Describer:
             on_text(replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms)))
         outcome = self._run_captioner([rgb], detail)
         self._apply(outcome, [d])
+        d = self._translated(d)
         d.timings_ms["total"] = _ms_since(started)
         return d
 
@@ -157,7 +164,7 @@ class Describer:
         caption_ms = d.timings_ms.get("caption", 0.0)
         if "objects" in caps and outcome.error is None:
             if on_detail is not None and d.detailed_caption:
-                on_detail(replace(d, timings_ms=dict(d.timings_ms)))
+                on_detail(self._translated(replace(d, timings_ms=dict(d.timings_ms))))
             found = self._run_captioner([rgb], False, objects=True, plain=False)
             if found.results is not None:
                 d.objects = list(found.results[0].objects)
@@ -166,6 +173,7 @@ class Describer:
             d.timings_ms["objects"] = found.share_ms
             caption_ms += found.share_ms
         d.timings_ms["caption"] = caption_ms
+        d = self._translated(d)
         d.timings_ms["total"] = _ms_since(started)
         return d
 
@@ -196,12 +204,16 @@ class Describer:
             outcome = self._run_captioner([rgbs[i] for i in to_caption], detail)
             self._apply(outcome, [descriptions[i] for i in to_caption])
 
+        descriptions = [self._translated(d) for d in descriptions]
         for d in descriptions:
             # Total of this image's own stages (in a batch the caption time is its share).
             d.timings_ms["total"] = sum(v for k, v in d.timings_ms.items() if k in _SUMMED_STAGES)
         return descriptions
 
     # -- stages ------------------------------------------------------------------------------------
+
+    def _translated(self, d: Description) -> Description:
+        return translate_description(d, self.translator, translate_text=self.translate_text)
 
     def _prepare(self, image: Image.Image, source: str | None) -> tuple[Description, Image.Image, np.ndarray]:
         """Conversion and the blank check (kind BLANK, or PHOTO until the text is read)."""
@@ -279,7 +291,7 @@ class _Outcome:
     share_ms: float = 0.0
 
 
-_SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption")
+_SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption", "translate")
 
 
 def _apply_result(d: Description, r: CaptionResult, share_ms: float) -> None:

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from describe_aloud.engine.catalog import CATALOG
+from describe_aloud.engine.catalog import CAPTIONERS
 from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
 from describe_aloud.engine.errors import user_message
 from describe_aloud.engine.device import PRECISION_LABELS
@@ -37,6 +37,7 @@ from describe_aloud.engine.i18n import _
 from describe_aloud.engine.speech import Voice
 from describe_aloud.gui.actions import action_label
 from describe_aloud.gui.announce import announce
+from describe_aloud.gui.language_settings import language_group
 from describe_aloud.gui.hotkeys import ComboError, parse_combo
 
 
@@ -72,6 +73,8 @@ class SettingsDialog(QDialog):
         layout.addWidget(self._speech_group(voice_choices(voices)))
         layout.addWidget(self._hotkeys_group())
         layout.addWidget(self._app_group(tray_available))
+        self.language_group = language_group(settings, self._set, self)
+        layout.addWidget(self.language_group)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName("Close settings")
@@ -88,7 +91,7 @@ class SettingsDialog(QDialog):
         self.model_combo = QComboBox(group)
         self.model_combo.setEditable(True)
         self.model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        for entry in CATALOG:
+        for entry in CAPTIONERS:
             self.model_combo.addItem(f"{entry.name} ({entry.params_m}M, {entry.note})", entry.name)
         self._set_combo_text(self.model_combo, self.settings.model)
         self.model_combo.lineEdit().editingFinished.connect(self._model_edited)
@@ -108,7 +111,7 @@ class SettingsDialog(QDialog):
         self.detail_model_combo = QComboBox(group)
         self.detail_model_combo.setEditable(True)
         self.detail_model_combo.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
-        for entry in CATALOG:
+        for entry in CAPTIONERS:
             self.detail_model_combo.addItem(entry.name, entry.name)
         self._set_combo_text(self.detail_model_combo, self.settings.detail_model)
         self.detail_model_combo.lineEdit().editingFinished.connect(

@@ -18,6 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 pytest_plugins = [
     "tests.fixtures.images",
     "tests.fixtures.tiny_models",
+    "tests.fixtures.tiny_marian",
     "tests.fixtures.qt",
     "tests.fixtures.speech",
     "tests.fixtures.shapes",

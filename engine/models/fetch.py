@@ -51,7 +51,7 @@ ProgressCallback = Callable[[int, int], None]
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 # Files a transformers model needs: configs, tokenizer, processor. Weights are chosen separately.
-SUPPORT_FILE_SUFFIXES = (".json", ".txt", ".model", ".tiktoken")
+SUPPORT_FILE_SUFFIXES = (".json", ".txt", ".model", ".tiktoken", ".spm")  # .spm: MarianMT's sentencepiece
 
 CHUNK_BYTES = 1 << 20
 # A dropped connection is retried (with a Range request) this many times in a row without new bytes
