@@ -164,8 +164,22 @@ class BatchRunner:
             self._captioner = load_captioner(
                 self.options.model, precision=self.options.precision, device=self.options.device
             )
-        self._describer = Describer(self._captioner, use_ocr=self.options.use_ocr)
+        self._describer = Describer(self._captioner, use_ocr=self.options.use_ocr,
+                                    translator=self._translator(), translate_text=self.options.translate_text)
         return self._describer
+
+    def _language(self) -> str:
+        from describe_aloud.engine.i18n import current_language
+
+        return self.options.language or current_language()
+
+    def _translator(self):
+        """The translator into the batch's language (None for English). A missing translation model stops
+        the run before any image is described, with the command that downloads it: alt text in the wrong
+        language written into hundreds of files would be worse than none."""
+        from describe_aloud.engine.translation import load_translator_for
+
+        return load_translator_for(self._language())
 
     def _batch_size(self) -> int:
         if self.options.batch_size:
@@ -305,10 +319,13 @@ class BatchRunner:
         opts = self.options
         if entry is None or entry.status != "done" or not entry.alt_text:
             return
+        from describe_aloud.engine.lang_text import LangText
+
         path = folder / entry.path
+        alt = LangText(entry.alt_text, self._language())  # XMP: x-default and this language
         if opts.sidecar and entry.sidecar_status != f"written:{opts.sidecar}":
             if opts.sidecar == "xmp":
-                result = write_xmp_sidecar(path, entry.alt_text)
+                result = write_xmp_sidecar(path, alt)
                 status, note = result.status, result.reason
             else:
                 status, note = write_text_sidecar(path, entry.alt_text, journal)
@@ -320,7 +337,7 @@ class BatchRunner:
                 journal.update_file_state(entry.path, sidecar_status=status, sidecar_note=note)
         if opts.write_metadata and entry.metadata_status not in ("written", "unsupported"):
             try:
-                result = write_alt_text(path, entry.alt_text)
+                result = write_alt_text(path, alt)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", entry.path)
                 from describe_aloud.engine.metadata import MetadataResult

@@ -27,6 +27,10 @@ class BatchOptions:
     loader_threads: int = 2
     checkpoint_seconds: float = 10.0
     journal_path: str | None = None  # None: default_journal_path(folder)
+    # The alt text's language (engine.i18n: "zh_CN"); None: the app's language. Captions are translated
+    # into it (engine.translation); the read text only with translate_text.
+    language: str | None = None
+    translate_text: bool = False
 
 
 @dataclass

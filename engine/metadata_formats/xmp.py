@@ -1,11 +1,14 @@
 """XMP packets: merge the alt text (IPTC Alt Text (Accessibility) and dc:description, lang-alt x-default)
-into an existing packet, keeping every other property and language, and read it back."""
+into an existing packet, keeping every other property and language, and read it back. Alt text in a known
+language (an engine.lang_text.LangText, e.g. from a zh_CN batch) is also written as that language's
+alternative (`xml:lang="zh-CN"`), so a reader that picks by language finds it."""
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from io import BytesIO
 
+from describe_aloud.engine.lang_text import language_of
 from describe_aloud.engine.metadata_formats import MetadataError
 
 NS_X = "adobe:ns:meta/"
@@ -62,6 +65,32 @@ def _rdf_root(root: ET.Element) -> ET.Element:
 
 
 def _set_lang_alt(rdf: ET.Element, ns: str, name: str, text: str) -> None:
+    """Set the x-default alternative of a lang-alt property, keeping any other languages; for a text in a
+    known language (engine.lang_text.LangText), the alternative of that language too."""
+    _set_lang_alt_default(rdf, ns, name, text)
+    language = language_of(text)
+    if language:
+        _set_lang_alt_language(rdf, ns, name, str(text), language)
+
+
+def _set_lang_alt_language(rdf: ET.Element, ns: str, name: str, text: str, language: str) -> None:
+    """Set (or add after x-default) the `xml:lang=language` alternative of a lang-alt property that
+    _set_lang_alt_default has just made sure exists."""
+    lang_attr = f"{{{NS_XML}}}lang"
+    for desc in rdf.findall(f"{{{NS_RDF}}}Description"):
+        alt = desc.find(f"{{{ns}}}{name}/{{{NS_RDF}}}Alt")
+        if alt is None:
+            continue
+        same = next((li for li in alt.findall(f"{{{NS_RDF}}}li")
+                     if (li.get(lang_attr) or "").lower() == language.lower()), None)
+        if same is None:
+            same = ET.Element(f"{{{NS_RDF}}}li", {lang_attr: language})
+            alt.insert(1, same)
+        same.text = text
+        return
+
+
+def _set_lang_alt_default(rdf: ET.Element, ns: str, name: str, text: str) -> None:
     """Set the x-default alternative of a lang-alt property, keeping any other languages."""
     tag = f"{{{ns}}}{name}"
     lang_attr = f"{{{NS_XML}}}lang"
