@@ -87,6 +87,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
         hash_files=args.hash,
         precision=args.precision,
         use_ocr=not args.no_ocr,
+        translate_text=args.translate_text,
     )
 
 

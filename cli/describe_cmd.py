@@ -26,6 +26,7 @@ from describe_aloud.cli.common import (
     add_model_arguments,
     add_speaking_arguments,
     chosen_model,
+    load_translator_or_say,
 )
 from describe_aloud.engine import render
 from describe_aloud.engine.i18n import _
@@ -71,7 +72,9 @@ def run(args: argparse.Namespace) -> int:
     if args.detail and captioner is not None and "detailed" not in captioner.capabilities:
         print(f"The model {spec} has no detailed description; its short caption is given instead.",
               file=sys.stderr)
-    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
+    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr,
+                          translator=load_translator_or_say(args) if captioner is not None else None,
+                          translate_text=args.translate_text)
     try:
         for path in args.paths:
             started = time.perf_counter()

@@ -27,6 +27,7 @@ from describe_aloud.cli.common import (
     add_model_arguments,
     add_speaking_arguments,
     chosen_model,
+    load_translator_or_say,
 )
 from describe_aloud.engine import render
 from describe_aloud.engine.i18n import N_, _
@@ -225,7 +226,9 @@ def _describe(args: argparse.Namespace, image, source: str) -> int:
     from describe_aloud.engine.errors import UserFacingError
 
     captioner, caption_error, exit_code = _load_captioner(chosen_model(args), args.precision, ocr=not args.no_ocr)
-    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
+    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr,
+                          translator=load_translator_or_say(args) if captioner is not None else None,
+                          translate_text=args.translate_text)
     try:
         description = describer.describe(image, detail=args.detail, source=source,
                                           kind_hint=None if source == "clipboard" else "screen")
