@@ -30,6 +30,7 @@ from PySide6.QtWidgets import QApplication
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.i18n import _, current_language
 from describe_aloud.engine.ipc import send_command
 from describe_aloud.engine.speech import SpeechOutput
 from describe_aloud.gui.actions import ACTIONS, remote_action
@@ -44,6 +45,7 @@ from describe_aloud.gui.hotkeys import HotkeyManager
 from describe_aloud.gui.image_input import copy_text
 from describe_aloud.gui.main_window import APP_TITLE, MainWindow
 from describe_aloud.gui.presenter import LastResult, Presenter, open_history
+from describe_aloud.gui.qt_translations import install_qt_translations
 from describe_aloud.gui.single_instance import InstanceServer
 from describe_aloud.gui.speech_bridge import (
     NullSpeaker,
@@ -94,7 +96,8 @@ class AppController(QObject):
         self.capture = CaptureSession(self)
         self.worker = DescribeWorker(
             self.model_spec, detail_model=self.settings.detail_model, precision=self.precision,
-            screen_size=primary_screen_pixels(), parent=self,
+            screen_size=primary_screen_pixels(), language=translation_language(),
+            translate_text=self.settings.translate_text, parent=self,
         )
         self.requests = DescribeRequests(self.worker, self.capture, self.presenter, self.flow, self.window,
                                          self.settings, open_folder=self.describe_folder, parent=self)
@@ -335,17 +338,28 @@ class AppController(QObject):
                     apply()
                 except Exception as exc:  # noqa: BLE001 - report, keep the rest working
                     self.window.set_status(user_message(exc, doing=f"Could not change the {name}"), assertive=True)
+        if "translate_text" in fields:
+            self.worker.translate_text = self.settings.translate_text
         if "earcons" in fields and self.earcons is not None:
             self.earcons.set_enabled(self.settings.earcons)
         if "hotkeys" in fields and self.hotkeys is not None:
             self.hotkeys.apply(self.settings.hotkeys)
 
 
+def translation_language() -> str | None:
+    """The language descriptions are translated into: the app's, None for English (no translator)."""
+    from describe_aloud.engine.translation import needs_translation
+
+    language = current_language()
+    return language if needs_translation(language) else None
+
+
 def run_app(*, model: str | None = None, precision: str | None = None, argv: list[str] | None = None) -> int:
     """Start the app: one instance per user (a second start just shows the first), returns the exit code."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("describe-aloud")
-    app.setApplicationDisplayName(APP_TITLE)
+    app.setApplicationDisplayName(_(APP_TITLE))
+    install_qt_translations(app)  # Qt's standard dialogs in the app's language
     app.setQuitOnLastWindowClosed(False)  # closing the window may keep the app in the tray
 
     server = InstanceServer()

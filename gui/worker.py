@@ -39,7 +39,9 @@ from describe_aloud.engine.description import Description
 from describe_aloud.engine.errors import UserFacingError, user_message
 from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
 from describe_aloud.engine.images import load_image
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.engine.translation import load_translator_for
 from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
@@ -133,10 +135,16 @@ class DescribeWorker(JobWorker):
         precision: str = "auto",
         device: str = "auto",
         screen_size: tuple[int, int] | None = None,
+        language: str | None = None,
+        translate_text: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("DescribeWorker")
+        # Descriptions in the app's language (engine.translation); the translator loads with the captioner.
+        self._language = language
+        self.translate_text = translate_text  # a bool read by the worker thread at each job
+        self._translator: Any = None
         self._screen_size = screen_size  # in device pixels: what a capture of the main screen will be
         self._model = model
         self._detail_model = detail_model
@@ -262,6 +270,7 @@ class DescribeWorker(JobWorker):
             self.status.emit("Ready, reading text only: " + message)
             self.model_failed.emit(message)
             return
+        self._attach_translator()
         loaded = time.perf_counter()
         self._wait_for_text_reader(ocr)
         log.info("ready: captioner loaded in %.2f s, text reader ready %.2f s later",
@@ -273,6 +282,21 @@ class DescribeWorker(JobWorker):
         # them in the queue, which is no longer than it would have taken to do them itself.
         self._warm_up(self._describer)
         self._warm_up_screen_reading(ocr)
+
+    def _attach_translator(self) -> None:
+        """Load the translator into the app's language (nothing for English) and give it to the describers.
+        A missing translation model is said once; descriptions then stay in English."""
+        if self._translator is None and self._language is not None:
+            try:
+                self._translator = load_translator_for(self._language)
+            except Exception as exc:  # noqa: BLE001 - said once; describing goes on in English
+                log.warning("translator for %s not loaded: %s", self._language, exc)
+                self._language = None  # do not try again on every model change
+                self.status.emit(_("Descriptions stay in English: {reason}").format(
+                    reason=user_message(exc, doing=_("Loading the translation model failed"))))
+        for describer in (self._describer, self._detail_describer):
+            if describer is not None:
+                describer.translator = self._translator
 
     @staticmethod
     def _warm_up(describer: Describer | None) -> None:
@@ -340,7 +364,8 @@ class DescribeWorker(JobWorker):
         else:
             self.status.emit(f"Loading detail model {model_label(spec)}…")
             # Only the added caption and objects are used: the text was read the first time.
-            self._detail_describer, _ = self._make_describer(spec, precision, use_ocr=False)
+            self._detail_describer, _unused = self._make_describer(spec, precision, use_ocr=False)
+            self._attach_translator()
         self._detail_describer_spec = spec
         return self._detail_describer
 
@@ -360,7 +385,9 @@ class DescribeWorker(JobWorker):
             def on_detail(partial: Description) -> None:  # on this thread; the GUI speaks it meanwhile
                 self.job_progress.emit(JobPartial(job, partial))
 
-            description = self._detail().add_detail(image, source=job.source, on_detail=on_detail)
+            describer = self._detail()
+            describer.translate_text = self.translate_text
+            description = describer.add_detail(image, source=job.source, on_detail=on_detail)
         else:
             if self._describer is None:
                 raise RuntimeError("the describing engine could not be started")
@@ -370,6 +397,7 @@ class DescribeWorker(JobWorker):
                     self.job_progress.emit(JobPartial(job, partial))
                     # Made here or after the caption, the thumbnail costs the same; here it is done.
                     thumbnails.append(make_thumbnail_quickly(image))
+            self._describer.translate_text = self.translate_text
             description = self._describer.describe(image, detail=job.detail, source=job.source,
                                                    on_text=on_text, kind_hint=job.kind_hint)
         description.timings_ms.update(job.timings_ms)
