@@ -19,6 +19,7 @@ machine: other processes on the same cores change the figures.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
@@ -92,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     torch.set_num_threads(args.threads)
-    print(f"CPU: {cpu_description()}")
+    print(f"CPU: {cpu_description()}; {os.cpu_count()} logical CPUs; load average before: "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {args.threads}, "
           f"quantized engine {torch.backends.quantized.engine}")
     source_tokens = args.caption_tokens + 2  # >>cmn_Hans<< and </s>
@@ -110,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         baseline = baseline or p50
         print(f"{label:34s} p50 {p50:7.1f} ms   p90 {p90:7.1f} ms   x{p50 / baseline:.2f} of the baseline")
         del model
+    print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (figures taken beside other "
+          "work are slower than on a quiet machine)")
     return 0
 
 
