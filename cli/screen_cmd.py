@@ -111,7 +111,7 @@ def fast_path(argv: list[str]) -> int | None:
         return None
     if not _deliver(SCREEN_COMMANDS[argv[0]][0], 1.5):
         return None
-    print("Sent to the running Describe Aloud app.")
+    print(_("Sent to the running Describe Aloud app."))
     return 0
 
 
@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
     app_command, target, _help = SCREEN_COMMANDS[name]
     if not args.standalone and _deliver(app_command, args.timeout):
         if not args.json:
-            print("Sent to the running Describe Aloud app.")
+            print(_("Sent to the running Describe Aloud app."))
         return 0
     if name == "stop-speech":
         print(APP_ONLY[name])
@@ -143,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             image.save(args.save_image)
         except (OSError, ValueError) as exc:
-            print(f"Could not save the image to {args.save_image}: {exc}.", file=sys.stderr)
+            print(_("Could not save the image to {save_image}: {reason}.").format(save_image=args.save_image, reason=exc), file=sys.stderr)
     return _describe(args, image, source)
 
 

@@ -29,6 +29,7 @@ from PIL import Image
 
 from describe_aloud.engine.capture_platform import active_window_rect, pointer_position
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def monitor_for_point(monitors: Sequence[Mapping[str, Any]], point: Point | None
     negative: a monitor left of the primary one starts at a negative x.
     """
     if not monitors:
-        raise CaptureError("No monitor was found to capture.")
+        raise CaptureError(_("No monitor was found to capture."))
     if point is None:
         return next((m for m in monitors if m.get("is_primary")), monitors[0])
     for monitor in monitors:
@@ -163,7 +164,7 @@ def plan_capture(
     if target not in TARGETS:
         raise ValueError(f"unknown capture target {target!r}; expected one of {', '.join(TARGETS)}")
     if not monitors_with_union:
-        raise CaptureError("No monitor was found to capture.")
+        raise CaptureError(_("No monitor was found to capture."))
     union = monitor_box(monitors_with_union[0])
     physical = list(monitors_with_union[1:]) or [monitors_with_union[0]]
 

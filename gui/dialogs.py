@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.history import HistoryStore
+from describe_aloud.engine.i18n import _
 from describe_aloud.gui.actions import ACTIONS, action_label, plain_text
 from describe_aloud.gui.batch_dialog import BatchDialog
 from describe_aloud.gui.history_view import HistoryDialog
@@ -83,7 +84,7 @@ class Dialogs:
 
     def show_shortcuts(self) -> None:
         self.window.show_result(self.shortcuts_text())
-        self.window.set_status("Keyboard shortcuts are shown in the description area.")
+        self.window.set_status(_("Keyboard shortcuts are shown in the description area."))
 
     def shutdown(self) -> None:
         if self.batch_dialog is not None:

@@ -22,6 +22,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 
 from describe_aloud.engine.errors import UserFacingError, user_message
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import user_command
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ def parse_combo(text: str) -> Combo:
     """Parse "Ctrl+Alt+D" style text. Raises ComboError with a readable reason."""
     raw = (text or "").strip().lower().replace(" ", "")
     if not raw:
-        raise ComboError("The shortcut is empty.")
+        raise ComboError(_("The shortcut is empty."))
     # "+" itself may be the key: "ctrl++".
     tokens = raw.split("+")
     if raw.endswith("++"):
@@ -95,12 +96,12 @@ def parse_combo(text: str) -> Combo:
         elif len(token) == 1 or token in _NAMED_KEYS:
             keys.append(token)
         else:
-            raise ComboError(f"'{token}' in the shortcut '{text}' is not a key name.")
+            raise ComboError(_("'{token}' in the shortcut '{text}' is not a key name.").format(token=token, text=text))
     if len(keys) != 1:
-        raise ComboError(f"The shortcut '{text}' must have exactly one key besides Ctrl, Alt, Shift or Super.")
+        raise ComboError(_("The shortcut '{text}' must have exactly one key besides Ctrl, Alt, Shift or Super.").format(text=text))
     key = keys[0]
     if not modifiers and key not in _NAMED_KEYS:
-        raise ComboError(f"The shortcut '{text}' needs Ctrl, Alt or Super, or it would steal a typing key.")
+        raise ComboError(_("The shortcut '{text}' needs Ctrl, Alt or Super, or it would steal a typing key.").format(text=text))
     order = ["ctrl", "alt", "shift", "cmd"]
     modifiers.sort(key=order.index)
     return Combo(tuple(modifiers), key, "+".join([*modifiers, key]))

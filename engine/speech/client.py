@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ SYNTH_TIMEOUT_PER_CHAR_S = 0.01
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 60.0
 
-HUNG_MESSAGE = "The voice stopped responding and was restarted."
-DIED_MESSAGE = "The voice stopped unexpectedly and was restarted."
-GAVE_UP_MESSAGE = "The voice keeps failing, so speech is switched off until the app is restarted."
+HUNG_MESSAGE = N_("The voice stopped responding and was restarted.")
+DIED_MESSAGE = N_("The voice stopped unexpectedly and was restarted.")
+GAVE_UP_MESSAGE = N_("The voice keeps failing, so speech is switched off until the app is restarted.")
 
 
 class SpeechUnavailable(UserFacingError):
@@ -142,7 +143,7 @@ class VoiceProcess:
             except subprocess.TimeoutExpired:
                 incarnation.process.kill()
                 incarnation.process.wait()
-            self._end(incarnation, SpeechUnavailable("Speech was closed."))
+            self._end(incarnation, SpeechUnavailable(_("Speech was closed.")))
         for thread in self._threads:
             thread.join(timeout)
 
@@ -226,7 +227,7 @@ class VoiceProcess:
         with self._lock:
             if self._current is not incarnation or self._closed:
                 return
-            self._recover(incarnation, DIED_MESSAGE)
+            self._recover(incarnation, _(DIED_MESSAGE))
 
     def _handle(self, incarnation: _Incarnation, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -267,14 +268,14 @@ class VoiceProcess:
                     continue
                 if not incarnation.ready:
                     if now - incarnation.started_at > self._startup_timeout:
-                        self._recover(incarnation, HUNG_MESSAGE)
+                        self._recover(incarnation, _(HUNG_MESSAGE))
                     continue
                 for request in incarnation.outstanding.values():
                     if request.begun_at is not None and now - request.begun_at > synth_timeout(
                         request.text, self._timeout_base
                     ):
                         log.warning("voice process hung on %r; restarting it", request.text[:60])
-                        self._recover(incarnation, HUNG_MESSAGE)
+                        self._recover(incarnation, _(HUNG_MESSAGE))
                         break
 
     def _recover(self, incarnation: _Incarnation, message: str) -> None:
@@ -282,7 +283,7 @@ class VoiceProcess:
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_S] + [now]
         if len(self._restarts) > MAX_RESTARTS:
-            self._give_up(incarnation, GAVE_UP_MESSAGE)
+            self._give_up(incarnation, _(GAVE_UP_MESSAGE))
             return
         incarnation.process.kill()
         self._start_process()

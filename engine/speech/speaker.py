@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import _
 
 from .callbacks import Callback, CallbackThread
 from .client import (
@@ -290,7 +291,7 @@ class Speaker:
 
     def _voice_problem(self, message: str) -> None:
         """From the voice process: a restart is reported every time; lasting states once."""
-        if message in (HUNG_MESSAGE, DIED_MESSAGE):
+        if message in (_(HUNG_MESSAGE), _(DIED_MESSAGE)):  # translated where the voice process says them
             self._report(message)
         else:
             self._report_once(message)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 
 BEST_METRICS = ("bleu4", "cider")
 ENCODERS = (
@@ -102,12 +103,12 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise UserFacingError(f"Unknown training option(s) in the configuration: {', '.join(unknown)}.")
+            raise UserFacingError(_("Unknown training option(s) in the configuration: {items}.").format(items=', '.join(unknown)))
         model = data.pop("model", {}) or {}
         model_known = set(ModelConfig.__dataclass_fields__)
         unknown_model = sorted(set(model) - model_known)
         if unknown_model:
-            raise UserFacingError(f"Unknown model option(s) in the configuration: {', '.join(unknown_model)}.")
+            raise UserFacingError(_("Unknown model option(s) in the configuration: {items}.").format(items=', '.join(unknown_model)))
         return cls(model=ModelConfig(**model), **data)
 
     def save(self, path: str | Path) -> None:
@@ -123,13 +124,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UserFacingError(f"Cannot read the configuration file {path}: {exc.strerror or exc}.") from exc
+        raise UserFacingError(_("Cannot read the configuration file {path}: {value}.").format(path=path, value=exc.strerror or exc)) from exc
     try:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
         return json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise UserFacingError(f"The configuration file {path} is not valid {path.suffix[1:].upper() or 'JSON'}: {exc}.") from exc
+        raise UserFacingError(_("The configuration file {path} is not valid {value}: {reason}.").format(path=path, value=path.suffix[1:].upper() or 'JSON', reason=exc)) from exc
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any], *, skip_none: bool = True) -> dict[str, Any]:

@@ -47,7 +47,8 @@ CALL_SINKS: dict[str, tuple[tuple[int, ...] | str, tuple[str, ...]]] = {
     "announce": ((1,), ()), "set_status": ((0,), ()), "report_error": ("*", ()), "say": ("*", ()),
     "speak": ("*", ()), "speak_text": ("*", ()), "emit": ("*", ()), "_status": ((0,), ()),
     "status": ((0,), ()), "on_status": ((0,), ()), "_name": ((1, 2), ()), "_label": ((0,), ()),
-    "notify": ("*", ()),
+    "notify": ("*", ()), "_set_status": ((0,), ()), "_say": ("*", ()), "setFormat": ((0,), ()),
+    "run_job": ((), ("doing", "memory")),
     # the command line
     "print": ("*", ()), "error": ((0,), ()), "exit": ((0,), ()),
     "add_argument": ((), ("help",)), "add_parser": ((), ("help", "description", "epilog")),
@@ -56,7 +57,7 @@ CALL_SINKS: dict[str, tuple[tuple[int, ...] | str, tuple[str, ...]]] = {
     # errors meant for the user: filled in from engine.errors' class tree (see user_error_classes)
     "user_message": ((), ("doing", "memory")),
 }
-CONSTANT_NAME = re.compile(r"(^|_)(MESSAGE|MESSAGES|TITLE|HELP|LABEL|LABELS|PROMPT|HINT)$")
+CONSTANT_NAME = re.compile(r"(^|_)(MESSAGE|MESSAGES|TITLE|HELP|LABEL|LABELS|PROMPT|HINT|CHOICES)$")
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,14 @@ def unmarked_text(node: ast.AST) -> str | None:
     return None
 
 
+def _labels(node: ast.AST) -> list[ast.AST]:
+    """The label parts of a constant: a table of (label, value) pairs has its labels first."""
+    if isinstance(node, (ast.Tuple, ast.List)) and node.elts and all(
+            isinstance(e, (ast.Tuple, ast.List)) and e.elts for e in node.elts):
+        return [e.elts[0] for e in node.elts]
+    return [node]
+
+
 def scan_file(path: Path, tree: ast.Module, lines: list[str], user_errors: set[str]) -> list[Unmarked]:
     found: list[Unmarked] = []
     rel = path.relative_to(ROOT).as_posix()
@@ -164,7 +173,8 @@ def scan_file(path: Path, tree: ast.Module, lines: list[str], user_errors: set[s
                     check(f"{callee}({kw.arg}=)", kw.value, node)
         elif isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
             if CONSTANT_NAME.search(node.targets[0].id):
-                check(node.targets[0].id, node.value, node)
+                for value in _labels(node.value):
+                    check(node.targets[0].id, value, node)
     return found
 
 
