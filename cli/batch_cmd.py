@@ -139,7 +139,7 @@ def run(args: argparse.Namespace) -> int:
     from describe_aloud.engine.errors import UserFacingError
 
     if args.batch_size is not None and args.batch_size < 1:
-        print("--batch-size must be 1 or more.", file=sys.stderr)
+        print(_("--batch-size must be 1 or more."), file=sys.stderr)
         return 2
     options = options_from_args(args)
     _stop_cleanly_on_terminate()
@@ -153,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     except KeyboardInterrupt:  # before the run loop started (scanning, loading the model)
         bar.close()
-        print("Stopped before anything was described.", file=sys.stderr)
+        print(_("Stopped before anything was described."), file=sys.stderr)
         return 130
     bar.close()
     for line in summary.lines():

@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         voices = speaker.voices()
         if not voices:
             speaker.wait_until_idle(0.2)
-            print(speaker.unavailable_reason or "No voices were found.", file=sys.stderr)
+            print(speaker.unavailable_reason or _("No voices were found."), file=sys.stderr)
             return 1
         if args.language:
             voices = [v for v in voices if _matches_language(v, args.language)]

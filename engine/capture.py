@@ -181,9 +181,9 @@ def plan_capture(
         visible = intersect(tuple(int(v) for v in window_rect), union)  # type: ignore[arg-type]
         if visible is not None:
             return "active_window", visible, None
-        note = "The active window is off screen, so the whole screen was described instead."
+        note = _("The active window is off screen, so the whole screen was described instead.")
     else:
-        note = "The active window could not be found, so the whole screen was described instead."
+        note = _("The active window could not be found, so the whole screen was described instead.")
     return "monitor_under_pointer", monitor, note
 
 
@@ -223,23 +223,23 @@ def permission_hint(platform: str | None = None, environ: Mapping[str, str] | No
     platform = platform or sys.platform
     if platform == "darwin":
         return (
-            "macOS is blocking screen capture. Open System Settings, Privacy & Security, Screen Recording, "
+            _("macOS is blocking screen capture. Open System Settings, Privacy & Security, Screen Recording, "
             "turn it on for Describe Aloud (or for the Terminal or Python you started it from), "
-            "then quit and restart the app."
+            "then quit and restart the app.")
         )
     if platform.startswith("win"):
         return (
-            "Windows returned a black screen. This happens on the sign-in screen, during a security prompt "
-            "or with protected video; try again once it has closed."
+            _("Windows returned a black screen. This happens on the sign-in screen, during a security prompt "
+            "or with protected video; try again once it has closed.")
         )
     if is_wayland_session(environ):
         return (
-            "This is a Wayland session, which hides other apps' windows from screen capture. "
-            "Choose an X11 (Xorg) session on the login screen, then try again."
+            _("This is a Wayland session, which hides other apps' windows from screen capture. "
+            "Choose an X11 (Xorg) session on the login screen, then try again.")
         )
     return (
-        "The screen came back black. If the screen is locked, asleep or a screensaver is running, "
-        "wake or unlock it and try again."
+        _("The screen came back black. If the screen is locked, asleep or a screensaver is running, "
+        "wake or unlock it and try again.")
     )
 
 
@@ -297,9 +297,9 @@ def close_thread_capturer() -> None:
 def _no_screen_message(exc: Exception) -> str:
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         if is_wayland_session():
-            return "The screen cannot be captured. " + permission_hint()
-        return "The screen cannot be captured: no graphical display was found (DISPLAY is not set)."
-    return f"The screen could not be captured ({exc})."
+            return _("The screen cannot be captured. {permission_hint}").format(permission_hint=permission_hint())
+        return _("The screen cannot be captured: no graphical display was found (DISPLAY is not set).")
+    return _("The screen could not be captured ({reason}).").format(reason=exc)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -27,15 +27,16 @@ from PIL import Image
 from describe_aloud.engine.captioners.base import Captioner, CaptionResult
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import N_, _
 from describe_aloud.engine.image_analysis import blank_reason, classify, thumbnail
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.engine.translation import Translator, translate_description
 
 log = logging.getLogger(__name__)
 
-NO_CAPTIONER_MESSAGE = "No captioning model is loaded, so only the text was read."
-CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
-OCR_FAILED_MESSAGE = "The text in the picture could not be read"
+NO_CAPTIONER_MESSAGE = N_("No captioning model is loaded, so only the text was read.")
+CAPTION_FAILED_MESSAGE = N_("The picture could not be described by the model ({reason}).")
+OCR_FAILED_MESSAGE = N_("The text in the picture could not be read ({reason}).")
 
 
 TextReadyCallback = Callable[[Description], None]
@@ -72,7 +73,7 @@ class Describer:
         self.translate_text = translate_text
         self.ocr = (ocr or OcrEngine()) if use_ocr else None
         # Why there is no caption (model missing...), said with every description.
-        self.caption_error = caption_error or (None if captioner is not None else NO_CAPTIONER_MESSAGE)
+        self.caption_error = caption_error or (None if captioner is not None else _(NO_CAPTIONER_MESSAGE))
 
     @property
     def model_id(self) -> str | None:
@@ -240,7 +241,7 @@ class Describer:
                 d.text_lines = self.ocr.read(rgb)
             except Exception as exc:  # noqa: BLE001 - reported to the user; the caption still comes
                 log.exception("OCR failed")
-                d.ocr_error = f"{OCR_FAILED_MESSAGE} ({type(exc).__name__}: {exc})."
+                d.ocr_error = _(OCR_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}")
             d.timings_ms["ocr"] = _ms_since(t)
         d.kind = hint or classify(rgb.size, d.text_lines, thumb)
 
@@ -253,7 +254,7 @@ class Describer:
         for the detailed caption and, unless `objects` says otherwise, the objects (when the captioner can);
         `plain=False` leaves the plain caption out."""
         if not self._can_caption():
-            return _Outcome(error=self.caption_error or NO_CAPTIONER_MESSAGE)
+            return _Outcome(error=self.caption_error or _(NO_CAPTIONER_MESSAGE))
         assert self.captioner is not None
         caps = self.captioner.capabilities
         if objects is None:
@@ -268,10 +269,11 @@ class Describer:
             return _Outcome(error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any model failure is reported, never swallowed
             log.exception("captioning failed")
-            return _Outcome(error=f"{CAPTION_FAILED_MESSAGE} ({type(exc).__name__}: {exc}).")
+            return _Outcome(error=_(CAPTION_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}"))
         if len(results) != len(images):
-            return _Outcome(error=f"{CAPTION_FAILED_MESSAGE} (it returned {len(results)} results for "
-                                  f"{len(images)} images).")
+            return _Outcome(error=_(CAPTION_FAILED_MESSAGE).format(
+                reason=_("it returned {results} results for {images} images").format(
+                    results=len(results), images=len(images))))
         return _Outcome(results=results, share_ms=_ms_since(t) / max(1, len(images)))
 
     @staticmethod

@@ -188,7 +188,7 @@ class AppController(QObject):
         if show:
             self.window.show()
         self.capture.exclude(self.window)
-        self.window.set_status("Starting…")
+        self.window.set_status(_("Starting…"))
         if self._speech_problem:
             self.window.set_status(self._speech_problem, assertive=True)
         if self._history_problem:
@@ -212,7 +212,7 @@ class AppController(QObject):
         self.dialogs.shutdown()
         self.worker.stop()
         if self.worker.isRunning() and not self.worker.wait(60_000):
-            log.error("describe worker did not stop within 60 s")
+            log.error(_("describe worker did not stop within 60 s"))
         try:
             self.speaker.close()
         except Exception:  # noqa: BLE001 - closing must go on for the rest
@@ -267,7 +267,7 @@ class AppController(QObject):
     # Speech commands -----------------------------------------------------------------------------
     def repeat(self) -> None:
         if self.last is None:
-            self.presenter.report_error("Nothing has been described yet.")
+            self.presenter.report_error(_("Nothing has been described yet."))
             return
         self.flow.repeat(self.last.rendering)
 
@@ -277,10 +277,10 @@ class AppController(QObject):
     def copy_description(self) -> None:
         text = self.last.text if self.last else self.window.result_text()
         if not text:
-            self.presenter.report_error("There is no description to copy yet.")
+            self.presenter.report_error(_("There is no description to copy yet."))
             return
         copy_text(text)
-        self.window.set_status("Description copied.")
+        self.window.set_status(_("Description copied."))
         self.flow.say_status("Copied.")
 
     # Windows, dialogs and settings ---------------------------------------------------------------
@@ -293,9 +293,10 @@ class AppController(QObject):
     def _close_requested(self) -> None:
         if self.settings.close_to_tray and self.tray is not None:
             self.window.hide()
-            keys = self.settings.hotkeys.get("describe_screen") or "the tray menu"
-            message = f"{APP_TITLE} is still running in the tray. Describe the screen with {keys}."
-            self.tray.showMessage(APP_TITLE, message)
+            keys = self.settings.hotkeys.get("describe_screen") or _("the tray menu")
+            message = _("{app} is still running in the tray. Describe the screen with {keys}.").format(
+                app=_(APP_TITLE), keys=keys)
+            self.tray.showMessage(_(APP_TITLE), message)
             self.flow.say_status(message)
         else:
             self.quit()
@@ -337,7 +338,7 @@ class AppController(QObject):
                 try:
                     apply()
                 except Exception as exc:  # noqa: BLE001 - report, keep the rest working
-                    self.window.set_status(user_message(exc, doing=f"Could not change the {name}"), assertive=True)
+                    self.window.set_status(user_message(exc, doing=_("Could not change the {name}").format(name=name)), assertive=True)
         if "translate_text" in fields:
             self.worker.translate_text = self.settings.translate_text
         if "earcons" in fields and self.earcons is not None:
@@ -365,7 +366,7 @@ def run_app(*, model: str | None = None, precision: str | None = None, argv: lis
     server = InstanceServer()
     if not server.start():
         if send_command("show"):
-            print("Describe Aloud is already running; its window was brought to the front.")
+            print(_("Describe Aloud is already running; its window was brought to the front."))
             return 0
         log.warning("another instance seems to own the socket but does not answer; starting anyway")
 

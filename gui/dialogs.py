@@ -70,13 +70,13 @@ class Dialogs:
         self.batch_dialog.activateWindow()
 
     def shortcuts_text(self) -> str:
-        lines = ["Keyboard shortcuts in this window:"]
+        lines = [_("Keyboard shortcuts in this window:")]
         for spec in ACTIONS:
             keys = shortcut_text(self.window.action(spec.name))
             if keys:
-                lines.append(f"{plain_text(spec.text)}: {keys}")
+                lines.append(f"{plain_text(_(spec.text))}: {keys}")
         lines.append("")
-        lines.append("Global hotkeys (work in every application):")
+        lines.append(_("Global hotkeys (work in every application):"))
         for action, combo in self.settings.hotkeys.items():
             if combo:
                 lines.append(f"{action_label(action)}: {combo}")

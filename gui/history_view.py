@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from describe_aloud.engine.history import HistoryEntry, HistoryStore
-from describe_aloud.engine.i18n import _
+from describe_aloud.engine.i18n import _, ngettext
 from describe_aloud.gui.announce import announce
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -39,7 +39,7 @@ def entry_label(entry: HistoryEntry) -> str:
     first = entry.text.strip().splitlines()[0] if entry.text.strip() else "(no text)"
     if len(first) > 120:
         first = first[:117] + "…"
-    return f"{when}, {entry.source or 'unknown source'}: {first}"
+    return f"{when}, {entry.source or _('unknown source')}: {first}"
 
 
 class HistoryDialog(QDialog):
@@ -144,9 +144,11 @@ class HistoryDialog(QDialog):
             self.detail_view.clear()
         count = len(entries)
         if query:
-            message = f"{count} description{'s' if count != 1 else ''} found for {query}."
+            message = ngettext("{count} description found for {query}.", "{count} descriptions found for {query}.",
+                               count).format(count=count, query=query)
         else:
-            message = f"{count} description{'s' if count != 1 else ''} in the history."
+            message = ngettext("{count} description in the history.", "{count} descriptions in the history.",
+                               count).format(count=count)
         announce(self.list, message, label=self.status_label)
 
     def selected_entry(self) -> HistoryEntry | None:

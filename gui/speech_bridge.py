@@ -68,7 +68,7 @@ class SpeechBridge(QObject):
         self.speech_finished.emit()
 
     def on_error(self, *args: object) -> None:
-        message = next((str(a) for a in args if a), "Speech failed.")
+        message = next((str(a) for a in args if a), _("Speech failed."))
         self.speech_error.emit(message)
 
 

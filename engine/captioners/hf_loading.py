@@ -100,8 +100,8 @@ def resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]:
     """(what to pass to from_pretrained, where the model is in words, what to do if loading fails)."""
     path = Path(target).expanduser()
     if path.is_dir():
-        where = f"the folder {str(path)!r}"
-        advice = "Check that the folder holds a complete model saved with save_pretrained."
+        where = _("the folder {path!r}").format(path=str(path))
+        advice = _("Check that the folder holds a complete model saved with save_pretrained.")
         if not (path / "config.json").is_file():
             raise ModelLoadError(_("The folder {path!r} is not a model folder: it has no config.json.").format(path=str(path)))
         return str(path), where, advice
@@ -118,10 +118,10 @@ def resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]:
             _("There is no model called {target!r}. Choose one of {known}, a Hugging Face id "
               "(organisation/name), or a model folder.").format(target=target, known=known),
         )
-    where = f"the model {name!r}"
+    where = _("the model {name!r}").format(name=name)
     advice = (
-        f"Its download may be damaged: remove it with: {user_command('models', 'remove', name)}, then "
-        f"download it again with: {user_command('models', 'download', name)}"
+        _("Its download may be damaged: remove it with: {remove}, then download it again with: {download}")
+        .format(remove=user_command("models", "remove", name), download=user_command("models", "download", name))
     )
     # A complete cached copy is always loaded from disk, even when downloads are allowed: no network.
     entry = catalog_entry(target)

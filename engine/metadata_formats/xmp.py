@@ -8,6 +8,7 @@ import re
 import xml.etree.ElementTree as ET
 from io import BytesIO
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.lang_text import language_of
 from describe_aloud.engine.metadata_formats import MetadataError
 
@@ -50,7 +51,7 @@ def _parse_xmp(packet: bytes) -> ET.Element:
             namespaces.setdefault(prefix, uri)
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise MetadataError(f"the existing XMP metadata is not valid XML ({exc})") from None
+        raise MetadataError(_("the existing XMP metadata is not valid XML ({reason})").format(reason=exc)) from None
     _register_prefixes(namespaces)
     return root
 
@@ -60,7 +61,7 @@ def _rdf_root(root: ET.Element) -> ET.Element:
         return root
     rdf = root.find(f"{{{NS_RDF}}}RDF")
     if rdf is None:
-        raise MetadataError("the existing XMP metadata has no rdf:RDF element")
+        raise MetadataError(_("the existing XMP metadata has no rdf:RDF element"))
     return rdf
 
 

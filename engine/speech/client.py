@@ -153,7 +153,7 @@ class VoiceProcess:
         future: Future = Future()
         with self._lock:
             if self._unavailable or self._closed:
-                future.set_exception(SpeechUnavailable(self._unavailable or "Speech was closed."))
+                future.set_exception(SpeechUnavailable(self._unavailable or _("Speech was closed.")))
                 return future
             rid = next(self._ids)
             message["id"] = rid
@@ -192,7 +192,7 @@ class VoiceProcess:
         except OSError as exc:  # no Python to run it with, too many processes...: speech off, app on
             self._current = None
             if self._unavailable is None:
-                self._unavailable = f"Speech is unavailable: the voice process could not start ({exc})."
+                self._unavailable = _("Speech is unavailable: the voice process could not start ({reason}).").format(reason=exc)
                 if self._on_problem:
                     self._on_problem(self._unavailable)
             return

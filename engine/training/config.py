@@ -76,23 +76,26 @@ class TrainConfig:
     def validate(self) -> None:
         problems = []
         if self.model.encoder not in ENCODERS:
-            problems.append(f"encoder {self.model.encoder!r} is not one of {', '.join(ENCODERS)}")
+            problems.append(_("encoder {encoder!r} is not one of {choices}").format(
+                encoder=self.model.encoder, choices=", ".join(ENCODERS)))
         if self.epochs < 1:
-            problems.append("epochs must be at least 1")
+            problems.append(_("epochs must be at least 1"))
         if self.batch_size < 1:
-            problems.append("batch size must be at least 1")
+            problems.append(_("batch size must be at least 1"))
         if self.beam < 1:
-            problems.append("beam size must be at least 1")
+            problems.append(_("beam size must be at least 1"))
         if self.unfreeze_epoch is not None and self.unfreeze_epoch < 1:
-            problems.append("the unfreeze epoch counts from 1")
+            problems.append(_("the unfreeze epoch counts from 1"))
         if self.best_metric not in BEST_METRICS:
-            problems.append(f"best metric must be one of {', '.join(BEST_METRICS)}")
+            problems.append(_("best metric must be one of {choices}").format(choices=", ".join(BEST_METRICS)))
         if self.amp not in ("auto", "on", "off"):
-            problems.append("amp must be auto, on or off")
+            problems.append(_("amp must be auto, on or off"))
         if self.image_size < 32:
-            problems.append("image size must be at least 32 pixels")
+            problems.append(_("image size must be at least 32 pixels"))
         if problems:
-            raise UserFacingError("The training configuration is not valid: " + "; ".join(problems) + ".")
+            # Translators: {problems} is a list of the problems above, separated by semicolons.
+            raise UserFacingError(_("The training configuration is not valid: {problems}.").format(
+                problems="; ".join(problems)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

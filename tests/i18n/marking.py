@@ -49,6 +49,8 @@ CALL_SINKS: dict[str, tuple[tuple[int, ...] | str, tuple[str, ...]]] = {
     "status": ((0,), ()), "on_status": ((0,), ()), "_name": ((1, 2), ()), "_label": ((0,), ()),
     "notify": ("*", ()), "_set_status": ((0,), ()), "_say": ("*", ()), "setFormat": ((0,), ()),
     "run_job": ((), ("doing", "memory")),
+    # the batch's reasons, shown in its summary
+    "MetadataResult": ((2,), ()), "MetadataError": ("*", ()), "LoadedImage": ((), ("error",)), "_failed": ((1,), ()),
     # the command line
     "print": ("*", ()), "error": ((0,), ()), "exit": ((0,), ()),
     "add_argument": ((), ("help",)), "add_parser": ((), ("help", "description", "epilog")),
@@ -120,6 +122,8 @@ def unmarked_text(node: ast.AST) -> str | None:
         return unmarked_text(node.left) or (unmarked_text(node.right) if isinstance(node.op, ast.Add) else None)
     if isinstance(node, ast.IfExp):
         return unmarked_text(node.body) or unmarked_text(node.orelse)
+    if isinstance(node, ast.BoolOp):  # message or "default text"
+        return next((t for t in map(unmarked_text, node.values) if t), None)
     if isinstance(node, (ast.List, ast.Tuple)):
         return next((t for t in map(unmarked_text, node.elts) if t), None)
     if isinstance(node, ast.Call):
