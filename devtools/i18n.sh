@@ -15,7 +15,7 @@ POT=$LOCALE/$DOMAIN.pot
 extract() {
     # _("..."), ngettext("one", "many", n), pgettext("context", "..."), N_("...") (marked where defined).
     # Comments starting with "Translators:" right above a string go into the catalog for the translator.
-    "$PYBABEL" extract -q -o "$POT" --sort-by-file --no-wrap --add-comments=Translators: \
+    "$PYBABEL" -q extract -o "$POT" --sort-by-file --no-wrap --add-comments=Translators: \
         -k _ -k ngettext:1,2 -k pgettext:1c,2 -k N_ \
         --project=describe-aloud --msgid-bugs-address="" --copyright-holder="" \
         engine gui cli
@@ -27,7 +27,7 @@ case "${1:-all}" in
         for po in "$LOCALE"/*/LC_MESSAGES/$DOMAIN.po; do
             [ -e "$po" ] || continue
             lang=$(basename "$(dirname "$(dirname "$po")")")
-            "$PYBABEL" update -q --no-wrap --no-fuzzy-matching -D "$DOMAIN" -i "$POT" -d "$LOCALE" -l "$lang"
+            "$PYBABEL" -q update --no-wrap --no-fuzzy-matching -D "$DOMAIN" -i "$POT" -d "$LOCALE" -l "$lang"
         done
         "$VENV/bin/python" devtools/compile_catalogs.py
         "$VENV/bin/python" devtools/catalog_stats.py
@@ -35,7 +35,7 @@ case "${1:-all}" in
     new)
         lang=${2:?usage: devtools/i18n.sh new LANG (e.g. de, pt_BR)}
         extract
-        "$PYBABEL" init -q --no-wrap -D "$DOMAIN" -i "$POT" -d "$LOCALE" -l "$lang"
+        "$PYBABEL" -q init --no-wrap -D "$DOMAIN" -i "$POT" -d "$LOCALE" -l "$lang"
         echo "Now translate $LOCALE/$lang/LC_MESSAGES/$DOMAIN.po, then run devtools/i18n.sh" >&2
         ;;
     check)

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from describe_aloud.engine.description import Description, ImageKind, TextLine
-from describe_aloud.engine.i18n import _
+from describe_aloud.engine.i18n import _, pgettext
 
 
 @dataclass(frozen=True)
@@ -104,7 +104,8 @@ def _kind_part(d: Description) -> Part:
 
 
 def object_labels(d: Description) -> str:
-    return ", ".join(sorted({o.label for o in d.objects}))
+    # Translators: between the names in a list of objects ("dog, person"); Chinese uses "、".
+    return pgettext("list separator", ", ").join(sorted({o.label for o in d.objects}))
 
 
 def objects(d: Description) -> Rendering:

@@ -14,6 +14,7 @@ from describe_aloud.engine.i18n import DOMAIN, LOCALE_DIR, available_languages, 
 ROOT = Path(__file__).resolve().parents[2]
 FIELD = re.compile(r"\{([a-z_]*)[^{}]*\}")
 COMPLETE = ("zh_CN",)
+HISTORY_COUNT = ("{count} description in the history.", "{count} descriptions in the history.")  # gui/history_view.py
 
 
 def catalogs():
@@ -83,12 +84,13 @@ def test_plural_forms_follow_the_language():
 
     set_language("zh_CN")
     try:
-        one = ngettext("{count} image", "{count} images", 1)
-        many = ngettext("{count} image", "{count} images", 3)
+        one = ngettext(*HISTORY_COUNT, 1)
+        many = ngettext(*HISTORY_COUNT, 3)
         assert one == many and "{count}" in one and HAN(one)  # Chinese has one form
     finally:
         set_language("en")
-    assert ngettext("{count} image", "{count} images", 1) != ngettext("{count} image", "{count} images", 3)
+    assert ngettext(*HISTORY_COUNT, 1).format(count=1) == "1 description in the history."
+    assert ngettext(*HISTORY_COUNT, 3).format(count=3) == "3 descriptions in the history."
 
 
 def HAN(text: str) -> bool:
