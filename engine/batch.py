@@ -345,7 +345,7 @@ class BatchRunner:
                 log.exception("writing metadata into %s failed", entry.path)
                 from describe_aloud.engine.metadata import MetadataResult
 
-                result = MetadataResult(str(path), _("failed"), _("left untouched: {name__}: {reason}").format(name__=type(exc).__name__, reason=exc))
+                result = MetadataResult(str(path), "failed", _("left untouched: {name__}: {reason}").format(name__=type(exc).__name__, reason=exc))
             if result.ok:
                 summary.metadata_written += 1
                 # The file grew (mtime is kept): record its new key so the next run still sees it as done.
