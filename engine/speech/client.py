@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from describe_aloud.engine.errors import UserFacingError
-from describe_aloud.engine.i18n import N_, _
+from describe_aloud.engine.i18n import N_, _, current_language
 
 log = logging.getLogger(__name__)
 
@@ -183,6 +183,9 @@ class VoiceProcess:
         """Start a worker (lock held)."""
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # The voice process's own messages (a missing voice, no speech engine) in the app's language, which
+        # --language or Settings may have set apart from the system's.
+        env["LANGUAGE"] = current_language()
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", self._worker_module],
