@@ -212,7 +212,7 @@ class AppController(QObject):
         self.dialogs.shutdown()
         self.worker.stop()
         if self.worker.isRunning() and not self.worker.wait(60_000):
-            log.error(_("describe worker did not stop within 60 s"))
+            log.error("describe worker did not stop within 60 s")
         try:
             self.speaker.close()
         except Exception:  # noqa: BLE001 - closing must go on for the rest
@@ -328,17 +328,17 @@ class AppController(QObject):
                 self.flow.speaker = self._create_speaker()
             else:
                 self.speaker.set_output(self.settings.speech_output)
-        voice_settings = {
-            "voice": lambda: self.speaker.set_voice(self.settings.voice),
-            "rate": lambda: self.speaker.set_rate(self.settings.rate),
-            "volume": lambda: self.speaker.set_volume(self.settings.volume),
+        voice_settings = {  # what to do, and what failed in the user's words
+            "voice": (lambda: self.speaker.set_voice(self.settings.voice), _("Could not change the voice")),
+            "rate": (lambda: self.speaker.set_rate(self.settings.rate), _("Could not change the rate")),
+            "volume": (lambda: self.speaker.set_volume(self.settings.volume), _("Could not change the volume")),
         }
-        for name, apply in voice_settings.items():
+        for name, (apply, failed) in voice_settings.items():
             if name in fields:
                 try:
                     apply()
                 except Exception as exc:  # noqa: BLE001 - report, keep the rest working
-                    self.window.set_status(user_message(exc, doing=_("Could not change the {name}").format(name=name)), assertive=True)
+                    self.window.set_status(user_message(exc, doing=failed), assertive=True)
         if "translate_text" in fields:
             self.worker.translate_text = self.settings.translate_text
         if "earcons" in fields and self.earcons is not None:

@@ -107,6 +107,12 @@ def _callee(node: ast.Call) -> str:
     return ""
 
 
+def _is_log_call(node: ast.Call) -> bool:
+    func = node.func
+    return isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id in (
+        "log", "logger", "logging")
+
+
 def _has_words(text: str) -> bool:
     return bool(LETTERS.search(FIELD.sub("", text)))
 
@@ -162,6 +168,8 @@ def scan_file(path: Path, tree: ast.Module, lines: list[str], user_errors: set[s
     for node in ast.walk(tree):
         if isinstance(node, ast.Call):
             callee = _callee(node)
+            if _is_log_call(node):
+                continue  # log lines are for developers, in English
             if callee in user_errors:
                 spec: tuple[tuple[int, ...] | str, tuple[str, ...]] = ("*", ("message",))
             elif callee in CALL_SINKS:
