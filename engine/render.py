@@ -68,7 +68,14 @@ def sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?。！？" else text + "."
+    return text if text[-1] in ".!?。！？" else text + full_stop(text)
+
+
+def full_stop(text: str) -> str:
+    """The full stop that ends `text`: "。" after Chinese or Japanese characters (a translated caption),
+    "." otherwise."""
+    last = text.rstrip()[-1:] or "."
+    return "。" if "\u3040" <= last <= "\u9fff" or "\uf900" <= last <= "\ufaff" else "."
 
 
 def spoken_text(lines: list[TextLine]) -> str:
@@ -164,7 +171,7 @@ def _alt_sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?\"'。！？" else text + "."
+    return text if text[-1] in ".!?\"'。！？”" else text + full_stop(text)
 
 
 def alt_text(d: Description) -> str:
