@@ -54,15 +54,14 @@ def load_translator_or_say(args: argparse.Namespace):
     once on stderr."""
     import sys
 
-    from describe_aloud.engine.errors import UserFacingError
     from describe_aloud.engine.i18n import current_language
-    from describe_aloud.engine.translation import load_translator_for
+    from describe_aloud.engine.translation import needs_translation, translator_or_reason
 
-    try:
-        return load_translator_for(current_language())
-    except UserFacingError as exc:
-        print(_("Descriptions stay in English: {reason}").format(reason=exc), file=sys.stderr)
-        return None
+    language = current_language()
+    translator, problem = translator_or_reason(language if needs_translation(language) else None)
+    if problem:
+        print(problem, file=sys.stderr)
+    return translator
 
 
 def add_speaking_arguments(parser: argparse.ArgumentParser) -> None:

@@ -168,6 +168,19 @@ def load_translator_for(language: str, *, precision: str = "int8") -> Translator
     return load_translator(spec.name, language=language, precision=precision)
 
 
+def translator_or_reason(language: str | None, *, precision: str = "int8") -> tuple[Translator | None, str | None]:
+    """(the translator into `language` or None, why descriptions stay in English or None): the app and the
+    command line say the reason once and go on describing in English."""
+    from describe_aloud.engine.errors import user_message
+
+    try:
+        return (load_translator_for(language, precision=precision) if language else None), None
+    except Exception as exc:  # noqa: BLE001 - any failure: said once, describing goes on in English
+        log.warning("translator for %s not loaded: %s", language, exc)
+        reason = user_message(exc, doing=_("Loading the translation model failed"))
+        return None, _("Descriptions stay in English: {reason}").format(reason=reason)
+
+
 def _resolve(target: str) -> tuple[str, str]:
     """(what to pass to from_pretrained, the name to tell the user)."""
     from describe_aloud.engine.models.store import complete_snapshot
@@ -229,4 +242,5 @@ __all__ = [
     "needs_translation",
     "translate_description",
     "translation_model_for",
+    "translator_or_reason",
 ]

@@ -41,7 +41,7 @@ from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
 from describe_aloud.engine.images import load_image
 from describe_aloud.engine.i18n import N_, _
 from describe_aloud.engine.ocr import OcrEngine
-from describe_aloud.engine.translation import load_translator_for
+from describe_aloud.engine.translation import translator_or_reason
 from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
@@ -287,13 +287,10 @@ class DescribeWorker(JobWorker):
         """Load the translator into the app's language (nothing for English) and give it to the describers.
         A missing translation model is said once; descriptions then stay in English."""
         if self._translator is None and self._language is not None:
-            try:
-                self._translator = load_translator_for(self._language)
-            except Exception as exc:  # noqa: BLE001 - said once; describing goes on in English
-                log.warning("translator for %s not loaded: %s", self._language, exc)
+            self._translator, problem = translator_or_reason(self._language)
+            if problem:
                 self._language = None  # do not try again on every model change
-                self.status.emit(_("Descriptions stay in English: {reason}").format(
-                    reason=user_message(exc, doing=_("Loading the translation model failed"))))
+                self.status.emit(problem)
         for describer in (self._describer, self._detail_describer):
             if describer is not None:
                 describer.translator = self._translator
