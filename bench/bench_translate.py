@@ -89,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--new-tokens", type=int, default=24)
     args = parser.parse_args(argv)
 
+    # The app's thread policy (idle OpenMP threads spin briefly, then sleep), set before torch is imported,
+    # exactly as cli/main.py does: with libgomp's default long spin, a busy machine makes every decoding
+    # step wait for spinning threads.
+    from describe_aloud.cli.main import _set_thread_policy
+
+    _set_thread_policy()
     import torch
     import transformers
 
@@ -96,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CPU: {cpu_description()}; {os.cpu_count()} logical CPUs; load average before: "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {args.threads}, "
-          f"quantized engine {torch.backends.quantized.engine}")
+          f"quantized engine {torch.backends.quantized.engine}, GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}")
     source_tokens = args.caption_tokens + 2  # >>cmn_Hans<< and </s>
     print(f"opus-mt-en-zh size, random weights; source {source_tokens} tokens, {args.new_tokens} new tokens, "
           f"{args.runs} runs (+1 warm-up)")

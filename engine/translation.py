@@ -100,15 +100,17 @@ class Translator:
         import torch
 
         prefixed = [f"{self.target_token} {t}" if self.target_token else t for t in texts]
+        # Neither side may run past the model's position table (512 for OPUS-MT): a long read text is cut.
+        positions = int(getattr(self.model.config, "max_position_embeddings", MAX_SOURCE_TOKENS))
         inputs = self.tokenizer(prefixed, return_tensors="pt", padding=True, truncation=True,
-                                max_length=MAX_SOURCE_TOKENS)
+                                max_length=min(MAX_SOURCE_TOKENS, positions))
         longest = int(inputs["input_ids"].shape[1])
         with torch.inference_mode():
             out = self.model.generate(
                 **inputs,
                 num_beams=1,
                 do_sample=False,
-                max_new_tokens=max(MIN_NEW_TOKENS_CAP, longest * MAX_NEW_TOKENS_FACTOR),
+                max_new_tokens=min(positions - 1, max(MIN_NEW_TOKENS_CAP, longest * MAX_NEW_TOKENS_FACTOR)),
             )
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
@@ -216,7 +218,11 @@ def translate_description(d: Description, translator: Translator | None, *,
     sources = [d.caption or "", d.detailed_caption or "", *labels, *lines]
     if not any(s.strip() for s in sources):
         return d
-    out = translator.translate(sources)
+    try:
+        out = translator.translate(sources)
+    except Exception:  # noqa: BLE001 - a failed translation must not cost the description: English stays
+        log.exception("translating a description failed; it stays in English")
+        return d
     caption, detailed = out[0], out[1]
     by_label = dict(zip(labels, out[2:2 + len(labels)]))
     new_lines = out[2 + len(labels):]

@@ -118,3 +118,23 @@ def test_a_batch_is_translated_too(tiny_git_dir, translator):
     describer = Describer(load_captioner(str(tiny_git_dir)), use_ocr=False, translator=translator)
     out = describer.describe_batch([photo_image(), Image.new("RGB", (64, 64), "white")])
     assert chinese(out[0].caption) and out[1].kind is ImageKind.BLANK
+
+
+def test_a_long_text_is_translated_within_the_models_positions(translator):
+    # The tiny model has 128 positions: a long read text must be cut, not crash the description.
+    long_text = " ".join(["a dog sitting on a sofa in a living room"] * 40)
+    d = Description(kind=ImageKind.DOCUMENT, caption=long_text,
+                    text_lines=[TextLine(long_text, (0, 0, 1, 1), 0.9)])
+    out = translate_description(d, translator, translate_text=True)
+    assert chinese(out.caption) and chinese(out.text_lines[0].text)
+
+
+def test_a_failing_translation_keeps_the_english_description(translator, monkeypatch):
+    d = Description(kind=ImageKind.PHOTO, caption="a dog sitting on a sofa")
+
+    def broken(texts):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(translator, "_generate", broken)
+    monkeypatch.setattr(translator, "_cache", {})
+    assert translate_description(d, translator) is d
