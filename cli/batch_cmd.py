@@ -89,6 +89,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
         hash_files=args.hash,
         precision=args.precision,
         use_ocr=not args.no_ocr,
+        translate_text=args.translate_text,
     )
 
 
@@ -140,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     from describe_aloud.engine.errors import UserFacingError
 
     if args.batch_size is not None and args.batch_size < 1:
-        print("--batch-size must be 1 or more.", file=sys.stderr)
+        print(_("--batch-size must be 1 or more."), file=sys.stderr)
         return 2
     if getattr(args, "ray", None) is not None:
         from describe_aloud.cli.batch_ray import run_ray
@@ -159,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     except KeyboardInterrupt:  # before the run loop started (scanning, loading the model)
         bar.close()
-        print("Stopped before anything was described.", file=sys.stderr)
+        print(_("Stopped before anything was described."), file=sys.stderr)
         return 130
     bar.close()
     for line in summary.lines():

@@ -26,6 +26,7 @@ from describe_aloud.cli.common import (
     add_model_arguments,
     add_speaking_arguments,
     chosen_model,
+    load_translator_or_say,
 )
 from describe_aloud.engine import render
 from describe_aloud.engine.i18n import _
@@ -69,9 +70,11 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
     if args.detail and captioner is not None and "detailed" not in captioner.capabilities:
-        print(f"The model {spec} has no detailed description; its short caption is given instead.",
+        print(_("The model {spec} has no detailed description; its short caption is given instead.").format(spec=spec),
               file=sys.stderr)
-    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
+    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr,
+                          translator=load_translator_or_say(args) if captioner is not None else None,
+                          translate_text=args.translate_text)
     try:
         for path in args.paths:
             started = time.perf_counter()
@@ -125,20 +128,25 @@ def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Captioner 
     from describe_aloud.engine.captioners import load_captioner
     from describe_aloud.engine.errors import ModelNotAvailable, UserFacingError
 
-    consequence = "only the text was read" if ocr else "there is no description"
+    # Whole sentences for each case (never "so" + a fragment): each language orders them its own way.
+    not_downloaded = (_("The model is not downloaded, so only the text was read.") if ocr
+                      else _("The model is not downloaded, so there is no description."))
+    not_loaded = (_("The model could not be loaded, so only the text was read.") if ocr
+                  else _("The model could not be loaded, so there is no description."))
     started = time.perf_counter()
     try:
         captioner = load_captioner(spec, precision=precision, local_files_only=True)
     except ModelNotAvailable as exc:
         print(str(exc), file=sys.stderr)
-        return None, f"The model is not downloaded, so {consequence}.", exc.exit_code
+        return None, not_downloaded, exc.exit_code
     except UserFacingError as exc:  # ModelLoadError: files present but unusable
         print(str(exc), file=sys.stderr)
-        return None, f"The model could not be loaded, so {consequence}.", exc.exit_code
+        return None, not_loaded, exc.exit_code
     except Exception as exc:  # noqa: BLE001 - a broken backend must not cost the user the text
         log.debug("loading %s failed", spec, exc_info=True)
-        print(f"The model {spec!r} could not be loaded ({type(exc).__name__}: {exc}).", file=sys.stderr)
-        return None, f"The model could not be loaded, so {consequence}.", 1
+        print(_("The model {spec!r} could not be loaded ({error}: {reason}).").format(
+            spec=spec, error=type(exc).__name__, reason=exc), file=sys.stderr)
+        return None, not_loaded, 1
     log.info("loaded %s in %.0f ms", spec, (time.perf_counter() - started) * 1000)
     return captioner, None, 0
 
@@ -228,13 +236,14 @@ class _Voice:
             if self.args.save_audio and self.texts:
                 saved = self.speaker.save_wav(" ".join(self.texts), self.args.save_audio)
                 if not self.args.json:
-                    print(f"Saved the spoken description to {saved}")
+                    print(_("Saved the spoken description to {saved}").format(saved=saved))
             if self.args.speak:
                 self.speaker.wait_until_idle()
         except UserFacingError as exc:
             self._problem(str(exc))
         except OSError as exc:
-            self._problem(f"Could not write the audio file {self.args.save_audio}: {exc.strerror or exc}.")
+            self._problem(_("Could not write the audio file {path}: {reason}.").format(
+                path=self.args.save_audio, reason=exc.strerror or exc))
         finally:
             self.speaker.close()
         return 1 if self.problems else 0

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _format_entry(entry) -> str:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time))
-    source = entry.source or "unknown source"
+    source = entry.source or _("unknown source")
     return f"[{entry.id}] {when}  {source}  ({entry.kind})\n{entry.text}"
 
 
@@ -60,9 +60,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not entries:
         if args.search is not None:
-            print(f"No description in the history contains {args.search!r}.", file=sys.stderr)
+            print(_("No description in the history contains {search!r}.").format(search=args.search), file=sys.stderr)
         else:
-            print("The history is empty: nothing has been described yet.", file=sys.stderr)
+            print(_("The history is empty: nothing has been described yet."), file=sys.stderr)
         return 1
     print("\n\n".join(_format_entry(e) for e in entries))
     return 0

@@ -124,3 +124,5 @@ case "$what" in
 esac
 install_system_packages
 setup_venv
+# The translation catalogs: .po in git, .mo compiled here for a checkout (setup.py does it for a wheel).
+"$VENV/bin/python" devtools/compile_catalogs.py --if-stale

@@ -50,6 +50,10 @@ class Settings:
     detail_model: str = "florence-2-base"
     precision: str = "auto"
     detail: bool = False
+    # The app's language ("zh_CN", "de"); None: the system's. Descriptions are translated into it.
+    language: str | None = None
+    # Translate the text read from images too (off: read text is said exactly as written).
+    translate_text: bool = False
     speak_ocr: bool = True
     # Speech
     speech_output: str = "own"  # "own" voice or "screen_reader"

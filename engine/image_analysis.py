@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from describe_aloud.engine.description import ImageKind, TextLine
+from describe_aloud.engine.i18n import N_, _, pgettext
 
 # Blank check: the image is shrunk (box filter, which averages sensor / JPEG noise away) to this many
 # pixels on its longest side; it is blank when no pixel of it strays more than BLANK_TOLERANCE levels
@@ -48,7 +49,8 @@ def blank_reason(thumb: np.ndarray) -> str | None:
     deviation = float(np.abs(flat - np.median(flat, axis=0)).max())
     if deviation > BLANK_TOLERANCE:
         return None
-    return f"all {colour_name(tuple(flat.mean(axis=0)))}"
+    # Translators: a blank image's look, said as "The image is blank: all dark grey."
+    return _("all {colour}").format(colour=colour_name(tuple(flat.mean(axis=0))))
 
 
 def colour_name(rgb: tuple[float, ...]) -> str:
@@ -57,24 +59,26 @@ def colour_name(rgb: tuple[float, ...]) -> str:
     hue, light, sat = colorsys.rgb_to_hls(r, g, b)
     if sat < 0.15 or max(r, g, b) - min(r, g, b) < 0.08:
         if light < 0.08:
-            return "black"
+            return pgettext("colour", "black")
         if light > 0.92:
-            return "white"
+            return pgettext("colour", "white")
         if light < 0.35:
-            return "dark grey"
+            return pgettext("colour", "dark grey")
         if light > 0.7:
-            return "light grey"
-        return "grey"
+            return pgettext("colour", "light grey")
+        return pgettext("colour", "grey")
     degrees = hue * 360
-    for limit, name in ((15, "red"), (40, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"),
-                        (255, "blue"), (290, "purple"), (335, "pink"), (360, "red")):
+    for limit, name in ((15, N_("red")), (40, N_("orange")), (70, N_("yellow")), (165, N_("green")),
+                        (195, N_("cyan")), (255, N_("blue")), (290, N_("purple")), (335, N_("pink")),
+                        (360, N_("red"))):
         if degrees < limit:
-            base = name
+            base = _(name)
             break
     if light < 0.3:
-        return f"dark {base}"
+        # Translators: a colour name, e.g. "dark blue"; {colour} is one of the colours above.
+        return _("dark {colour}").format(colour=base)
     if light > 0.75:
-        return f"light {base}"
+        return _("light {colour}").format(colour=base)
     return base
 
 

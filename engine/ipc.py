@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from describe_aloud.engine import environment
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -167,5 +168,5 @@ def _exchange_pipe(payload: bytes, timeout_ms: int) -> str:
     reader.start()
     reader.join(max(deadline - time.monotonic(), 0.05))
     if not replies:
-        raise OSError("the running app did not answer in time")
+        raise OSError(_("the running app did not answer in time"))
     return replies[0]

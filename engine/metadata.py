@@ -36,6 +36,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.metadata_formats import MetadataError
 from describe_aloud.engine.metadata_formats.containers import (
     EXIF_HEADER,
@@ -120,11 +121,11 @@ def _replace_verified(path: str, write_new, *, alt_text: str, fmt: str) -> None:
         try:
             same = _pixel_fingerprint(tmp) == _pixel_fingerprint(path)
         except Exception as exc:  # noqa: BLE001 - any decode failure means "not safe"
-            raise MetadataError(f"the rewritten file could not be decoded ({exc})") from None
+            raise MetadataError(_("the rewritten file could not be decoded ({reason})").format(reason=exc)) from None
         if not same:
-            raise MetadataError("the rewritten file did not decode to the same pixels")
+            raise MetadataError(_("the rewritten file did not decode to the same pixels"))
         if read_alt_text(tmp, fmt=fmt) != alt_text:
-            raise MetadataError("the alt text could not be read back from the rewritten file")
+            raise MetadataError(_("the alt text could not be read back from the rewritten file"))
         os.chmod(tmp, st.st_mode & 0o7777)
         try:
             os.chown(tmp, st.st_uid, st.st_gid)
@@ -134,7 +135,7 @@ def _replace_verified(path: str, write_new, *, alt_text: str, fmt: str) -> None:
         # The original must not have changed while we worked on it.
         now = os.stat(path)
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-            raise MetadataError("the file changed while the metadata was being written")
+            raise MetadataError(_("the file changed while the metadata was being written"))
         os.replace(tmp, path)
         _fsync_dir(folder)
     except BaseException:
@@ -169,17 +170,16 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
         st = os.stat(real)
         if not st.st_mode & 0o222:
             # Replacing it would work (the folder is writable) but the owner marked it not to be changed.
-            return MetadataResult(shown, "failed", "left untouched: the file is read-only")
+            return MetadataResult(shown, "failed", _("left untouched: the file is read-only"))
         if st.st_nlink > 1:
-            return MetadataResult(shown, "failed", "left untouched: the file has other hard links, "
-                                  "which replacing it would break")
+            return MetadataResult(shown, "failed", _("left untouched: the file has other hard links, "
+                                  "which replacing it would break"))
         with open(real, "rb") as fh:
             head = fh.read(16)
         fmt = sniff_format(head)
         if fmt not in WRITABLE_FORMATS:
             what = {"gif": "GIF", "bmp": "BMP", "heif": "HEIC/HEIF"}.get(fmt or "", "this")
-            return MetadataResult(shown, "unsupported", f"{what} files cannot hold alt text here; "
-                                  "use --sidecar xmp instead")
+            return MetadataResult(shown, "unsupported", _("{what} files cannot hold alt text here; use --sidecar xmp instead").format(what=what))
         if fmt == "tiff":
             _write_tiff(real, alt_text)
         else:
@@ -188,12 +188,12 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
             new = rewrite(data, alt_text)
             _replace_verified(real, lambda fh: fh.write(new), alt_text=alt_text, fmt=fmt)
     except MetadataError as exc:
-        return MetadataResult(shown, "failed", f"left untouched: {exc}")
+        return MetadataResult(shown, "failed", _("left untouched: {reason}").format(reason=exc))
     except OSError as exc:
-        return MetadataResult(shown, "failed", f"left untouched: {exc.strerror or exc}")
+        return MetadataResult(shown, "failed", _("left untouched: {value}").format(value=exc.strerror or exc))
     except (struct.error, zlib.error, IndexError, ValueError, UnicodeError) as exc:
         # A malformed structure our parser did not foresee: nothing was replaced.
-        return MetadataResult(shown, "failed", f"left untouched: its metadata could not be parsed ({exc})")
+        return MetadataResult(shown, "failed", _("left untouched: its metadata could not be parsed ({reason})").format(reason=exc))
     return MetadataResult(shown, "written")
 
 
@@ -203,7 +203,7 @@ def _write_tiff(path: str, alt_text: str) -> None:
         order, ifd0 = tiff_header(head)
         size = os.fstat(fh.fileno()).st_size
         if ifd0 + 2 > size:
-            raise MetadataError("the first TIFF directory points outside the file")
+            raise MetadataError(_("the first TIFF directory points outside the file"))
         fh.seek(ifd0)
         (count,) = struct.unpack(order + "H", fh.read(2))
         fh.seek(ifd0)
@@ -248,7 +248,7 @@ class _SparseView:
         for offset, chunk in self._ranges.items():
             if offset <= start and stop <= offset + len(chunk):
                 return chunk[start - offset : stop - offset]
-        raise MetadataError("the TIFF directory could not be read")
+        raise MetadataError(_("the TIFF directory could not be read"))
 
 
 # ------------------------------------------------------------------------------------ sidecars
@@ -302,9 +302,9 @@ def write_xmp_sidecar(image_path: str | os.PathLike, alt_text: str) -> MetadataR
         # A sidecar is a plain XMP document: no xpacket wrapper needed, but it does no harm either.
         atomic_write_bytes(sidecar, packet)
     except MetadataError as exc:
-        return MetadataResult(str(sidecar), "failed", f"left untouched: {exc}")
+        return MetadataResult(str(sidecar), "failed", _("left untouched: {reason}").format(reason=exc))
     except OSError as exc:
-        return MetadataResult(str(sidecar), "failed", f"not written: {exc.strerror or exc}")
+        return MetadataResult(str(sidecar), "failed", _("not written: {value}").format(value=exc.strerror or exc))
     return MetadataResult(str(sidecar), "written")
 
 

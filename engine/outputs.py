@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.journal import Entry, Journal
 from describe_aloud.engine.metadata import atomic_write_bytes, text_sidecar_path
 
@@ -40,7 +41,7 @@ def output_format(path: str | os.PathLike) -> str:
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise UserFacingError(
-            f"The results file {str(path)!r} must end in .csv, .jsonl or .json."
+            _("The results file {path!r} must end in .csv, .jsonl or .json.").format(path=str(path))
         )
     return fmt
 
@@ -106,12 +107,12 @@ def check_output_writable(path: str | os.PathLike, journal: Journal) -> None:
     if not path.exists():
         return
     if path.is_dir():
-        raise OutputConflict(f"The results file {str(path)!r} is a folder; choose a file name with --out.")
+        raise OutputConflict(_("The results file {path!r} is a folder; choose a file name with --out.").format(path=str(path)))
     if journal.written_hash(str(path)) == _sha256_file(path) or _looks_like_ours(path, output_format(path)):
         return
     raise OutputConflict(
-        f"The file {str(path)!r} already exists and was not written by Describe Aloud, so it was left "
-        "as it is. Choose another name with --out, or move that file away."
+        _("The file {path!r} already exists and was not written by Describe Aloud, so it was left as "
+          "it is. Choose another name with --out, or move that file away.").format(path=str(path))
     )
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from describe_aloud.engine.description import Description, ImageKind, TextLine
-from describe_aloud.engine.i18n import _
+from describe_aloud.engine.i18n import _, pgettext
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,14 @@ def sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?。！？" else text + "."
+    return text if text[-1] in ".!?。！？" else text + full_stop(text)
+
+
+def full_stop(text: str) -> str:
+    """The full stop that ends `text`: "。" after Chinese or Japanese characters (a translated caption),
+    "." otherwise."""
+    last = text.rstrip()[-1:] or "."
+    return "。" if "\u3040" <= last <= "\u9fff" or "\uf900" <= last <= "\ufaff" else "."
 
 
 def spoken_text(lines: list[TextLine]) -> str:
@@ -104,7 +111,8 @@ def _kind_part(d: Description) -> Part:
 
 
 def object_labels(d: Description) -> str:
-    return ", ".join(sorted({o.label for o in d.objects}))
+    # Translators: between the names in a list of objects ("dog, person"); Chinese uses "、".
+    return pgettext("list separator", ", ").join(sorted({o.label for o in d.objects}))
 
 
 def objects(d: Description) -> Rendering:
@@ -163,7 +171,7 @@ def _alt_sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?\"'。！？" else text + "."
+    return text if text[-1] in ".!?\"'。！？”" else text + full_stop(text)
 
 
 def alt_text(d: Description) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject
 from PySide6.QtGui import QAccessible, QAccessibleEvent
 from PySide6.QtWidgets import QLabel
+from describe_aloud.engine.i18n import _
 
 try:  # Qt >= 6.8
     from PySide6.QtGui import QAccessibleAnnouncementEvent
@@ -27,7 +28,7 @@ def announce(source: QObject, message: str, *, assertive: bool = False, label: Q
     When `label` is given its text is set to the message as well (the visible status line)."""
     if label is not None:
         label.setText(message)
-        label.setAccessibleName(f"Status: {message}")
+        label.setAccessibleName(_("Status: {message}").format(message=message))
     if not message:
         return
     if HAS_ANNOUNCEMENT_EVENT:

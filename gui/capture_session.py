@@ -23,15 +23,17 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from describe_aloud.engine import capture as screen
 from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 # engine.capture target -> the source the user hears ("Described screen.").
 SOURCE_NAMES = {
-    "monitor_under_pointer": "screen",
-    "active_window": "active window",
-    "region_around_pointer": "region around the pointer",
-    "all_monitors": "all monitors",
+    # Translators: what was described, said as "Described {source}." (see gui/presenter.py).
+    "monitor_under_pointer": N_("screen"),
+    "active_window": N_("active window"),
+    "region_around_pointer": N_("region around the pointer"),
+    "all_monitors": N_("all monitors"),
 }
 # After our windows are hidden and the display server has processed that (one round trip, well under
 # 1 ms locally), whatever they covered must be repainted before the capture: by a compositor (one or two
@@ -196,7 +198,7 @@ class CaptureSession(QObject):
             result = screen.capture(target)
         except Exception as exc:  # noqa: BLE001 - CaptureError is a sentence; anything else is wrapped
             self._restore(hidden, timings)
-            self.failed.emit(user_message(exc, doing="The screen could not be captured"))
+            self.failed.emit(user_message(exc, doing=_("The screen could not be captured")))
             return
         if result.near_black:
             self._restore(hidden, timings)
@@ -205,7 +207,7 @@ class CaptureSession(QObject):
         timings["capture"] = float(result.elapsed_ms)
         try:
             # A capture is a screen: the worker starts on it at once; our windows come back meanwhile.
-            self.captured.emit(ScreenCapture(result.image, SOURCE_NAMES.get(result.source, result.source),
+            self.captured.emit(ScreenCapture(result.image, _(SOURCE_NAMES.get(result.source, result.source)),
                                              result.note, timings))
         finally:
             self._restore(hidden, timings)

@@ -25,11 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, plain_text
+from describe_aloud.engine.i18n import N_, _
+from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, MENU_TITLES, plain_text
 from describe_aloud.gui.announce import announce
 from describe_aloud.gui.image_input import local_paths
 
-APP_TITLE = "Describe Aloud"
+APP_TITLE = N_("Describe Aloud")
 
 
 def shortcut_text(action: QAction) -> str:
@@ -57,7 +58,7 @@ class MainWindow(QMainWindow):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
-        self.setWindowTitle(APP_TITLE)
+        self.setWindowTitle(_(APP_TITLE))
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.quitting = False  # set by the controller so closeEvent lets the window close for real
@@ -70,21 +71,21 @@ class MainWindow(QMainWindow):
     # Construction -----------------------------------------------------------------------------------
     def _create_actions(self) -> None:
         for spec in ACTIONS:
-            action = QAction(spec.text, self)
+            action = QAction(_(spec.text), self)
             action.setObjectName(f"action_{spec.name}")
             action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
             # Shortcuts work whenever this window (or one of its dialogs' parent chain) has focus.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             keys = shortcut_text(action)
-            label = plain_text(spec.text)
+            label = plain_text(_(spec.text))
             action.setToolTip(f"{label} ({keys})" if keys else label)
-            action.setStatusTip(spec.help)
-            action.setWhatsThis(spec.help)
+            action.setStatusTip(_(spec.help))
+            action.setWhatsThis(_(spec.help))
             self.addAction(action)  # so the shortcut works even where no menu shows it
             self.actions_by_name[spec.name] = action
 
     def _create_menus(self) -> None:
-        menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
+        menus = {name: self.menuBar().addMenu(_(MENU_TITLES[name])) for name in MENU_ORDER}
         for spec in ACTIONS:
             menu = menus.get(spec.menu)
             if menu is None:
@@ -100,7 +101,7 @@ class MainWindow(QMainWindow):
         layout = QVBoxLayout(central)
 
         self.hint_label = QLabel(
-            "Drop or paste images here, open one with Ctrl+O, or describe the screen with Ctrl+1.", central
+            _("Drop or paste images here, open one with Ctrl+O, or describe the screen with Ctrl+1."), central
         )
         self.hint_label.setWordWrap(True)
         layout.addWidget(self.hint_label)
@@ -114,15 +115,15 @@ class MainWindow(QMainWindow):
         )
         self.result_view.setTabChangesFocus(True)
         self.result_view.setAcceptDrops(False)  # drops go to the window
-        self.result_view.setAccessibleName("Description")
+        self.result_view.setAccessibleName(_("Description"))
         self.result_view.setAccessibleDescription(
-            "The latest description. Use the arrow keys to read it line by line."
+            _("The latest description. Use the arrow keys to read it line by line.")
         )
-        self.result_view.setPlaceholderText("No image described yet.")
+        self.result_view.setPlaceholderText(_("No image described yet."))
 
         self.preview = QLabel(central)
         self.preview.setObjectName("preview")
-        self.preview.setAccessibleName("Preview of the described image")
+        self.preview.setAccessibleName(_("Preview of the described image"))
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.preview.setMinimumWidth(self.fontMetrics().averageCharWidth() * 22)
@@ -141,10 +142,10 @@ class MainWindow(QMainWindow):
         buttons.addStretch(1)
         layout.addLayout(buttons)
 
-        self.status_label = QLabel("Starting…", central)
+        self.status_label = QLabel(_("Starting…"), central)
         self.status_label.setObjectName("status_label")
         self.status_label.setWordWrap(True)
-        self.status_label.setAccessibleName("Status: Starting…")
+        self.status_label.setAccessibleName(_("Status: Starting…"))
         # Reachable with Tab, so the last status can be read again at any time.
         self.status_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
@@ -166,7 +167,7 @@ class MainWindow(QMainWindow):
         button.setObjectName(f"button_{action.objectName().removeprefix('action_')}")
         button.setToolTip(action.toolTip())
         button.setAccessibleName(label)
-        button.setAccessibleDescription(f"{action.statusTip()} Shortcut: {shortcut_text(action)}.")
+        button.setAccessibleDescription(_("{help} Shortcut: {keys}.").format(help=action.statusTip(), keys=shortcut_text(action)))
         button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         button.clicked.connect(action.trigger)
         action.enabledChanged.connect(button.setEnabled)

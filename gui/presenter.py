@@ -16,6 +16,7 @@ from describe_aloud.engine import render
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
 from describe_aloud.engine.history import HistoryStore
+from describe_aloud.engine.i18n import _
 from describe_aloud.gui.main_window import MainWindow
 from describe_aloud.gui.spoken_flow import SpokenFlow
 from describe_aloud.gui.worker import DescribeJob, DescribeWorker, JobPartial, JobResult
@@ -44,8 +45,8 @@ def open_history() -> tuple[HistoryStore, str | None]:
         return HistoryStore(), None
     except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: the app still describes
         log.warning("history unavailable: %s", exc, exc_info=True)
-        problem = user_message(exc, doing="The history cannot be saved")
-        return HistoryStore(Path(":memory:")), f"{problem} It is kept until the app closes."
+        problem = user_message(exc, doing=_("The history cannot be saved"))
+        return HistoryStore(Path(":memory:")), _("{problem} It is kept until the app closes.").format(problem=problem)
 
 
 class Presenter(QObject):
@@ -87,21 +88,23 @@ class Presenter(QObject):
     def _model_ready(self, _model_id: str) -> None:
         if self.closed:
             return
-        self.window.set_status("Ready")
+        self.window.set_status(_("Ready"))
         self.flow.model_ready()
 
     def _model_failed(self, message: str) -> None:
         if self.closed:
             return
-        message = f"{message} Until then only text in images is read."
+        message = _("{problem} Until then only text in images is read.").format(problem=message)
         self.window.set_status(message, assertive=True)
         self.window.show_result(message, focus=False)
         self.flow.model_failed(message)
 
     # Jobs --------------------------------------------------------------------------------------------
     def _job_started(self, job: DescribeJob) -> None:
-        what = "in more detail" if job.more_detail else ""
-        self.window.set_status(f"Describing {job.source} {what}…".replace("  ", " "))
+        if job.more_detail:
+            self.window.set_status(_("Describing {source} in more detail…").format(source=job.source))
+        else:
+            self.window.set_status(_("Describing {source}…").format(source=job.source))
 
     def _job_progress(self, partial: JobPartial) -> None:
         """Only said: the window and the history show the whole description when it is complete."""
@@ -118,7 +121,7 @@ class Presenter(QObject):
                 self._show_result(result)
         except Exception as exc:  # noqa: BLE001 - never a silent failure: say what went wrong
             log.exception("showing a description failed")
-            self.report_error(user_message(exc, doing="The description could not be shown"))
+            self.report_error(user_message(exc, doing=_("The description could not be shown")))
 
     def _show_result(self, result: JobResult) -> None:
         job = result.job
@@ -130,7 +133,7 @@ class Presenter(QObject):
         self.window.show_result(rendering.display,
                                 focus=self.window.isActiveWindow() or not self.window.isVisible())
         self.window.set_preview(result.thumbnail)
-        self.window.set_status(f"Described {job.source}.")
+        self.window.set_status(_("Described {source}.").format(source=job.source))
 
     def _show_more_detail(self, result: JobResult) -> None:
         description = result.description
@@ -143,7 +146,7 @@ class Presenter(QObject):
                 except Exception:  # noqa: BLE001 - the detail is shown and spoken anyway
                     log.warning("history update failed", exc_info=True)
         self.window.append_result(rendering.display)
-        self.window.set_status("More detail added.")
+        self.window.set_status(_("More detail added."))
         self.flow.detail_added(result.job, rendering)
 
     def _record(self, result: JobResult, rendering: render.Rendering) -> int | None:
@@ -154,7 +157,7 @@ class Presenter(QObject):
         except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: say it, go on
             log.warning("history write failed: %s", exc, exc_info=True)
             self.window.set_status(
-                user_message(exc, doing="This description could not be added to the history"), assertive=True)
+                user_message(exc, doing=_("This description could not be added to the history")), assertive=True)
             return None
 
     def _job_dropped(self, job: DescribeJob) -> None:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from describe_aloud.engine import render
 from describe_aloud.engine.config import Settings
-from describe_aloud.engine.i18n import ngettext
+from describe_aloud.engine.i18n import N_, _, ngettext
 from describe_aloud.engine.speech.protocol import SpeechOutput
 
 if TYPE_CHECKING:
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WAITING_FOR_MODEL = "The model is still loading; this will be described as soon as it is ready."
+WAITING_FOR_MODEL = N_("The model is still loading; this will be described as soon as it is ready.")
 
 
 class SpokenFlow:
@@ -80,8 +80,8 @@ class SpokenFlow:
     def say_if_waiting_for_model(self) -> None:
         # Otherwise the user hears the capturing sound and then nothing for as long as the model loads.
         if self.model_state == "loading":
-            self._set_status(WAITING_FOR_MODEL)
-            self.speaker.say(WAITING_FOR_MODEL, interrupt=False)
+            self._set_status(_(WAITING_FOR_MODEL))
+            self.speaker.say(_(WAITING_FOR_MODEL), interrupt=False)
 
     # Jobs ------------------------------------------------------------------------------------------------
     def early(self, partial: JobPartial) -> None:
@@ -138,7 +138,7 @@ class SpokenFlow:
         self.speaker.stop()
         for job_id in self._spoken_early:  # the caption still to come is not spoken either
             self._spoken_early[job_id] = None
-        self._set_status("Speech stopped.")
+        self._set_status(_("Speech stopped."))
 
     def file_dropped(self, job: DescribeJob) -> None:
         """A job replaced by a newer request before it ran. Emitted synchronously from submit(): files

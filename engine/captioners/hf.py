@@ -56,6 +56,7 @@ from describe_aloud.engine.captioners.hf_loading import (
 )
 from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
 from describe_aloud.engine.errors import ModelLoadError
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +173,7 @@ class HFCaptioner:
             tasks.remove(TASK_CAPTION)
         rows = [(i, task) for task in tasks for i in range(len(images))]
         row_images = [images[i] for i, _ in rows]
-        row_tasks = [task for _, task in rows]
+        row_tasks = [task for _row, task in rows]
 
         t0 = time.perf_counter()
         inputs = self.adapter.preprocess(self.processor, row_images, row_tasks)
@@ -198,7 +199,7 @@ class HFCaptioner:
             "vision": vision_s * 1000 / n,
             "decode": (t2 - t1 - vision_s) * 1000 / n,  # text generation + turning ids into words
         }
-        results = [CaptionResult(caption="", timings_ms=dict(timings)) for _ in images]
+        results = [CaptionResult(caption="", timings_ms=dict(timings)) for _image in images]
         for (i, task), value in zip(rows, decoded):
             if task == TASK_CAPTION:
                 results[i].caption = value
@@ -285,8 +286,8 @@ def load_hf_captioner(
         if adapter is None:
             supported = ", ".join(sorted(ADAPTERS))
             raise ModelLoadError(
-                f"The model in {where} is a {config.model_type!r} model, which this app cannot use for "
-                f"descriptions. Supported families: {supported}."
+                _("The model in {where} is a {model_type!r} model, which this app cannot use for "
+                  "descriptions. Supported families: {supported}.").format(where=where, model_type=config.model_type, supported=supported)
             )
         processor = load_processor(adapter, source, load_kwargs)
         model = load_model(source, load_kwargs, device, precision)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import unicodedata
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.metadata_formats import MetadataError
 
 TAG_IMAGE_DESCRIPTION = 0x010E
@@ -38,18 +39,18 @@ def tiff_header(data: bytes) -> tuple[str, int]:
     if data[:4] == b"MM\x00*":
         return ">", struct.unpack(">I", data[4:8])[0]
     if data[:4] in (b"II+\x00", b"MM\x00+"):
-        raise MetadataError("BigTIFF files are not supported for writing")
-    raise MetadataError("the TIFF header is not valid")
+        raise MetadataError(_("BigTIFF files are not supported for writing"))
+    raise MetadataError(_("the TIFF header is not valid"))
 
 
 def read_ifd(data: bytes, order: str, offset: int) -> tuple[dict[int, bytes], int]:
     """Raw 12-byte entries by tag, and the next-IFD offset."""
     if offset < 8 or offset + 2 > len(data):
-        raise MetadataError("the first TIFF directory points outside the file")
+        raise MetadataError(_("the first TIFF directory points outside the file"))
     (count,) = struct.unpack(order + "H", data[offset : offset + 2])
     end = offset + 2 + 12 * count
     if end + 4 > len(data):
-        raise MetadataError("the first TIFF directory is truncated")
+        raise MetadataError(_("the first TIFF directory is truncated"))
     entries = {}
     for i in range(count):
         raw = data[offset + 2 + 12 * i : offset + 14 + 12 * i]
@@ -90,7 +91,7 @@ def appended_ifd0(head: bytes, total_len: int, new_tags: dict[int, tuple[int, by
     ifd += struct.pack(order + "I", next_ifd)
     appended = b"\x00" * pad + bytes(ifd) + bytes(values)
     if new_ifd_offset + len(appended) >= 2**32:
-        raise MetadataError("the TIFF file would grow beyond 4 GB")
+        raise MetadataError(_("the TIFF file would grow beyond 4 GB"))
     return appended, new_ifd_offset
 
 

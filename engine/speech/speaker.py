@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import N_, _
 
 from .callbacks import Callback, CallbackThread
 from .client import (
@@ -42,8 +43,8 @@ from .sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
-NO_SCREEN_READER_MESSAGE = "No screen reader was found, so the app's own voice is speaking."
-SCREEN_READER_FAILED_MESSAGE = "The screen reader did not answer, so the app's own voice is speaking."
+NO_SCREEN_READER_MESSAGE = N_("No screen reader was found, so the app's own voice is speaking.")
+SCREEN_READER_FAILED_MESSAGE = N_("The screen reader did not answer, so the app's own voice is speaking.")
 
 # Sentences synthesised ahead of the one playing: enough that the next is always ready (espeak-ng is
 # ~100x faster than real time), few enough that a long OCR text is not synthesised all at once.
@@ -236,9 +237,9 @@ class Speaker:
             except VoiceRestarted:
                 if attempt == 0:
                     continue
-                raise SpeechUnavailable("The voice stopped responding; the audio was not saved.") from None
+                raise SpeechUnavailable(_("The voice stopped responding; the audio was not saved.")) from None
             except RuntimeError as exc:
-                raise SpeechUnavailable(f"The voice could not produce audio: {exc}") from exc
+                raise SpeechUnavailable(_("The voice could not produce audio: {reason}").format(reason=exc)) from exc
             shutil.move(str(produced), str(path))
             return path
         raise AssertionError("unreachable")
@@ -290,7 +291,7 @@ class Speaker:
 
     def _voice_problem(self, message: str) -> None:
         """From the voice process: a restart is reported every time; lasting states once."""
-        if message in (HUNG_MESSAGE, DIED_MESSAGE):
+        if message in (_(HUNG_MESSAGE), _(DIED_MESSAGE)):  # translated where the voice process says them
             self._report(message)
         else:
             self._report_once(message)
@@ -318,7 +319,7 @@ class Speaker:
                 self._speak(utterance)
             except Exception:  # noqa: BLE001 - one bad utterance must not end speech for good
                 log.exception("speaking %r failed", utterance.text[:60])
-                self._report("Speech failed for this text; the next one will be spoken.")
+                self._report(_("Speech failed for this text; the next one will be spoken."))
             finally:
                 with self._lock:
                     self._current = None
@@ -393,7 +394,7 @@ class Speaker:
             except SpeechUnavailable:
                 return None
             except RuntimeError as exc:
-                self._report(f"The voice could not say a sentence: {exc}")
+                self._report(_("The voice could not say a sentence: {reason}").format(reason=exc))
                 return None
             else:
                 with self._lock:  # cancel() may be iterating the futures on another thread
@@ -409,13 +410,13 @@ class Speaker:
             self._screen_reader = find_screen_reader()
         reader = self._screen_reader
         if reader is None:
-            self._report_once(NO_SCREEN_READER_MESSAGE)
+            self._report_once(_(NO_SCREEN_READER_MESSAGE))
             return False
         try:
             reader.speak(utterance.text, interrupt=utterance.interrupt)
         except ScreenReaderError as exc:
             log.warning("screen reader %s failed: %s", reader.name, exc)
-            self._report_once(SCREEN_READER_FAILED_MESSAGE)
+            self._report_once(_(SCREEN_READER_FAILED_MESSAGE))
             return False
         self._callbacks.post(self._on_started, utterance.text)
         self._callbacks.post(self._on_finished, utterance.text)
