@@ -58,7 +58,8 @@ class SideEffects:
                 result = write_alt_text(path, alt_text)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", rel)
-                result = MetadataResult(str(path), "failed", f"left untouched: {type(exc).__name__}: {exc}")
+                result = MetadataResult(str(path), "failed", _("left untouched: {name__}: {reason}").format(
+                    name__=type(exc).__name__, reason=exc))
             if result.ok:
                 summary.metadata_written += 1
             else:
