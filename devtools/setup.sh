@@ -24,9 +24,10 @@ RUN_PACKAGES=(
     libxcb-sync1 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-util1 libxrender1 libxi6
 )
 # Tests also need: a virtual X server and a window driver, an independent metadata reader (exiftool),
-# and a Java runtime for the METEOR metric.
+# a Java runtime for the METEOR metric, and strace, the independent observer that proves no connection
+# leaves the machine (tests/engine/test_security_network.py).
 TEST_PACKAGES=(
-    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless
+    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless strace
 )
 
 say() { printf '%s\n' "$*" >&2; }
