@@ -89,7 +89,7 @@ def run(args: argparse.Namespace) -> int:
             try:
                 description = describer.describe(
                     image, detail=args.detail, source=shown,
-                    on_text=voice.text_ready(path) if voice is not None else None,
+                    on_text=voice.text_ready(shown) if voice is not None else None,
                 )
             except UserFacingError as exc:
                 _report_bad_file(json_path, f"{shown}: {exc}", args.json)
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 print(_plain_text(shown, description), flush=True)
             if voice is not None:
-                voice.described(path, description)
+                voice.described(shown, description)
     finally:
         if voice is not None:
             exit_code = max(exit_code, voice.finish())

@@ -82,6 +82,9 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
             if f.name not in raw:
                 continue
             value, default = raw[f.name], _default(f)
+            if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) \
+                    and value.is_integer():
+                value = int(value)  # 180.0 written by another tool is still 180
             if not _valid(default, value, f.name):
                 bad.append(f.name)
                 continue

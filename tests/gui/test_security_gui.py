@@ -39,3 +39,42 @@ def test_a_fifo_on_the_clipboard_is_refused_and_the_worker_keeps_working(qtbot, 
         assert got.args[0].description.caption
     finally:
         assert worker.stop_and_wait(60_000), "the worker did not stop"
+
+
+def _raw_exchange(address: str, payload: bytes, wait_s: float = 5.0) -> bytes:
+    import socket
+
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(wait_s)
+        sock.connect(address)
+        if payload:
+            sock.sendall(payload)
+        reply = b""
+        while b"\n" not in reply:
+            chunk = sock.recv(256)
+            if not chunk:
+                break
+            reply += chunk
+        return reply
+
+
+def test_the_socket_answers_extra_commands_and_drops_idle_connections(qtbot):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from describe_aloud.engine.ipc import socket_address
+    from describe_aloud.gui.single_instance import IDLE_MS, InstanceServer
+
+    server = InstanceServer()
+    assert server.start()
+    received: list[str] = []
+    server.command_received.connect(received.append)
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            two = pool.submit(_raw_exchange, socket_address(), b"repeat\nquit\n")
+            idle = pool.submit(_raw_exchange, socket_address(), b"", IDLE_MS / 1000 + 5)
+            qtbot.waitUntil(lambda: two.done() and idle.done(), timeout=IDLE_MS + 8000)
+        assert two.result() == b"ok (ignored 1 more: one command per connection)\n"
+        assert received == ["repeat"]  # "quit" was not acted on, and the sender was told
+        assert idle.result() == b"error timed out waiting for a command\n"
+    finally:
+        server.close()
