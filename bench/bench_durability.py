@@ -8,7 +8,7 @@ again each time, and finally run to the end. Then every image is checked:
 It also throws the hostile inputs of issue 18 into the same folder (a FIFO, /dev/zero behind an image name,
 a 10000x8 strip, a non-UTF-8 name, a name with terminal escapes, a formula-like name) and counts crashes.
 
-    .venv/bin/python bench/bench_durability.py                  # 60 images, 12 kills
+    .venv/bin/python bench/bench_durability.py                  # 60 images, up to 12 kills
     .venv/bin/python bench/bench_durability.py --images 20 --kills 4
 
 Prints the CPU, the figures, and exits 1 if anything was lost. The model is a tiny random-weight GIT built
@@ -49,6 +49,19 @@ def cpu_model() -> str:
 def pixels_digest(path: Path) -> str:
     with Image.open(path) as im:
         return hashlib.sha256(im.convert("RGB").tobytes()).hexdigest()
+
+
+def done_rows(folder: Path) -> int:
+    import sqlite3
+
+    journal = folder / ".describe-aloud-journal.sqlite"
+    if not journal.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{journal}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT COUNT(*) FROM entries WHERE status = 'done'").fetchone()[0]
+    except sqlite3.Error:
+        return 0
 
 
 def make_folder(folder: Path, count: int) -> dict[str, str]:
@@ -97,8 +110,16 @@ def main() -> int:
         print(f"CPU: {cpu_model()}; Python {platform.python_version()}")
         kills = crashes = 0
         for _ in range(args.kills):
+            before = done_rows(folder)
+            if before >= len(digests):
+                break  # everything is done: nothing left to interrupt
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            time.sleep(rng.uniform(4.0, 12.0))  # model load takes a few seconds: kill during the work
+            # Kill while it works (not while the model loads): once a new row is durable, at a random moment
+            # in the next 2.5 s, which lands between images, in a journal commit or in a metadata write.
+            deadline = time.monotonic() + 120
+            while proc.poll() is None and done_rows(folder) <= before and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(rng.uniform(0.0, 2.5))
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 kills += 1

@@ -99,7 +99,7 @@ def default_journal_path(folder: str | os.PathLike, *, in_folder: bool = True) -
         return folder / JOURNAL_NAME
     from describe_aloud.engine.config import data_dir
 
-    digest = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
     return data_dir() / "batch-journals" / f"{digest}.sqlite"
 
 

@@ -171,7 +171,7 @@ def write_text_sidecar(image_path: Path, alt_text: str, journal: Journal) -> tup
     """`IMG_1.jpg` -> `IMG_1.jpg.txt` holding the alt text. Returns (status, note); an existing file that
     we did not write is skipped and reported."""
     sidecar = text_sidecar_path(image_path)
-    data = (alt_text + "\n").encode("utf-8")
+    data = (escaped(alt_text) + "\n").encode("utf-8")
     try:
         if sidecar.exists():
             current = _sha256_file(sidecar)
