@@ -92,6 +92,9 @@ def main() -> int:
     parser.add_argument("--images", type=int, default=60)
     parser.add_argument("--kills", type=int, default=12)
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument("--ocr", action="store_true", help="read text too (slower: more time per image)")
+    parser.add_argument("--wait", type=float, default=600.0,
+                        help="longest wait for a run's first new row before killing it anyway (s)")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="durability-"))
@@ -106,7 +109,7 @@ def main() -> int:
         env = dict(os.environ, OMP_NUM_THREADS="1", DESCRIBE_ALOUD_CONFIG_DIR=str(work / "config"),
                    DESCRIBE_ALOUD_DATA_DIR=str(work / "data"), HF_HUB_OFFLINE="1")
         cmd = [sys.executable, str(ROOT / "main.py"), "batch", str(folder), "--model", str(model), "--out", str(out),
-               "--write-metadata", "--batch-size", "1", "--no-progress"]
+               "--write-metadata", "--batch-size", "1", "--no-progress", *([] if args.ocr else ["--no-ocr"])]
         print(f"CPU: {cpu_model()}; Python {platform.python_version()}")
         kills = crashes = 0
         for _ in range(args.kills):
@@ -116,7 +119,7 @@ def main() -> int:
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             # Kill while it works (not while the model loads): once a new row is durable, at a random moment
             # in the next 2.5 s, which lands between images, in a journal commit or in a metadata write.
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + args.wait
             while proc.poll() is None and done_rows(folder) <= before and time.monotonic() < deadline:
                 time.sleep(0.05)
             time.sleep(rng.uniform(0.0, 2.5))
