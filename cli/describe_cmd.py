@@ -61,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from describe_aloud.engine.describer import Describer
     from describe_aloud.engine.errors import ImageLoadError, UserFacingError
     from describe_aloud.engine.images import load_image
+    from describe_aloud.engine.text_safety import escaped, printable_path
 
     exit_code = 0
     # The voice starts (in its own process) while the model loads.
@@ -78,29 +79,32 @@ def run(args: argparse.Namespace) -> int:
     try:
         for path in args.paths:
             started = time.perf_counter()
+            # A file name may hold bytes that are not UTF-8 or terminal escapes: printed losslessly
+            # escaped (JSON stays valid UTF-8, the terminal shows \xNN instead of obeying them).
+            shown, json_path = printable_path(path), escaped(path)
             try:
                 image = load_image(path)
             except ImageLoadError as exc:
-                _report_bad_file(path, str(exc), args.json)
+                _report_bad_file(json_path, str(exc), args.json)
                 exit_code = max(exit_code, 1)
                 continue
             load_ms = (time.perf_counter() - started) * 1000
             try:
                 description = describer.describe(
-                    image, detail=args.detail, source=path,
-                    on_text=voice.text_ready(path) if voice is not None else None,
+                    image, detail=args.detail, source=shown,
+                    on_text=voice.text_ready(shown) if voice is not None else None,
                 )
             except UserFacingError as exc:
-                _report_bad_file(path, f"{path}: {exc}", args.json)
+                _report_bad_file(json_path, f"{shown}: {exc}", args.json)
                 exit_code = max(exit_code, 1)
                 continue
             description.timings_ms["load"] = load_ms  # reading + decoding the file (not in "total")
             if args.json:
-                _print_json(_json_record(path, description))
+                _print_json(_json_record(json_path, description))
             else:
-                print(_plain_text(path, description), flush=True)
+                print(_plain_text(shown, description), flush=True)
             if voice is not None:
-                voice.described(path, description)
+                voice.described(shown, description)
     finally:
         if voice is not None:
             exit_code = max(exit_code, voice.finish())

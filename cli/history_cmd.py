@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 
@@ -41,14 +42,19 @@ def run(args: argparse.Namespace) -> int:
         # Opening would create an empty file; just say there is nothing yet.
         entries = []
     else:
-        with HistoryStore() as store:
-            if args.last:
-                latest = store.latest()
-                entries = [latest] if latest else []
-            elif args.search is not None:
-                entries = store.search(args.search, limit=max(1, args.limit))
-            else:
-                entries = store.recent(max(1, args.limit))
+        try:
+            with HistoryStore() as store:
+                if args.last:
+                    latest = store.latest()
+                    entries = [latest] if latest else []
+                elif args.search is not None:
+                    entries = store.search(args.search, limit=max(1, args.limit))
+                else:
+                    entries = store.recent(max(1, args.limit))
+        except (sqlite3.Error, OSError) as exc:  # a damaged file: a sentence, never a traceback
+            print(_("The history file {path} cannot be read ({reason}). It was left as it is; move it away "
+                    "to start a new history.").format(path=history_path(), reason=exc), file=sys.stderr)
+            return 1
 
     if args.json:
         if args.last:

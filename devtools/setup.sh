@@ -24,10 +24,11 @@ RUN_PACKAGES=(
     libxcb-sync1 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-util1 libxrender1 libxi6
 )
 # Tests also need: a virtual X server and a window driver, an independent metadata reader (exiftool),
-# a Java runtime for the METEOR metric, and real programs to make real screens for OCR (a terminal, GTK
-# dialogs, a web browser: devtools/real_screens.py).
+# a Java runtime for the METEOR metric, real programs to make real screens for OCR (a terminal, GTK
+# dialogs, a web browser: devtools/real_screens.py), and strace, the independent observer that proves no
+# connection leaves the machine (tests/engine/test_security_network.py).
 TEST_PACKAGES=(
-    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless
+    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless strace
     xterm zenity netsurf-gtk
 )
 

@@ -44,7 +44,7 @@ from describe_aloud.engine.batch_types import (
     BatchSummary,
     Progress,
 )
-from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.errors import ImageLoadError, UserFacingError
 from describe_aloud.engine.i18n import _, ngettext
 from describe_aloud.engine.journal import (
     Entry,
@@ -117,14 +117,14 @@ class BatchRunner:
         journal_path = Path(opts.journal_path) if opts.journal_path else default_journal_path(folder)
         try:
             try:
-                journal = Journal(journal_path, exclusive=True)
+                journal = self._open_journal(journal_path, summary)
             except (sqlite3.Error, OSError) as exc:
                 if opts.journal_path:
                     raise UserFacingError(_("The journal {journal_path!r} cannot be used: {reason}.").format(journal_path=str(journal_path), reason=exc)) from None
                 # SQLite's WAL mode does not work on some network shares: keep the journal on this computer.
                 log.warning("journal in the folder unusable (%r); using the data folder", exc)
                 journal_path = default_journal_path(folder, in_folder=False)
-                journal = Journal(journal_path, exclusive=True)
+                journal = self._open_journal(journal_path, summary)
         except JournalBusy:
             raise UserFacingError(
                 _("Another batch is already describing {folder!r}. Wait for it to finish, or stop it first; "
@@ -152,6 +152,12 @@ class BatchRunner:
                     self._write_results(journal, folder, summary)
         summary.elapsed = time.monotonic() - started
         return summary
+
+    def _open_journal(self, path: Path, summary: BatchSummary) -> Journal:
+        from describe_aloud.engine.journal_repair import open_journal
+
+        # A damaged journal is kept aside and recovered, and the summary says so (never a silent restart).
+        return open_journal(path, out=self.options.out, notes=summary.output_notes)
 
     def _make_describer(self):
         if self._describer is not None:
@@ -203,7 +209,7 @@ class BatchRunner:
                 # files are hashed by the loader threads.
                 known = journal.get(rel)
                 key = FileKey.of(folder / rel, with_hash=opts.hash_files and known is not None)
-            except OSError:
+            except (OSError, ImageLoadError):  # a FIFO with --hash: the loader reports what it is
                 todo.append((rel, None))  # the loader reports why it cannot be read
                 continue
             if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail):
@@ -359,7 +365,9 @@ class BatchRunner:
         from describe_aloud.engine.outputs import write_results
 
         try:
-            write_results(self.options.out, journal, folder=str(folder), only=self._scanned)
+            notes: list[str] = []
+            write_results(self.options.out, journal, folder=str(folder), only=self._scanned, notes=notes)
+            summary.output_notes.extend(n for n in notes if n not in summary.output_notes)
         except UserFacingError as exc:
             summary.output_problems.append(str(exc))
         except OSError as exc:

@@ -91,9 +91,10 @@ def decode_shrunk(path: Path, max_side: int):
     from PIL import Image
 
     from describe_aloud.engine.images import load_image, to_rgb
+    from describe_aloud.engine.safe_files import open_regular
 
     try:
-        with Image.open(path) as im:
+        with open_regular(path) as fh, Image.open(fh) as im:  # a FIFO or device is refused, never read
             width, height = im.size
             limit = Image.MAX_IMAGE_PIXELS
             if limit and width * height > limit:

@@ -65,6 +65,7 @@ class BatchSummary:
     sidecars_written: int = 0
     sidecar_problems: list[tuple[str, str]] = field(default_factory=list)
     output_problems: list[str] = field(default_factory=list)
+    output_notes: list[str] = field(default_factory=list)  # e.g. the user's edited results file kept aside
     out: str | None = None
     journal: str | None = None
     model_id: str | None = None
@@ -99,8 +100,12 @@ class BatchSummary:
         for path, reason in self.sidecar_problems:
             lines.append(_("Sidecar not written: {path}: {reason}").format(path=path, reason=reason))
         lines.extend(self.output_problems)
-        if self.out:
+        lines.extend(self.output_notes)
+        if self.out and not self.output_problems:  # never "Results: X" right after "X could not be written"
             lines.append(_("Results: {path}").format(path=self.out))
         if self.cancelled or self.interrupted:
             lines.append(_("Run the same command again to continue where it stopped."))
-        return lines
+        from describe_aloud.engine.text_safety import for_terminal
+
+        # File names are any bytes: shown losslessly, never as terminal escape sequences.
+        return [for_terminal(line, keep_newlines=False) for line in lines]

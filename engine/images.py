@@ -13,13 +13,14 @@ import io
 import logging
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from describe_aloud.engine.errors import ImageLoadError
 from describe_aloud.engine.i18n import _
+from describe_aloud.engine.safe_files import read_regular
+from describe_aloud.engine.text_safety import printable_path
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +32,21 @@ _BACKGROUND = (255, 255, 255)
 
 
 def load_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Read an image file into an RGB image. Raises ImageLoadError with a sentence naming the file."""
-    p = Path(path)
-    name = str(path)
-    if not p.exists():
+    """Read an image file into an RGB image. Raises ImageLoadError with a sentence naming the file.
+
+    The file goes through engine.safe_files first: a pipe, a device or an oversized file is refused with a
+    sentence instead of hanging or filling the memory."""
+    name = printable_path(path)
+    if not os.path.lexists(path):
         raise ImageLoadError(_("{name} does not exist.").format(name=name))
-    if p.is_dir():
+    if os.path.isdir(path):
         raise ImageLoadError(_("{name} is a folder, not an image file.").format(name=name))
     try:
-        data = p.read_bytes()
+        data = read_regular(path, name)
     except PermissionError:
         raise ImageLoadError(_("{name} cannot be opened: permission denied.").format(name=name)) from None
+    except FileNotFoundError:
+        raise ImageLoadError(_("{name} does not exist (or is a link to nothing).").format(name=name)) from None
     except OSError as exc:
         raise ImageLoadError(_("{name} cannot be read: {value}.").format(name=name, value=exc.strerror or exc)) from None
     return image_from_bytes(data, name)

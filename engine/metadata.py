@@ -63,6 +63,7 @@ from describe_aloud.engine.metadata_formats.tiff import (
     tiff_read_tag,
 )
 from describe_aloud.engine.metadata_formats.xmp import build_xmp, read_xmp_alt_text
+from describe_aloud.engine.text_safety import xml_text
 
 TMP_SUFFIX = ".describe-aloud-tmp"
 
@@ -165,6 +166,7 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
     """Write `alt_text` into the image file at `path` (see the module docstring). Never raises for a file
     problem: returns a MetadataResult whose `reason` is a sentence for the user."""
     shown = str(path)
+    alt_text = xml_text(alt_text)  # what is written is what is verified afterwards
     real = os.path.realpath(path)  # through a symlink: rewrite the target, keep the link
     try:
         st = os.stat(real)
@@ -211,9 +213,9 @@ def _write_tiff(path: str, alt_text: str) -> None:
         # Present just the header and IFD0 at their real offsets to the IFD helpers (sparse view).
         view = _SparseView(size, {0: head, ifd0: ifd_bytes})
         old_xmp = None
-        entries, _ = read_ifd(view, order, ifd0)
+        entries, _next_ifd = read_ifd(view, order, ifd0)
         if TAG_XMP in entries:
-            _, type_, cnt = struct.unpack(order + "HHI", entries[TAG_XMP][:8])
+            _tag, type_, cnt = struct.unpack(order + "HHI", entries[TAG_XMP][:8])
             (off,) = struct.unpack(order + "I", entries[TAG_XMP][8:12])
             if cnt > 4 and off + cnt <= size:
                 fh.seek(off)
@@ -296,6 +298,7 @@ def write_xmp_sidecar(image_path: str | os.PathLike, alt_text: str) -> MetadataR
     """Create or update `IMG_1.jpg.xmp`. An existing sidecar (ours or another tool's) is merged: only the
     two alt-text properties change; one that is not valid XMP is left untouched and reported."""
     sidecar = xmp_sidecar_path(image_path)
+    alt_text = xml_text(alt_text)
     try:
         existing = sidecar.read_bytes() if sidecar.exists() else None
         packet = build_xmp(alt_text, existing, padding=0)
@@ -305,6 +308,8 @@ def write_xmp_sidecar(image_path: str | os.PathLike, alt_text: str) -> MetadataR
         return MetadataResult(str(sidecar), "failed", _("left untouched: {reason}").format(reason=exc))
     except OSError as exc:
         return MetadataResult(str(sidecar), "failed", _("not written: {value}").format(value=exc.strerror or exc))
+    except (zlib.error, ValueError, UnicodeError) as exc:  # nothing was replaced; reported, the run goes on
+        return MetadataResult(str(sidecar), "failed", _("left untouched: it could not be parsed ({reason})").format(reason=exc))
     return MetadataResult(str(sidecar), "written")
 
 

@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw
 
 from describe_aloud.engine.description import Box, TextLine
 from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
+from describe_aloud.engine.ocr_input import bounded_for_ocr
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +78,9 @@ class OcrEngine:
 
     def _engine(self) -> Any:
         if self._ocr is None:
+            from describe_aloud.engine.privacy import disable_onnxruntime_telemetry
+
+            disable_onnxruntime_telemetry()  # before rapidocr creates a session: see engine/privacy.py
             # Heavy (rapidocr, cv2, the engine): only when text is first read.
             ocr, self.engine_name = build_rapidocr(self.settings, max_side_len=self.max_side)
             if self.engine_name == ENGINE_ONNXRUNTIME:
@@ -131,6 +135,9 @@ class OcrEngine:
             scale = max(rgb.size) / self.max_side
             size = (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale)))
             rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        rgb = bounded_for_ocr(rgb)  # a thin strip would be upscaled to gigabytes: see engine/ocr_input.py
+        if rgb is None:
+            return []
         with self._warm_lock:  # a warm-up still running on its own thread finishes first
             result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
         pieces = _pieces_from_result(result, scale, image.size)

@@ -236,7 +236,6 @@ class HotkeyManager(QObject):
                 self._fail(action, combo, user_message(exc))
                 continue
             if parsed_combo.text in owner_of:
-                other = owner_of[parsed_combo.text].replace("_", " ")
                 self._fail(action, combo, _("This shortcut is already used for '{action}' in this app.").format(
                     action=action_label(owner_of[parsed_combo.text])))
                 continue

@@ -55,6 +55,7 @@ from describe_aloud.engine.captioners.hf_loading import (
     resolve_source,
 )
 from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
+from describe_aloud.engine.captioners.folder_check import refuse_remote_code
 from describe_aloud.engine.errors import ModelLoadError
 from describe_aloud.engine.i18n import _
 
@@ -281,6 +282,7 @@ def load_hf_captioner(
         from transformers import AutoConfig
 
         load_kwargs = hub_kwargs(source, local_files_only)
+        refuse_remote_code(source, where, ADAPTERS)  # before transformers could ask "run custom code? [y/N]"
         config = AutoConfig.from_pretrained(source, **load_kwargs)
         adapter = ADAPTERS.get(config.model_type)
         if adapter is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from describe_aloud.engine.captioners.folder_check import SAFE_LOAD_KWARGS
 from describe_aloud.engine.captioners.hf_families import FamilyAdapter
 from describe_aloud.engine.catalog import CATALOG, catalog_entry
 from describe_aloud.engine.errors import ModelLoadError, ModelNotAvailable
@@ -83,7 +84,8 @@ def hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
     # cache_dir explicitly: huggingface_hub reads HF_HOME once at import, the app reads it at call time.
     # A folder (a user's, or a cached snapshot) never needs the network.
     local = local_files_only or Path(source).is_dir()
-    return {"local_files_only": local, "cache_dir": str(hub_cache_dir())}
+    # trust_remote_code=False: a model is never allowed to run its own code (engine.captioners.folder_check).
+    return {"local_files_only": local, "cache_dir": str(hub_cache_dir()), **SAFE_LOAD_KWARGS}
 
 
 def download_name(target: str) -> str:

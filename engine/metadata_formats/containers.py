@@ -147,7 +147,21 @@ def png_itxt_text(body: bytes) -> bytes:
     rest = rest[2:]
     _lang, _, rest = rest.partition(b"\x00")
     _translated, _, text = rest.partition(b"\x00")
-    return zlib.decompress(text) if compressed else text
+    return _inflate_xmp(text) if compressed else text
+
+
+# A real XMP packet is a few kB (a photo editor's history may reach a few MB). A compressed iTXt chunk can
+# ask for gigabytes from a few MB ("zip bomb"): never inflate more than this.
+MAX_XMP_BYTES = 16 << 20
+
+
+def _inflate_xmp(compressed: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    packet = inflater.decompress(compressed, MAX_XMP_BYTES)
+    if inflater.unconsumed_tail or (len(packet) >= MAX_XMP_BYTES and not inflater.eof):
+        raise MetadataError(f"its XMP metadata unpacks to more than {MAX_XMP_BYTES >> 20} MB, "
+                            "which no real picture needs (a compression bomb)")
+    return packet
 
 
 def png_with_alt_text(data: bytes, alt_text: str) -> bytes:

@@ -79,7 +79,7 @@ def appended_ifd0(head: bytes, total_len: int, new_tags: dict[int, tuple[int, by
             ifd += entries[tag]
             continue
         type_, value = new_tags[tag]
-        count = len(value)  # BYTE / ASCII / UNDEFINED: one byte per item
+        count = len(value) // _TIFF_TYPE_SIZE.get(type_, 1)  # BYTE / ASCII / UNDEFINED: one byte per item
         if len(value) <= 4:
             field = value.ljust(4, b"\x00")
         else:
@@ -111,9 +111,22 @@ def tiff_read_tag(data: bytes, tag: int) -> bytes | None:
     return data[off : off + count] if off + count <= len(data) else None
 
 
+# Bytes per item of the TIFF field types we write (BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED).
+_TIFF_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}
+# IFD0 tags the EXIF standard requires in a JPEG (`exiftool -validate` checks them), for an EXIF block we
+# create from nothing: 72 dpi, resolution in inches, YCbCr samples centred. Little-endian, as the header.
+_REQUIRED_IFD0 = {
+    0x011A: (5, struct.pack("<II", 72, 1)),  # XResolution
+    0x011B: (5, struct.pack("<II", 72, 1)),  # YResolution
+    0x0128: (3, struct.pack("<H", 2)),  # ResolutionUnit: inches
+    0x0213: (3, struct.pack("<H", 1)),  # YCbCrPositioning: centred
+}
+
+
 def exif_with_tags(exif_tiff: bytes | None, new_tags: dict[int, tuple[int, bytes]]) -> bytes:
     if exif_tiff is None:
         exif_tiff = b"II*\x00" + struct.pack("<I", 8) + b"\x00\x00" + b"\x00\x00\x00\x00"
+        new_tags = {**_REQUIRED_IFD0, **new_tags}
     appended, offset = appended_ifd0(exif_tiff, len(exif_tiff), new_tags)
     order, _ = tiff_header(exif_tiff)
     return exif_tiff[:4] + struct.pack(order + "I", offset) + exif_tiff[8:] + appended

@@ -11,6 +11,7 @@ from io import BytesIO
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.lang_text import language_of
 from describe_aloud.engine.metadata_formats import MetadataError
+from describe_aloud.engine.text_safety import xml_text
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -128,6 +129,7 @@ def build_xmp(alt_text: str, existing: bytes | None = None, *, padding: int = 10
 
     `existing`: a packet already in the file or sidecar; everything else in it is kept."""
     _register_prefixes()
+    alt_text = xml_text(alt_text)  # control characters / lone surrogates would make the packet invalid XML
     if existing and existing.strip(b" \t\r\n\x00"):
         root = _parse_xmp(existing)
         rdf = _rdf_root(root)

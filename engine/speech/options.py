@@ -48,7 +48,10 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
 def settings_from_args(args: argparse.Namespace) -> Settings:
     """Load the settings, apply the speech options given on the command line, save them (so they are
     remembered by the app and later commands) and return them. Nothing given: nothing is written."""
+    from describe_aloud.engine.settings_loader import print_load_notes
+
     settings = Settings.load()
+    print_load_notes(settings)  # a damaged settings file is kept aside: say so
     changed = False
     for name in ("voice", "rate", "volume"):
         value = getattr(args, name, None)

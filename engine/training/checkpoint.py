@@ -39,12 +39,28 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a corrupt or foreign file: many exception types, all mean the same to the user
-        raise ModelLoadError(_("The checkpoint {path} could not be read ({name__}: {reason}).").format(path=path, name__=type(exc).__name__, reason=exc)) from exc
+        raise ModelLoadError(_unreadable_checkpoint(path, exc)) from exc
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
         raise ModelLoadError(_("{path} is not a checkpoint made by '{command}'.").format(path=path, command=user_command('train')))
     if int(checkpoint.get("version", 0)) > VERSION:
         raise ModelLoadError(_("{path} was made by a newer version of this program; please update it.").format(path=path))
     return checkpoint
+
+
+def _unreadable_checkpoint(path: Path, exc: Exception) -> str:
+    """Why a checkpoint could not be read, in our words. torch's own message for a file holding pickled
+    objects advises retrying with weights_only=False, which would run whatever code the file carries: the
+    wrong advice about a file that may be hostile, so it is never passed on."""
+    import pickle
+
+    text = str(exc)
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in text or "Weights only load failed" in text:
+        return _("{path} holds program objects, not only weights, so it was not loaded: loading it could run "
+                 "code hidden in the file. Only checkpoints made by '{command}' can be used.").format(
+            path=path, command=user_command("train"))
+    reason = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+    return _("The checkpoint {path} could not be read ({name__}: {reason}).").format(
+        path=path, name__=type(exc).__name__, reason=reason)
 
 
 def rng_state() -> dict[str, Any]:

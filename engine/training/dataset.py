@@ -171,9 +171,9 @@ def collate_pairs(batch):
     """[(image, ids)] -> images (B, 3, S, S), padded captions (B, T) with 0 = <pad>."""
     import torch
 
-    images = torch.stack([image for image, _ in batch])
+    images = torch.stack([image for image, _ids in batch])
     longest = max(len(ids) for _caption, ids in batch)
     captions = torch.zeros(len(batch), longest, dtype=torch.long)
-    for row, (_, ids) in enumerate(batch):
+    for row, (_image, ids) in enumerate(batch):
         captions[row, : len(ids)] = torch.tensor(ids)
     return images, captions
