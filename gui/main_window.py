@@ -176,9 +176,14 @@ class MainWindow(QMainWindow):
     def action(self, name: str) -> QAction:
         return self.actions_by_name[name]
 
-    def set_status(self, message: str, *, assertive: bool = False) -> None:
-        """Show `message` on the status line and announce it to the screen reader."""
-        announce(self.status_label, message, assertive=assertive, label=self.status_label)
+    def set_status(self, message: str, *, assertive: bool = False, spoken: bool = False) -> None:
+        """Show `message` on the status line and announce it to the screen reader, unless the caller says
+        it (`spoken`): then it is only shown, so the screen reader hears it once."""
+        if spoken:
+            self.status_label.setText(message)
+            self.status_label.setAccessibleName(f"Status: {message}")
+        else:
+            announce(self.status_label, message, assertive=assertive, label=self.status_label)
 
     def show_result(self, text: str, *, focus: bool = True) -> None:
         """Put a description in the result view and, if the window is active, move focus there."""
@@ -191,8 +196,7 @@ class MainWindow(QMainWindow):
 
     def append_result(self, text: str) -> None:
         """Add a paragraph ("more detail") below the current description."""
-        self.result_view.appendPlainText("\n" + text)
-        self.result_view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.result_view.appendPlainText("\n" + text)  # the focus stays where the user has it
 
     def result_text(self) -> str:
         return self.result_view.toPlainText()

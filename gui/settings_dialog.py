@@ -146,12 +146,14 @@ class SettingsDialog(QDialog):
         form = QFormLayout(group)
 
         self.output_combo = QComboBox(group)
+        self.output_combo.addItem("Automatic: my screen reader when one runs, else this app's voice", "auto")
         self.output_combo.addItem("This app's own voice", "own")
         self.output_combo.addItem("My screen reader", "screen_reader")
         self.output_combo.setCurrentIndex(max(0, self.output_combo.findData(self.settings.speech_output)))
         self.output_combo.currentIndexChanged.connect(
             lambda i: self._set("speech_output", self.output_combo.itemData(i)))
-        _name(self.output_combo, "Speak with", "Use this app's own voice or hand the text to your screen reader.")
+        _name(self.output_combo, "Speak with",
+              "Hand the text to your screen reader (in its voice) or use this app's own voice.")
         form.addRow(_label("Speak &with:", self.output_combo, group), self.output_combo)
 
         self.voice_combo = QComboBox(group)
