@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 
 from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, plain_text
 from describe_aloud.gui.announce import announce
+from describe_aloud.gui.flow_layout import FlowLayout
 from describe_aloud.gui.image_input import local_paths
 
 APP_TITLE = "Describe Aloud"
@@ -132,14 +133,16 @@ class MainWindow(QMainWindow):
         row.addWidget(self.preview)
         layout.addLayout(row, 1)
 
-        buttons = QHBoxLayout()
+        # Buttons wrap into more rows rather than forcing the window wider (200 % text, narrow screens).
+        button_bar = QWidget(central)
+        buttons = FlowLayout(button_bar)
+        buttons.setContentsMargins(0, 0, 0, 0)
         self.buttons: dict[str, QPushButton] = {}
         for name in BUTTON_ACTIONS:
-            button = self._button_for(self.actions_by_name[name], central)
+            button = self._button_for(self.actions_by_name[name], button_bar)
             buttons.addWidget(button)
             self.buttons[name] = button
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addWidget(button_bar)
 
         self.status_label = QLabel("Starting…", central)
         self.status_label.setObjectName("status_label")
@@ -209,6 +212,18 @@ class MainWindow(QMainWindow):
             self.preview.clear()
 
     # Events ----------------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """A main window does not ask for height-for-width: at a narrow width the wrapped hint and status
+        lines and the wrapped button rows need more height than its minimum, and overlapped. The central
+        widget's minimum height follows its width instead (200 % text, narrow screens)."""
+        super().resizeEvent(event)
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            needed = layout.totalMinimumHeightForWidth(central.width())
+            if needed > 0 and central.minimumHeight() != needed:
+                central.setMinimumHeight(needed)
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if _has_usable_data(event.mimeData()):
             event.acceptProposedAction()

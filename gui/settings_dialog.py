@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -68,10 +70,24 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self._loading = True
         layout = QVBoxLayout(self)
-        layout.addWidget(self._describing_group())
-        layout.addWidget(self._speech_group(voice_choices(voices)))
-        layout.addWidget(self._hotkeys_group())
-        layout.addWidget(self._app_group(tray_available))
+        # The groups scroll: at 200 % text they are taller than a laptop screen.
+        content = QWidget(self)
+        groups = QVBoxLayout(content)
+        groups.addWidget(self._describing_group())
+        groups.addWidget(self._speech_group(voice_choices(voices)))
+        groups.addWidget(self._hotkeys_group())
+        groups.addWidget(self._app_group(tray_available))
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setWidget(content)
+        layout.addWidget(scroll, 1)
+        for combo in content.findChildren(QComboBox):
+            # Long entries (model notes, voice names) no longer set the dialog's minimum width.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        for form in content.findChildren(QFormLayout):
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # labels above fields when narrow
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName("Close settings")
