@@ -95,6 +95,20 @@ class MainWindow(QMainWindow):
             menu.addAction(self.actions_by_name[spec.name])
         for menu in menus.values():
             menu.setToolTipsVisible(True)
+        # F10 opens the menu bar, as in most desktop applications (Qt only does Alt).
+        open_menu = QAction(self)
+        open_menu.setObjectName("action_open_menu_bar")
+        open_menu.setShortcut(QKeySequence("F10"))
+        open_menu.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        open_menu.triggered.connect(self._open_menu_bar)
+        self.addAction(open_menu)
+
+    def _open_menu_bar(self) -> None:
+        bar = self.menuBar()
+        first = next((action for action in bar.actions() if action.isVisible()), None)
+        if first is not None:
+            bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            bar.setActiveAction(first)
 
     def _create_central(self) -> None:
         central = QWidget(self)

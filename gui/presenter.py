@@ -49,6 +49,12 @@ def open_history() -> tuple[HistoryStore, str | None]:
         return HistoryStore(Path(":memory:")), f"{problem} It is kept until the app closes."
 
 
+def short_source(job: DescribeJob) -> str:
+    """What a status line says of the job's source: a file's name, not its whole path (read aloud, a path
+    is a long string of folder names)."""
+    return job.path.name if job.path is not None else job.source
+
+
 class Presenter(QObject):
     def __init__(self, window: MainWindow, history: HistoryStore, flow: SpokenFlow, settings: Settings,
                  parent: QObject | None = None) -> None:
@@ -102,7 +108,7 @@ class Presenter(QObject):
     # Jobs --------------------------------------------------------------------------------------------
     def _job_started(self, job: DescribeJob) -> None:
         what = "in more detail" if job.more_detail else ""
-        self.window.set_status(f"Describing {job.source} {what}…".replace("  ", " "))
+        self.window.set_status(f"Describing {short_source(job)} {what}…".replace("  ", " "))
 
     def _job_progress(self, partial: JobPartial) -> None:
         """Only said: the window and the history show the whole description when it is complete."""
@@ -130,7 +136,7 @@ class Presenter(QObject):
         self.last = LastResult(rendering=rendering, image=result.image, source=job.source, history_id=history_id)
         self.window.show_result(rendering.display, focus=self._focus_result())
         self.window.set_preview(result.thumbnail)
-        self.window.set_status(f"Described {job.source}.", spoken=True)  # the description itself is said
+        self.window.set_status(f"Described {short_source(job)}.", spoken=True)  # the description itself is said
 
     def _show_more_detail(self, result: JobResult) -> None:
         description = result.description
