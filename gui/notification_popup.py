@@ -43,7 +43,10 @@ class NotificationWindow(QFrame):
         self.label.setWordWrap(True)
         self.label.setTextFormat(Qt.TextFormat.PlainText)
         QVBoxLayout(self).addWidget(self.label)
-        self.setAccessibleName("")  # Orca says the role, then the label: no app name before every text
+        # Orca says "notification Describe Aloud", then the text. The window title differs from the main
+        # window's, so tools (and tests) that look windows up by title find the main window.
+        self.setAccessibleName("Describe Aloud")
+        self.setWindowTitle("Describe Aloud notification")
         self.setMaximumWidth(480)
 
     def place(self) -> None:

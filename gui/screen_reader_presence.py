@@ -31,12 +31,15 @@ _A11Y_CONNECTION = "describe-aloud-a11y"
 
 
 def _program_names(pid: int) -> list[str]:
-    """Base names of the first two words of a process's command line (a script runs as "python3 /usr/bin/orca")."""
+    """The process's name (Orca sets its own to "orca") and the base names of the first two words of its
+    command line (a script runs as "python3 /usr/bin/orca")."""
+    names = []
     try:
+        names.append(Path(f"/proc/{pid}/comm").read_text(encoding="utf-8", errors="replace").strip())
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
-        return []
-    return [os.path.basename(part.decode("utf-8", "replace")) for part in raw.split(b"\0")[:2] if part]
+        return names
+    return names + [os.path.basename(part.decode("utf-8", "replace")) for part in raw.split(b"\0")[:2] if part]
 
 
 def _linux_screen_reader() -> str | None:

@@ -104,7 +104,7 @@ class SpeechRouter:
     def say(self, text: str, interrupt: bool = True) -> None:
         if self.to_screen_reader():
             self._last = text
-            if self.own.is_speaking():
+            if self.is_speaking():
                 self.own.stop()  # the own voice was speaking (auto: the screen reader just started)
             self.channel.say(text, interrupt)
         else:
@@ -127,7 +127,8 @@ class SpeechRouter:
             self.own.repeat()
 
     def is_speaking(self) -> bool:
-        return self.own.is_speaking()
+        speaking = self.own.is_speaking  # the engine's Speaker has it as a property, the protocol as a method
+        return bool(speaking() if callable(speaking) else speaking)
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
         return self.own.wait_until_idle(timeout)
