@@ -24,9 +24,12 @@ RUN_PACKAGES=(
     libxcb-sync1 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-util1 libxrender1 libxi6
 )
 # Tests also need: a virtual X server and a window driver, an independent metadata reader (exiftool),
-# and a Java runtime for the METEOR metric.
+# a Java runtime for the METEOR metric, and a screen-reader desktop (a D-Bus session, the AT-SPI bus, a
+# window manager, Orca with speech-dispatcher, Debian's pyatspi for the system Python: tests/gui/
+# test_screen_reader_e2e.py; devtools/a11y_session.py).
 TEST_PACKAGES=(
-    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless
+    make xvfb xauth xdotool x11-utils libimage-exiftool-perl default-jre-headless
+    dbus at-spi2-core orca speech-dispatcher-espeak-ng python3-pyatspi openbox
 )
 
 say() { printf '%s\n' "$*" >&2; }
