@@ -107,6 +107,7 @@ class A11ySession:
             except ValueError:
                 pass
         self.processes.clear()
+        shutil.rmtree(self.root, ignore_errors=True)  # logs included: a failing test has printed them
 
 
 def _end(pid: int, process: subprocess.Popen | None) -> None:

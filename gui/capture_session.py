@@ -41,6 +41,8 @@ HIDE_SETTLE_MS = 40
 # Windows 10 2004+: SetWindowDisplayAffinity(WDA_EXCLUDEFROMCAPTURE) keeps a window out of every capture
 # while it stays on the screen, so there is nothing to hide and nothing to wait for.
 WDA_EXCLUDEFROMCAPTURE = 0x11
+# After an in-window capture the window is activated again this long after it is shown (see restore_windows).
+REACTIVATE_MS = 150
 
 
 @dataclass
@@ -158,14 +160,23 @@ def restore_windows(hidden: HiddenWindows) -> None:
         show_without_activating(window)
         window.lower()
     if hidden.active is not None:
-        hidden.active.show()
-        hidden.active.raise_()
-        hidden.active.activateWindow()
-        focus = hidden.focus if hidden.focus is not None and hidden.focus.isVisible() else None
-        if focus is None:
-            focus = hidden.active.focusWidget() or hidden.active.nextInFocusChain()
-        if focus is not None:
-            focus.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+        window = hidden.active
+        window.show()
+        window.raise_()
+        _activate(window, hidden.focus)
+        # Asked for at once, the activation can come before the window manager has mapped the window again
+        # and be ignored (the screen reader then heard of no focus at all): asked again once it is mapped.
+        QTimer.singleShot(REACTIVATE_MS, window, lambda: _activate(window, hidden.focus))
+
+
+def _activate(window: QWidget, focus: QWidget | None) -> None:
+    if not window.isVisible():
+        return
+    window.activateWindow()
+    if focus is None or not focus.isVisible():
+        focus = window.focusWidget() or window.nextInFocusChain()
+    if focus is not None:
+        focus.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
 
 class CaptureSession(QObject):
