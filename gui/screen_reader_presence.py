@@ -8,7 +8,7 @@
   present" flag (SystemParametersInfo SPI_GETSCREENREADER), which JAWS, Narrator and others set.
 - macOS: VoiceOver (gui.macos_voiceover).
 
-`DESCRIBE_ALOUD_SCREEN_READER=none` says no screen reader runs, `=orca` (any other name) that one does
+The SCREEN_READER variable of engine.environment set to none says no screen reader runs, `=orca` (any other name) that one does
 (for tests and for users whose screen reader is not recognised).
 
 Threading contract: GUI thread (QtDBus connections belong to it).
@@ -21,9 +21,10 @@ import sys
 import time
 from pathlib import Path
 
+from describe_aloud.engine.environment import SCREEN_READER
+
 log = logging.getLogger(__name__)
 
-SCREEN_READER_ENV = "DESCRIBE_ALOUD_SCREEN_READER"
 CACHE_S = 2.0
 # Program names (the file name of argv[0] or of the script it runs) of Linux screen readers.
 LINUX_SCREEN_READERS = {"orca": "Orca", "odilia": "Odilia"}
@@ -106,7 +107,7 @@ def _macos_screen_reader() -> str | None:
 
 def detect_screen_reader() -> str | None:
     """The running screen reader's name, or None."""
-    forced = (os.environ.get(SCREEN_READER_ENV) or "").strip()
+    forced = SCREEN_READER.get() or ""
     if forced.lower() == "none":
         return None
     if forced:
