@@ -25,11 +25,14 @@ RUN_PACKAGES=(
 )
 # Tests also need: a virtual X server and a window driver, an independent metadata reader (exiftool),
 # a Java runtime for the METEOR metric, real programs to make real screens for OCR (a terminal, GTK
-# dialogs, a web browser: devtools/real_screens.py), and strace, the independent observer that proves no
-# connection leaves the machine (tests/engine/test_security_network.py).
+# dialogs, a web browser: devtools/real_screens.py), strace, the independent observer that proves no
+# connection leaves the machine (tests/engine/test_security_network.py), and a screen-reader desktop (a D-Bus
+# session, the AT-SPI bus, a window manager, Orca with speech-dispatcher, Debian's pyatspi for the system
+# Python: tests/gui/test_screen_reader_e2e.py; devtools/a11y_session.py).
 TEST_PACKAGES=(
-    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless strace
+    make xvfb xauth xdotool x11-utils libimage-exiftool-perl default-jre-headless strace
     xterm zenity netsurf-gtk
+    dbus at-spi2-core orca speech-dispatcher-espeak-ng python3-pyatspi openbox
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -56,7 +56,8 @@ class Settings:
     translate_text: bool = False
     speak_ocr: bool = True
     # Speech
-    speech_output: str = "own"  # "own" voice or "screen_reader"
+    # "auto": the running screen reader, else the own voice; "own" voice; "screen_reader" always
+    speech_output: str = "auto"
     voice: str | None = None
     rate: int = 180  # words per minute
     volume: float = 1.0  # 0..1

@@ -24,7 +24,8 @@ DATA_DIR = Knob("DESCRIBE_ALOUD_DATA_DIR", "Folder for the history database and 
 NO_BF16 = Knob("DESCRIBE_ALOUD_NO_BF16", "1: never choose bf16 for precision 'auto' on a CPU (use fp32).")
 SCREEN_READER = Knob("DESCRIBE_ALOUD_SCREEN_READER",
                      "none | prismatoid | nvda | speech-dispatcher: use only that screen-reader output "
-                     "(none: behave as if no screen reader runs).")
+                     "(none: behave as if no screen reader runs). In the app, any other value (e.g. orca) "
+                     "counts as a running screen reader for the automatic speech output.")
 AUDIO_PLAYER = Knob("DESCRIBE_ALOUD_AUDIO_PLAYER",
                     "null | pw-play | paplay | aplay | ffplay | afplay | winsound: play the own voice and "
                     "earcons with that player only (null: silent).")

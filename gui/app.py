@@ -20,6 +20,7 @@ from a speech thread, are re-emitted as Qt signals and so arrive queued in the G
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -34,6 +35,7 @@ from describe_aloud.engine.i18n import _, current_language
 from describe_aloud.engine.ipc import send_command
 from describe_aloud.engine.speech import SpeechOutput
 from describe_aloud.gui.actions import ACTIONS, remote_action
+from describe_aloud.gui.announce import route_announcements
 from describe_aloud.gui.batch_dialog import BatchDialog
 from describe_aloud.gui.capture_session import CaptureSession, primary_screen_pixels
 from describe_aloud.gui.describe_requests import DescribeRequests
@@ -54,6 +56,7 @@ from describe_aloud.gui.speech_bridge import (
     default_speaker_factory,
     start_speech,
 )
+from describe_aloud.gui.speech_router import AccessibleChannel, SpeechRouter
 from describe_aloud.gui.spoken_flow import SpokenFlow
 from describe_aloud.gui.tray import TrayIcon
 from describe_aloud.gui.worker import DescribeJob, DescribeWorker
@@ -89,9 +92,12 @@ class AppController(QObject):
         self.history, self._history_problem = open_history()
         self.window = MainWindow()
         self.bridge = SpeechBridge(self)
-        self.flow = SpokenFlow(self._create_speaker(), self.settings, earcons=open_earcons(self.settings.earcons),
-                               set_status=lambda message: self.window.set_status(message),
-                               defer=lambda run: QTimer.singleShot(0, run))
+        self.router = SpeechRouter(self._create_speaker(), self.settings.speech_output,
+                                   AccessibleChannel(lambda: self.window.status_label))
+        route_announcements(self.router.announce)
+        self.flow = SpokenFlow(self.router, self.settings, earcons=open_earcons(self.settings.earcons),
+                               set_status=lambda message, spoken=False: self.window.set_status(message, spoken=spoken),
+                               defer=lambda run: QTimer.singleShot(0, run), whole_texts=self.router.to_screen_reader)
         self.presenter = Presenter(self.window, self.history, self.flow, self.settings, self)
         self.capture = CaptureSession(self)
         self.worker = DescribeWorker(
@@ -150,7 +156,10 @@ class AppController(QObject):
         return self.dialogs.batch_dialog
 
     def _create_speaker(self) -> SpeechOutput:
-        speaker, self._speech_problem = start_speech(self._speaker_factory, self.settings, self.bridge)
+        """The own voice. It never uses the engine's screen-reader path (speech-dispatcher would bypass
+        Orca's queue): gui.speech_router sends texts to the screen reader."""
+        own_voice = dataclasses.replace(self.settings, speech_output="own")
+        speaker, self._speech_problem = start_speech(self._speaker_factory, own_voice, self.bridge)
         return speaker
 
     def attach_tray(self, tray: TrayIcon) -> None:
@@ -215,6 +224,7 @@ class AppController(QObject):
         self.worker.stop()
         if self.worker.isRunning() and not self.worker.wait(60_000):
             log.error("describe worker did not stop within 60 s")
+        route_announcements(None)
         try:
             self.speaker.close()
         except Exception:  # noqa: BLE001 - closing must go on for the rest
@@ -282,7 +292,7 @@ class AppController(QObject):
             self.presenter.report_error(_("There is no description to copy yet."))
             return
         copy_text(text)
-        self.window.set_status(_("Description copied."))
+        self.window.set_status(_("Description copied."), spoken=True)
         self.flow.say_status("Copied.")
 
     # Windows, dialogs and settings ---------------------------------------------------------------
@@ -326,10 +336,9 @@ class AppController(QObject):
             self.worker.set_model(self.model_spec, detail_model=self.settings.detail_model,
                                   precision=self.precision)
         if "speech_output" in fields:
-            if isinstance(self.speaker, NullSpeaker):  # speech never started: try again with this output
-                self.flow.speaker = self._create_speaker()
-            else:
-                self.speaker.set_output(self.settings.speech_output)
+            if isinstance(self.router.own, NullSpeaker):  # speech never started: try again
+                self.router.own = self._create_speaker()
+            self.router.set_output(self.settings.speech_output)
         voice_settings = {  # what to do, and what failed in the user's words
             "voice": (lambda: self.speaker.set_voice(self.settings.voice), _("Could not change the voice")),
             "rate": (lambda: self.speaker.set_rate(self.settings.rate), _("Could not change the rate")),

@@ -124,6 +124,11 @@ def action_command(action: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def x11_keysym(combo: Combo) -> str:
+    """The X11 keysym name of the combo's key ("d", "F5", "comma")."""
+    return _NAMED_KEYS[combo.key][1] if combo.key in _NAMED_KEYS else _X_CHAR_KEYSYMS.get(combo.key, combo.key)
+
+
 def x11_conflicts(combos: dict[str, Combo]) -> dict[str, str]:
     """{action: reason} for combos another X11 client already grabbed. Empty where this cannot be checked."""
     if sys.platform.startswith(("win", "darwin")) or not os.environ.get("DISPLAY"):
@@ -142,8 +147,7 @@ def x11_conflicts(combos: dict[str, Combo]) -> dict[str, str]:
     try:
         root = dpy.screen().root
         for action, combo in combos.items():
-            name = _NAMED_KEYS[combo.key][1] if combo.key in _NAMED_KEYS else _X_CHAR_KEYSYMS.get(combo.key,
-                                                                                                  combo.key)
+            name = x11_keysym(combo)
             keycode = dpy.keysym_to_keycode(XK.string_to_keysym(name))
             if not keycode:
                 conflicts[action] = _("The key '{key}' does not exist on this keyboard layout.").format(key=combo.key)
@@ -184,7 +188,26 @@ def _kick_x11_record(listener) -> None:
     display_stop.flush()
 
 
+def _combos(mapping: dict[str, Callable[[], None]]) -> dict[Combo, Callable[[], None]]:
+    """{pynput "<ctrl>+<alt>+d": callback} back to {Combo: callback}."""
+    return {parse_combo(text.replace("<", "").replace(">", "")): callback for text, callback in mapping.items()}
+
+
 def _default_listener_factory(mapping: dict[str, Callable[[], None]]):
+    """A listener that CONSUMES its keys where the platform allows it (X11 grab, RegisterHotKey, Carbon
+    hot keys); pynput (which only watches them) where none of those applies."""
+    if sys.platform == "win32":
+        from describe_aloud.gui.hotkeys_windows import WindowsHotkeys
+
+        return WindowsHotkeys(_combos(mapping))
+    if sys.platform == "darwin":
+        from describe_aloud.gui.hotkeys_macos import CarbonHotkeys
+
+        return CarbonHotkeys(_combos(mapping))
+    if os.environ.get("DISPLAY"):
+        from describe_aloud.gui.hotkeys_x11 import X11GrabListener
+
+        return X11GrabListener({c.text: (x11_keysym(c), c.modifiers, callback) for c, callback in _combos(mapping).items()})
     from pynput import keyboard  # imported late: on Linux it connects to the X server on import
 
     return keyboard.GlobalHotKeys(mapping)
@@ -258,11 +281,17 @@ class HotkeyManager(QObject):
             for action, combo in parsed.items():
                 self._fail(action, wanted[action], self._unavailable_reason(action, exc))
             return {}
-        if not ready:
+        error = getattr(listener, "error", None)  # our consuming listeners say why they could not start
+        if not ready or isinstance(error, Exception):
             self._stop_listener(listener)
             for action in parsed:
-                self._fail(action, wanted[action], self._unavailable_reason(action, None))
+                self._fail(action, wanted[action], self._unavailable_reason(action, error))
             return {}
+        refused: dict[str, str] = getattr(listener, "refused", {})  # text -> reason: keys it could not own
+        for action, combo in list(parsed.items()):
+            if combo.text in refused:
+                self._fail(action, wanted[action], refused[combo.text])
+                parsed.pop(action)
         if sys.platform == "darwin" and getattr(listener, "IS_TRUSTED", True) is False:
             for action in parsed:
                 self._fail(action, wanted[action],

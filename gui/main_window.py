@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from describe_aloud.engine.i18n import N_, _
 from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, MENU_TITLES, plain_text
 from describe_aloud.gui.announce import announce
+from describe_aloud.gui.flow_layout import FlowLayout
 from describe_aloud.gui.image_input import local_paths
 
 APP_TITLE = N_("Describe Aloud")
@@ -95,6 +96,20 @@ class MainWindow(QMainWindow):
             menu.addAction(self.actions_by_name[spec.name])
         for menu in menus.values():
             menu.setToolTipsVisible(True)
+        # F10 opens the menu bar, as in most desktop applications (Qt only does Alt).
+        open_menu = QAction(self)
+        open_menu.setObjectName("action_open_menu_bar")
+        open_menu.setShortcut(QKeySequence("F10"))
+        open_menu.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        open_menu.triggered.connect(self._open_menu_bar)
+        self.addAction(open_menu)
+
+    def _open_menu_bar(self) -> None:
+        bar = self.menuBar()
+        first = next((action for action in bar.actions() if action.isVisible()), None)
+        if first is not None:
+            bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            bar.setActiveAction(first)
 
     def _create_central(self) -> None:
         central = QWidget(self)
@@ -133,14 +148,16 @@ class MainWindow(QMainWindow):
         row.addWidget(self.preview)
         layout.addLayout(row, 1)
 
-        buttons = QHBoxLayout()
+        # Buttons wrap into more rows rather than forcing the window wider (200 % text, narrow screens).
+        button_bar = QWidget(central)
+        buttons = FlowLayout(button_bar)
+        buttons.setContentsMargins(0, 0, 0, 0)
         self.buttons: dict[str, QPushButton] = {}
         for name in BUTTON_ACTIONS:
-            button = self._button_for(self.actions_by_name[name], central)
+            button = self._button_for(self.actions_by_name[name], button_bar)
             buttons.addWidget(button)
             self.buttons[name] = button
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addWidget(button_bar)
 
         self.status_label = QLabel(_("Starting…"), central)
         self.status_label.setObjectName("status_label")
@@ -177,9 +194,14 @@ class MainWindow(QMainWindow):
     def action(self, name: str) -> QAction:
         return self.actions_by_name[name]
 
-    def set_status(self, message: str, *, assertive: bool = False) -> None:
-        """Show `message` on the status line and announce it to the screen reader."""
-        announce(self.status_label, message, assertive=assertive, label=self.status_label)
+    def set_status(self, message: str, *, assertive: bool = False, spoken: bool = False) -> None:
+        """Show `message` on the status line and announce it to the screen reader, unless the caller says
+        it (`spoken`): then it is only shown, so the screen reader hears it once."""
+        if spoken:
+            self.status_label.setText(message)
+            self.status_label.setAccessibleName(f"Status: {message}")
+        else:
+            announce(self.status_label, message, assertive=assertive, label=self.status_label)
 
     def show_result(self, text: str, *, focus: bool = True) -> None:
         """Put a description in the result view and, if the window is active, move focus there."""
@@ -192,8 +214,7 @@ class MainWindow(QMainWindow):
 
     def append_result(self, text: str) -> None:
         """Add a paragraph ("more detail") below the current description."""
-        self.result_view.appendPlainText("\n" + text)
-        self.result_view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.result_view.appendPlainText("\n" + text)  # the focus stays where the user has it
 
     def result_text(self) -> str:
         return self.result_view.toPlainText()
@@ -206,6 +227,18 @@ class MainWindow(QMainWindow):
             self.preview.clear()
 
     # Events ----------------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """A main window does not ask for height-for-width: at a narrow width the wrapped hint and status
+        lines and the wrapped button rows need more height than its minimum, and overlapped. The central
+        widget's minimum height follows its width instead (200 % text, narrow screens)."""
+        super().resizeEvent(event)
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            needed = layout.totalMinimumHeightForWidth(central.width())
+            if needed > 0 and central.minimumHeight() != needed:
+                central.setMinimumHeight(needed)
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if _has_usable_data(event.mimeData()):
             event.acceptProposedAction()

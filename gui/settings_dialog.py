@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,11 +19,13 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -69,12 +71,29 @@ class SettingsDialog(QDialog):
         self.settings = settings
         self._loading = True
         layout = QVBoxLayout(self)
-        layout.addWidget(self._describing_group())
-        layout.addWidget(self._speech_group(voice_choices(voices)))
-        layout.addWidget(self._hotkeys_group())
-        layout.addWidget(self._app_group(tray_available))
-        self.language_group = language_group(settings, self._set, self)
-        layout.addWidget(self.language_group)
+        # The groups scroll: at 200 % text they are taller than a laptop screen.
+        content = QWidget(self)
+        groups = QVBoxLayout(content)
+        groups.addWidget(self._describing_group())
+        groups.addWidget(self._speech_group(voice_choices(voices)))
+        groups.addWidget(self._hotkeys_group())
+        groups.addWidget(self._app_group(tray_available))
+        self.language_group = language_group(settings, self._set, content)
+        groups.addWidget(self.language_group)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Not a Tab stop itself: Tab goes through the controls, and the area scrolls to the focused one.
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroll.setAccessibleName(_("Settings"))
+        scroll.setWidget(content)
+        layout.addWidget(scroll, 1)
+        for combo in content.findChildren(QComboBox):
+            # Long entries (model notes, voice names) no longer set the dialog's minimum width.
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        for form in content.findChildren(QFormLayout):
+            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # labels above fields when narrow
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName(_("Close settings"))
@@ -149,12 +168,14 @@ class SettingsDialog(QDialog):
         form = QFormLayout(group)
 
         self.output_combo = QComboBox(group)
+        self.output_combo.addItem(_("Automatic: my screen reader when one runs, else this app's voice"), "auto")
         self.output_combo.addItem(_("This app's own voice"), "own")
         self.output_combo.addItem(_("My screen reader"), "screen_reader")
         self.output_combo.setCurrentIndex(max(0, self.output_combo.findData(self.settings.speech_output)))
         self.output_combo.currentIndexChanged.connect(
             lambda i: self._set("speech_output", self.output_combo.itemData(i)))
-        _name(self.output_combo, _("Speak with"), _("Use this app's own voice or hand the text to your screen reader."))
+        _name(self.output_combo, _("Speak with"),
+              _("Hand the text to your screen reader (in its voice) or use this app's own voice."))
         form.addRow(_label(_("Speak &with:"), self.output_combo, group), self.output_combo)
 
         self.voice_combo = QComboBox(group)

@@ -6,7 +6,7 @@ import argparse
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.i18n import _
 
-SPEECH_OUTPUTS = {"own": "own", "screen-reader": "screen_reader", "screen_reader": "screen_reader"}
+SPEECH_OUTPUTS = {"own": "own", "screen-reader": "screen_reader", "screen_reader": "screen_reader", "auto": "auto"}
 
 
 def _volume(value: str) -> float:
@@ -40,8 +40,9 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
         help=_("wait for the current speech to finish instead of interrupting it"),
     )
     group.add_argument(
-        "--speech-output", choices=["own", "screen-reader"],
-        help=_("speak with the app's own voice or send the text to the running screen reader"),
+        "--speech-output", choices=["auto", "own", "screen-reader"],
+        help=_("speak with the app's own voice or send the text to the running screen reader "
+               "(auto: the screen reader when the app detects one, else the own voice)"),
     )
 
 

@@ -202,7 +202,7 @@ class Speaker:
 
     def set_output(self, output: str) -> None:
         """"own" voice or "screen_reader" for texts said from now on."""
-        if output not in ("own", "screen_reader"):
+        if output not in ("own", "screen_reader", "auto"):  # auto: chosen by the app (gui.speech_router)
             raise ValueError(f"unknown speech output {output!r}")
         with self._lock:
             self._output = output
