@@ -27,6 +27,9 @@ RUN_PACKAGES=(
 # and a Java runtime for the METEOR metric.
 TEST_PACKAGES=(
     make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless
+    # The reading corpus (devtools/reading_corpus.py): real GTK dialogs, a terminal, X window dumps,
+    # Debian's PDF manuals rendered, Chinese fonts, Debian's desktop artwork.
+    zenity xterm x11-apps poppler-utils fonts-noto-cjk desktop-base shared-mime-info fontconfig bzip2-doc
 )
 
 say() { printf '%s\n' "$*" >&2; }
