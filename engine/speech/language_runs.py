@@ -49,6 +49,28 @@ def sentence_runs(sentences: Iterable[str]) -> list[Run]:
     return runs
 
 
+def spoken_language(language: str | None, own: str | None) -> str | None:
+    """The language a run is spoken in by a voice of language `own`: its own, unless it is in another
+    script (Latin text stays with a Latin-script voice; the script cannot tell French from English)."""
+    wanted, own = primary(language), primary(own)
+    if wanted is None or wanted == own or (wanted == "en" and own in LATIN_LANGUAGES):
+        return own
+    return wanted
+
+
+def language_switches(text: str, own: str | None) -> list[Run]:
+    """`text` as consecutive runs in the language each is spoken in (neighbours in one language merged);
+    a single run when all of it is spoken in `own` language."""
+    runs: list[Run] = []
+    for run in language_runs(text):
+        language = spoken_language(run.language, own)
+        if runs and runs[-1].language == language:
+            runs[-1] = Run(runs[-1].text + run.text, language)
+        else:
+            runs.append(Run(run.text, language))
+    return [Run(run.text.strip(), run.language) for run in runs if run.text.strip()]
+
+
 @dataclass(frozen=True)
 class VoiceInfo:
     id: str
@@ -73,10 +95,8 @@ class VoiceChooser:
         return self._cache[language]
 
     def _pick(self, language: str | None) -> str | None:
-        wanted = primary(language)
+        wanted = spoken_language(language, self._chosen_language)
         if wanted is None or wanted == self._chosen_language:
-            return self._chosen
-        if wanted == "en" and self._chosen_language in LATIN_LANGUAGES:
             return self._chosen
         candidates = [v for v in self._voices if any(primary(lang) == wanted for lang in v.languages)]
         if not candidates:

@@ -28,3 +28,36 @@ def test_a_chinese_line_is_spoken_by_a_mandarin_voice_and_english_by_the_users(s
     assert _close(len(_pcm(played[2])), len(mandarin)) and not _close(len(_pcm(played[2])), len(english))
     assert _close(len(_pcm(played[3])), len(_pcm(speaker.save_wav("Open file.", tmp_path / "open.wav"))))
     assert events.of("error") == []
+
+
+class _SpeechdClient:
+    """Records what speech-dispatcher's Python client is asked (the daemon itself is not on the test
+    machine); the splitting and language switching under test are ours."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, ...]] = []
+
+    def cancel(self) -> None:
+        self.calls.append(("cancel",))
+
+    def speak(self, text: str) -> None:
+        self.calls.append(("speak", text))
+
+    def set_language(self, language: str) -> None:
+        self.calls.append(("language", language))
+
+
+def test_the_screen_reader_gets_the_language_of_each_run_where_its_api_allows():
+    from describe_aloud.engine.speech.screen_reader import SpeechdScreenReader
+
+    client = _SpeechdClient()
+    reader = SpeechdScreenReader(client, language="en")
+    reader.speak("Text: 打开文件. Open file.", interrupt=True)
+    assert client.calls == [("cancel",), ("language", "en"), ("speak", "Text:"), ("language", "zh"),
+                            ("speak", "打开文件."), ("language", "en"), ("speak", "Open file."), ("language", "en")]
+    client.calls.clear()
+    reader.speak("Texte : Ouvrir le fichier.", interrupt=False)  # one language: handed over as it is
+    assert client.calls == [("speak", "Texte : Ouvrir le fichier.")]
+    client.calls.clear()
+    SpeechdScreenReader(client, language="fr").speak("Fichier: Open file", interrupt=False)  # Latin stays French
+    assert client.calls == [("speak", "Fichier: Open file")]
