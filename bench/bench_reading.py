@@ -3,6 +3,7 @@ reading adds to the hotkey path on a 1280x720 screen, against the OCR it follows
 
     .venv/bin/python bench/bench_reading.py              # builds the corpus (Xvfb, zenity, xterm...) and reads it
     .venv/bin/python bench/bench_reading.py --runs 50    # more timing runs
+    .venv/bin/python bench/bench_reading.py --corpus DIR --timing-only   # time again on a corpus built before
 
 The corpus is devtools/reading_corpus.py (real photos, real windows on Xvfb, real Debian documentation);
 "tune" samples were looked at while the thresholds were set, "held-out" ones were added afterwards.
@@ -89,8 +90,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--runs", type=int, default=30, help="timing runs of each reading step")
     parser.add_argument("--corpus", type=Path, help="build the corpus here (default: a temporary folder)")
+    parser.add_argument("--timing-only", action="store_true",
+                        help="only time the reading, on the 1280x720 screen of a corpus built before (--corpus)")
     args = parser.parse_args()
     print(cpu())
+    if args.timing_only:
+        if args.corpus is None:
+            parser.error("--timing-only needs --corpus DIR (a corpus built by an earlier run)")
+        timing(Image.open(args.corpus / "screen-qt-mail-full.png").convert("RGB"), args.runs)
+        return 0
     with tempfile.TemporaryDirectory() as tmp:
         root = args.corpus or Path(tmp)
         started = time.perf_counter()

@@ -117,15 +117,17 @@ def features(size: tuple[int, int], lines: Sequence[TextLine], thumb: np.ndarray
         covered += max(0.0, x1 - x0) * max(0.0, y1 - y0)
         text[max(0, int(y0 * sy) - 1): int(np.ceil(y1 * sy)) + 1,
              max(0, int(x0 * sx) - 1): int(np.ceil(x1 * sx)) + 1] = True
-    rgb = thumb if thumb.ndim == 3 else thumb[:, :, None].repeat(3, axis=2)
-    grey = rgb.mean(axis=2)
-    colour = rgb.max(axis=2) - rgb.min(axis=2)
+    # Channel by channel: numpy reduces over a last axis of 3 about ten times slower than this.
+    channels = [thumb[:, :, c] for c in range(3)] if thumb.ndim == 3 else [thumb] * 3
+    grey = (channels[0] + channels[1] + channels[2]) / 3.0
+    colour = np.maximum(np.maximum(*channels[:2]), channels[2]) - np.minimum(np.minimum(*channels[:2]), channels[2])
     # Largest step to the right / lower neighbour, any channel.
     step = np.zeros((h, w), dtype=np.float32)
-    if w > 1:
-        step[:, :-1] = np.abs(np.diff(rgb, axis=1)).max(axis=2)
-    if h > 1:
-        step[:-1, :] = np.maximum(step[:-1, :], np.abs(np.diff(rgb, axis=0)).max(axis=2))
+    for channel in channels:
+        if w > 1:
+            np.maximum(step[:, :-1], np.abs(channel[:, 1:] - channel[:, :-1]), out=step[:, :-1])
+        if h > 1:
+            np.maximum(step[:-1, :], np.abs(channel[1:, :] - channel[:-1, :]), out=step[:-1, :])
     background = ~text
     n = max(1, int(background.sum()))
     return KindFeatures(
@@ -153,12 +155,11 @@ def _long_edges(grey: np.ndarray, text: np.ndarray, axis: int) -> int:
     edge[:margin] = False
     edge[-margin:] = False
     need = max(3, int(LONG_EDGE_SHARE * g.shape[1]))
-    # Longest run of True per row, vectorised: cumulative count reset at each False.
-    run = np.zeros(edge.shape[0], dtype=np.int32)
-    longest = np.zeros(edge.shape[0], dtype=np.int32)
-    for column in edge.T:
-        run = np.where(column, run + 1, 0)
-        np.maximum(longest, run, out=longest)
+    # Longest run of True per row, in whole-array steps: the count of Trues so far, minus the count at the
+    # last False before each place.
+    count = np.cumsum(edge, axis=1, dtype=np.int32)
+    at_false = np.maximum.accumulate(np.where(edge, 0, count), axis=1)
+    longest = (count - at_false).max(axis=1) if edge.shape[1] else np.zeros(edge.shape[0], dtype=np.int32)
     return int((longest >= need).sum())
 
 
@@ -166,7 +167,7 @@ def _tones(grey: np.ndarray, flat: np.ndarray) -> int:
     """How many flat grey levels (in bins of TONE_BIN) each cover TONE_SHARE of the image."""
     if not flat.any():
         return 0
-    counts = np.bincount((grey[flat] // TONE_BIN).astype(np.int64), minlength=256 // TONE_BIN + 1)
+    counts = np.bincount((grey[flat] * (1.0 / TONE_BIN)).astype(np.int32), minlength=256 // TONE_BIN + 1)
     return int((counts >= TONE_SHARE * grey.size).sum())
 
 
