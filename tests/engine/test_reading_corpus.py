@@ -3,8 +3,7 @@ and Debian's artwork, real GTK / Qt / terminal windows on Xvfb, real Debian docu
 and scanned), read through the production path (Describer, real rapidocr). Each test fails when a score
 falls below its bar; bench/bench_reading.py prints the same figures.
 
-Slow (about 80 images of OCR: 2-6 minutes on 2 shared cores), so the corpus is built and read once per
-session.
+Slow, so the corpus is built and read once per session.
 """
 from __future__ import annotations
 
@@ -14,7 +13,8 @@ from describe_aloud.engine.describer import Describer
 from devtools.reading_corpus import build
 from devtools.reading_score import Summary, evaluate, report, summarise
 
-pytestmark = pytest.mark.slow
+# About 80 images of OCR: 5 minutes on two quiet cores, far more on a busy machine (the first test pays).
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(3600)]
 
 KIND_ACCURACY_BAR = 0.95
 PHANTOM_LINES_PER_PHOTO_BAR = 0.1
