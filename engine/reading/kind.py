@@ -107,9 +107,11 @@ def features(size: tuple[int, int], lines: Sequence[TextLine], thumb: np.ndarray
     h, w = thumb.shape[:2]
     area = float(size[0] * size[1]) or 1.0
     sx, sy = w / max(1, size[0]), h / max(1, size[1])
-    # A "line" taller than this share of the image is the recogniser reading a whole texture (an "8" the
-    # size of a cup of coffee), not text: it says nothing about the kind.
-    lines = [l for l in lines if (l.box[3] - l.box[1]) <= MAX_LINE_HEIGHT_SHARE * size[1]]
+    # One or two characters "read" in a box taller than this share of the image are the recogniser reading
+    # a whole texture (an "8" the size of a cup of coffee), not text: they say nothing about the kind. A
+    # real line may be that tall (a label, a banner), so longer text counts.
+    lines = [l for l in lines if (l.box[3] - l.box[1]) <= MAX_LINE_HEIGHT_SHARE * size[1]
+             or sum(c.isalnum() for c in l.text) > 2]
     text = np.zeros((h, w), dtype=bool)
     covered = 0.0
     for line in lines:

@@ -170,3 +170,14 @@ def test_json_lines_carry_block_index_language_and_old_rows_still_load():
                                             {"text": "打开", "box": [0, 9, 5, 14], "confidence": 0.9}]}
     loaded = Description.from_dict(old).text_lines
     assert [(l.index, l.block, l.language) for l in loaded] == [(0, 0, "en"), (1, 0, "zh")]
+
+
+def test_a_label_whose_one_line_fills_the_image_is_text_not_a_photo():
+    from describe_aloud.engine.image_analysis import thumbnail
+    from describe_aloud.engine.reading.kind import classify
+    from tests.fixtures.images import real_photo, text_image
+
+    label = text_image(["Fresh oranges"], size=(300, 80), origin=(16, 20))
+    assert classify(label.size, [TextLine("Fresh oranges", (14, 14, 220, 56), 0.99)], thumbnail(label)) is ImageKind.DOCUMENT
+    coffee = real_photo((600, 400))  # an "8" read over the whole cup: texture, not a line of text
+    assert classify(coffee.size, [TextLine("8", (0, 0, 599, 399), 0.9)], thumbnail(coffee)) is ImageKind.PHOTO
