@@ -33,6 +33,9 @@ TEST_PACKAGES=(
     make xvfb xauth xdotool x11-utils libimage-exiftool-perl default-jre-headless strace
     xterm zenity netsurf-gtk
     dbus at-spi2-core orca speech-dispatcher-espeak-ng python3-pyatspi openbox
+    # The reading corpus (devtools/reading_corpus.py): real GTK dialogs, a terminal, X window dumps,
+    # Debian's PDF manuals rendered, Chinese fonts, Debian's desktop artwork.
+    x11-apps poppler-utils fonts-noto-cjk desktop-base shared-mime-info fontconfig bzip2-doc
 )
 
 say() { printf '%s\n' "$*" >&2; }

@@ -9,7 +9,9 @@ the caller (`engine.load_captioner`) and handed in.
 
 Trust rules applied here (the rendering lives in engine.description):
 - a blank / near-uniform image is reported as blank, and neither OCR nor the captioner runs on it;
-- when text covers much of the image it is a screen or a document: the text leads, the caption is hedged;
+- the kind (photo / screen / document) comes from the text regions and what lies outside them
+  (engine.reading.kind): for a screen or a document the text leads and the caption is hedged;
+- on a photo only text a sighted person would read there is kept (engine.reading.phantom);
 - a capture of the screen (the caller says so with `kind_hint="screen"`) is always a SCREEN, whatever its
   amount of text: a screen is read, its caption only hedged (a blank capture is still reported as blank);
 - a captioner failure never loses the text: the description carries `caption_error` instead.
@@ -28,8 +30,10 @@ from describe_aloud.engine.captioners.base import Captioner, CaptionResult
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.i18n import N_, _
-from describe_aloud.engine.image_analysis import blank_reason, classify, thumbnail
+from describe_aloud.engine.image_analysis import blank_reason, thumbnail
 from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.engine.reading.kind import classify
+from describe_aloud.engine.reading.phantom import keep_readable
 from describe_aloud.engine.translation import Translator, translate_description
 
 log = logging.getLogger(__name__)
@@ -234,7 +238,8 @@ class Describer:
 
     def _read_text(self, d: Description, rgb: Image.Image, thumb: np.ndarray,
                    hint: ImageKind | None = None) -> None:
-        """OCR, then the kind (which depends on how much text there is, unless the caller knows it)."""
+        """OCR, then the kind (from the text and the background, unless the caller knows it), then the
+        lines worth saying for that kind."""
         if self.ocr is not None:
             t = time.perf_counter()
             try:
@@ -244,6 +249,7 @@ class Describer:
                 d.ocr_error = _(OCR_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}")
             d.timings_ms["ocr"] = _ms_since(t)
         d.kind = hint or classify(rgb.size, d.text_lines, thumb)
+        d.text_lines = keep_readable(d.text_lines, d.kind, rgb.size)
 
     def _can_caption(self) -> bool:
         return self.captioner is not None and not self.caption_error

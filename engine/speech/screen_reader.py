@@ -152,14 +152,29 @@ class SpeechdScreenReader:
 
     name = "speech-dispatcher"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, language: str | None = None) -> None:
         self._client = client
+        self._language = language  # the app's language, None: speech-dispatcher's own default
 
     def speak(self, text: str, interrupt: bool) -> None:
+        """Mixed-language text (Chinese and English...) goes in runs, each with its language set, so that
+        speech-dispatcher picks a voice for it; then the app's language is set back."""
+        from describe_aloud.engine.i18n import current_language
+
+        from .language_runs import language_switches
+
+        own = self._language or current_language()
         try:
             if interrupt:
                 self._client.cancel()
-            self._client.speak(text)
+            runs = language_switches(text, own)
+            if len(runs) <= 1:
+                self._client.speak(text)
+                return
+            for run in runs:
+                self._client.set_language(run.language or own)
+                self._client.speak(run.text)
+            self._client.set_language(own)
         except Exception as exc:  # noqa: BLE001 - SSIPCommunicationError and socket errors
             raise ScreenReaderError(str(exc)) from exc
 

@@ -37,6 +37,7 @@ from .client import (
     VoiceRestarted,
     synth_timeout,
 )
+from .language_runs import VoiceChooser, VoiceInfo, sentence_runs
 from .players import FallbackPlayer, Playback, Player, choose_players
 from .screen_reader import ScreenReader, ScreenReaderError, find_screen_reader
 from .sentences import split_sentences
@@ -66,6 +67,7 @@ class _Utterance:
     interrupt: bool
     cancelled: threading.Event = field(default_factory=threading.Event)
     futures: dict[int, Future] = field(default_factory=dict)  # sentence index -> its WAV
+    voices: list[str | None] = field(default_factory=list)  # sentence index -> voice (None: the chosen one)
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -329,7 +331,11 @@ class Speaker:
     def _speak(self, utterance: _Utterance) -> None:
         if self._output == "screen_reader" and self._speak_with_screen_reader(utterance):
             return
-        sentences = split_sentences(utterance.text)
+        # Sentences cut where the language changes, each run with a voice for its language (language_runs).
+        runs = sentence_runs(split_sentences(utterance.text))
+        sentences = [run.text for run in runs]
+        chooser = self._voice_chooser()
+        utterance.voices = [chooser.voice_for(run.language) for run in runs]
         started = False
         try:
             index = 0
@@ -366,8 +372,10 @@ class Speaker:
         for index in range(start, min(len(sentences), start + LOOKAHEAD_SENTENCES)):
             if not again and index in utterance.futures:
                 continue
+            run_voice = utterance.voices[index] if index < len(utterance.voices) else None
             future = self._process.synthesise(
-                sentences[index], self._new_wav_path(), gen=utterance.gen, voice=voice, rate=rate, volume=volume
+                sentences[index], self._new_wav_path(), gen=utterance.gen, voice=run_voice or voice, rate=rate,
+                volume=volume,
             )
             with self._lock:
                 utterance.futures[index] = future
@@ -402,6 +410,15 @@ class Speaker:
                 self._submit(utterance, sentences, index + 1)  # keep the pipeline full while this plays
                 return wav
         return None
+
+    def _voice_chooser(self) -> VoiceChooser:
+        """Voices for the languages of a text, given the user's voice (see language_runs)."""
+        from describe_aloud.engine.i18n import current_language
+
+        with self._lock:
+            chosen = self._voice
+        installed = [VoiceInfo(v.id, tuple(v.languages)) for v in self.voices()]
+        return VoiceChooser(installed, chosen, current_language() or "en")
 
     def _speak_with_screen_reader(self, utterance: _Utterance) -> bool:
         """Hand the text to the screen reader; False (own voice takes over) when there is none or it fails."""
