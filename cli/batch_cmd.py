@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from describe_aloud.cli.batch_ray import add_ray_arguments
 from describe_aloud.cli.common import (
     add_description_arguments,
     add_model_arguments,
@@ -66,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help=_("Also compare file contents (SHA-256) to decide what changed since the last "
                                "run."))
     add_progress_argument(parser)
+    add_ray_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -87,6 +89,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
         hash_files=args.hash,
         precision=args.precision,
         use_ocr=not args.no_ocr,
+        translate_text=args.translate_text,
     )
 
 
@@ -138,8 +141,13 @@ def run(args: argparse.Namespace) -> int:
     from describe_aloud.engine.errors import UserFacingError
 
     if args.batch_size is not None and args.batch_size < 1:
-        print("--batch-size must be 1 or more.", file=sys.stderr)
+        print(_("--batch-size must be 1 or more."), file=sys.stderr)
         return 2
+    if getattr(args, "ray", None) is not None:
+        from describe_aloud.cli.batch_ray import run_ray
+
+        _stop_cleanly_on_terminate()
+        return run_ray(args, _ProgressBar(enabled=not args.no_progress))
     options = options_from_args(args)
     _stop_cleanly_on_terminate()
     bar = _ProgressBar(enabled=not args.no_progress)
@@ -152,7 +160,7 @@ def run(args: argparse.Namespace) -> int:
         return exc.exit_code
     except KeyboardInterrupt:  # before the run loop started (scanning, loading the model)
         bar.close()
-        print("Stopped before anything was described.", file=sys.stderr)
+        print(_("Stopped before anything was described."), file=sys.stderr)
         return 130
     bar.close()
     for line in summary.lines():

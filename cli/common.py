@@ -1,7 +1,8 @@
 """Options several commands share, defined once so that they read and behave the same everywhere.
 
     add_model_arguments(parser)        --model, --precision (choices: engine.device.PRECISIONS)
-    add_description_arguments(parser) --detail, --no-ocr
+    add_description_arguments(parser) --detail, --no-ocr, --translate-text
+    load_translator_or_say(args)       the translator into the app's language, or None (reason on stderr)
     add_speaking_arguments(parser)     --speak, --save-audio and the remembered speech options
     add_device_argument(parser)        --device (train, evaluate)
     add_progress_argument(parser)      --no-progress
@@ -42,6 +43,25 @@ def add_description_arguments(parser: argparse.ArgumentParser) -> None:
                         help=_("Give the detailed description. It is slower, and made by the detail model "
                                "unless --model is given."))
     parser.add_argument("--no-ocr", action="store_true", help=_("Do not read the text in the image."))
+    parser.add_argument("--translate-text", action="store_true",
+                        help=_("Also translate the text read from the image into the language of the app. "
+                               "Without it, read text is given exactly as it is written."))
+
+
+def load_translator_or_say(args: argparse.Namespace):
+    """The translator into the app's language (None for English). When its model is not downloaded, or
+    cannot be loaded, descriptions stay in English and the reason (with the command to run) is printed
+    once on stderr."""
+    import sys
+
+    from describe_aloud.engine.i18n import current_language
+    from describe_aloud.engine.translation import needs_translation, translator_or_reason
+
+    language = current_language()
+    translator, problem = translator_or_reason(language if needs_translation(language) else None)
+    if problem:
+        print(problem, file=sys.stderr)
+    return translator
 
 
 def add_speaking_arguments(parser: argparse.ArgumentParser) -> None:

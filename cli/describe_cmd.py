@@ -26,6 +26,7 @@ from describe_aloud.cli.common import (
     add_model_arguments,
     add_speaking_arguments,
     chosen_model,
+    load_translator_or_say,
 )
 from describe_aloud.engine import render
 from describe_aloud.engine.i18n import _
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     from describe_aloud.engine.describer import Describer
     from describe_aloud.engine.errors import ImageLoadError, UserFacingError
     from describe_aloud.engine.images import load_image
+    from describe_aloud.engine.text_safety import escaped, printable_path
 
     exit_code = 0
     # The voice starts (in its own process) while the model loads.
@@ -69,35 +71,40 @@ def run(args: argparse.Namespace) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     captioner, caption_error, exit_code = _load_captioner(spec, args.precision, ocr=not args.no_ocr)
     if args.detail and captioner is not None and "detailed" not in captioner.capabilities:
-        print(f"The model {spec} has no detailed description; its short caption is given instead.",
+        print(_("The model {spec} has no detailed description; its short caption is given instead.").format(spec=spec),
               file=sys.stderr)
-    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
+    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr,
+                          translator=load_translator_or_say(args) if captioner is not None else None,
+                          translate_text=args.translate_text)
     try:
         for path in args.paths:
             started = time.perf_counter()
+            # A file name may hold bytes that are not UTF-8 or terminal escapes: printed losslessly
+            # escaped (JSON stays valid UTF-8, the terminal shows \xNN instead of obeying them).
+            shown, json_path = printable_path(path), escaped(path)
             try:
                 image = load_image(path)
             except ImageLoadError as exc:
-                _report_bad_file(path, str(exc), args.json)
+                _report_bad_file(json_path, str(exc), args.json)
                 exit_code = max(exit_code, 1)
                 continue
             load_ms = (time.perf_counter() - started) * 1000
             try:
                 description = describer.describe(
-                    image, detail=args.detail, source=path,
-                    on_text=voice.text_ready(path) if voice is not None else None,
+                    image, detail=args.detail, source=shown,
+                    on_text=voice.text_ready(shown) if voice is not None else None,
                 )
             except UserFacingError as exc:
-                _report_bad_file(path, f"{path}: {exc}", args.json)
+                _report_bad_file(json_path, f"{shown}: {exc}", args.json)
                 exit_code = max(exit_code, 1)
                 continue
             description.timings_ms["load"] = load_ms  # reading + decoding the file (not in "total")
             if args.json:
-                _print_json(_json_record(path, description))
+                _print_json(_json_record(json_path, description))
             else:
-                print(_plain_text(path, description), flush=True)
+                print(_plain_text(shown, description), flush=True)
             if voice is not None:
-                voice.described(path, description)
+                voice.described(shown, description)
     finally:
         if voice is not None:
             exit_code = max(exit_code, voice.finish())
@@ -125,20 +132,25 @@ def _load_captioner(spec: str, precision: str, *, ocr: bool) -> tuple[Captioner 
     from describe_aloud.engine.captioners import load_captioner
     from describe_aloud.engine.errors import ModelNotAvailable, UserFacingError
 
-    consequence = "only the text was read" if ocr else "there is no description"
+    # Whole sentences for each case (never "so" + a fragment): each language orders them its own way.
+    not_downloaded = (_("The model is not downloaded, so only the text was read.") if ocr
+                      else _("The model is not downloaded, so there is no description."))
+    not_loaded = (_("The model could not be loaded, so only the text was read.") if ocr
+                  else _("The model could not be loaded, so there is no description."))
     started = time.perf_counter()
     try:
         captioner = load_captioner(spec, precision=precision, local_files_only=True)
     except ModelNotAvailable as exc:
         print(str(exc), file=sys.stderr)
-        return None, f"The model is not downloaded, so {consequence}.", exc.exit_code
+        return None, not_downloaded, exc.exit_code
     except UserFacingError as exc:  # ModelLoadError: files present but unusable
         print(str(exc), file=sys.stderr)
-        return None, f"The model could not be loaded, so {consequence}.", exc.exit_code
+        return None, not_loaded, exc.exit_code
     except Exception as exc:  # noqa: BLE001 - a broken backend must not cost the user the text
         log.debug("loading %s failed", spec, exc_info=True)
-        print(f"The model {spec!r} could not be loaded ({type(exc).__name__}: {exc}).", file=sys.stderr)
-        return None, f"The model could not be loaded, so {consequence}.", 1
+        print(_("The model {spec!r} could not be loaded ({error}: {reason}).").format(
+            spec=spec, error=type(exc).__name__, reason=exc), file=sys.stderr)
+        return None, not_loaded, 1
     log.info("loaded %s in %.0f ms", spec, (time.perf_counter() - started) * 1000)
     return captioner, None, 0
 
@@ -228,13 +240,14 @@ class _Voice:
             if self.args.save_audio and self.texts:
                 saved = self.speaker.save_wav(" ".join(self.texts), self.args.save_audio)
                 if not self.args.json:
-                    print(f"Saved the spoken description to {saved}")
+                    print(_("Saved the spoken description to {saved}").format(saved=saved))
             if self.args.speak:
                 self.speaker.wait_until_idle()
         except UserFacingError as exc:
             self._problem(str(exc))
         except OSError as exc:
-            self._problem(f"Could not write the audio file {self.args.save_audio}: {exc.strerror or exc}.")
+            self._problem(_("Could not write the audio file {path}: {reason}.").format(
+                path=self.args.save_audio, reason=exc.strerror or exc))
         finally:
             self.speaker.close()
         return 1 if self.problems else 0

@@ -59,5 +59,5 @@ def run(args: argparse.Namespace) -> int:
     print(format_table(result))
     if args.out:
         write_json(result, args.out)
-        print(f"Per-image captions and scores written to {args.out}.")
+        print(_("Per-image captions and scores written to {out}.").format(out=args.out))
     return 0

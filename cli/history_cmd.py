@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import time
 
@@ -30,7 +31,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _format_entry(entry) -> str:
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time))
-    source = entry.source or "unknown source"
+    source = entry.source or _("unknown source")
     return f"[{entry.id}] {when}  {source}  ({entry.kind})\n{entry.text}"
 
 
@@ -41,14 +42,19 @@ def run(args: argparse.Namespace) -> int:
         # Opening would create an empty file; just say there is nothing yet.
         entries = []
     else:
-        with HistoryStore() as store:
-            if args.last:
-                latest = store.latest()
-                entries = [latest] if latest else []
-            elif args.search is not None:
-                entries = store.search(args.search, limit=max(1, args.limit))
-            else:
-                entries = store.recent(max(1, args.limit))
+        try:
+            with HistoryStore() as store:
+                if args.last:
+                    latest = store.latest()
+                    entries = [latest] if latest else []
+                elif args.search is not None:
+                    entries = store.search(args.search, limit=max(1, args.limit))
+                else:
+                    entries = store.recent(max(1, args.limit))
+        except (sqlite3.Error, OSError) as exc:  # a damaged file: a sentence, never a traceback
+            print(_("The history file {path} cannot be read ({reason}). It was left as it is; move it away "
+                    "to start a new history.").format(path=history_path(), reason=exc), file=sys.stderr)
+            return 1
 
     if args.json:
         if args.last:
@@ -60,9 +66,9 @@ def run(args: argparse.Namespace) -> int:
 
     if not entries:
         if args.search is not None:
-            print(f"No description in the history contains {args.search!r}.", file=sys.stderr)
+            print(_("No description in the history contains {search!r}.").format(search=args.search), file=sys.stderr)
         else:
-            print("The history is empty: nothing has been described yet.", file=sys.stderr)
+            print(_("The history is empty: nothing has been described yet."), file=sys.stderr)
         return 1
     print("\n\n".join(_format_entry(e) for e in entries))
     return 0

@@ -55,11 +55,38 @@ def _set_thread_policy() -> None:
         os.environ.setdefault("KMP_BLOCKTIME", "1")  # milliseconds; LLVM / Intel OpenMP (macOS, Windows)
 
 
+def _split_language(argv: list[str]) -> tuple[str | None, list[str]]:
+    """(the value of --language, the arguments without it). --language goes before the command:
+    `describe-aloud --language zh_CN describe photo.jpg`, `--language=de`."""
+    if argv[:1] == ["--language"] and len(argv) >= 2:
+        return argv[1], argv[2:]
+    if argv[:1] and argv[0].startswith("--language="):
+        return argv[0].split("=", 1)[1], argv[1:]
+    return None, argv
+
+
+def _set_language(chosen: str | None) -> None:
+    """Before any help text is made: --language, else the language chosen in Settings, else the system's."""
+    from describe_aloud.engine.i18n import set_language
+
+    if not chosen:
+        try:
+            from describe_aloud.engine.config import Settings
+
+            chosen = Settings.load().language
+        except Exception:  # noqa: BLE001 - unreadable settings: the system's language
+            chosen = None
+    set_language(chosen)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=" ".join(command_words()),
         description=_("Hear what is on your screen or in a photo, described on this computer."),
     )
+    parser.add_argument("--language", metavar="LANG",
+                        help=_("The language of the app and of its descriptions, e.g. zh_CN, de or en, "
+                               "instead of the system's (or the one chosen in Settings)."))
     parser.set_defaults(func=None)  # each command sets its own
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for module_name in COMMAND_MODULES:
@@ -69,14 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _set_offline_mode(argv)
+    language, command_argv = _split_language(argv)
+    _set_offline_mode(command_argv)
     _set_thread_policy()
+    _set_language(language)
     # describe-screen & co. reach a running app before the other commands are imported (desktop shortcuts).
-    if (code := importlib.import_module("describe_aloud.cli.screen_cmd").fast_path(argv)) is not None:
+    if (code := importlib.import_module("describe_aloud.cli.screen_cmd").fast_path(command_argv)) is not None:
         return code
     parser = build_parser()
-    if not argv:
-        argv = ["gui"]
+    if not command_argv:
+        argv = [*argv, "gui"]
     args = parser.parse_args(argv)
     if args.func is None:
         parser.print_help()

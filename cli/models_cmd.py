@@ -17,10 +17,10 @@ import json
 import sys
 from typing import Callable, TextIO
 
-from describe_aloud.engine.i18n import _
+from describe_aloud.engine.i18n import _, pgettext
 from describe_aloud.engine.invocation import user_command
 
-CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr")
+CAPABILITY_ORDER = ("caption", "detailed", "objects", "ocr", "translate")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,17 +74,19 @@ def downloaded_text(status) -> str:
     from describe_aloud.engine.models import format_bytes
 
     if status.downloaded:
-        return "yes"
+        return pgettext("downloaded", "yes")
     if status.partial_bytes or status.size_on_disk_bytes:
-        return f"partly ({format_bytes(status.size_on_disk_bytes)}; download again to resume)"
-    return "no"
+        return _("partly ({size}; download again to resume)").format(size=format_bytes(status.size_on_disk_bytes))
+    return pgettext("downloaded", "no")
 
 
 def status_rows(statuses) -> list[list[str]]:
     """Table rows (header first) for `models list`."""
     from describe_aloud.engine.models import format_bytes
 
-    rows = [["NAME", "HUGGING FACE ID", "PARAMS", "DOWNLOAD", "ON DISK", "LICENCE", "CAN DO", "DOWNLOADED"]]
+    # Translators: the column headers of `models list` (upper case where the language has it).
+    rows = [[_("NAME"), _("HUGGING FACE ID"), _("PARAMS"), _("DOWNLOAD"), _("ON DISK"), _("LICENCE"), _("CAN DO"),
+             _("DOWNLOADED")]]
     for status in statuses:
         entry = status.entry
         rows.append([
@@ -115,15 +117,15 @@ def run_list(args: argparse.Namespace, out: TextIO | None = None) -> int:
     try:
         statuses = list_models()
     except UserFacingError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(_("Error: {reason}").format(reason=exc), file=sys.stderr)
         return 1
     if args.json:
         json.dump([s.to_dict() for s in statuses], out, indent=2)
         out.write("\n")
         return 0
     print(format_table(status_rows(statuses)), file=out)
-    print(f"\nModels are stored in {hub_cache_dir()}. "
-          f"Download one with: {user_command('models', 'download', 'NAME')}", file=out)
+    print("\n" + _("Models are stored in {folder}. Download one with: {command}").format(
+        folder=hub_cache_dir(), command=user_command("models", "download", "NAME")), file=out)
     return 0
 
 
@@ -162,37 +164,37 @@ def run_download(args: argparse.Namespace) -> int:
 
     names = [entry.name for entry in CATALOG] if args.all else list(args.names)
     if not names:
-        print(f"Error: name the model to download (see `{user_command('models', 'list')}`), or use --all.",
-              file=sys.stderr)
+        print(_("Error: name the model to download (see `{command}`), or use --all.").format(
+            command=user_command("models", "list")), file=sys.stderr)
         return 1
     failures = 0
     for name in names:
         try:
             status = model_status(name)
         except UserFacingError as exc:
-            print(f"Error: {exc}", file=sys.stderr)
+            print(_("Error: {reason}").format(reason=exc), file=sys.stderr)
             failures += 1
             continue
         if status.downloaded:
-            print(f"{name} is already downloaded ({format_bytes(status.size_on_disk_bytes)}) in "
-                  f"{status.snapshot_path}")
+            print(_("{name} is already downloaded ({size}) in {folder}").format(
+                name=name, size=format_bytes(status.size_on_disk_bytes), folder=status.snapshot_path))
             continue
         bar = _ProgressBar(name)
         try:
             path = download(name, progress=bar)
         except UserFacingError as exc:
             bar.close()
-            print(f"Error: {exc}", file=sys.stderr)
+            print(_("Error: {reason}").format(reason=exc), file=sys.stderr)
             failures += 1
             continue
         except KeyboardInterrupt:
             bar.close()
-            print(f"\nStopped. What was downloaded of {name} is kept; run the same command again to resume.",
-                  file=sys.stderr)
+            print("\n" + _("Stopped. What was downloaded of {name} is kept; run the same command again to "
+                           "resume.").format(name=name), file=sys.stderr)
             return 130
         bar.close()
         size = model_status(name).size_on_disk_bytes
-        print(f"{name} is downloaded ({format_bytes(size)}) in {path}")
+        print(_("{name} is downloaded ({size}) in {folder}").format(name=name, size=format_bytes(size), folder=path))
     return 1 if failures else 0
 
 
@@ -207,7 +209,7 @@ def run_remove(args: argparse.Namespace) -> int:
         freed = remove(args.name)
         name = display_name(resolve_name(args.name))
     except UserFacingError as exc:
-        print(f"Error: {exc}", file=sys.stderr)
+        print(_("Error: {reason}").format(reason=exc), file=sys.stderr)
         return 1
-    print(f"Removed {name}; {format_bytes(freed)} freed.")
+    print(_("Removed {name}; {size} freed.").format(name=name, size=format_bytes(freed)))
     return 0

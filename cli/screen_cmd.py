@@ -27,6 +27,7 @@ from describe_aloud.cli.common import (
     add_model_arguments,
     add_speaking_arguments,
     chosen_model,
+    load_translator_or_say,
 )
 from describe_aloud.engine import render
 from describe_aloud.engine.i18n import N_, _
@@ -47,15 +48,15 @@ SCREEN_COMMANDS: dict[str, tuple[str, str | None, str]] = {
 }
 # Commands that only mean something to a running app (no capture, no options).
 APP_ONLY = {
-    "stop-speech": "Describe Aloud is not running, so there is nothing to stop.",
-    "more-detail": "Describe Aloud is not running, so there is no description to add detail to. Use "
-                   "describe-screen --detail (or describe --detail FILE) for a detailed description now.",
+    "stop-speech": N_("Describe Aloud is not running, so there is nothing to stop."),
+    "more-detail": N_("Describe Aloud is not running, so there is no description to add detail to. Use "
+                      "describe-screen --detail (or describe --detail FILE) for a detailed description now."),
 }
 SOURCE_LABELS = {
-    "monitor_under_pointer": "screen",
-    "active_window": "active window",
-    "region_around_pointer": "screen region",
-    "all_monitors": "all monitors",
+    "monitor_under_pointer": N_("screen"),
+    "active_window": N_("active window"),
+    "region_around_pointer": N_("screen region"),
+    "all_monitors": N_("all monitors"),
 }
 DEFAULT_REGION_SIZE = (800, 600)
 
@@ -64,9 +65,9 @@ def _region_size(value: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in value.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"region size must look like 800x600, not {value!r}") from None
+        raise argparse.ArgumentTypeError(_("region size must look like 800x600, not {value!r}").format(value=value)) from None
     if width < 16 or height < 16:
-        raise argparse.ArgumentTypeError("region size must be at least 16x16")
+        raise argparse.ArgumentTypeError(_("region size must be at least 16x16"))
     return (width, height)
 
 
@@ -110,7 +111,7 @@ def fast_path(argv: list[str]) -> int | None:
         return None
     if not _deliver(SCREEN_COMMANDS[argv[0]][0], 1.5):
         return None
-    print("Sent to the running Describe Aloud app.")
+    print(_("Sent to the running Describe Aloud app."))
     return 0
 
 
@@ -119,13 +120,13 @@ def run(args: argparse.Namespace) -> int:
     app_command, target, _help = SCREEN_COMMANDS[name]
     if not args.standalone and _deliver(app_command, args.timeout):
         if not args.json:
-            print("Sent to the running Describe Aloud app.")
+            print(_("Sent to the running Describe Aloud app."))
         return 0
     if name == "stop-speech":
-        print(APP_ONLY[name])
+        print(_(APP_ONLY[name]))
         return 0
     if name in APP_ONLY:
-        print(APP_ONLY[name], file=sys.stderr)
+        print(_(APP_ONLY[name]), file=sys.stderr)
         return 1
     if target is None:
         image, source, hint = _clipboard_image()
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             image.save(args.save_image)
         except (OSError, ValueError) as exc:
-            print(f"Could not save the image to {args.save_image}: {exc}.", file=sys.stderr)
+            print(_("Could not save the image to {save_image}: {reason}.").format(save_image=args.save_image, reason=exc), file=sys.stderr)
     return _describe(args, image, source)
 
 
@@ -162,10 +163,10 @@ def _capture(target: str, args: argparse.Namespace):
         return str(exc)
     if result.note:
         print(result.note, file=sys.stderr)
-    source = SOURCE_LABELS.get(result.source, result.source)
+    source = _(SOURCE_LABELS.get(result.source, result.source))
     log.info("captured %s %s in %.0f ms", result.source, result.box, result.elapsed_ms)
     if result.near_black:
-        return result.image, source, "The capture is completely black. " + permission_hint()
+        return result.image, source, _("The capture is completely black. {hint}").format(hint=permission_hint())
     return result.image, source, None
 
 
@@ -178,10 +179,11 @@ def _clipboard_image():
     except Exception as exc:  # noqa: BLE001 - Pillow raises assorted errors when a clipboard tool is missing
         hint = ""
         if sys.platform.startswith("linux"):
-            hint = " Install wl-clipboard (Wayland) or xclip (X11), or start the app and use describe-clipboard."
-        return None, None, f"The clipboard could not be read ({exc}).{hint}"
+            hint = " " + _("Install wl-clipboard (Wayland) or xclip (X11), or start the app and use "
+                           "describe-clipboard.")
+        return None, None, _("The clipboard could not be read ({reason}).").format(reason=exc) + hint
     if content is None:
-        return None, None, "There is no image on the clipboard."
+        return None, None, _("There is no image on the clipboard.")
     if isinstance(content, list):  # file names (Windows / macOS): describe the first image file
         from describe_aloud.engine.errors import ImageLoadError
         from describe_aloud.engine.images import load_image
@@ -191,7 +193,7 @@ def _clipboard_image():
                 return load_image(path), "clipboard", None
             except ImageLoadError:
                 continue
-        return None, None, "The clipboard holds files, but none of them is an image."
+        return None, None, _("The clipboard holds files, but none of them is an image.")
     from describe_aloud.engine.images import to_rgb
 
     return to_rgb(content), "clipboard", None
@@ -225,7 +227,9 @@ def _describe(args: argparse.Namespace, image, source: str) -> int:
     from describe_aloud.engine.errors import UserFacingError
 
     captioner, caption_error, exit_code = _load_captioner(chosen_model(args), args.precision, ocr=not args.no_ocr)
-    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr)
+    describer = Describer(captioner, caption_error=caption_error, use_ocr=not args.no_ocr,
+                          translator=load_translator_or_say(args) if captioner is not None else None,
+                          translate_text=args.translate_text)
     try:
         description = describer.describe(image, detail=args.detail, source=source,
                                           kind_hint=None if source == "clipboard" else "screen")

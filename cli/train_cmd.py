@@ -90,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
                 out = load_config(args.config).out
             config, ignored = config_for_resume(out or "run", overrides_from_args(args))
             if ignored:
-                print(f"Note: resuming keeps the run's saved settings; ignored: {', '.join(ignored)}.", file=sys.stderr)
+                print(_("Note: resuming keeps the run's saved settings; ignored: {items}.").format(items=', '.join(ignored)), file=sys.stderr)
         else:
             config = load_config(args.config, overrides_from_args(args))
             if not config.data or not config.images:
-                print("Give the caption file and the image folder: --data CAPTIONS.json --images DIR "
-                      "(or data / images in --config).", file=sys.stderr)
+                print(_("Give the caption file and the image folder: --data CAPTIONS.json --images DIR "
+                      "(or data / images in --config)."), file=sys.stderr)
                 return 1
         result = train(config, resume=args.resume, progress=not args.no_progress,
                        log=lambda message: print(message, flush=True))
@@ -103,9 +103,8 @@ def run(args: argparse.Namespace) -> int:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
-        print("\nInterrupted. The last finished epoch is saved; continue with --resume.", file=sys.stderr)
+        print(_("\nInterrupted. The last finished epoch is saved; continue with --resume."), file=sys.stderr)
         return 130
     if result.best_epoch:
-        print(f"Best checkpoint: {result.out / 'best.pt'} (epoch {result.best_epoch}, "
-              f"validation {config.best_metric} {result.best_score:.4f}).")
+        print(_("Best checkpoint: {value} (epoch {best_epoch}, validation {best_metric} {best_score:.4f}).").format(value=result.out / 'best.pt', best_epoch=result.best_epoch, best_metric=config.best_metric, best_score=result.best_score))
     return 0

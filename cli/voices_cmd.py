@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         voices = speaker.voices()
         if not voices:
             speaker.wait_until_idle(0.2)
-            print(speaker.unavailable_reason or "No voices were found.", file=sys.stderr)
+            print(speaker.unavailable_reason or _("No voices were found."), file=sys.stderr)
             return 1
         if args.language:
             voices = [v for v in voices if _matches_language(v, args.language)]
@@ -67,12 +67,11 @@ def run(args: argparse.Namespace) -> int:
             for v in voices:
                 print(f"{v.id:<{width}}  {v.name}  ({', '.join(v.languages) or '?'})")
         if settings.voice and not _voice_known(settings.voice, speaker.voices()):
-            print(f"Note: the voice {settings.voice!r} is not installed; the default voice is used.",
+            print(_("Note: the voice {voice!r} is not installed; the default voice is used.").format(voice=settings.voice),
                   file=sys.stderr)
             return 2
         if any(option is not None for option in (args.voice, args.rate, args.volume, args.speech_output)):
-            print(f"Saved: voice {settings.voice or 'default'}, rate {settings.rate} words per minute, "
-                  f"volume {settings.volume:g}, output {settings.speech_output.replace('_', ' ')}.",
+            print(_("Saved: voice {value}, rate {rate} words per minute, volume {volume:g}, output {replace}.").format(value=settings.voice or 'default', rate=settings.rate, volume=settings.volume, replace=settings.speech_output.replace('_', ' ')),
                   file=sys.stderr)
         return 0
     finally:

@@ -24,9 +24,18 @@ RUN_PACKAGES=(
     libxcb-sync1 libxcb-xfixes0 libxcb-xinerama0 libxcb-xkb1 libxcb-util1 libxrender1 libxi6
 )
 # Tests also need: a virtual X server and a window driver, an independent metadata reader (exiftool),
-# and a Java runtime for the METEOR metric.
+# a Java runtime for the METEOR metric, real programs to make real screens for OCR (a terminal, GTK
+# dialogs, a web browser: devtools/real_screens.py), strace, the independent observer that proves no
+# connection leaves the machine (tests/engine/test_security_network.py), and a screen-reader desktop (a D-Bus
+# session, the AT-SPI bus, a window manager, Orca with speech-dispatcher, Debian's pyatspi for the system
+# Python: tests/gui/test_screen_reader_e2e.py; devtools/a11y_session.py).
 TEST_PACKAGES=(
-    make xvfb xauth xdotool libimage-exiftool-perl default-jre-headless
+    make xvfb xauth xdotool x11-utils libimage-exiftool-perl default-jre-headless strace
+    xterm zenity netsurf-gtk
+    dbus at-spi2-core orca speech-dispatcher-espeak-ng python3-pyatspi openbox
+    # The reading corpus (devtools/reading_corpus.py): real GTK dialogs, a terminal, X window dumps,
+    # Debian's PDF manuals rendered, Chinese fonts, Debian's desktop artwork.
+    x11-apps poppler-utils fonts-noto-cjk desktop-base shared-mime-info fontconfig bzip2-doc
 )
 
 say() { printf '%s\n' "$*" >&2; }
@@ -122,3 +131,5 @@ case "$what" in
 esac
 install_system_packages
 setup_venv
+# The translation catalogs: .po in git, .mo compiled here for a checkout (setup.py does it for a wheel).
+"$VENV/bin/python" devtools/compile_catalogs.py --if-stale

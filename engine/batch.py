@@ -44,7 +44,8 @@ from describe_aloud.engine.batch_types import (
     BatchSummary,
     Progress,
 )
-from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.errors import ImageLoadError, UserFacingError
+from describe_aloud.engine.i18n import _, ngettext
 from describe_aloud.engine.journal import (
     Entry,
     FileKey,
@@ -104,11 +105,11 @@ class BatchRunner:
         opts = self.options
         folder = Path(opts.folder).expanduser()
         if not folder.is_dir():
-            error = UserFacingError(f"The folder {opts.folder!r} does not exist or is not a folder.")
+            error = UserFacingError(_("The folder {folder!r} does not exist or is not a folder.").format(folder=opts.folder))
             error.exit_code = 2  # a usage error, like a bad option
             raise error
         if opts.sidecar not in (None, *SIDECAR_KINDS):
-            raise UserFacingError(f"--sidecar must be one of: {', '.join(SIDECAR_KINDS)}.")
+            raise UserFacingError(_("--sidecar must be one of: {items}.").format(items=', '.join(SIDECAR_KINDS)))
         if opts.out:
             output_format(opts.out)
         started = time.monotonic()
@@ -116,25 +117,25 @@ class BatchRunner:
         journal_path = Path(opts.journal_path) if opts.journal_path else default_journal_path(folder)
         try:
             try:
-                journal = Journal(journal_path, exclusive=True)
+                journal = self._open_journal(journal_path, summary)
             except (sqlite3.Error, OSError) as exc:
                 if opts.journal_path:
-                    raise UserFacingError(f"The journal {str(journal_path)!r} cannot be used: {exc}.") from None
+                    raise UserFacingError(_("The journal {journal_path!r} cannot be used: {reason}.").format(journal_path=str(journal_path), reason=exc)) from None
                 # SQLite's WAL mode does not work on some network shares: keep the journal on this computer.
                 log.warning("journal in the folder unusable (%r); using the data folder", exc)
                 journal_path = default_journal_path(folder, in_folder=False)
-                journal = Journal(journal_path, exclusive=True)
+                journal = self._open_journal(journal_path, summary)
         except JournalBusy:
             raise UserFacingError(
-                f"Another batch is already describing {str(folder)!r}. Wait for it to finish, or stop it "
-                "first; finished results are kept either way."
+                _("Another batch is already describing {folder!r}. Wait for it to finish, or stop it first; "
+                  "finished results are kept either way.").format(folder=str(folder))
             ) from None
         summary.journal = str(journal_path)
         with journal:
             if opts.out:
                 check_output_writable(opts.out, journal)
                 summary.out = str(Path(opts.out).resolve())
-            self._status("Looking for images…")
+            self._status(_("Looking for images…"))
             rel_paths = scan_folder(folder, recursive=opts.recursive)
             summary.found = len(rel_paths)
             self._scanned = set(rel_paths)
@@ -152,6 +153,12 @@ class BatchRunner:
         summary.elapsed = time.monotonic() - started
         return summary
 
+    def _open_journal(self, path: Path, summary: BatchSummary) -> Journal:
+        from describe_aloud.engine.journal_repair import open_journal
+
+        # A damaged journal is kept aside and recovered, and the summary says so (never a silent restart).
+        return open_journal(path, out=self.options.out, notes=summary.output_notes)
+
     def _make_describer(self):
         if self._describer is not None:
             return self._describer
@@ -160,12 +167,26 @@ class BatchRunner:
         if self._captioner is None:
             from describe_aloud.engine.captioners import load_captioner
 
-            self._status("Loading the model…")
+            self._status(_("Loading the model…"))
             self._captioner = load_captioner(
                 self.options.model, precision=self.options.precision, device=self.options.device
             )
-        self._describer = Describer(self._captioner, use_ocr=self.options.use_ocr)
+        self._describer = Describer(self._captioner, use_ocr=self.options.use_ocr,
+                                    translator=self._translator(), translate_text=self.options.translate_text)
         return self._describer
+
+    def _language(self) -> str:
+        from describe_aloud.engine.i18n import current_language
+
+        return self.options.language or current_language()
+
+    def _translator(self):
+        """The translator into the batch's language (None for English). A missing translation model stops
+        the run before any image is described, with the command that downloads it: alt text in the wrong
+        language written into hundreds of files would be worse than none."""
+        from describe_aloud.engine.translation import load_translator_for
+
+        return load_translator_for(self._language())
 
     def _batch_size(self) -> int:
         if self.options.batch_size:
@@ -188,7 +209,7 @@ class BatchRunner:
                 # files are hashed by the loader threads.
                 known = journal.get(rel)
                 key = FileKey.of(folder / rel, with_hash=opts.hash_files and known is not None)
-            except OSError:
+            except (OSError, ImageLoadError):  # a FIFO with --hash: the loader reports what it is
                 todo.append((rel, None))  # the loader reports why it cannot be read
                 continue
             if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail):
@@ -199,7 +220,9 @@ class BatchRunner:
 
         batch_size = self._batch_size()
         total = len(todo)
-        self._status(f"{total} images to describe, {summary.skipped} already done.")
+        self._status(ngettext("{total} image to describe, {skipped} already done.",
+                              "{total} images to describe, {skipped} already done.", total)
+                     .format(total=total, skipped=summary.skipped))
         self._progress(summary, 0, total, "", started, time.monotonic())
         if not todo:
             return
@@ -226,7 +249,7 @@ class BatchRunner:
                     self._running.wait()
                     if self._cancel.is_set():
                         break
-                    batch = [pending.popleft().result() for _ in range(min(batch_size, len(pending)))]
+                    batch = [pending.popleft().result() for _slot in range(min(batch_size, len(pending)))]
                     refill()
                     entries = self._describe(batch, describer)
                     journal.record(entries)  # durable: the batch is never described again
@@ -235,7 +258,7 @@ class BatchRunner:
                             summary.described += 1
                             self._side_effects(folder, entry, journal, summary)
                         else:
-                            summary.failed.append((entry.path, entry.error or "unknown error"))
+                            summary.failed.append((entry.path, entry.error or _("unknown error")))
                     done += len(entries)
                     now = time.monotonic()
                     self._progress(summary, done, total, entries[-1].path, work_started, now)
@@ -276,7 +299,7 @@ class BatchRunner:
             item.image = None  # free the pixels early
             if isinstance(d, Exception):
                 reason = str(d) if isinstance(d, UserFacingError) else f"{type(d).__name__}: {d}"
-                entries[item.rel] = self._failed(item, f"{item.rel} could not be described ({reason}).", describer)
+                entries[item.rel] = self._failed(item, _("{rel} could not be described ({reason}).").format(rel=item.rel, reason=reason), describer)
                 continue
             if d.caption_error and d.caption is None and d.kind.value != "blank":
                 entries[item.rel] = self._failed(item, d.caption_error, describer)
@@ -305,10 +328,13 @@ class BatchRunner:
         opts = self.options
         if entry is None or entry.status != "done" or not entry.alt_text:
             return
+        from describe_aloud.engine.lang_text import LangText
+
         path = folder / entry.path
+        alt = LangText(entry.alt_text, self._language())  # XMP: x-default and this language
         if opts.sidecar and entry.sidecar_status != f"written:{opts.sidecar}":
             if opts.sidecar == "xmp":
-                result = write_xmp_sidecar(path, entry.alt_text)
+                result = write_xmp_sidecar(path, alt)
                 status, note = result.status, result.reason
             else:
                 status, note = write_text_sidecar(path, entry.alt_text, journal)
@@ -320,12 +346,12 @@ class BatchRunner:
                 journal.update_file_state(entry.path, sidecar_status=status, sidecar_note=note)
         if opts.write_metadata and entry.metadata_status not in ("written", "unsupported"):
             try:
-                result = write_alt_text(path, entry.alt_text)
+                result = write_alt_text(path, alt)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", entry.path)
                 from describe_aloud.engine.metadata import MetadataResult
 
-                result = MetadataResult(str(path), "failed", f"left untouched: {type(exc).__name__}: {exc}")
+                result = MetadataResult(str(path), "failed", _("left untouched: {name__}: {reason}").format(name__=type(exc).__name__, reason=exc))
             if result.ok:
                 summary.metadata_written += 1
                 # The file grew (mtime is kept): record its new key so the next run still sees it as done.
@@ -339,12 +365,13 @@ class BatchRunner:
         from describe_aloud.engine.outputs import write_results
 
         try:
-            write_results(self.options.out, journal, folder=str(folder), only=self._scanned)
+            notes: list[str] = []
+            write_results(self.options.out, journal, folder=str(folder), only=self._scanned, notes=notes)
+            summary.output_notes.extend(n for n in notes if n not in summary.output_notes)
         except UserFacingError as exc:
             summary.output_problems.append(str(exc))
         except OSError as exc:
-            summary.output_problems.append(f"The results file {self.options.out} could not be written: "
-                                           f"{exc.strerror or exc}.")
+            summary.output_problems.append(_("The results file {out} could not be written: {value}.").format(out=self.options.out, value=exc.strerror or exc))
 
     def _progress(self, summary: BatchSummary, done: int, total: int, current: str, started: float,
                   now: float) -> None:

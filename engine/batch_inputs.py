@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from describe_aloud.engine.errors import ImageLoadError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.journal import FileKey
 
 log = logging.getLogger(__name__)
@@ -90,9 +91,10 @@ def decode_shrunk(path: Path, max_side: int):
     from PIL import Image
 
     from describe_aloud.engine.images import load_image, to_rgb
+    from describe_aloud.engine.safe_files import open_regular
 
     try:
-        with Image.open(path) as im:
+        with open_regular(path) as fh, Image.open(fh) as im:  # a FIFO or device is refused, never read
             width, height = im.size
             limit = Image.MAX_IMAGE_PIXELS
             if limit and width * height > limit:
@@ -122,9 +124,9 @@ def load_for_batch(folder: Path, rel: str, key: FileKey | None, max_side: int, h
     except ImageLoadError as exc:
         return LoadedImage(rel, key, error=str(exc).replace(str(path), rel))
     except OSError as exc:
-        return LoadedImage(rel, key, error=f"{rel} cannot be read: {exc.strerror or exc}.")
+        return LoadedImage(rel, key, error=_("{rel} cannot be read: {value}.").format(rel=rel, value=exc.strerror or exc))
     except MemoryError:
-        return LoadedImage(rel, key, error=f"{rel} is too large to open with the memory available.")
+        return LoadedImage(rel, key, error=_("{rel} is too large to open with the memory available.").format(rel=rel))
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop a thousand-image run
         log.exception("loading %s failed", rel)
-        return LoadedImage(rel, key, error=f"{rel} could not be read ({type(exc).__name__}: {exc}).")
+        return LoadedImage(rel, key, error=_("{rel} could not be read ({name__}: {reason}).").format(rel=rel, name__=type(exc).__name__, reason=exc))

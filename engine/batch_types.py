@@ -3,6 +3,7 @@ the end (BatchSummary). Plain data, shared by the local runner and any other run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from describe_aloud.engine.i18n import _, ngettext
 
 SIDECAR_KINDS = ("txt", "xmp")
 DEFAULT_BATCH_CPU = 4
@@ -27,6 +28,10 @@ class BatchOptions:
     loader_threads: int = 2
     checkpoint_seconds: float = 10.0
     journal_path: str | None = None  # None: default_journal_path(folder)
+    # The alt text's language (engine.i18n: "zh_CN"); None: the app's language. Captions are translated
+    # into it (engine.translation); the read text only with translate_text.
+    language: str | None = None
+    translate_text: bool = False
 
 
 @dataclass
@@ -60,6 +65,7 @@ class BatchSummary:
     sidecars_written: int = 0
     sidecar_problems: list[tuple[str, str]] = field(default_factory=list)
     output_problems: list[str] = field(default_factory=list)
+    output_notes: list[str] = field(default_factory=list)  # e.g. the user's edited results file kept aside
     out: str | None = None
     journal: str | None = None
     model_id: str | None = None
@@ -69,25 +75,37 @@ class BatchSummary:
 
     def lines(self) -> list[str]:
         """The summary as sentences (printed by the CLI, shown and spoken by the dialog)."""
-        head = "Stopped early. " if (self.cancelled or self.interrupted) else ""
-        lines = [
-            f"{head}{self.found} images found: {self.described} described, {self.skipped} already done "
-            f"(skipped), {len(self.failed)} failed."
-        ]
-        if self.metadata_written or self.metadata_problems:
-            lines.append(f"Alt text written into {self.metadata_written} files; "
-                         f"{len(self.metadata_problems)} not written.")
-        if self.sidecars_written or self.sidecar_problems:
-            lines.append(f"{self.sidecars_written} sidecar files written; {len(self.sidecar_problems)} not written.")
-        for path, reason in self.failed:
-            lines.append(f"Failed: {reason}" if reason.startswith(path) else f"Failed: {path}: {reason}")
-        for path, reason in self.metadata_problems:
-            lines.append(f"Metadata not written: {path}: {reason}")
-        for path, reason in self.sidecar_problems:
-            lines.append(f"Sidecar not written: {path}: {reason}")
-        lines.extend(self.output_problems)
-        if self.out:
-            lines.append(f"Results: {self.out}")
+        counts = ngettext(
+            "{found} image found: {described} described, {skipped} already done (skipped), {failed} failed.",
+            "{found} images found: {described} described, {skipped} already done (skipped), {failed} failed.",
+            self.found,
+        ).format(found=self.found, described=self.described, skipped=self.skipped, failed=len(self.failed))
         if self.cancelled or self.interrupted:
-            lines.append("Run the same command again to continue where it stopped.")
-        return lines
+            counts = _("Stopped early. {counts}").format(counts=counts)
+        lines = [counts]
+        if self.metadata_written or self.metadata_problems:
+            lines.append(ngettext("Alt text written into {written} file; {problems} not written.",
+                                  "Alt text written into {written} files; {problems} not written.",
+                                  self.metadata_written)
+                         .format(written=self.metadata_written, problems=len(self.metadata_problems)))
+        if self.sidecars_written or self.sidecar_problems:
+            lines.append(ngettext("{written} sidecar file written; {problems} not written.",
+                                  "{written} sidecar files written; {problems} not written.", self.sidecars_written)
+                         .format(written=self.sidecars_written, problems=len(self.sidecar_problems)))
+        for path, reason in self.failed:
+            lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(path)
+                         else _("Failed: {path}: {reason}").format(path=path, reason=reason))
+        for path, reason in self.metadata_problems:
+            lines.append(_("Metadata not written: {path}: {reason}").format(path=path, reason=reason))
+        for path, reason in self.sidecar_problems:
+            lines.append(_("Sidecar not written: {path}: {reason}").format(path=path, reason=reason))
+        lines.extend(self.output_problems)
+        lines.extend(self.output_notes)
+        if self.out and not self.output_problems:  # never "Results: X" right after "X could not be written"
+            lines.append(_("Results: {path}").format(path=self.out))
+        if self.cancelled or self.interrupted:
+            lines.append(_("Run the same command again to continue where it stopped."))
+        from describe_aloud.engine.text_safety import for_terminal
+
+        # File names are any bytes: shown losslessly, never as terminal escape sequences.
+        return [for_terminal(line, keep_newlines=False) for line in lines]

@@ -29,6 +29,7 @@ from PIL import Image
 
 from describe_aloud.engine.capture_platform import active_window_rect, pointer_position
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ def monitor_for_point(monitors: Sequence[Mapping[str, Any]], point: Point | None
     negative: a monitor left of the primary one starts at a negative x.
     """
     if not monitors:
-        raise CaptureError("No monitor was found to capture.")
+        raise CaptureError(_("No monitor was found to capture."))
     if point is None:
         return next((m for m in monitors if m.get("is_primary")), monitors[0])
     for monitor in monitors:
@@ -163,7 +164,7 @@ def plan_capture(
     if target not in TARGETS:
         raise ValueError(f"unknown capture target {target!r}; expected one of {', '.join(TARGETS)}")
     if not monitors_with_union:
-        raise CaptureError("No monitor was found to capture.")
+        raise CaptureError(_("No monitor was found to capture."))
     union = monitor_box(monitors_with_union[0])
     physical = list(monitors_with_union[1:]) or [monitors_with_union[0]]
 
@@ -180,9 +181,9 @@ def plan_capture(
         visible = intersect(tuple(int(v) for v in window_rect), union)  # type: ignore[arg-type]
         if visible is not None:
             return "active_window", visible, None
-        note = "The active window is off screen, so the whole screen was described instead."
+        note = _("The active window is off screen, so the whole screen was described instead.")
     else:
-        note = "The active window could not be found, so the whole screen was described instead."
+        note = _("The active window could not be found, so the whole screen was described instead.")
     return "monitor_under_pointer", monitor, note
 
 
@@ -222,23 +223,23 @@ def permission_hint(platform: str | None = None, environ: Mapping[str, str] | No
     platform = platform or sys.platform
     if platform == "darwin":
         return (
-            "macOS is blocking screen capture. Open System Settings, Privacy & Security, Screen Recording, "
+            _("macOS is blocking screen capture. Open System Settings, Privacy & Security, Screen Recording, "
             "turn it on for Describe Aloud (or for the Terminal or Python you started it from), "
-            "then quit and restart the app."
+            "then quit and restart the app.")
         )
     if platform.startswith("win"):
         return (
-            "Windows returned a black screen. This happens on the sign-in screen, during a security prompt "
-            "or with protected video; try again once it has closed."
+            _("Windows returned a black screen. This happens on the sign-in screen, during a security prompt "
+            "or with protected video; try again once it has closed.")
         )
     if is_wayland_session(environ):
         return (
-            "This is a Wayland session, which hides other apps' windows from screen capture. "
-            "Choose an X11 (Xorg) session on the login screen, then try again."
+            _("This is a Wayland session, which hides other apps' windows from screen capture. "
+            "Choose an X11 (Xorg) session on the login screen, then try again.")
         )
     return (
-        "The screen came back black. If the screen is locked, asleep or a screensaver is running, "
-        "wake or unlock it and try again."
+        _("The screen came back black. If the screen is locked, asleep or a screensaver is running, "
+        "wake or unlock it and try again.")
     )
 
 
@@ -296,9 +297,9 @@ def close_thread_capturer() -> None:
 def _no_screen_message(exc: Exception) -> str:
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         if is_wayland_session():
-            return "The screen cannot be captured. " + permission_hint()
-        return "The screen cannot be captured: no graphical display was found (DISPLAY is not set)."
-    return f"The screen could not be captured ({exc})."
+            return _("The screen cannot be captured. {permission_hint}").format(permission_hint=permission_hint())
+        return _("The screen cannot be captured: no graphical display was found (DISPLAY is not set).")
+    return _("The screen could not be captured ({reason}).").format(reason=exc)
 
 
 # --------------------------------------------------------------------------------------------------

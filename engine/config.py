@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from describe_aloud.engine import environment
@@ -52,9 +52,14 @@ class Settings:
     ask_model: str = "smolvlm-256m"  # answers questions about an image (Ctrl+K); loaded on the first question
     precision: str = "auto"
     detail: bool = False
+    # The app's language ("zh_CN", "de"); None: the system's. Descriptions are translated into it.
+    language: str | None = None
+    # Translate the text read from images too (off: read text is said exactly as written).
+    translate_text: bool = False
     speak_ocr: bool = True
     # Speech
-    speech_output: str = "own"  # "own" voice or "screen_reader"
+    # "auto": the running screen reader, else the own voice; "own" voice; "screen_reader" always
+    speech_output: str = "auto"
     voice: str | None = None
     rate: int = 180  # words per minute
     volume: float = 1.0  # 0..1
@@ -68,18 +73,11 @@ class Settings:
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
-        """Read the settings file; unknown keys are ignored and a damaged file falls back to defaults."""
-        path = path or settings_path()
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return cls()
-        if not isinstance(raw, dict):
-            return cls()
-        known = {f.name for f in fields(cls)}
-        settings = cls(**{k: v for k, v in raw.items() if k in known})
-        settings.hotkeys = {**DEFAULT_HOTKEYS, **(settings.hotkeys or {})}
-        return settings
+        """Read the settings file, every value type-checked; unknown keys are ignored. A damaged file or a
+        wrong value is kept aside and explained in `load_notes` (engine.settings_loader)."""
+        from describe_aloud.engine.settings_loader import load_settings
+
+        return load_settings(cls, path or settings_path(), DEFAULT_HOTKEYS)
 
     def save(self, path: Path | None = None) -> None:
         """Write atomically so a crash never leaves a half-written settings file."""

@@ -9,7 +9,9 @@ the caller (`engine.load_captioner`) and handed in.
 
 Trust rules applied here (the rendering lives in engine.description):
 - a blank / near-uniform image is reported as blank, and neither OCR nor the captioner runs on it;
-- when text covers much of the image it is a screen or a document: the text leads, the caption is hedged;
+- the kind (photo / screen / document) comes from the text regions and what lies outside them
+  (engine.reading.kind): for a screen or a document the text leads and the caption is hedged;
+- on a photo only text a sighted person would read there is kept (engine.reading.phantom);
 - a capture of the screen (the caller says so with `kind_hint="screen"`) is always a SCREEN, whatever its
   amount of text: a screen is read, its caption only hedged (a blank capture is still reported as blank);
 - a captioner failure never loses the text: the description carries `caption_error` instead.
@@ -27,14 +29,18 @@ from PIL import Image
 from describe_aloud.engine.captioners.base import Captioner, CaptionResult
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
-from describe_aloud.engine.image_analysis import blank_reason, classify, thumbnail
+from describe_aloud.engine.i18n import N_, _
+from describe_aloud.engine.image_analysis import blank_reason, thumbnail
 from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.engine.reading.kind import classify
+from describe_aloud.engine.reading.phantom import keep_readable
+from describe_aloud.engine.translation import Translator, translate_description
 
 log = logging.getLogger(__name__)
 
-NO_CAPTIONER_MESSAGE = "No captioning model is loaded, so only the text was read."
-CAPTION_FAILED_MESSAGE = "The picture could not be described by the model"
-OCR_FAILED_MESSAGE = "The text in the picture could not be read"
+NO_CAPTIONER_MESSAGE = N_("No captioning model is loaded, so only the text was read.")
+CAPTION_FAILED_MESSAGE = N_("The picture could not be described by the model ({reason}).")
+OCR_FAILED_MESSAGE = N_("The text in the picture could not be read ({reason}).")
 
 
 TextReadyCallback = Callable[[Description], None]
@@ -62,11 +68,16 @@ class Describer:
         ocr: OcrEngine | None = None,
         caption_error: str | None = None,
         use_ocr: bool = True,
+        translator: Translator | None = None,
+        translate_text: bool = False,
     ) -> None:
         self.captioner = captioner
+        # Into the user's language (engine.translation): the captioner's words; the read text only if asked.
+        self.translator = translator
+        self.translate_text = translate_text
         self.ocr = (ocr or OcrEngine()) if use_ocr else None
         # Why there is no caption (model missing...), said with every description.
-        self.caption_error = caption_error or (None if captioner is not None else NO_CAPTIONER_MESSAGE)
+        self.caption_error = caption_error or (None if captioner is not None else _(NO_CAPTIONER_MESSAGE))
 
     @property
     def model_id(self) -> str | None:
@@ -127,6 +138,7 @@ class Describer:
             on_text(replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms)))
         outcome = self._run_captioner([rgb], detail)
         self._apply(outcome, [d])
+        d = self._translated(d)
         d.timings_ms["total"] = _ms_since(started)
         return d
 
@@ -157,7 +169,7 @@ class Describer:
         caption_ms = d.timings_ms.get("caption", 0.0)
         if "objects" in caps and outcome.error is None:
             if on_detail is not None and d.detailed_caption:
-                on_detail(replace(d, timings_ms=dict(d.timings_ms)))
+                on_detail(self._translated(replace(d, timings_ms=dict(d.timings_ms))))
             found = self._run_captioner([rgb], False, objects=True, plain=False)
             if found.results is not None:
                 d.objects = list(found.results[0].objects)
@@ -166,6 +178,7 @@ class Describer:
             d.timings_ms["objects"] = found.share_ms
             caption_ms += found.share_ms
         d.timings_ms["caption"] = caption_ms
+        d = self._translated(d)
         d.timings_ms["total"] = _ms_since(started)
         return d
 
@@ -196,12 +209,16 @@ class Describer:
             outcome = self._run_captioner([rgbs[i] for i in to_caption], detail)
             self._apply(outcome, [descriptions[i] for i in to_caption])
 
+        descriptions = [self._translated(d) for d in descriptions]
         for d in descriptions:
             # Total of this image's own stages (in a batch the caption time is its share).
             d.timings_ms["total"] = sum(v for k, v in d.timings_ms.items() if k in _SUMMED_STAGES)
         return descriptions
 
     # -- stages ------------------------------------------------------------------------------------
+
+    def _translated(self, d: Description) -> Description:
+        return translate_description(d, self.translator, translate_text=self.translate_text)
 
     def _prepare(self, image: Image.Image, source: str | None) -> tuple[Description, Image.Image, np.ndarray]:
         """Conversion and the blank check (kind BLANK, or PHOTO until the text is read)."""
@@ -221,16 +238,18 @@ class Describer:
 
     def _read_text(self, d: Description, rgb: Image.Image, thumb: np.ndarray,
                    hint: ImageKind | None = None) -> None:
-        """OCR, then the kind (which depends on how much text there is, unless the caller knows it)."""
+        """OCR, then the kind (from the text and the background, unless the caller knows it), then the
+        lines worth saying for that kind."""
         if self.ocr is not None:
             t = time.perf_counter()
             try:
                 d.text_lines = self.ocr.read(rgb)
             except Exception as exc:  # noqa: BLE001 - reported to the user; the caption still comes
                 log.exception("OCR failed")
-                d.ocr_error = f"{OCR_FAILED_MESSAGE} ({type(exc).__name__}: {exc})."
+                d.ocr_error = _(OCR_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}")
             d.timings_ms["ocr"] = _ms_since(t)
         d.kind = hint or classify(rgb.size, d.text_lines, thumb)
+        d.text_lines = keep_readable(d.text_lines, d.kind, rgb.size)
 
     def _can_caption(self) -> bool:
         return self.captioner is not None and not self.caption_error
@@ -241,7 +260,7 @@ class Describer:
         for the detailed caption and, unless `objects` says otherwise, the objects (when the captioner can);
         `plain=False` leaves the plain caption out."""
         if not self._can_caption():
-            return _Outcome(error=self.caption_error or NO_CAPTIONER_MESSAGE)
+            return _Outcome(error=self.caption_error or _(NO_CAPTIONER_MESSAGE))
         assert self.captioner is not None
         caps = self.captioner.capabilities
         if objects is None:
@@ -256,10 +275,11 @@ class Describer:
             return _Outcome(error=str(exc))
         except Exception as exc:  # noqa: BLE001 - any model failure is reported, never swallowed
             log.exception("captioning failed")
-            return _Outcome(error=f"{CAPTION_FAILED_MESSAGE} ({type(exc).__name__}: {exc}).")
+            return _Outcome(error=_(CAPTION_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}"))
         if len(results) != len(images):
-            return _Outcome(error=f"{CAPTION_FAILED_MESSAGE} (it returned {len(results)} results for "
-                                  f"{len(images)} images).")
+            return _Outcome(error=_(CAPTION_FAILED_MESSAGE).format(
+                reason=_("it returned {results} results for {images} images").format(
+                    results=len(results), images=len(images))))
         return _Outcome(results=results, share_ms=_ms_since(t) / max(1, len(images)))
 
     @staticmethod
@@ -279,7 +299,7 @@ class _Outcome:
     share_ms: float = 0.0
 
 
-_SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption")
+_SUMMED_STAGES = ("convert", "blank_check", "ocr", "caption", "translate")
 
 
 def _apply_result(d: Description, r: CaptionResult, share_ms: float) -> None:

@@ -9,6 +9,8 @@ from enum import Enum
 from typing import Any
 
 Box = tuple[float, float, float, float]  # x0, y0, x1, y1 in pixels of the original image
+# Between the cells of a table row in TextLine.text (shown as a tab, spoken as a pause).
+CELL_SEPARATOR = "\t"
 
 
 class ImageKind(str, Enum):
@@ -23,6 +25,36 @@ class TextLine:
     text: str
     box: Box
     confidence: float
+    # Reading order (engine.reading.order): the block (column section, table, title) the line belongs
+    # to, and its place among all lines.
+    block: int = 0
+    index: int = 0
+    # BCP 47 language of its script ("zh", "en"...), None when it has no letters (engine.reading.script).
+    language: str | None = None
+
+    @property
+    def cells(self) -> list[str]:
+        """The cells of a table row (one cell for a line that is not in a table)."""
+        return self.text.split(CELL_SEPARATOR)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "box": [round(v, 1) for v in self.box], "confidence": round(self.confidence, 3),
+                "block": self.block, "index": self.index, "language": self.language}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], position: int = 0) -> "TextLine":
+        """Also a row saved before lines had a block, index and language: its place in the list is its
+        index, and its language is found again from its script."""
+        text = data["text"]
+        language = data["language"] if "language" in data else _language_of(text)
+        return cls(text, tuple(data["box"]), float(data.get("confidence", 1.0)),  # type: ignore[arg-type]
+                   block=int(data.get("block", 0)), index=int(data.get("index", position)), language=language)
+
+
+def _language_of(text: str) -> str | None:
+    from describe_aloud.engine.reading.script import language_of  # engine.reading imports this module
+
+    return language_of(text)
 
 
 @dataclass(frozen=True)
@@ -62,10 +94,7 @@ class Description:
         data = asdict(self)
         data["kind"] = self.kind.value
         data["text"] = self.text
-        data["text_lines"] = [
-            {"text": t.text, "box": [round(v, 1) for v in t.box], "confidence": round(t.confidence, 3)}
-            for t in self.text_lines
-        ]
+        data["text_lines"] = [t.to_dict() for t in self.text_lines]
         data["objects"] = [{"label": o.label, "box": [round(v, 1) for v in o.box]} for o in self.objects]
         data["timings_ms"] = {k: round(v, 1) for k, v in self.timings_ms.items()}
         return data
@@ -77,10 +106,7 @@ class Description:
             caption=data.get("caption"),
             detailed_caption=data.get("detailed_caption"),
             objects=[DetectedObject(o["label"], tuple(o["box"])) for o in data.get("objects", [])],
-            text_lines=[
-                TextLine(t["text"], tuple(t["box"]), float(t.get("confidence", 1.0)))
-                for t in data.get("text_lines", [])
-            ],
+            text_lines=[TextLine.from_dict(t, i) for i, t in enumerate(data.get("text_lines", []))],
             model_id=data.get("model_id"),
             timings_ms=dict(data.get("timings_ms", {})),
             source=data.get("source"),

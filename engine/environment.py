@@ -24,7 +24,8 @@ DATA_DIR = Knob("DESCRIBE_ALOUD_DATA_DIR", "Folder for the history database and 
 NO_BF16 = Knob("DESCRIBE_ALOUD_NO_BF16", "1: never choose bf16 for precision 'auto' on a CPU (use fp32).")
 SCREEN_READER = Knob("DESCRIBE_ALOUD_SCREEN_READER",
                      "none | prismatoid | nvda | speech-dispatcher: use only that screen-reader output "
-                     "(none: behave as if no screen reader runs).")
+                     "(none: behave as if no screen reader runs). In the app, any other value (e.g. orca) "
+                     "counts as a running screen reader for the automatic speech output.")
 AUDIO_PLAYER = Knob("DESCRIBE_ALOUD_AUDIO_PLAYER",
                     "null | pw-play | paplay | aplay | ffplay | afplay | winsound: play the own voice and "
                     "earcons with that player only (null: silent).")
@@ -33,4 +34,11 @@ AUDIO_SINK = Knob("DESCRIBE_ALOUD_AUDIO_SINK",
                   "its text (tests listen this way).")
 TTS_DRIVER = Knob("DESCRIBE_ALOUD_TTS_DRIVER", "The pyttsx3 driver of the own voice (e.g. espeak, dummy).")
 
-KNOBS = (CONFIG_DIR, DATA_DIR, NO_BF16, SCREEN_READER, AUDIO_PLAYER, AUDIO_SINK, TTS_DRIVER)
+OCR_ENGINE = Knob("DESCRIBE_ALOUD_OCR_ENGINE",
+                  "openvino | onnxruntime: run OCR on that engine (default: OpenVINO when installed).")
+PACKED_LINEAR = Knob("DESCRIBE_ALOUD_PACKED_LINEAR",
+                     "1 | 0: bf16 captioners on a CPU do / do not pack their Linear weights for oneDNN "
+                     "(default: whatever the start-up measurement found faster on this CPU).")
+
+KNOBS = (CONFIG_DIR, DATA_DIR, NO_BF16, SCREEN_READER, AUDIO_PLAYER, AUDIO_SINK, TTS_DRIVER, OCR_ENGINE,
+         PACKED_LINEAR)

@@ -24,8 +24,8 @@ class ModelNotAvailable(UserFacingError):
         self.model = model
         super().__init__(
             message
-            or f"The model {model!r} is not downloaded yet. Download it once with: "
-            f"{user_command('models', 'download', model)}"
+            or _("The model {model!r} is not downloaded yet. Download it once with: {command}").format(
+                model=model, command=user_command("models", "download", model))
         )
 
 

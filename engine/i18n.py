@@ -91,3 +91,22 @@ def N_(message: str) -> str:
     """Mark a string for extraction where it is defined (a table of labels); translate it with `_()` where
     it is shown, so the language in effect then is used."""
     return message
+
+
+def available_languages() -> list[str]:
+    """The languages the app has a catalog for ("de", "zh_CN"...), besides English (the source strings)."""
+    if not LOCALE_DIR.is_dir():
+        return []
+    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
+
+
+def language_name(code: str) -> str:
+    """A language's name in that language ("zh_CN" -> "中文 (中国)"), for the Settings list; the code
+    itself when Babel does not know it."""
+    try:
+        from babel import Locale
+
+        name = Locale.parse(code.split(".")[0]).get_display_name()
+    except Exception:  # noqa: BLE001 - Babel missing or an unknown code: the code is still readable
+        return code
+    return name or code

@@ -1,16 +1,15 @@
-"""What the pixels say before any model runs: the blank check (one flat colour, named) and the kind of
-image (photo, screen, document) from the text lines OCR found and the background around them.
+"""What the pixels say before any model runs: the blank check (one flat colour, named) and the thumbnail
+it works on. The kind of image (photo, screen, document) is engine.reading.kind, on the same thumbnail.
 
 Pure functions over a small box-filtered thumbnail; the Describer calls them on its owner thread."""
 from __future__ import annotations
 
 import colorsys
-from typing import Sequence
 
 import numpy as np
 from PIL import Image
 
-from describe_aloud.engine.description import ImageKind, TextLine
+from describe_aloud.engine.i18n import N_, _, pgettext
 
 # Blank check: the image is shrunk (box filter, which averages sensor / JPEG noise away) to this many
 # pixels on its longest side; it is blank when no pixel of it strays more than BLANK_TOLERANCE levels
@@ -18,14 +17,6 @@ from describe_aloud.engine.description import ImageKind, TextLine
 # the user, so the check errs on the side of "not blank" (a flat wall with a shadow gets a caption).
 BLANK_THUMB_SIDE = 256
 BLANK_TOLERANCE = 16
-# Mostly text: text boxes cover this share of the image, or this many lines cover a smaller share.
-TEXT_COVERAGE_MOSTLY = 0.15
-TEXT_LINES_MOSTLY = 8
-TEXT_COVERAGE_WITH_MANY_LINES = 0.04
-# Document (rather than screen): this share of the image is one light, colourless background.
-DOCUMENT_BACKGROUND_SHARE = 0.6
-# ...and at most this share of it is in clear colour (a logo is fine, a picture panel is a screen).
-DOCUMENT_MAX_COLOUR_SHARE = 0.05
 
 # ------------------------------------------------------------------------------------- blank check
 
@@ -48,7 +39,8 @@ def blank_reason(thumb: np.ndarray) -> str | None:
     deviation = float(np.abs(flat - np.median(flat, axis=0)).max())
     if deviation > BLANK_TOLERANCE:
         return None
-    return f"all {colour_name(tuple(flat.mean(axis=0)))}"
+    # Translators: a blank image's look, said as "The image is blank: all dark grey."
+    return _("all {colour}").format(colour=colour_name(tuple(flat.mean(axis=0))))
 
 
 def colour_name(rgb: tuple[float, ...]) -> str:
@@ -57,56 +49,24 @@ def colour_name(rgb: tuple[float, ...]) -> str:
     hue, light, sat = colorsys.rgb_to_hls(r, g, b)
     if sat < 0.15 or max(r, g, b) - min(r, g, b) < 0.08:
         if light < 0.08:
-            return "black"
+            return pgettext("colour", "black")
         if light > 0.92:
-            return "white"
+            return pgettext("colour", "white")
         if light < 0.35:
-            return "dark grey"
+            return pgettext("colour", "dark grey")
         if light > 0.7:
-            return "light grey"
-        return "grey"
+            return pgettext("colour", "light grey")
+        return pgettext("colour", "grey")
     degrees = hue * 360
-    for limit, name in ((15, "red"), (40, "orange"), (70, "yellow"), (165, "green"), (195, "cyan"),
-                        (255, "blue"), (290, "purple"), (335, "pink"), (360, "red")):
+    for limit, name in ((15, N_("red")), (40, N_("orange")), (70, N_("yellow")), (165, N_("green")),
+                        (195, N_("cyan")), (255, N_("blue")), (290, N_("purple")), (335, N_("pink")),
+                        (360, N_("red"))):
         if degrees < limit:
-            base = name
+            base = _(name)
             break
     if light < 0.3:
-        return f"dark {base}"
+        # Translators: a colour name, e.g. "dark blue"; {colour} is one of the colours above.
+        return _("dark {colour}").format(colour=base)
     if light > 0.75:
-        return f"light {base}"
+        return _("light {colour}").format(colour=base)
     return base
-
-
-# ---------------------------------------------------------------------------------- classification
-
-def classify(size: tuple[int, int], lines: Sequence[TextLine], thumb: np.ndarray) -> ImageKind:
-    """PHOTO, or SCREEN / DOCUMENT when the image is mostly text."""
-    if not lines:
-        return ImageKind.PHOTO
-    area = float(size[0] * size[1]) or 1.0
-    covered = sum(max(0.0, l.box[2] - l.box[0]) * max(0.0, l.box[3] - l.box[1]) for l in lines) / area
-    mostly_text = covered >= TEXT_COVERAGE_MOSTLY or (
-        len(lines) >= TEXT_LINES_MOSTLY and covered >= TEXT_COVERAGE_WITH_MANY_LINES
-    )
-    if not mostly_text:
-        return ImageKind.PHOTO
-    return ImageKind.DOCUMENT if _light_plain_background(thumb) else ImageKind.SCREEN
-
-
-def _light_plain_background(thumb: np.ndarray) -> bool:
-    """Most of the image is one light, colourless tone (paper) and little of it is in colour, as opposed
-    to a screen's UI (pictures, icons, coloured bars, dark mode)."""
-    flat = thumb.reshape(-1, 3)
-    grey = flat.mean(axis=1)
-    chroma = flat.max(axis=1) - flat.min(axis=1)
-    if float((chroma > 40).mean()) > DOCUMENT_MAX_COLOUR_SHARE:
-        return False
-    colourless = chroma < 20
-    light = grey > 200
-    if not (colourless & light).any():
-        return False
-    # The dominant light tone, +-12 levels.
-    tone = float(np.median(grey[colourless & light]))
-    share = float(((np.abs(grey - tone) <= 12) & colourless).mean())
-    return share >= DOCUMENT_BACKGROUND_SHARE

@@ -13,12 +13,14 @@ import io
 import logging
 import os
 import warnings
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from describe_aloud.engine.errors import ImageLoadError
+from describe_aloud.engine.i18n import _
+from describe_aloud.engine.safe_files import read_regular
+from describe_aloud.engine.text_safety import printable_path
 
 log = logging.getLogger(__name__)
 
@@ -30,28 +32,33 @@ _BACKGROUND = (255, 255, 255)
 
 
 def load_image(path: str | os.PathLike[str]) -> Image.Image:
-    """Read an image file into an RGB image. Raises ImageLoadError with a sentence naming the file."""
-    p = Path(path)
-    name = str(path)
-    if not p.exists():
-        raise ImageLoadError(f"{name} does not exist.")
-    if p.is_dir():
-        raise ImageLoadError(f"{name} is a folder, not an image file.")
+    """Read an image file into an RGB image. Raises ImageLoadError with a sentence naming the file.
+
+    The file goes through engine.safe_files first: a pipe, a device or an oversized file is refused with a
+    sentence instead of hanging or filling the memory."""
+    name = printable_path(path)
+    if not os.path.lexists(path):
+        raise ImageLoadError(_("{name} does not exist.").format(name=name))
+    if os.path.isdir(path):
+        raise ImageLoadError(_("{name} is a folder, not an image file.").format(name=name))
     try:
-        data = p.read_bytes()
+        data = read_regular(path, name)
     except PermissionError:
-        raise ImageLoadError(f"{name} cannot be opened: permission denied.") from None
+        raise ImageLoadError(_("{name} cannot be opened: permission denied.").format(name=name)) from None
+    except FileNotFoundError:
+        raise ImageLoadError(_("{name} does not exist (or is a link to nothing).").format(name=name)) from None
     except OSError as exc:
-        raise ImageLoadError(f"{name} cannot be read: {exc.strerror or exc}.") from None
+        raise ImageLoadError(_("{name} cannot be read: {value}.").format(name=name, value=exc.strerror or exc)) from None
     return image_from_bytes(data, name)
 
 
-def image_from_bytes(data: bytes, name: str = "The image") -> Image.Image:
+def image_from_bytes(data: bytes, name: str | None = None) -> Image.Image:
     """Decode image bytes (a file's content, the clipboard, a drop) into an RGB image.
 
-    `name` is used in the error message ("photo.jpg is empty.")."""
+    `name` is used in the error message ("photo.jpg is empty."); None: "The image"."""
+    name = name or _("The image")
     if not data:
-        raise ImageLoadError(f"{name} is empty (0 bytes), so there is no image in it.")
+        raise ImageLoadError(_("{name} is empty (0 bytes), so there is no image in it.").format(name=name))
     try:
         with warnings.catch_warnings():
             # Pillow only warns between 1x and 2x its pixel limit; _refuse_bomb refuses those itself.
@@ -68,11 +75,11 @@ def image_from_bytes(data: bytes, name: str = "The image") -> Image.Image:
     except Image.DecompressionBombError as exc:
         raise ImageLoadError(_too_large_message(name, _pixels_from_message(exc))) from None
     except UnidentifiedImageError:
-        raise ImageLoadError(f"{name} is not an image, or its format is not supported.") from None
+        raise ImageLoadError(_("{name} is not an image, or its format is not supported.").format(name=name)) from None
     except (OSError, SyntaxError, ValueError, IndexError, EOFError) as exc:
         # Pillow reports a cut-off or damaged file with any of these, depending on the format.
         log.debug("decoding %s failed: %r", name, exc)
-        raise ImageLoadError(f"{name} is damaged or incomplete (truncated), so it cannot be read.") from None
+        raise ImageLoadError(_("{name} is damaged or incomplete (truncated), so it cannot be read.").format(name=name)) from None
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -100,7 +107,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     try:
         return img.convert("RGB")
     except ValueError:
-        raise ImageLoadError(f"The image's colour format ({mode}) is not supported.") from None
+        raise ImageLoadError(_("The image's colour format ({mode}) is not supported.").format(mode=mode)) from None
 
 
 def _composite_on_white(rgba: Image.Image) -> Image.Image:
@@ -129,7 +136,7 @@ def _refuse_bomb(img: Image.Image, name: str) -> None:
 
 def _too_large_message(name: str, pixels: int | None) -> str:
     size = f" ({pixels / 1e6:.0f} megapixels)" if pixels else ""
-    return f"{name} is too large to open safely{size}."
+    return _("{name} is too large to open safely{size}.").format(name=name, size=size)
 
 
 def _pixels_from_message(exc: Exception) -> int | None:

@@ -27,6 +27,8 @@ import hashlib
 import logging
 import os
 import socket
+import stat
+import struct
 import sys
 import tempfile
 import threading
@@ -34,6 +36,7 @@ import time
 from pathlib import Path
 
 from describe_aloud.engine import environment
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -81,16 +84,61 @@ def server_name() -> str:
     return name
 
 
+class UnsafeFolder(OSError):
+    """A folder for the socket that another user owns or can write into."""
+
+
 def socket_folder() -> Path:
     """The folder holding the socket and its lock file on Linux/macOS (and the lock file on Windows).
 
-    The one place that decides it: XDG_RUNTIME_DIR (private to the user) when it is usable, else the
-    temp folder."""
-    if not _on_windows():
-        runtime = os.environ.get("XDG_RUNTIME_DIR")
-        if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
-            return Path(runtime)
-    return Path(tempfile.gettempdir())
+    The one place that decides it. Anyone who can create the socket path first receives our commands, so
+    it must be a folder only this user can write: XDG_RUNTIME_DIR (private to the user) when it is usable,
+    else `<temp>/describe-aloud-<uid>` made with mode 0700 and checked to be ours, else (another user made
+    that one first) `<config folder>/run`."""
+    if _on_windows():
+        return Path(tempfile.gettempdir())
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK):
+        try:
+            return _checked_private(Path(runtime))
+        except OSError as exc:
+            log.warning("XDG_RUNTIME_DIR is not private (%s); using a folder of our own", exc)
+    for candidate in (Path(tempfile.gettempdir()) / f"describe-aloud-{os.getuid()}", _config_run_folder()):
+        try:
+            return _private_folder(candidate)
+        except OSError as exc:
+            log.warning("cannot use %s for the app's socket: %s", candidate, exc)
+    raise UnsafeFolder("no private folder for the app's socket")
+
+
+def _config_run_folder() -> Path:
+    from describe_aloud.engine.config import config_dir
+
+    return config_dir() / "run"
+
+
+def _checked_private(folder: Path) -> Path:
+    """`folder` if it is a real folder owned by this user that no one else can write into."""
+    st = os.lstat(folder)
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeFolder(f"{folder} is not a folder")
+    if st.st_uid != os.getuid():
+        raise UnsafeFolder(f"{folder} belongs to another user (uid {st.st_uid})")
+    if st.st_mode & 0o022:
+        raise UnsafeFolder(f"{folder} can be written by other users")
+    return folder
+
+
+def _private_folder(folder: Path) -> Path:
+    """Create `folder` with mode 0700 (or take it when it already is ours) and check it."""
+    try:
+        folder.mkdir(mode=0o700, parents=True)
+    except FileExistsError:
+        pass
+    _checked_private(folder)
+    if stat.S_IMODE(os.lstat(folder).st_mode) & 0o077:
+        os.chmod(folder, 0o700)  # ours: make it private
+    return folder
 
 
 def socket_address() -> str:
@@ -162,12 +210,25 @@ def _read_reply(receive) -> str:
     return reply.decode("utf-8", "replace").strip()
 
 
-def _exchange_unix(payload: bytes, timeout_ms: int) -> str:
+def _exchange_unix(payload: bytes, timeout_ms: int, address: str | None = None) -> str:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(max(timeout_ms, 1) / 1000.0)
-        sock.connect(socket_address())
+        sock.connect(address or socket_address())
+        _check_peer_is_us(sock)  # before a single byte of ours is sent
         sock.sendall(payload)
         return _read_reply(sock.recv)
+
+
+def _check_peer_is_us(sock: socket.socket) -> None:
+    """Refuse a server run by another user (it could have made the socket first). Linux: the kernel's
+    SO_PEERCRED; elsewhere the socket file's owner."""
+    peer_cred = getattr(socket, "SO_PEERCRED", None)
+    if peer_cred is not None:
+        _pid, uid, _gid = struct.unpack("3i", sock.getsockopt(socket.SOL_SOCKET, peer_cred, struct.calcsize("3i")))
+    else:
+        uid = os.stat(sock.getpeername()).st_uid
+    if uid != os.getuid():
+        raise UnsafeFolder(f"the app's socket is served by another user (uid {uid}); not used")
 
 
 def _exchange_pipe(payload: bytes, timeout_ms: int) -> str:
@@ -193,5 +254,5 @@ def _exchange_pipe(payload: bytes, timeout_ms: int) -> str:
     reader.start()
     reader.join(max(deadline - time.monotonic(), 0.05))
     if not replies:
-        raise OSError("the running app did not answer in time")
+        raise OSError(_("the running app did not answer in time"))
     return replies[0]

@@ -47,8 +47,10 @@ CREATE TABLE IF NOT EXISTS written_files (path TEXT PRIMARY KEY, sha256 TEXT NOT
 
 
 def file_sha256(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
+    from describe_aloud.engine.safe_files import open_regular
+
     h = hashlib.sha256()
-    with open(path, "rb") as fh:
+    with open_regular(path) as fh:  # never blocks on a FIFO that has an image's name
         while block := fh.read(chunk):
             h.update(block)
     return h.hexdigest()
@@ -97,8 +99,12 @@ def default_journal_path(folder: str | os.PathLike, *, in_folder: bool = True) -
         return folder / JOURNAL_NAME
     from describe_aloud.engine.config import data_dir
 
-    digest = hashlib.sha256(str(folder).encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
     return data_dir() / "batch-journals" / f"{digest}.sqlite"
+
+
+class JournalDamaged(Exception):
+    """The journal file exists but is not a readable SQLite database (engine.journal_repair recovers it)."""
 
 
 class JournalBusy(Exception):
@@ -147,16 +153,25 @@ class Journal:
             if str(mode).lower() != "wal":
                 raise sqlite3.OperationalError(f"WAL mode is not available here (got {mode})")
             self._db.execute("PRAGMA synchronous=FULL")
+            self._check_intact()
             self._db.executescript(_SCHEMA)
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
-        except BaseException:
+        except BaseException as exc:
             if db is not None:
                 db.close()
             if self._lock is not None:
                 self._lock.release()
+            if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed": not locked / read-only
+                raise JournalDamaged(f"{self.path}: {exc}") from exc
             raise
+
+    def _check_intact(self) -> None:
+        """Raise sqlite3.DatabaseError when the file is damaged (also pages a plain open does not read)."""
+        problems = [row[0] for row in self._db.execute("PRAGMA quick_check(5)").fetchall()]
+        if problems != ["ok"]:
+            raise sqlite3.DatabaseError("; ".join(str(p) for p in problems))
 
     # -- context manager ------------------------------------------------------------------------
     def __enter__(self) -> "Journal":
@@ -173,7 +188,7 @@ class Journal:
 
     # -- reading --------------------------------------------------------------------------------
     def get(self, path: str) -> Entry | None:
-        row = self._db.execute("SELECT * FROM entries WHERE path = ?", (path,)).fetchone()
+        row = self._db.execute("SELECT * FROM entries WHERE path = ?", (_path_key(path),)).fetchone()
         return self._entry(row) if row else None
 
     def entries(self, status: str | None = None) -> Iterator[Entry]:
@@ -229,15 +244,17 @@ class Journal:
         if not sets:
             return
         with self._transaction():
-            self._db.execute(f"UPDATE entries SET {', '.join(sets)} WHERE path = ?", (*values, path))
+            values = [_storable(v) if isinstance(v, str) else v for v in values]
+            self._db.execute(f"UPDATE entries SET {', '.join(sets)} WHERE path = ?", (*values, _path_key(path)))
 
     def written_hash(self, path: str) -> str | None:
-        row = self._db.execute("SELECT sha256 FROM written_files WHERE path = ?", (path,)).fetchone()
+        row = self._db.execute("SELECT sha256 FROM written_files WHERE path = ?", (_path_key(path),)).fetchone()
         return row[0] if row else None
 
     def set_written_hash(self, path: str, sha256: str) -> None:
         with self._transaction():
-            self._db.execute("INSERT OR REPLACE INTO written_files(path, sha256) VALUES (?, ?)", (path, sha256))
+            self._db.execute("INSERT OR REPLACE INTO written_files(path, sha256) VALUES (?, ?)",
+                            (_path_key(path), sha256))
 
     # -- helpers --------------------------------------------------------------------------------
     def _transaction(self):
@@ -254,11 +271,12 @@ class Journal:
 
     @staticmethod
     def _row(e: Entry) -> tuple:
+        text = _storable
         return (
-            e.path, e.key.size, e.key.mtime_ns, e.key.sha256, e.status, e.model_id, int(bool(e.detail)),
-            json.dumps(e.description, ensure_ascii=False) if e.description is not None else None,
-            e.alt_text, e.error, e.described_at or utc_now(), e.metadata_status, e.metadata_note,
-            e.sidecar_status, e.sidecar_note,
+            _path_key(e.path), e.key.size, e.key.mtime_ns, e.key.sha256, e.status, e.model_id, int(bool(e.detail)),
+            _description_json(e.description) if e.description is not None else None,
+            text(e.alt_text), text(e.error), e.described_at or utc_now(), e.metadata_status, text(e.metadata_note),
+            e.sidecar_status, text(e.sidecar_note),
         )
 
     @staticmethod
@@ -266,8 +284,42 @@ class Journal:
         (path, size, mtime_ns, sha, status, model_id, detail, description, alt_text, error, described_at,
          metadata_status, metadata_note, sidecar_status, sidecar_note) = row
         return Entry(
-            path=path, key=FileKey(size, mtime_ns, sha), status=status, model_id=model_id, detail=bool(detail),
+            path=_path_from_key(path), key=FileKey(size, mtime_ns, sha), status=status, model_id=model_id, detail=bool(detail),
             description=json.loads(description) if description else None, alt_text=alt_text, error=error,
             described_at=described_at, metadata_status=metadata_status, metadata_note=metadata_note,
             sidecar_status=sidecar_status, sidecar_note=sidecar_note,
         )
+
+
+def _path_key(path: str) -> str | bytes:
+    """How a path is stored: as text, or, when the file name is not valid UTF-8 (it then holds lone
+    surrogates, PEP 383), as its exact bytes (a BLOB), so the same file is found again and nothing is lost."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(path)
+    return path
+
+
+def _path_from_key(key: str | bytes) -> str:
+    return os.fsdecode(key) if isinstance(key, bytes) else key
+
+
+def _description_json(description: dict[str, Any]) -> str:
+    """JSON text for SQLite; a lone surrogate (a non-UTF-8 file name quoted) as a JSON \\u escape, which
+    json.loads turns back into the same string."""
+    text = json.dumps(description, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return json.dumps(description)
+    return text
+
+
+def _storable(text: str | None) -> str | None:
+    """Messages and descriptions may quote a non-UTF-8 file name: stored in its escaped, readable form."""
+    if text is None:
+        return None
+    from describe_aloud.engine.text_safety import escaped
+
+    return escaped(text)

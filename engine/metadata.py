@@ -36,6 +36,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.metadata_formats import MetadataError
 from describe_aloud.engine.metadata_formats.containers import (
     EXIF_HEADER,
@@ -62,6 +63,7 @@ from describe_aloud.engine.metadata_formats.tiff import (
     tiff_read_tag,
 )
 from describe_aloud.engine.metadata_formats.xmp import build_xmp, read_xmp_alt_text
+from describe_aloud.engine.text_safety import xml_text
 
 TMP_SUFFIX = ".describe-aloud-tmp"
 
@@ -120,11 +122,11 @@ def _replace_verified(path: str, write_new, *, alt_text: str, fmt: str) -> None:
         try:
             same = _pixel_fingerprint(tmp) == _pixel_fingerprint(path)
         except Exception as exc:  # noqa: BLE001 - any decode failure means "not safe"
-            raise MetadataError(f"the rewritten file could not be decoded ({exc})") from None
+            raise MetadataError(_("the rewritten file could not be decoded ({reason})").format(reason=exc)) from None
         if not same:
-            raise MetadataError("the rewritten file did not decode to the same pixels")
+            raise MetadataError(_("the rewritten file did not decode to the same pixels"))
         if read_alt_text(tmp, fmt=fmt) != alt_text:
-            raise MetadataError("the alt text could not be read back from the rewritten file")
+            raise MetadataError(_("the alt text could not be read back from the rewritten file"))
         os.chmod(tmp, st.st_mode & 0o7777)
         try:
             os.chown(tmp, st.st_uid, st.st_gid)
@@ -134,7 +136,7 @@ def _replace_verified(path: str, write_new, *, alt_text: str, fmt: str) -> None:
         # The original must not have changed while we worked on it.
         now = os.stat(path)
         if (now.st_size, now.st_mtime_ns) != (st.st_size, st.st_mtime_ns):
-            raise MetadataError("the file changed while the metadata was being written")
+            raise MetadataError(_("the file changed while the metadata was being written"))
         os.replace(tmp, path)
         _fsync_dir(folder)
     except BaseException:
@@ -164,22 +166,22 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
     """Write `alt_text` into the image file at `path` (see the module docstring). Never raises for a file
     problem: returns a MetadataResult whose `reason` is a sentence for the user."""
     shown = str(path)
+    alt_text = xml_text(alt_text)  # what is written is what is verified afterwards
     real = os.path.realpath(path)  # through a symlink: rewrite the target, keep the link
     try:
         st = os.stat(real)
         if not st.st_mode & 0o222:
             # Replacing it would work (the folder is writable) but the owner marked it not to be changed.
-            return MetadataResult(shown, "failed", "left untouched: the file is read-only")
+            return MetadataResult(shown, "failed", _("left untouched: the file is read-only"))
         if st.st_nlink > 1:
-            return MetadataResult(shown, "failed", "left untouched: the file has other hard links, "
-                                  "which replacing it would break")
+            return MetadataResult(shown, "failed", _("left untouched: the file has other hard links, "
+                                  "which replacing it would break"))
         with open(real, "rb") as fh:
             head = fh.read(16)
         fmt = sniff_format(head)
         if fmt not in WRITABLE_FORMATS:
             what = {"gif": "GIF", "bmp": "BMP", "heif": "HEIC/HEIF"}.get(fmt or "", "this")
-            return MetadataResult(shown, "unsupported", f"{what} files cannot hold alt text here; "
-                                  "use --sidecar xmp instead")
+            return MetadataResult(shown, "unsupported", _("{what} files cannot hold alt text here; use --sidecar xmp instead").format(what=what))
         if fmt == "tiff":
             _write_tiff(real, alt_text)
         else:
@@ -188,12 +190,12 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
             new = rewrite(data, alt_text)
             _replace_verified(real, lambda fh: fh.write(new), alt_text=alt_text, fmt=fmt)
     except MetadataError as exc:
-        return MetadataResult(shown, "failed", f"left untouched: {exc}")
+        return MetadataResult(shown, "failed", _("left untouched: {reason}").format(reason=exc))
     except OSError as exc:
-        return MetadataResult(shown, "failed", f"left untouched: {exc.strerror or exc}")
+        return MetadataResult(shown, "failed", _("left untouched: {value}").format(value=exc.strerror or exc))
     except (struct.error, zlib.error, IndexError, ValueError, UnicodeError) as exc:
         # A malformed structure our parser did not foresee: nothing was replaced.
-        return MetadataResult(shown, "failed", f"left untouched: its metadata could not be parsed ({exc})")
+        return MetadataResult(shown, "failed", _("left untouched: its metadata could not be parsed ({reason})").format(reason=exc))
     return MetadataResult(shown, "written")
 
 
@@ -203,7 +205,7 @@ def _write_tiff(path: str, alt_text: str) -> None:
         order, ifd0 = tiff_header(head)
         size = os.fstat(fh.fileno()).st_size
         if ifd0 + 2 > size:
-            raise MetadataError("the first TIFF directory points outside the file")
+            raise MetadataError(_("the first TIFF directory points outside the file"))
         fh.seek(ifd0)
         (count,) = struct.unpack(order + "H", fh.read(2))
         fh.seek(ifd0)
@@ -211,9 +213,9 @@ def _write_tiff(path: str, alt_text: str) -> None:
         # Present just the header and IFD0 at their real offsets to the IFD helpers (sparse view).
         view = _SparseView(size, {0: head, ifd0: ifd_bytes})
         old_xmp = None
-        entries, _ = read_ifd(view, order, ifd0)
+        entries, _next_ifd = read_ifd(view, order, ifd0)
         if TAG_XMP in entries:
-            _, type_, cnt = struct.unpack(order + "HHI", entries[TAG_XMP][:8])
+            _tag, type_, cnt = struct.unpack(order + "HHI", entries[TAG_XMP][:8])
             (off,) = struct.unpack(order + "I", entries[TAG_XMP][8:12])
             if cnt > 4 and off + cnt <= size:
                 fh.seek(off)
@@ -248,7 +250,7 @@ class _SparseView:
         for offset, chunk in self._ranges.items():
             if offset <= start and stop <= offset + len(chunk):
                 return chunk[start - offset : stop - offset]
-        raise MetadataError("the TIFF directory could not be read")
+        raise MetadataError(_("the TIFF directory could not be read"))
 
 
 # ------------------------------------------------------------------------------------ sidecars
@@ -296,15 +298,18 @@ def write_xmp_sidecar(image_path: str | os.PathLike, alt_text: str) -> MetadataR
     """Create or update `IMG_1.jpg.xmp`. An existing sidecar (ours or another tool's) is merged: only the
     two alt-text properties change; one that is not valid XMP is left untouched and reported."""
     sidecar = xmp_sidecar_path(image_path)
+    alt_text = xml_text(alt_text)
     try:
         existing = sidecar.read_bytes() if sidecar.exists() else None
         packet = build_xmp(alt_text, existing, padding=0)
         # A sidecar is a plain XMP document: no xpacket wrapper needed, but it does no harm either.
         atomic_write_bytes(sidecar, packet)
     except MetadataError as exc:
-        return MetadataResult(str(sidecar), "failed", f"left untouched: {exc}")
+        return MetadataResult(str(sidecar), "failed", _("left untouched: {reason}").format(reason=exc))
     except OSError as exc:
-        return MetadataResult(str(sidecar), "failed", f"not written: {exc.strerror or exc}")
+        return MetadataResult(str(sidecar), "failed", _("not written: {value}").format(value=exc.strerror or exc))
+    except (zlib.error, ValueError, UnicodeError) as exc:  # nothing was replaced; reported, the run goes on
+        return MetadataResult(str(sidecar), "failed", _("left untouched: it could not be parsed ({reason})").format(reason=exc))
     return MetadataResult(str(sidecar), "written")
 
 

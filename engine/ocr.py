@@ -4,24 +4,24 @@ Threading contract: an `OcrEngine` is owned by one thread. Create one per thread
 describer's owner thread, a batch worker...). The rapidocr model is loaded lazily on the first `read`,
 once per engine, so creating an engine is cheap and may happen on any thread.
 
-Reading order (see `reading_order`): blocks separated by a wide empty band across the whole width (a menu
-bar, a toolbar) are read top to bottom; within a block, columns separated by a clear vertical gutter are
-read one after the other, left to right; a line that spans the gutter (a title over two columns) separates sections that are
-read top to bottom; within a column lines go top to bottom, and pieces of text on the same line are
-joined left to right.
+Reading order, tables and the language of each line: engine.reading.order (recursive XY-cut).
 """
 from __future__ import annotations
 
 import logging
 import threading
-from dataclasses import dataclass
-from statistics import median
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 from PIL import Image, ImageDraw
 
-from describe_aloud.engine.description import Box, TextLine
+from describe_aloud.engine.description import TextLine
+from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
+from describe_aloud.engine.ocr_input import bounded_for_ocr
+from describe_aloud.engine.reading.order import Piece as _Piece
+from describe_aloud.engine.reading.order import reading_order
+
+__all__ = ["OcrEngine", "reading_order"]
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +32,18 @@ MIN_SINGLE_CHAR_CONFIDENCE = 0.8
 # Longest image side handed to the detector; larger images are scaled down (boxes mapped back). rapidocr
 # would do the same at 2000; screens up to 2560 wide keep small UI text legible at this size.
 MAX_SIDE = 2560
-# A gap between columns must be at least this many median line heights wide (word spaces are ~0.3).
-GUTTER_LINE_HEIGHTS = 1.2
-# An empty band across the whole width at least this many median line heights high separates blocks.
-BAND_GAP_LINE_HEIGHTS = 0.75
-# Lines allowed to cross a gutter (titles spanning columns), as a share of the lines considered (at least
-# 2, fewer than half).
-GUTTER_CROSSING_SHARE = 0.25
-
-
-@dataclass(frozen=True)
-class _Piece:
-    text: str
-    x0: float
-    y0: float
-    x1: float
-    y1: float
-    confidence: float
-
-    @property
-    def height(self) -> float:
-        return max(1.0, self.y1 - self.y0)
-
-    @property
-    def cy(self) -> float:
-        return (self.y0 + self.y1) / 2
 
 
 class OcrEngine:
     """Reads the text in an image. Not thread-safe: one engine per thread (see the module docstring)."""
 
-    def __init__(self, *, max_side: int = MAX_SIDE, threads: int | None = None) -> None:
+    def __init__(self, *, max_side: int = MAX_SIDE, threads: int | None = None,
+                 settings: OcrSettings | None = None) -> None:
         self.max_side = max_side
         self.threads = threads
+        # Engine, detector size and classifier: engine.ocr_engines (OpenVINO when installed).
+        self.settings = settings if settings is not None else OcrSettings(threads=threads)
+        self.engine_name: str | None = None  # "openvino" / "onnxruntime" once built
         self._ocr: Any = None
         self._owner: int | None = None
         self._warm = False
@@ -72,17 +51,13 @@ class OcrEngine:
 
     def _engine(self) -> Any:
         if self._ocr is None:
-            from rapidocr import RapidOCR  # heavy (onnxruntime, cv2): only when text is first read
+            from describe_aloud.engine.privacy import disable_onnxruntime_telemetry
 
-            params: dict[str, Any] = {
-                "Global.log_level": "error",
-                "Global.text_score": MIN_CONFIDENCE,
-                "Global.max_side_len": self.max_side,
-            }
-            if self.threads:
-                params["EngineConfig.onnxruntime.intra_op_num_threads"] = self.threads
-            ocr = RapidOCR(params=params)
-            _sessions_without_spinning(ocr, self.threads)
+            disable_onnxruntime_telemetry()  # before rapidocr creates a session: see engine/privacy.py
+            # Heavy (rapidocr, cv2, the engine): only when text is first read.
+            ocr, self.engine_name = build_rapidocr(self.settings, max_side_len=self.max_side)
+            if self.engine_name == ENGINE_ONNXRUNTIME:
+                _sessions_without_spinning(ocr, self.settings.threads)
             self._ocr = ocr
         return self._ocr
 
@@ -133,6 +108,9 @@ class OcrEngine:
             scale = max(rgb.size) / self.max_side
             size = (max(1, round(rgb.width / scale)), max(1, round(rgb.height / scale)))
             rgb = rgb.resize(size, Image.Resampling.BILINEAR, reducing_gap=2.0)
+        rgb = bounded_for_ocr(rgb)  # a thin strip would be upscaled to gigabytes: see engine/ocr_input.py
+        if rgb is None:
+            return []
         with self._warm_lock:  # a warm-up still running on its own thread finishes first
             result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
         pieces = _pieces_from_result(result, scale, image.size)
@@ -164,7 +142,9 @@ def _sessions_without_spinning(ocr: Any, threads: int | None) -> int:
         import onnxruntime as ort
     except ImportError:
         return 0
-    for loader in _LOADERS:
+    for loader, part_name in zip(_LOADERS, _PARTS):
+        if part_name == "text_cls" and not getattr(ocr, "use_cls", True):
+            continue  # the classifier is off: never loaded
         load = getattr(ocr, loader, None)
         if callable(load):
             load()
@@ -188,7 +168,7 @@ def _sessions_without_spinning(ocr: Any, threads: int | None) -> int:
             log.info("kept rapidocr's own %s session", part_name, exc_info=True)
             continue
         replaced += 1
-    if replaced != len(_PARTS):
+    if replaced != len(_PARTS) - (0 if getattr(ocr, "use_cls", True) else 1):
         log.info("%d of rapidocr's %d sessions have idle threads that spin", len(_PARTS) - replaced, len(_PARTS))
     return replaced
 
@@ -222,120 +202,3 @@ def _worth_keeping(text: str, confidence: float) -> bool:
     if len(text) == 1:
         return text.isalnum() and confidence >= MIN_SINGLE_CHAR_CONFIDENCE
     return any(ch.isalnum() for ch in text)
-
-
-# ---------------------------------------------------------------------------------------------- order
-
-def reading_order(pieces: Sequence[_Piece]) -> list[TextLine]:
-    """Order recognised pieces of text as a reader would (see the module docstring)."""
-    if not pieces:
-        return []
-    line_height = median(p.height for p in pieces)
-    layout = _Layout(min_gutter=line_height * GUTTER_LINE_HEIGHTS,
-                     min_band_gap=line_height * BAND_GAP_LINE_HEIGHTS)
-    return [_to_line(row) for row in _order(list(pieces), layout, depth=0)]
-
-
-@dataclass(frozen=True)
-class _Layout:
-    min_gutter: float  # narrowest vertical gap between columns
-    min_band_gap: float  # narrowest empty horizontal band that separates blocks (a menu bar from the page)
-
-
-def _order(pieces: list[_Piece], layout: _Layout, depth: int) -> list[list[_Piece]]:
-    """Rows (lists of pieces on one line) in reading order."""
-    if len(pieces) <= 1 or depth > 24:
-        return _rows(pieces)
-    bands = _bands(pieces, layout.min_band_gap)
-    if len(bands) > 1:  # blocks one above the other, each with its own columns
-        return [row for band in bands for row in _order(band, layout, depth + 1)]
-    cut = _find_gutter(pieces, layout.min_gutter)
-    if cut is None:
-        return _rows(pieces)
-    crossing = [p for p in pieces if p.x0 < cut < p.x1]
-    if not crossing:
-        left = [p for p in pieces if p.x1 <= cut]
-        right = [p for p in pieces if p.x0 >= cut]
-        return _order(left, layout, depth + 1) + _order(right, layout, depth + 1)
-    # Lines spanning the gutter cut the page into sections, each read on its own, top to bottom.
-    rows: list[list[_Piece]] = []
-    section: list[_Piece] = []
-    crossing_ids = {id(p) for p in crossing}
-    for p in sorted(pieces, key=lambda p: (p.cy, p.x0)):
-        if id(p) in crossing_ids:
-            rows += _order(section, layout, depth + 1)
-            rows += _rows([p])
-            section = []
-        else:
-            section.append(p)
-    rows += _order(section, layout, depth + 1)
-    return rows
-
-
-def _bands(pieces: list[_Piece], min_gap: float) -> list[list[_Piece]]:
-    """Split at empty horizontal bands across the whole width at least `min_gap` high, top to bottom.
-    Ordinary line spacing is narrower, and in two columns the gaps of one rarely meet those of the other,
-    so this separates blocks (a menu bar, a toolbar, a footer), not the lines of columns."""
-    bands: list[list[_Piece]] = []
-    bottom = float("-inf")
-    for p in sorted(pieces, key=lambda p: p.y0):
-        if bands and p.y0 - bottom < min_gap:
-            bands[-1].append(p)
-        else:
-            bands.append([p])
-        bottom = max(bottom, p.y1)
-    return bands
-
-
-def _find_gutter(pieces: list[_Piece], min_gutter: float) -> float | None:
-    """The x of a column gutter: the middle of the widest vertical strip that no line crosses, or failing
-    that, one crossed by as few lines as possible (titles over both columns). None when there is none."""
-    left = int(min(p.x0 for p in pieces))
-    right = int(np.ceil(max(p.x1 for p in pieces))) + 1
-    cover = np.zeros(right - left, dtype=np.int32)
-    for p in pieces:
-        cover[int(p.x0) - left: int(np.ceil(p.x1)) - left] += 1
-    allowed = min(max(2, int(len(pieces) * GUTTER_CROSSING_SHARE)), (len(pieces) - 1) // 2)
-    for threshold in range(allowed + 1):
-        best: float | None = None
-        best_width = 0
-        for start, stop in _runs(cover <= threshold):
-            if start == 0 or stop == len(cover) or stop - start < min_gutter or stop - start <= best_width:
-                continue
-            cut = left + (start + stop) / 2
-            # Text that does not cross on both sides, or this is no column gutter.
-            if any(p.x1 <= cut for p in pieces) and any(p.x0 >= cut for p in pieces):
-                best, best_width = cut, stop - start
-        if best is not None:
-            return best
-    return None
-
-
-def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
-    """[start, stop) of each run of True in a 1-D mask."""
-    padded = np.concatenate(([False], mask, [False])).astype(np.int8)
-    edges = np.flatnonzero(np.diff(padded))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
-def _rows(pieces: list[_Piece]) -> list[list[_Piece]]:
-    """Group pieces into lines (vertical overlap), top to bottom, each line left to right."""
-    rows: list[list[_Piece]] = []
-    for p in sorted(pieces, key=lambda p: (p.cy, p.x0)):
-        if rows and _same_row(rows[-1], p):
-            rows[-1].append(p)
-        else:
-            rows.append([p])
-    return [sorted(row, key=lambda p: p.x0) for row in rows]
-
-
-def _same_row(row: list[_Piece], p: _Piece) -> bool:
-    y0 = min(q.y0 for q in row)
-    y1 = max(q.y1 for q in row)
-    overlap = min(y1, p.y1) - max(y0, p.y0)
-    return overlap >= 0.5 * min(p.height, median(q.height for q in row))
-
-
-def _to_line(row: list[_Piece]) -> TextLine:
-    box: Box = (min(p.x0 for p in row), min(p.y0 for p in row), max(p.x1 for p in row), max(p.y1 for p in row))
-    return TextLine(" ".join(p.text for p in row), box, min(p.confidence for p in row))

@@ -15,12 +15,15 @@ import hashlib
 import io
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any, Iterable
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.journal import Entry, Journal
 from describe_aloud.engine.metadata import atomic_write_bytes, text_sidecar_path
+from describe_aloud.engine.text_safety import csv_cell, escaped
 
 GENERATOR = "describe-aloud"
 FIELDS = (
@@ -40,12 +43,18 @@ def output_format(path: str | os.PathLike) -> str:
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
         raise UserFacingError(
-            f"The results file {str(path)!r} must end in .csv, .jsonl or .json."
+            _("The results file {path!r} must end in .csv, .jsonl or .json.").format(path=str(path))
         )
     return fmt
 
 
 def row_for(entry: Entry) -> dict[str, Any]:
+    """One output row; every text encodable as UTF-8 (a non-UTF-8 file name as \\xNN, see text_safety)."""
+    row = _row_for(entry)
+    return {k: escaped(v) if isinstance(v, str) else v for k, v in row.items()}
+
+
+def _row_for(entry: Entry) -> dict[str, Any]:
     d = entry.description or {}
     return {
         "path": entry.path,
@@ -69,13 +78,14 @@ def render(fmt: str, rows: Iterable[dict[str, Any]], *, folder: str) -> bytes:
         buf = io.StringIO(newline="")
         writer = csv.DictWriter(buf, fieldnames=FIELDS, lineterminator="\r\n")
         writer.writeheader()
-        writer.writerows(rows)
+        # OCR text and file names are data, never formulas: see engine.text_safety.csv_cell.
+        writer.writerows({k: csv_cell(v) for k, v in row.items()} for row in rows)
         # UTF-8 with BOM so that spreadsheet programs show accents / CJK correctly.
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt == "jsonl":
         return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows).encode("utf-8")
     if fmt == "json":
-        doc = {"generator": GENERATOR, "folder": folder, "images": rows}
+        doc = {"generator": GENERATOR, "folder": escaped(folder), "images": rows}
         return (json.dumps(doc, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
     raise ValueError(fmt)
 
@@ -106,12 +116,12 @@ def check_output_writable(path: str | os.PathLike, journal: Journal) -> None:
     if not path.exists():
         return
     if path.is_dir():
-        raise OutputConflict(f"The results file {str(path)!r} is a folder; choose a file name with --out.")
+        raise OutputConflict(_("The results file {path!r} is a folder; choose a file name with --out.").format(path=str(path)))
     if journal.written_hash(str(path)) == _sha256_file(path) or _looks_like_ours(path, output_format(path)):
         return
     raise OutputConflict(
-        f"The file {str(path)!r} already exists and was not written by Describe Aloud, so it was left "
-        "as it is. Choose another name with --out, or move that file away."
+        _("The file {path!r} already exists and was not written by Describe Aloud, so it was left as "
+          "it is. Choose another name with --out, or move that file away.").format(path=str(path))
     )
 
 
@@ -123,24 +133,45 @@ def _sha256_file(path: Path) -> str | None:
 
 
 def write_results(path: str | os.PathLike, journal: Journal, *, folder: str,
-                  only: set[str] | None = None) -> int:
+                  only: set[str] | None = None, notes: list[str] | None = None) -> int:
     """Rebuild the results file from the journal (atomically). `only`: the relative paths found by this
-    run's scan (a file since deleted, or outside a non-recursive run, is left out). Returns the row count."""
+    run's scan (a file since deleted, or outside a non-recursive run, is left out). Returns the row count.
+
+    A results file the user edited since we wrote it (its hash is not the one recorded) is never lost:
+    with nothing new to add it is left exactly as it is; otherwise it is first kept as
+    `NAME.edited-<time>.EXT` next to it. Either way a sentence goes to `notes`."""
     path = Path(path).resolve()
     check_output_writable(path, journal)
     rows = [row_for(e) for e in journal.entries() if only is None or e.path in only]
     data = render(output_format(path), rows, folder=folder)
+    digest = hashlib.sha256(data).hexdigest()
+    recorded = journal.written_hash(str(path))
+    current = _sha256_file(path) if path.exists() else None
+    if current is not None and recorded is not None and current != recorded:
+        if digest == recorded:  # nothing new since our last write: the user's version stays
+            _note(notes, _("{name} was changed since Describe Aloud wrote it and there is nothing new to "
+                           "add, so it was left as it is.").format(name=path.name))
+            return len(rows)
+        kept = path.with_name(f"{path.stem}.edited-{time.strftime('%Y%m%d-%H%M%S')}{path.suffix}")
+        os.replace(path, kept)
+        _note(notes, _("{name} was changed since Describe Aloud wrote it; that version is kept as "
+                       "{kept}.").format(name=path.name, kept=kept.name))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, data)
-    journal.set_written_hash(str(path), hashlib.sha256(data).hexdigest())
+    journal.set_written_hash(str(path), digest)
     return len(rows)
+
+
+def _note(notes: list[str] | None, sentence: str) -> None:
+    if notes is not None:
+        notes.append(sentence)
 
 
 def write_text_sidecar(image_path: Path, alt_text: str, journal: Journal) -> tuple[str, str]:
     """`IMG_1.jpg` -> `IMG_1.jpg.txt` holding the alt text. Returns (status, note); an existing file that
     we did not write is skipped and reported."""
     sidecar = text_sidecar_path(image_path)
-    data = (alt_text + "\n").encode("utf-8")
+    data = (escaped(alt_text) + "\n").encode("utf-8")
     try:
         if sidecar.exists():
             current = _sha256_file(sidecar)

@@ -7,6 +7,8 @@ Trust rules (never state what is not there):
 - a blank / near-uniform image is said to be blank, with no caption;
 - text comes from OCR and is labelled as read text; it is never translated here;
 - when an image is mostly text (a screen, a document) the text leads and the caption is hedged;
+- text on a photo is said as scene text ("Sign reads: YAMAHA"), after what the model guessed;
+- each read line keeps its language (`Part.runs`), so it can be spoken by a voice for that language;
 - what a model guessed is always said as a guess ("The model guesses", "Could be", "may contain").
 """
 from __future__ import annotations
@@ -14,8 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from describe_aloud.engine.description import Description, ImageKind, TextLine
-from describe_aloud.engine.i18n import _
+from describe_aloud.engine.description import CELL_SEPARATOR, Description, ImageKind, TextLine
+from describe_aloud.engine.i18n import _, pgettext
+from describe_aloud.engine.reading.script import Run, language_runs
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,9 @@ class Part:
     role: str
     speech: str
     lines: tuple[str, ...]
+    # The speech cut where its language changes (read text in Chinese and English...); empty when all of
+    # it is in the app's language.
+    runs: tuple[Run, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,18 @@ class Rendering:
     def display(self) -> str:
         """For reading line by line with the arrow keys: one part per line, read text one line per line."""
         return "\n".join(line for part in self.parts for line in part.lines)
+
+    @property
+    def runs(self) -> list[Run]:
+        """The speech as runs of one language each (language None: the app's own language), in order."""
+        out: list[Run] = []
+        for part in self.parts:
+            for run in part.runs or (Run(part.speech, None),):
+                if out and out[-1].language == run.language:
+                    out[-1] = Run(f"{out[-1].text} {run.text}", run.language)
+                elif run.text:
+                    out.append(run)
+        return out
 
     def roles(self) -> list[str]:
         return [part.role for part in self.parts]
@@ -68,30 +86,43 @@ def sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?。！？" else text + "."
+    return text if text[-1] in ".!?。！？" else text + full_stop(text)
+
+
+def full_stop(text: str) -> str:
+    """The full stop that ends `text`: "。" after Chinese or Japanese characters (a translated caption),
+    "." otherwise."""
+    last = text.rstrip()[-1:] or "."
+    return "。" if "\u3040" <= last <= "\u9fff" or "\uf900" <= last <= "\ufaff" else "."
 
 
 def spoken_text(lines: list[TextLine]) -> str:
     """Read lines as one text to speak. A line that starts with a capital (a menu item, a heading, a new
     sentence) after one with no closing punctuation gets a full stop, so the voice pauses between UI
-    labels; a line continuing a sentence (lower case) is joined with a space."""
+    labels; a line continuing a sentence (lower case) is joined with a space. The cells of a table row
+    are separated by a comma, so they are heard apart."""
     out = ""
     for line in lines:
-        text = line.text.strip()
+        text = ", ".join(cell.strip() for cell in line.text.split(CELL_SEPARATOR) if cell.strip())
         if not text:
             continue
-        if out and out[-1] not in ".!?:;," and not text[0].islower():
+        if out and out[-1] not in ".!?:;,。！？：；，" and not text[0].islower():
             out += "."
         out = f"{out} {text}" if out else text
     return out
 
 
-def _text_part(lines: list[TextLine]) -> Part:
+def _text_part(lines: list[TextLine], scene: bool = False) -> Part:
     read = sentence(spoken_text(lines))
-    speech = _("Text: {text}").format(text=read)
+    # On a photo the text is part of the scene (a sign, a label), not a page that was read.
+    label = _("Sign reads: {text}") if scene else _("Text: {text}")
+    speech = label.format(text=read)
+    lead = label.split("{text}")[0].strip()
+    # The label in the app's language, then the read text in the languages of its scripts.
+    runs = ((Run(lead, None),) if lead else ()) + tuple(language_runs(read))
     if len(lines) > 1:
-        return Part("text", speech, (_("Text:"), *(f"  {line.text}" for line in lines)))
-    return Part("text", speech, (speech,))
+        return Part("text", speech, (lead, *(f"  {line.text}" for line in lines)), runs)
+    return Part("text", speech, (speech,), runs)
 
 
 def _kind_part(d: Description) -> Part:
@@ -104,7 +135,8 @@ def _kind_part(d: Description) -> Part:
 
 
 def object_labels(d: Description) -> str:
-    return ", ".join(sorted({o.label for o in d.objects}))
+    # Translators: between the names in a list of objects ("dog, person"); Chinese uses "、".
+    return pgettext("list separator", ", ").join(sorted({o.label for o in d.objects}))
 
 
 def objects(d: Description) -> Rendering:
@@ -136,7 +168,7 @@ def describe(d: Description, *, include_text: bool = True) -> Rendering:
             parts.append(_one("guess", _("The model guesses: {caption}").format(caption=sentence(guess))))
         parts.extend(objects(d).parts)
         if has_text:
-            parts.append(_text_part(d.text_lines))
+            parts.append(_text_part(d.text_lines, scene=True))
     for problem in (d.caption_error, d.ocr_error):
         if problem:
             parts.append(_one("error", sentence(problem)))
@@ -163,7 +195,7 @@ def _alt_sentence(text: str) -> str:
     if not text:
         return text
     text = text[0].upper() + text[1:]
-    return text if text[-1] in ".!?\"'。！？" else text + "."
+    return text if text[-1] in ".!?\"'。！？”" else text + full_stop(text)
 
 
 def alt_text(d: Description) -> str:
@@ -191,7 +223,7 @@ def alt_text(d: Description) -> str:
         if guess:
             parts.append(_alt_sentence(guess))
         if text:
-            parts.append(_('Text: "{text}".').format(text=text))
+            parts.append(_('Sign reads: "{text}".').format(text=text))
     return " ".join(parts) or _("Image.")
 
 

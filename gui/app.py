@@ -20,6 +20,7 @@ from a speech thread, are re-emitted as Qt signals and so arrive queued in the G
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import signal
 import sys
@@ -30,9 +31,11 @@ from PySide6.QtWidgets import QApplication
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.i18n import _, current_language
 from describe_aloud.engine.ipc import parse_command_line, send_command
 from describe_aloud.engine.speech import SpeechOutput
 from describe_aloud.gui.actions import ACTIONS, remote_action
+from describe_aloud.gui.announce import route_announcements
 from describe_aloud.gui.ask_flow import AskFlow
 from describe_aloud.gui.batch_dialog import BatchDialog
 from describe_aloud.gui.capture_session import CaptureSession, primary_screen_pixels
@@ -45,6 +48,7 @@ from describe_aloud.gui.hotkeys import HotkeyManager
 from describe_aloud.gui.image_input import copy_text
 from describe_aloud.gui.main_window import APP_TITLE, MainWindow
 from describe_aloud.gui.presenter import LastResult, Presenter, open_history
+from describe_aloud.gui.qt_translations import install_qt_translations
 from describe_aloud.gui.single_instance import InstanceServer
 from describe_aloud.gui.speech_bridge import (
     NullSpeaker,
@@ -53,6 +57,7 @@ from describe_aloud.gui.speech_bridge import (
     default_speaker_factory,
     start_speech,
 )
+from describe_aloud.gui.speech_router import AccessibleChannel, SpeechRouter
 from describe_aloud.gui.spoken_flow import SpokenFlow
 from describe_aloud.gui.tray import TrayIcon
 from describe_aloud.gui.worker import DescribeJob, DescribeWorker
@@ -88,14 +93,18 @@ class AppController(QObject):
         self.history, self._history_problem = open_history()
         self.window = MainWindow()
         self.bridge = SpeechBridge(self)
-        self.flow = SpokenFlow(self._create_speaker(), self.settings, earcons=open_earcons(self.settings.earcons),
-                               set_status=lambda message: self.window.set_status(message),
-                               defer=lambda run: QTimer.singleShot(0, run))
+        self.router = SpeechRouter(self._create_speaker(), self.settings.speech_output,
+                                   AccessibleChannel(lambda: self.window.status_label))
+        route_announcements(self.router.announce)
+        self.flow = SpokenFlow(self.router, self.settings, earcons=open_earcons(self.settings.earcons),
+                               set_status=lambda message, spoken=False: self.window.set_status(message, spoken=spoken),
+                               defer=lambda run: QTimer.singleShot(0, run), whole_texts=self.router.to_screen_reader)
         self.presenter = Presenter(self.window, self.history, self.flow, self.settings, self)
         self.capture = CaptureSession(self)
         self.worker = DescribeWorker(
             self.model_spec, detail_model=self.settings.detail_model, precision=self.precision,
-            screen_size=primary_screen_pixels(), parent=self,
+            screen_size=primary_screen_pixels(), language=translation_language(),
+            translate_text=self.settings.translate_text, parent=self,
         )
         self.worker.ask_model = self.settings.ask_model
         self.asking = AskFlow(self.window, self.worker, self.presenter, self.history, self.flow, self)
@@ -150,7 +159,10 @@ class AppController(QObject):
         return self.dialogs.batch_dialog
 
     def _create_speaker(self) -> SpeechOutput:
-        speaker, self._speech_problem = start_speech(self._speaker_factory, self.settings, self.bridge)
+        """The own voice. It never uses the engine's screen-reader path (speech-dispatcher would bypass
+        Orca's queue): gui.speech_router sends texts to the screen reader."""
+        own_voice = dataclasses.replace(self.settings, speech_output="own")
+        speaker, self._speech_problem = start_speech(self._speaker_factory, own_voice, self.bridge)
         return speaker
 
     def attach_tray(self, tray: TrayIcon) -> None:
@@ -188,11 +200,13 @@ class AppController(QObject):
         if show:
             self.window.show()
         self.capture.exclude(self.window)
-        self.window.set_status("Starting…")
+        self.window.set_status(_("Starting…"))
         if self._speech_problem:
             self.window.set_status(self._speech_problem, assertive=True)
         if self._history_problem:
             self.window.set_status(self._history_problem, assertive=True)
+        for note in getattr(self.settings, "load_notes", ()):  # a damaged settings file, kept aside
+            self.window.set_status(note, assertive=True)
         self.worker.start()
         self.capture.prepare()
         if self.hotkeys is not None:
@@ -214,6 +228,7 @@ class AppController(QObject):
         self.worker.stop()
         if self.worker.isRunning() and not self.worker.wait(60_000):
             log.error("describe worker did not stop within 60 s")
+        route_announcements(None)
         try:
             self.speaker.close()
         except Exception:  # noqa: BLE001 - closing must go on for the rest
@@ -276,7 +291,7 @@ class AppController(QObject):
     # Speech commands -----------------------------------------------------------------------------
     def repeat(self) -> None:
         if self.last is None:
-            self.presenter.report_error("Nothing has been described yet.")
+            self.presenter.report_error(_("Nothing has been described yet."))
             return
         self.flow.repeat(self.last.rendering)
 
@@ -286,10 +301,10 @@ class AppController(QObject):
     def copy_description(self) -> None:
         text = self.last.text if self.last else self.window.result_text()
         if not text:
-            self.presenter.report_error("There is no description to copy yet.")
+            self.presenter.report_error(_("There is no description to copy yet."))
             return
         copy_text(text)
-        self.window.set_status("Description copied.")
+        self.window.set_status(_("Description copied."), spoken=True)
         self.flow.say_status("Copied.")
 
     # Windows, dialogs and settings ---------------------------------------------------------------
@@ -302,9 +317,10 @@ class AppController(QObject):
     def _close_requested(self) -> None:
         if self.settings.close_to_tray and self.tray is not None:
             self.window.hide()
-            keys = self.settings.hotkeys.get("describe_screen") or "the tray menu"
-            message = f"{APP_TITLE} is still running in the tray. Describe the screen with {keys}."
-            self.tray.showMessage(APP_TITLE, message)
+            keys = self.settings.hotkeys.get("describe_screen") or _("the tray menu")
+            message = _("{app} is still running in the tray. Describe the screen with {keys}.").format(
+                app=_(APP_TITLE), keys=keys)
+            self.tray.showMessage(_(APP_TITLE), message)
             self.flow.say_status(message)
         else:
             self.quit()
@@ -334,38 +350,48 @@ class AppController(QObject):
             self.worker.set_model(self.model_spec, detail_model=self.settings.detail_model,
                                   precision=self.precision)
         if "speech_output" in fields:
-            if isinstance(self.speaker, NullSpeaker):  # speech never started: try again with this output
-                self.flow.speaker = self._create_speaker()
-            else:
-                self.speaker.set_output(self.settings.speech_output)
-        voice_settings = {
-            "voice": lambda: self.speaker.set_voice(self.settings.voice),
-            "rate": lambda: self.speaker.set_rate(self.settings.rate),
-            "volume": lambda: self.speaker.set_volume(self.settings.volume),
+            if isinstance(self.router.own, NullSpeaker):  # speech never started: try again
+                self.router.own = self._create_speaker()
+            self.router.set_output(self.settings.speech_output)
+        voice_settings = {  # what to do, and what failed in the user's words
+            "voice": (lambda: self.speaker.set_voice(self.settings.voice), _("Could not change the voice")),
+            "rate": (lambda: self.speaker.set_rate(self.settings.rate), _("Could not change the rate")),
+            "volume": (lambda: self.speaker.set_volume(self.settings.volume), _("Could not change the volume")),
         }
-        for name, apply in voice_settings.items():
+        for name, (apply, failed) in voice_settings.items():
             if name in fields:
                 try:
                     apply()
                 except Exception as exc:  # noqa: BLE001 - report, keep the rest working
-                    self.window.set_status(user_message(exc, doing=f"Could not change the {name}"), assertive=True)
+                    self.window.set_status(user_message(exc, doing=failed), assertive=True)
+        if "translate_text" in fields:
+            self.worker.translate_text = self.settings.translate_text
         if "earcons" in fields and self.earcons is not None:
             self.earcons.set_enabled(self.settings.earcons)
         if "hotkeys" in fields and self.hotkeys is not None:
             self.hotkeys.apply(self.settings.hotkeys)
 
 
+def translation_language() -> str | None:
+    """The language descriptions are translated into: the app's, None for English (no translator)."""
+    from describe_aloud.engine.translation import needs_translation
+
+    language = current_language()
+    return language if needs_translation(language) else None
+
+
 def run_app(*, model: str | None = None, precision: str | None = None, argv: list[str] | None = None) -> int:
     """Start the app: one instance per user (a second start just shows the first), returns the exit code."""
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("describe-aloud")
-    app.setApplicationDisplayName(APP_TITLE)
+    app.setApplicationDisplayName(_(APP_TITLE))
+    install_qt_translations(app)  # Qt's standard dialogs in the app's language
     app.setQuitOnLastWindowClosed(False)  # closing the window may keep the app in the tray
 
     server = InstanceServer()
     if not server.start():
         if send_command("show"):
-            print("Describe Aloud is already running; its window was brought to the front.")
+            print(_("Describe Aloud is already running; its window was brought to the front."))
             return 0
         log.warning("another instance seems to own the socket but does not answer; starting anyway")
 

@@ -24,40 +24,48 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from describe_aloud.engine.batch import BatchOptions, BatchRunner, BatchSummary, Progress
 from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import N_, _, ngettext
 from describe_aloud.engine.speech.protocol import SpeechOutput
 from describe_aloud.gui.announce import announce
 from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
 
-OUTPUT_CHOICES = (("CSV file", ".csv"), ("JSON Lines file", ".jsonl"), ("JSON file", ".json"), ("No results file", None))
-SIDECAR_CHOICES = (("No sidecar files", None), ("Text files (IMG.jpg.txt)", "txt"), ("XMP sidecars (IMG.jpg.xmp)", "xmp"))
+OUTPUT_CHOICES = ((N_("CSV file"), ".csv"), (N_("JSON Lines file"), ".jsonl"), (N_("JSON file"), ".json"),
+                  (N_("No results file"), None))
+SIDECAR_CHOICES = ((N_("No sidecar files"), None), (N_("Text files (IMG.jpg.txt)"), "txt"),
+                   (N_("XMP sidecars (IMG.jpg.xmp)"), "xmp"))
 RESULTS_STEM = "describe-aloud-results"
 
 
 def format_duration(seconds: float | None) -> str:
     if seconds is None:
-        return "unknown"
+        # Translators: the time left of a folder run, when it cannot be estimated yet.
+        return _("unknown")
     seconds = int(round(seconds))
     if seconds < 60:
-        return f"{seconds} seconds"
+        return ngettext("{seconds} second", "{seconds} seconds", seconds).format(seconds=seconds)
     minutes, seconds = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {seconds} s"
+        # Translators: a duration, e.g. "3 min 20 s".
+        return _("{minutes} min {seconds} s").format(minutes=minutes, seconds=seconds)
     hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min"
+    # Translators: a duration, e.g. "2 h 5 min".
+    return _("{hours} h {minutes} min").format(hours=hours, minutes=minutes)
 
 
 class BatchWorker(JobWorker):
@@ -71,7 +79,7 @@ class BatchWorker(JobWorker):
         self.runner = BatchRunner(options, on_progress=self.job_progress.emit, on_status=self.status.emit)
 
     def run(self) -> None:  # noqa: D401 - Qt entry point
-        self.run_job(self.options, self.runner.run, doing="Describing the folder failed")
+        self.run_job(self.options, self.runner.run, doing=_("Describing the folder failed"))
 
 
 class BatchDialog(QDialog):
@@ -85,9 +93,9 @@ class BatchDialog(QDialog):
         self._last_spoken_step = 0
         self._close_when_stopped = False
         self.summary = None
-        self.setWindowTitle("Describe folder")
-        self.setAccessibleName("Describe folder")
-        self.setAccessibleDescription("Describe every image in a folder and save alt text for each.")
+        self.setWindowTitle(_("Describe folder"))
+        self.setAccessibleName(_("Describe folder"))
+        self.setAccessibleDescription(_("Describe every image in a folder and save alt text for each."))
         self._build()
         self._set_running(False)
 
@@ -96,89 +104,103 @@ class BatchDialog(QDialog):
         form = QFormLayout()
 
         self.folder_edit = QLineEdit()
-        self.folder_edit.setAccessibleName("Folder")
-        self.folder_edit.setAccessibleDescription("The folder of images to describe")
-        self.browse_button = QPushButton("&Browse…")
-        self.browse_button.setAccessibleName("Browse for a folder")
+        self.folder_edit.setAccessibleName(_("Folder"))
+        self.folder_edit.setAccessibleDescription(_("The folder of images to describe"))
+        self.browse_button = QPushButton(_("&Browse…"))
+        self.browse_button.setAccessibleName(_("Browse for a folder"))
         self.browse_button.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.folder_edit, 1)
         row.addWidget(self.browse_button)
-        folder_label = QLabel("&Folder:")
+        folder_label = QLabel(_("&Folder:"))
         folder_label.setBuddy(self.folder_edit)
         form.addRow(folder_label, row)
 
-        self.recursive_check = QCheckBox("Include sub-f&olders")
-        self.recursive_check.setAccessibleName("Include sub-folders")
+        self.recursive_check = QCheckBox(_("Include sub-f&olders"))
+        self.recursive_check.setAccessibleName(_("Include sub-folders"))
         self.recursive_check.setChecked(True)
         form.addRow(self.recursive_check)
 
         self.output_combo = QComboBox()
-        self.output_combo.setAccessibleName("Results file")
+        self.output_combo.setAccessibleName(_("Results file"))
         for text, suffix in OUTPUT_CHOICES:
-            self.output_combo.addItem(text, suffix)
-        output_label = QLabel("&Results file:")
+            self.output_combo.addItem(_(text), suffix)
+        output_label = QLabel(_("&Results file:"))
         output_label.setBuddy(self.output_combo)
         form.addRow(output_label, self.output_combo)
 
         self.sidecar_combo = QComboBox()
-        self.sidecar_combo.setAccessibleName("Sidecar files")
+        self.sidecar_combo.setAccessibleName(_("Sidecar files"))
         for text, kind in SIDECAR_CHOICES:
-            self.sidecar_combo.addItem(text, kind)
-        sidecar_label = QLabel("Side&car files:")
+            self.sidecar_combo.addItem(_(text), kind)
+        sidecar_label = QLabel(_("Side&car files:"))
         sidecar_label.setBuddy(self.sidecar_combo)
         form.addRow(sidecar_label, self.sidecar_combo)
 
-        self.metadata_check = QCheckBox("Write alt text &into the image files (JPEG, PNG, WebP, TIFF)")
-        self.metadata_check.setAccessibleName("Write alt text into the image files")
+        self.metadata_check = QCheckBox(_("Write alt text &into the image files (JPEG, PNG, WebP, TIFF)"))
+        self.metadata_check.setAccessibleName(_("Write alt text into the image files"))
         self.metadata_check.setAccessibleDescription(
-            "The pictures themselves are not changed; only their metadata. Other formats are reported.")
+            _("The pictures themselves are not changed; only their metadata. Other formats are reported."))
         form.addRow(self.metadata_check)
 
-        self.detail_check = QCheckBox("&Detailed descriptions (slower)")
-        self.detail_check.setAccessibleName("Detailed descriptions")
+        self.detail_check = QCheckBox(_("&Detailed descriptions (slower)"))
+        self.detail_check.setAccessibleName(_("Detailed descriptions"))
         self.detail_check.setChecked(self.settings.detail)
         form.addRow(self.detail_check)
 
         self.progress_bar = QProgressBar()
-        self.progress_bar.setAccessibleName("Progress")
+        self.progress_bar.setAccessibleName(_("Progress"))
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setValue(0)
         self.current_label = QLabel("")
-        self.current_label.setAccessibleName("Current file")
+        self.current_label.setAccessibleName(_("Current file"))
         self.current_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
                                                    | Qt.TextInteractionFlag.TextSelectableByMouse)
         self.eta_label = QLabel("")
-        self.eta_label.setAccessibleName("Time left")
-        self.status_label = QLabel("Choose a folder, then press Start.")
-        self.status_label.setAccessibleName("Status: Choose a folder, then press Start.")
+        self.eta_label.setAccessibleName(_("Time left"))
+        self.status_label = QLabel(_("Choose a folder, then press Start."))
+        self.status_label.setAccessibleName(_("Status: Choose a folder, then press Start."))
         self.status_label.setWordWrap(True)
 
         self.summary_view = QPlainTextEdit()
         self.summary_view.setReadOnly(True)
-        self.summary_view.setAccessibleName("Summary")
-        self.summary_view.setPlaceholderText("The summary appears here when the folder is done.")
+        self.summary_view.setAccessibleName(_("Summary"))
+        self.summary_view.setPlaceholderText(_("The summary appears here when the folder is done."))
         self.summary_view.setTabChangesFocus(True)
 
-        self.start_button = QPushButton("&Start")
-        self.start_button.setAccessibleName("Start describing the folder")
+        self.start_button = QPushButton(_("&Start"))
+        self.start_button.setAccessibleName(_("Start describing the folder"))
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
-        self.pause_button = QPushButton("&Pause")
-        self.pause_button.setAccessibleName("Pause")
+        self.pause_button = QPushButton(_("&Pause"))
+        self.pause_button.setAccessibleName(_("Pause"))
         self.pause_button.clicked.connect(self.toggle_pause)
-        self.cancel_button = QPushButton("Ca&ncel")
-        self.cancel_button.setAccessibleName("Cancel the run")
+        self.cancel_button = QPushButton(_("Ca&ncel"))
+        self.cancel_button.setAccessibleName(_("Cancel the run"))
         self.cancel_button.clicked.connect(self.cancel)
-        self.close_button = QPushButton("C&lose")
-        self.close_button.setAccessibleName("Close")
+        self.close_button = QPushButton(_("C&lose"))
+        self.close_button.setAccessibleName(_("Close"))
         self.close_button.clicked.connect(self.close)
         buttons = QDialogButtonBox()
         for button in (self.start_button, self.pause_button, self.cancel_button, self.close_button):
             buttons.addButton(button, QDialogButtonBox.ButtonRole.ActionRole)
 
         layout = QVBoxLayout(self)
-        layout.addLayout(form)
+        # The options scroll and wrap, and long entries do not set the width: it fits at 200 % text.
+        options = QWidget(self)
+        options.setLayout(form)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        for combo in options.findChildren(QComboBox):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(16)
+        scroll = QScrollArea(self)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        # Not a Tab stop itself: Tab goes through the controls, and the area scrolls to the focused one.
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        scroll.setAccessibleName("Folder options")
+        scroll.setWidget(options)
+        layout.addWidget(scroll, 1)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.current_label)
         layout.addWidget(self.eta_label)
@@ -189,7 +211,7 @@ class BatchDialog(QDialog):
 
     # ------------------------------------------------------------------------------- options
     def _browse(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Choose the folder of images", self.folder_edit.text())
+        folder = QFileDialog.getExistingDirectory(self, _("Choose the folder of images"), self.folder_edit.text())
         if folder:
             self.folder_edit.setText(folder)
 
@@ -221,7 +243,7 @@ class BatchDialog(QDialog):
             return
         folder = self.folder_edit.text().strip()
         if not folder or not Path(folder).expanduser().is_dir():
-            self._set_status("Choose an existing folder first.", assertive=True)
+            self._set_status(_("Choose an existing folder first."), assertive=True)
             self.folder_edit.setFocus()
             return
         self.summary = None
@@ -234,7 +256,7 @@ class BatchDialog(QDialog):
         self._worker.job_result.connect(self._on_finished)
         self._worker.job_error.connect(self._on_failed)
         self._set_running(True)
-        self._set_status("Starting…")
+        self._set_status(_("Starting…"))
         self._worker.start()
 
     def toggle_pause(self) -> None:
@@ -243,21 +265,21 @@ class BatchDialog(QDialog):
         runner = self._worker.runner
         if runner.paused:
             runner.resume()
-            self.pause_button.setText("&Pause")
-            self.pause_button.setAccessibleName("Pause")
-            self._set_status("Resumed.")
+            self.pause_button.setText(_("&Pause"))
+            self.pause_button.setAccessibleName(_("Pause"))
+            self._set_status(_("Resumed."))
         else:
             runner.pause()
-            self.pause_button.setText("Res&ume")
-            self.pause_button.setAccessibleName("Resume")
-            self._set_status("Paused after the current batch. Press Resume to go on.")
+            self.pause_button.setText(_("Res&ume"))
+            self.pause_button.setAccessibleName(_("Resume"))
+            self._set_status(_("Paused after the current batch. Press Resume to go on."))
 
     def cancel(self) -> None:
         if self.running and self._worker is not None:
             self._worker.runner.cancel()
             self.cancel_button.setEnabled(False)
             self.pause_button.setEnabled(False)
-            self._set_status("Stopping after the current batch… Finished results are kept.")
+            self._set_status(_("Stopping after the current batch… Finished results are kept."))
 
     def shutdown(self, timeout_ms: int = 30_000) -> bool:
         """Cancel and wait for the worker thread (app quit; blocks the GUI thread for at most the batch in
@@ -275,20 +297,25 @@ class BatchDialog(QDialog):
     def _on_progress(self, progress: Progress) -> None:
         percent = int(progress.percent)
         self.progress_bar.setValue(percent)
-        self.progress_bar.setFormat(f"{progress.done} of {progress.total} (%p%)")
-        self.progress_bar.setAccessibleDescription(f"{progress.done} of {progress.total} images")
+        # Translators: on the progress bar; %p% is Qt's percentage (keep it as it is).
+        self.progress_bar.setFormat(_("{done} of {total} (%p%)").format(done=progress.done, total=progress.total))
+        self.progress_bar.setAccessibleDescription(
+            ngettext("{done} of {total} image", "{done} of {total} images", progress.total)
+            .format(done=progress.done, total=progress.total))
         if progress.current:
-            self.current_label.setText(f"Last file: {progress.current}")
+            self.current_label.setText(_("Last file: {name}").format(name=progress.current))
         if progress.total:
-            self.eta_label.setText(f"{progress.rate:.1f} images per second, about "
-                                   f"{format_duration(progress.eta_seconds)} left")
+            self.eta_label.setText(_("{rate} images per second, about {duration} left").format(
+                rate=f"{progress.rate:.1f}", duration=format_duration(progress.eta_seconds)))
         every = max(1, int(self.settings.batch_progress_every_percent or 10))
         step = percent // every
         if progress.total and step > self._last_spoken_step and percent < 100:
             self._last_spoken_step = step
             # Spoken through the app's voice only: the progress bar itself is readable by the screen
             # reader, and announcing as well would say it twice.
-            self._say(f"{step * every} percent, {progress.done} of {progress.total} images.")
+            self._say(ngettext("{percent} percent, {done} of {total} image.",
+                               "{percent} percent, {done} of {total} images.", progress.total)
+                      .format(percent=step * every, done=progress.done, total=progress.total))
 
     @Slot(str)
     def _on_status(self, message: str) -> None:
@@ -335,8 +362,8 @@ class BatchDialog(QDialog):
             widget.setEnabled(not running)
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
-        self.pause_button.setText("&Pause")
-        self.pause_button.setAccessibleName("Pause")
+        self.pause_button.setText(_("&Pause"))
+        self.pause_button.setAccessibleName(_("Pause"))
 
     def _set_status(self, message: str, *, assertive: bool = False) -> None:
         announce(self, message, assertive=assertive, label=self.status_label)

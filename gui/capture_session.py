@@ -23,15 +23,17 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from describe_aloud.engine import capture as screen
 from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.i18n import N_, _
 
 log = logging.getLogger(__name__)
 
 # engine.capture target -> the source the user hears ("Described screen.").
 SOURCE_NAMES = {
-    "monitor_under_pointer": "screen",
-    "active_window": "active window",
-    "region_around_pointer": "region around the pointer",
-    "all_monitors": "all monitors",
+    # Translators: what was described, said as "Described {source}." (see gui/presenter.py).
+    "monitor_under_pointer": N_("screen"),
+    "active_window": N_("active window"),
+    "region_around_pointer": N_("region around the pointer"),
+    "all_monitors": N_("all monitors"),
 }
 # After our windows are hidden and the display server has processed that (one round trip, well under
 # 1 ms locally), whatever they covered must be repainted before the capture: by a compositor (one or two
@@ -41,6 +43,8 @@ HIDE_SETTLE_MS = 40
 # Windows 10 2004+: SetWindowDisplayAffinity(WDA_EXCLUDEFROMCAPTURE) keeps a window out of every capture
 # while it stays on the screen, so there is nothing to hide and nothing to wait for.
 WDA_EXCLUDEFROMCAPTURE = 0x11
+# After an in-window capture the window is activated again this long after it is shown (see restore_windows).
+REACTIVATE_MS = 150
 
 
 @dataclass
@@ -49,7 +53,8 @@ class HiddenWindows:
 
     windows: list[QWidget]
     active: QWidget | None  # the one that had the focus (it gets it back); None: another application had it
-    started: float  # perf_counter() when hiding began
+    started: float
+    focus: QWidget | None = None  # the control that had the keyboard focus in `active`  # perf_counter() when hiding began
     hide_ms: float = 0.0  # hiding them + the display server round trip
 
 
@@ -120,31 +125,60 @@ def primary_screen_pixels() -> tuple[int, int] | None:
 def hide_own_windows(excluded: set[int]) -> HiddenWindows | None:
     """Hide every window of ours that a capture would show; None when there is none (minimised, in the
     tray, or kept out of captures by the system). Returns once the display server has processed it."""
+    for window in QApplication.topLevelWidgets():
+        # A screen reader notification is closed, not hidden and shown again: shown again, it would be
+        # read again. (Its object name is set by gui.notification_popup.)
+        if window.objectName() == "screen_reader_notification" and window.isVisible():
+            window.close()
     windows = windows_to_hide(excluded)
     if not windows:
         return None
     started = time.perf_counter()
     active = QApplication.activeWindow()
+    focus = QApplication.focusWidget()  # hiding moves the focus away; it is put back on this one
     for window in windows:
         window.hide()
     # One round trip to the display server (xcb: flush + GetInputFocus): the unmap is done there, not
     # just queued in our connection, before mss (its own connection) grabs the screen.
     QGuiApplication.sync()
-    return HiddenWindows(windows, active if active in windows else None, started,
-                         hide_ms=(time.perf_counter() - started) * 1000.0)
+    active = active if active in windows else None
+    return HiddenWindows(windows, active, started, hide_ms=(time.perf_counter() - started) * 1000.0,
+                         focus=focus if active is not None and focus is not None and active.isAncestorOf(focus)
+                         else None)
 
 
 def restore_windows(hidden: HiddenWindows) -> None:
-    """Show the hidden windows again. The one the user was in gets the focus back; when the user was in
-    another application, ours come back without taking the focus from it."""
+    """Show the hidden windows again. The one the user was in gets the focus back, on the control that
+    had it; when the user was in another application, ours come back behind it, without taking the focus.
+
+    Why each step: a re-shown window is activated by the window manager only when asked
+    (`activateWindow`), and the screen reader hears of the focus only through the activation followed by
+    a focus change inside the window, so the control that had the focus gets it again explicitly (Qt
+    would otherwise leave the window active with no focused accessible object, and Tab said nothing).
+    A window mapped again lands on top of the stack, covering the user's application: `lower()`."""
     for window in hidden.windows:
         if window is hidden.active:
             continue
         show_without_activating(window)
+        window.lower()
     if hidden.active is not None:
-        hidden.active.show()
-        hidden.active.raise_()
-        hidden.active.activateWindow()
+        window = hidden.active
+        window.show()
+        window.raise_()
+        _activate(window, hidden.focus)
+        # Asked for at once, the activation can come before the window manager has mapped the window again
+        # and be ignored (the screen reader then heard of no focus at all): asked again once it is mapped.
+        QTimer.singleShot(REACTIVATE_MS, window, lambda: _activate(window, hidden.focus))
+
+
+def _activate(window: QWidget, focus: QWidget | None) -> None:
+    if not window.isVisible():
+        return
+    window.activateWindow()
+    if focus is None or not focus.isVisible():
+        focus = window.focusWidget() or window.nextInFocusChain()
+    if focus is not None:
+        focus.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
 
 
 class CaptureSession(QObject):
@@ -196,7 +230,7 @@ class CaptureSession(QObject):
             result = screen.capture(target)
         except Exception as exc:  # noqa: BLE001 - CaptureError is a sentence; anything else is wrapped
             self._restore(hidden, timings)
-            self.failed.emit(user_message(exc, doing="The screen could not be captured"))
+            self.failed.emit(user_message(exc, doing=_("The screen could not be captured")))
             return
         if result.near_black:
             self._restore(hidden, timings)
@@ -205,7 +239,7 @@ class CaptureSession(QObject):
         timings["capture"] = float(result.elapsed_ms)
         try:
             # A capture is a screen: the worker starts on it at once; our windows come back meanwhile.
-            self.captured.emit(ScreenCapture(result.image, SOURCE_NAMES.get(result.source, result.source),
+            self.captured.emit(ScreenCapture(result.image, _(SOURCE_NAMES.get(result.source, result.source)),
                                              result.note, timings))
         finally:
             self._restore(hidden, timings)

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QImage
 
 from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import _
 from describe_aloud.gui.capture_session import CaptureSession, ScreenCapture
 from describe_aloud.gui.image_input import choose_images, clipboard_content, qimage_to_pil
 from describe_aloud.gui.main_window import MainWindow
@@ -66,17 +67,16 @@ class DescribeRequests(QObject):
         self.flow.say_if_waiting_for_model()
         submitted = self.worker.submit_many(jobs)
         if len(submitted) > 1:
-            self.window.set_status(f"Describing {len(submitted)} images…")
+            self.window.set_status(_("Describing {count} images…").format(count=len(submitted)))
         if len(submitted) < len(jobs):
             self.window.set_status(
-                f"Only the first {len(submitted)} of {len(jobs)} files are described; "
-                "use Describe folder for more.", assertive=True)
+                _("Only the first {count} of {count2} files are described; use Describe folder for more.").format(count=len(submitted), count2=len(jobs)), assertive=True)
 
     def describe_screen(self, target: str) -> None:
         """Play the capturing earcon and grab `target` (an engine.capture target) with our windows out of
         the way; the capture is then described, or its failure reported."""
         self.flow.earcon("capturing")
-        self.window.set_status("Capturing…")
+        self.window.set_status(_("Capturing…"))
         self.capture.grab(target)
 
     def _describe_capture(self, shot: ScreenCapture) -> None:
@@ -94,7 +94,7 @@ class DescribeRequests(QObject):
             self.flow.earcon("capturing")
             self.describe_qimage(content.image, "clipboard")
         else:
-            self.presenter.report_error("The clipboard holds no image. Copy an image or an image file first.")
+            self.presenter.report_error(_("The clipboard holds no image. Copy an image or an image file first."))
 
     def describe_chosen_files(self) -> None:
         self.describe_paths(choose_images(self.window))
@@ -102,7 +102,7 @@ class DescribeRequests(QObject):
     def more_detail(self) -> None:
         last = self.presenter.last
         if last is None or last.image is None:
-            self.presenter.report_error("There is nothing to add detail to yet: describe an image first.")
+            self.presenter.report_error(_("There is nothing to add detail to yet: describe an image first."))
             return
         self.flow.earcon("capturing")
         self.worker.submit(DescribeJob(source=last.source, image=last.image, more_detail=True,

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.history import HistoryStore
+from describe_aloud.engine.i18n import _
 from describe_aloud.gui.actions import ACTIONS, action_label, plain_text
 from describe_aloud.gui.batch_dialog import BatchDialog
 from describe_aloud.gui.history_view import HistoryDialog
@@ -69,13 +70,13 @@ class Dialogs:
         self.batch_dialog.activateWindow()
 
     def shortcuts_text(self) -> str:
-        lines = ["Keyboard shortcuts in this window:"]
+        lines = [_("Keyboard shortcuts in this window:")]
         for spec in ACTIONS:
             keys = shortcut_text(self.window.action(spec.name))
             if keys:
-                lines.append(f"{plain_text(spec.text)}: {keys}")
+                lines.append(f"{plain_text(_(spec.text))}: {keys}")
         lines.append("")
-        lines.append("Global hotkeys (work in every application):")
+        lines.append(_("Global hotkeys (work in every application):"))
         for action, combo in self.settings.hotkeys.items():
             if combo:
                 lines.append(f"{action_label(action)}: {combo}")
@@ -83,7 +84,7 @@ class Dialogs:
 
     def show_shortcuts(self) -> None:
         self.window.show_result(self.shortcuts_text())
-        self.window.set_status("Keyboard shortcuts are shown in the description area.")
+        self.window.set_status(_("Keyboard shortcuts are shown in the description area."))
 
     def shutdown(self) -> None:
         if self.batch_dialog is not None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from describe_aloud.engine.history import HistoryEntry, HistoryStore
+from describe_aloud.engine.i18n import _, ngettext
 from describe_aloud.gui.announce import announce
 
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -38,33 +39,33 @@ def entry_label(entry: HistoryEntry) -> str:
     first = entry.text.strip().splitlines()[0] if entry.text.strip() else "(no text)"
     if len(first) > 120:
         first = first[:117] + "…"
-    return f"{when}, {entry.source or 'unknown source'}: {first}"
+    return f"{when}, {entry.source or _('unknown source')}: {first}"
 
 
 class HistoryDialog(QDialog):
     def __init__(self, store: HistoryStore, speak: Callable[[str], None], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("HistoryDialog")
-        self.setWindowTitle("History")
+        self.setWindowTitle(_("History"))
         self.store = store
         self.speak = speak
         layout = QVBoxLayout(self)
 
         search_row = QHBoxLayout()
-        search_label = QLabel("&Search:", self)
+        search_label = QLabel(_("&Search:"), self)
         self.search_edit = QLineEdit(self)
         self.search_edit.setClearButtonEnabled(True)
-        self.search_edit.setPlaceholderText("Words in the description or the file name")
-        self.search_edit.setAccessibleName("Search history")
-        self.search_edit.setAccessibleDescription("Type words; the list shows descriptions containing all of them.")
+        self.search_edit.setPlaceholderText(_("Words in the description or the file name"))
+        self.search_edit.setAccessibleName(_("Search history"))
+        self.search_edit.setAccessibleDescription(_("Type words; the list shows descriptions containing all of them."))
         search_label.setBuddy(self.search_edit)
         search_row.addWidget(search_label)
         search_row.addWidget(self.search_edit, 1)
         layout.addLayout(search_row)
 
         self.list = QListWidget(self)
-        self.list.setAccessibleName("Past descriptions")
-        self.list.setAccessibleDescription("Newest first. Press Enter to hear one again.")
+        self.list.setAccessibleName(_("Past descriptions"))
+        self.list.setAccessibleDescription(_("Newest first. Press Enter to hear one again."))
         icon_side = self.fontMetrics().height() * 3
         self.list.setIconSize(QSize(icon_side, icon_side))
         self.list.setWordWrap(True)
@@ -77,23 +78,23 @@ class HistoryDialog(QDialog):
             Qt.TextInteractionFlag.TextSelectableByKeyboard | Qt.TextInteractionFlag.TextSelectableByMouse
         )
         self.detail_view.setTabChangesFocus(True)
-        self.detail_view.setAccessibleName("Selected description")
+        self.detail_view.setAccessibleName(_("Selected description"))
         layout.addWidget(self.detail_view, 1)
 
         buttons = QHBoxLayout()
-        self.speak_button = self._button("S&peak again", "Speak the selected description (Enter).", buttons)
-        self.copy_button = self._button("&Copy", "Copy the selected description (Ctrl+Shift+C).", buttons)
-        self.delete_button = self._button("&Delete", "Remove the selected description from the history (Delete).",
+        self.speak_button = self._button(_("S&peak again"), _("Speak the selected description (Enter)."), buttons)
+        self.copy_button = self._button(_("&Copy"), _("Copy the selected description (Ctrl+Shift+C)."), buttons)
+        self.delete_button = self._button(_("&Delete"), _("Remove the selected description from the history (Delete)."),
                                           buttons)
         buttons.addStretch(1)
         layout.addLayout(buttons)
         close_box = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        close_box.button(QDialogButtonBox.StandardButton.Close).setAccessibleName("Close history")
+        close_box.button(QDialogButtonBox.StandardButton.Close).setAccessibleName(_("Close history"))
         close_box.rejected.connect(self.reject)
         layout.addWidget(close_box)
 
         self.status_label = QLabel("", self)
-        self.status_label.setAccessibleName("History status")
+        self.status_label.setAccessibleName(_("History status"))
         layout.addWidget(self.status_label)
 
         self.speak_button.clicked.connect(self.speak_selected)
@@ -143,9 +144,11 @@ class HistoryDialog(QDialog):
             self.detail_view.clear()
         count = len(entries)
         if query:
-            message = f"{count} description{'s' if count != 1 else ''} found for {query}."
+            message = ngettext("{count} description found for {query}.", "{count} descriptions found for {query}.",
+                               count).format(count=count, query=query)
         else:
-            message = f"{count} description{'s' if count != 1 else ''} in the history."
+            message = ngettext("{count} description in the history.", "{count} descriptions in the history.",
+                               count).format(count=count)
         announce(self.list, message, label=self.status_label)
 
     def selected_entry(self) -> HistoryEntry | None:
@@ -165,7 +168,7 @@ class HistoryDialog(QDialog):
     def speak_selected(self) -> None:
         entry = self.selected_entry()
         if entry is None:
-            announce(self.list, "Nothing selected.", label=self.status_label)
+            announce(self.list, _("Nothing selected."), label=self.status_label)
             return
         self.speak(entry.text)
 
@@ -173,7 +176,7 @@ class HistoryDialog(QDialog):
         entry = self.selected_entry()
         if entry is not None:
             QApplication.clipboard().setText(entry.text)
-            announce(self.list, "Description copied.", label=self.status_label)
+            announce(self.list, _("Description copied."), label=self.status_label)
 
     def delete_selected(self) -> None:
         entry = self.selected_entry()
@@ -184,4 +187,4 @@ class HistoryDialog(QDialog):
         self.refresh()
         if self.list.count():
             self.list.setCurrentRow(min(row, self.list.count() - 1))
-        announce(self.list, "Description deleted.", label=self.status_label)
+        announce(self.list, _("Description deleted."), label=self.status_label)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Protocol
+from describe_aloud.engine.i18n import _, ngettext
 
 REPORT_DELAY_MS = 300
 
@@ -38,8 +39,11 @@ class HotkeyFailures:
             return
         if len(failures) == 1:
             _action, combo, reason = failures[0]
-            self._report(f"The hotkey {combo} could not be set up. {reason}", interrupt=False)
+            self._report(_("The hotkey {combo} could not be set up. {reason}").format(combo=combo, reason=reason),
+                         interrupt=False)
             return
-        summary = f"{len(failures)} global hotkeys could not be set up. The reasons are in the description area."
+        summary = ngettext("{count} global hotkey could not be set up. The reason is in the description area.",
+                           "{count} global hotkeys could not be set up. The reasons are in the description area.",
+                           len(failures)).format(count=len(failures))
         details = "\n".join(f"{combo}: {' '.join(reason.split())}" for _a, combo, reason in failures)
         self._report(summary, shown=f"{summary}\n\n{details}", interrupt=False)

@@ -22,11 +22,13 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal
 
 from describe_aloud.engine.errors import UserFacingError, user_message
+from describe_aloud.engine.i18n import N_, _
 from describe_aloud.engine.invocation import user_command
+from describe_aloud.gui.actions import action_label
 
 log = logging.getLogger(__name__)
 
-WAYLAND_REASON = (
+WAYLAND_REASON = N_(
     "Global hotkeys are not available in a Wayland session. Bind the command "
     "'{command}' to a shortcut in your desktop's keyboard settings instead."
 )
@@ -80,7 +82,7 @@ def parse_combo(text: str) -> Combo:
     """Parse "Ctrl+Alt+D" style text. Raises ComboError with a readable reason."""
     raw = (text or "").strip().lower().replace(" ", "")
     if not raw:
-        raise ComboError("The shortcut is empty.")
+        raise ComboError(_("The shortcut is empty."))
     # "+" itself may be the key: "ctrl++".
     tokens = raw.split("+")
     if raw.endswith("++"):
@@ -95,12 +97,12 @@ def parse_combo(text: str) -> Combo:
         elif len(token) == 1 or token in _NAMED_KEYS:
             keys.append(token)
         else:
-            raise ComboError(f"'{token}' in the shortcut '{text}' is not a key name.")
+            raise ComboError(_("'{token}' in the shortcut '{text}' is not a key name.").format(token=token, text=text))
     if len(keys) != 1:
-        raise ComboError(f"The shortcut '{text}' must have exactly one key besides Ctrl, Alt, Shift or Super.")
+        raise ComboError(_("The shortcut '{text}' must have exactly one key besides Ctrl, Alt, Shift or Super.").format(text=text))
     key = keys[0]
     if not modifiers and key not in _NAMED_KEYS:
-        raise ComboError(f"The shortcut '{text}' needs Ctrl, Alt or Super, or it would steal a typing key.")
+        raise ComboError(_("The shortcut '{text}' needs Ctrl, Alt or Super, or it would steal a typing key.").format(text=text))
     order = ["ctrl", "alt", "shift", "cmd"]
     modifiers.sort(key=order.index)
     return Combo(tuple(modifiers), key, "+".join([*modifiers, key]))
@@ -122,6 +124,11 @@ def action_command(action: str) -> str:
 # --------------------------------------------------------------------------------------------------
 
 
+def x11_keysym(combo: Combo) -> str:
+    """The X11 keysym name of the combo's key ("d", "F5", "comma")."""
+    return _NAMED_KEYS[combo.key][1] if combo.key in _NAMED_KEYS else _X_CHAR_KEYSYMS.get(combo.key, combo.key)
+
+
 def x11_conflicts(combos: dict[str, Combo]) -> dict[str, str]:
     """{action: reason} for combos another X11 client already grabbed. Empty where this cannot be checked."""
     if sys.platform.startswith(("win", "darwin")) or not os.environ.get("DISPLAY"):
@@ -140,11 +147,10 @@ def x11_conflicts(combos: dict[str, Combo]) -> dict[str, str]:
     try:
         root = dpy.screen().root
         for action, combo in combos.items():
-            name = _NAMED_KEYS[combo.key][1] if combo.key in _NAMED_KEYS else _X_CHAR_KEYSYMS.get(combo.key,
-                                                                                                  combo.key)
+            name = x11_keysym(combo)
             keycode = dpy.keysym_to_keycode(XK.string_to_keysym(name))
             if not keycode:
-                conflicts[action] = f"The key '{combo.key}' does not exist on this keyboard layout."
+                conflicts[action] = _("The key '{key}' does not exist on this keyboard layout.").format(key=combo.key)
                 continue
             mask = 0
             for modifier in combo.modifiers:
@@ -153,7 +159,7 @@ def x11_conflicts(combos: dict[str, Combo]) -> dict[str, str]:
             root.grab_key(keycode, mask, False, X.GrabModeAsync, X.GrabModeAsync, onerror=catcher)
             dpy.sync()
             if catcher.get_error():
-                conflicts[action] = "Another program already uses this shortcut."
+                conflicts[action] = _("Another program already uses this shortcut.")
             else:
                 root.ungrab_key(keycode, mask)
                 dpy.sync()
@@ -182,7 +188,26 @@ def _kick_x11_record(listener) -> None:
     display_stop.flush()
 
 
+def _combos(mapping: dict[str, Callable[[], None]]) -> dict[Combo, Callable[[], None]]:
+    """{pynput "<ctrl>+<alt>+d": callback} back to {Combo: callback}."""
+    return {parse_combo(text.replace("<", "").replace(">", "")): callback for text, callback in mapping.items()}
+
+
 def _default_listener_factory(mapping: dict[str, Callable[[], None]]):
+    """A listener that CONSUMES its keys where the platform allows it (X11 grab, RegisterHotKey, Carbon
+    hot keys); pynput (which only watches them) where none of those applies."""
+    if sys.platform == "win32":
+        from describe_aloud.gui.hotkeys_windows import WindowsHotkeys
+
+        return WindowsHotkeys(_combos(mapping))
+    if sys.platform == "darwin":
+        from describe_aloud.gui.hotkeys_macos import CarbonHotkeys
+
+        return CarbonHotkeys(_combos(mapping))
+    if os.environ.get("DISPLAY"):
+        from describe_aloud.gui.hotkeys_x11 import X11GrabListener
+
+        return X11GrabListener({c.text: (x11_keysym(c), c.modifiers, callback) for c, callback in _combos(mapping).items()})
     from pynput import keyboard  # imported late: on Linux it connects to the X server on import
 
     return keyboard.GlobalHotKeys(mapping)
@@ -222,7 +247,7 @@ class HotkeyManager(QObject):
             return {}
         if wayland_without_x():
             for action, combo in wanted.items():
-                self._fail(action, combo, WAYLAND_REASON.format(command=user_command(action_command(action))))
+                self._fail(action, combo, _(WAYLAND_REASON).format(command=user_command(action_command(action))))
             return {}
 
         parsed: dict[str, Combo] = {}
@@ -234,8 +259,8 @@ class HotkeyManager(QObject):
                 self._fail(action, combo, user_message(exc))
                 continue
             if parsed_combo.text in owner_of:
-                other = owner_of[parsed_combo.text].replace("_", " ")
-                self._fail(action, combo, f"This shortcut is already used for '{other}' in this app.")
+                self._fail(action, combo, _("This shortcut is already used for '{action}' in this app.").format(
+                    action=action_label(owner_of[parsed_combo.text])))
                 continue
             owner_of[parsed_combo.text] = action
             parsed[action] = parsed_combo
@@ -256,17 +281,23 @@ class HotkeyManager(QObject):
             for action, combo in parsed.items():
                 self._fail(action, wanted[action], self._unavailable_reason(action, exc))
             return {}
-        if not ready:
+        error = getattr(listener, "error", None)  # our consuming listeners say why they could not start
+        if not ready or isinstance(error, Exception):
             self._stop_listener(listener)
             for action in parsed:
-                self._fail(action, wanted[action], self._unavailable_reason(action, None))
+                self._fail(action, wanted[action], self._unavailable_reason(action, error))
             return {}
+        refused: dict[str, str] = getattr(listener, "refused", {})  # text -> reason: keys it could not own
+        for action, combo in list(parsed.items()):
+            if combo.text in refused:
+                self._fail(action, wanted[action], refused[combo.text])
+                parsed.pop(action)
         if sys.platform == "darwin" and getattr(listener, "IS_TRUSTED", True) is False:
             for action in parsed:
                 self._fail(action, wanted[action],
-                           "macOS has not allowed this app to watch the keyboard. Open System Settings, "
+                           _("macOS has not allowed this app to watch the keyboard. Open System Settings, "
                            "Privacy & Security, Accessibility (and Input Monitoring), allow Describe Aloud "
-                           "or your Terminal, then restart the app.")
+                           "or your Terminal, then restart the app."))
         self._listener = listener
         self._registered = {action: wanted[action] for action in parsed}
         log.info("global hotkeys: %s", self._registered)
@@ -293,11 +324,11 @@ class HotkeyManager(QObject):
 
     @staticmethod
     def _unavailable_reason(action: str, exc: Exception | None) -> str:
-        problem = "Global hotkeys could not be started"
+        problem = _("Global hotkeys could not be started")
         if exc is not None:
             problem = user_message(exc, doing=problem)
-        return (f"{problem.rstrip('.')}. Bind the command '{user_command(action_command(action))}' to a "
-                "shortcut in your desktop's keyboard settings instead.")
+        return _("{problem}. Bind the command '{command}' to a shortcut in your desktop's keyboard settings "
+                 "instead.").format(problem=problem.rstrip("."), command=user_command(action_command(action)))
 
     @staticmethod
     def _wait_ready(listener, timeout: float = 3.0) -> bool:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QFileDialog, QWidget
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.images import to_rgb
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp *.bmp *.gif *.tif *.tiff *.heic *.heif);;All files (*)"
@@ -64,5 +65,5 @@ def copy_text(text: str) -> None:
 
 def choose_images(parent: QWidget) -> list[str]:
     """Ask for image files to describe (a modal file dialog); [] when cancelled."""
-    paths, _ = QFileDialog.getOpenFileNames(parent, "Open images to describe", "", IMAGE_FILTER)
+    paths, _filter = QFileDialog.getOpenFileNames(parent, _("Open images to describe"), "", IMAGE_FILTER)
     return paths

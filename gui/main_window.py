@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, plain_text
+from describe_aloud.engine.i18n import N_, _
+from describe_aloud.gui.actions import ACTIONS, BUTTON_ACTIONS, MENU_ORDER, MENU_TITLES, plain_text
 from describe_aloud.gui.announce import announce
+from describe_aloud.gui.flow_layout import FlowLayout
 from describe_aloud.gui.image_input import local_paths
 
-APP_TITLE = "Describe Aloud"
+APP_TITLE = N_("Describe Aloud")
 
 
 def shortcut_text(action: QAction) -> str:
@@ -57,7 +59,7 @@ class MainWindow(QMainWindow):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("MainWindow")
-        self.setWindowTitle(APP_TITLE)
+        self.setWindowTitle(_(APP_TITLE))
         self.setWindowIcon(app_icon())
         self.setAcceptDrops(True)
         self.quitting = False  # set by the controller so closeEvent lets the window close for real
@@ -70,21 +72,21 @@ class MainWindow(QMainWindow):
     # Construction -----------------------------------------------------------------------------------
     def _create_actions(self) -> None:
         for spec in ACTIONS:
-            action = QAction(spec.text, self)
+            action = QAction(_(spec.text), self)
             action.setObjectName(f"action_{spec.name}")
             action.setShortcuts([QKeySequence(s) for s in spec.shortcuts])
             # Shortcuts work whenever this window (or one of its dialogs' parent chain) has focus.
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             keys = shortcut_text(action)
-            label = plain_text(spec.text)
+            label = plain_text(_(spec.text))
             action.setToolTip(f"{label} ({keys})" if keys else label)
-            action.setStatusTip(spec.help)
-            action.setWhatsThis(spec.help)
+            action.setStatusTip(_(spec.help))
+            action.setWhatsThis(_(spec.help))
             self.addAction(action)  # so the shortcut works even where no menu shows it
             self.actions_by_name[spec.name] = action
 
     def _create_menus(self) -> None:
-        menus = {name: self.menuBar().addMenu(f"&{name}") for name in MENU_ORDER}
+        menus = {name: self.menuBar().addMenu(_(MENU_TITLES[name])) for name in MENU_ORDER}
         for spec in ACTIONS:
             menu = menus.get(spec.menu)
             if menu is None:
@@ -94,13 +96,27 @@ class MainWindow(QMainWindow):
             menu.addAction(self.actions_by_name[spec.name])
         for menu in menus.values():
             menu.setToolTipsVisible(True)
+        # F10 opens the menu bar, as in most desktop applications (Qt only does Alt).
+        open_menu = QAction(self)
+        open_menu.setObjectName("action_open_menu_bar")
+        open_menu.setShortcut(QKeySequence("F10"))
+        open_menu.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        open_menu.triggered.connect(self._open_menu_bar)
+        self.addAction(open_menu)
+
+    def _open_menu_bar(self) -> None:
+        bar = self.menuBar()
+        first = next((action for action in bar.actions() if action.isVisible()), None)
+        if first is not None:
+            bar.setFocus(Qt.FocusReason.ShortcutFocusReason)
+            bar.setActiveAction(first)
 
     def _create_central(self) -> None:
         central = QWidget(self)
         layout = QVBoxLayout(central)
 
         self.hint_label = QLabel(
-            "Drop or paste images here, open one with Ctrl+O, or describe the screen with Ctrl+1.", central
+            _("Drop or paste images here, open one with Ctrl+O, or describe the screen with Ctrl+1."), central
         )
         self.hint_label.setWordWrap(True)
         layout.addWidget(self.hint_label)
@@ -114,15 +130,15 @@ class MainWindow(QMainWindow):
         )
         self.result_view.setTabChangesFocus(True)
         self.result_view.setAcceptDrops(False)  # drops go to the window
-        self.result_view.setAccessibleName("Description")
+        self.result_view.setAccessibleName(_("Description"))
         self.result_view.setAccessibleDescription(
-            "The latest description. Use the arrow keys to read it line by line."
+            _("The latest description. Use the arrow keys to read it line by line.")
         )
-        self.result_view.setPlaceholderText("No image described yet.")
+        self.result_view.setPlaceholderText(_("No image described yet."))
 
         self.preview = QLabel(central)
         self.preview.setObjectName("preview")
-        self.preview.setAccessibleName("Preview of the described image")
+        self.preview.setAccessibleName(_("Preview of the described image"))
         self.preview.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.preview.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Preferred)
         self.preview.setMinimumWidth(self.fontMetrics().averageCharWidth() * 22)
@@ -132,19 +148,21 @@ class MainWindow(QMainWindow):
         row.addWidget(self.preview)
         layout.addLayout(row, 1)
 
-        buttons = QHBoxLayout()
+        # Buttons wrap into more rows rather than forcing the window wider (200 % text, narrow screens).
+        button_bar = QWidget(central)
+        buttons = FlowLayout(button_bar)
+        buttons.setContentsMargins(0, 0, 0, 0)
         self.buttons: dict[str, QPushButton] = {}
         for name in BUTTON_ACTIONS:
-            button = self._button_for(self.actions_by_name[name], central)
+            button = self._button_for(self.actions_by_name[name], button_bar)
             buttons.addWidget(button)
             self.buttons[name] = button
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
+        layout.addWidget(button_bar)
 
-        self.status_label = QLabel("Starting…", central)
+        self.status_label = QLabel(_("Starting…"), central)
         self.status_label.setObjectName("status_label")
         self.status_label.setWordWrap(True)
-        self.status_label.setAccessibleName("Status: Starting…")
+        self.status_label.setAccessibleName(_("Status: Starting…"))
         # Reachable with Tab, so the last status can be read again at any time.
         self.status_label.setTextInteractionFlags(
             Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
@@ -166,7 +184,7 @@ class MainWindow(QMainWindow):
         button.setObjectName(f"button_{action.objectName().removeprefix('action_')}")
         button.setToolTip(action.toolTip())
         button.setAccessibleName(label)
-        button.setAccessibleDescription(f"{action.statusTip()} Shortcut: {shortcut_text(action)}.")
+        button.setAccessibleDescription(_("{help} Shortcut: {keys}.").format(help=action.statusTip(), keys=shortcut_text(action)))
         button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         button.clicked.connect(action.trigger)
         action.enabledChanged.connect(button.setEnabled)
@@ -176,9 +194,14 @@ class MainWindow(QMainWindow):
     def action(self, name: str) -> QAction:
         return self.actions_by_name[name]
 
-    def set_status(self, message: str, *, assertive: bool = False) -> None:
-        """Show `message` on the status line and announce it to the screen reader."""
-        announce(self.status_label, message, assertive=assertive, label=self.status_label)
+    def set_status(self, message: str, *, assertive: bool = False, spoken: bool = False) -> None:
+        """Show `message` on the status line and announce it to the screen reader, unless the caller says
+        it (`spoken`): then it is only shown, so the screen reader hears it once."""
+        if spoken:
+            self.status_label.setText(message)
+            self.status_label.setAccessibleName(f"Status: {message}")
+        else:
+            announce(self.status_label, message, assertive=assertive, label=self.status_label)
 
     def show_result(self, text: str, *, focus: bool = True) -> None:
         """Put a description in the result view and, if the window is active, move focus there."""
@@ -191,8 +214,7 @@ class MainWindow(QMainWindow):
 
     def append_result(self, text: str) -> None:
         """Add a paragraph ("more detail") below the current description."""
-        self.result_view.appendPlainText("\n" + text)
-        self.result_view.setFocus(Qt.FocusReason.OtherFocusReason)
+        self.result_view.appendPlainText("\n" + text)  # the focus stays where the user has it
 
     def result_text(self) -> str:
         return self.result_view.toPlainText()
@@ -205,6 +227,18 @@ class MainWindow(QMainWindow):
             self.preview.clear()
 
     # Events ----------------------------------------------------------------------------------------
+    def resizeEvent(self, event) -> None:  # noqa: N802 - Qt override
+        """A main window does not ask for height-for-width: at a narrow width the wrapped hint and status
+        lines and the wrapped button rows need more height than its minimum, and overlapped. The central
+        widget's minimum height follows its width instead (200 % text, narrow screens)."""
+        super().resizeEvent(event)
+        central = self.centralWidget()
+        layout = central.layout() if central is not None else None
+        if layout is not None:
+            needed = layout.totalMinimumHeightForWidth(central.width())
+            if needed > 0 and central.minimumHeight() != needed:
+                central.setMinimumHeight(needed)
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802 - Qt override
         if _has_usable_data(event.mimeData()):
             event.acceptProposedAction()

@@ -11,11 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject
+from PySide6.QtWidgets import QApplication
 
 from describe_aloud.engine import render
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
 from describe_aloud.engine.history import HistoryStore
+from describe_aloud.engine.i18n import _
 from describe_aloud.gui.main_window import MainWindow
 from describe_aloud.gui.spoken_flow import SpokenFlow
 from describe_aloud.gui.worker import DescribeJob, DescribeWorker, JobPartial, JobResult
@@ -45,8 +47,14 @@ def open_history() -> tuple[HistoryStore, str | None]:
         return HistoryStore(), None
     except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: the app still describes
         log.warning("history unavailable: %s", exc, exc_info=True)
-        problem = user_message(exc, doing="The history cannot be saved")
-        return HistoryStore(Path(":memory:")), f"{problem} It is kept until the app closes."
+        problem = user_message(exc, doing=_("The history cannot be saved"))
+        return HistoryStore(Path(":memory:")), _("{problem} It is kept until the app closes.").format(problem=problem)
+
+
+def short_source(job: DescribeJob) -> str:
+    """What a status line says of the job's source: a file's name, not its whole path (read aloud, a path
+    is a long string of folder names)."""
+    return job.path.name if job.path is not None else job.source
 
 
 class Presenter(QObject):
@@ -76,8 +84,8 @@ class Presenter(QObject):
 
     def report_error(self, message: str, *, shown: str | None = None, interrupt: bool = True) -> None:
         """Shown (`shown`, else the message), announced (assertively), spoken, and the error earcon."""
-        self.window.set_status(message, assertive=True)
-        self.window.show_result(shown or message, focus=self.window.isActiveWindow())
+        self.window.set_status(message, assertive=True, spoken=True)
+        self.window.show_result(shown or message, focus=self._focus_result())
         self.flow.report(message, interrupt=interrupt)
 
     # The model ---------------------------------------------------------------------------------------
@@ -88,21 +96,23 @@ class Presenter(QObject):
     def _model_ready(self, _model_id: str) -> None:
         if self.closed:
             return
-        self.window.set_status("Ready")
+        self.window.set_status(_("Ready"), spoken=True)  # said once, by flow.model_ready
         self.flow.model_ready()
 
     def _model_failed(self, message: str) -> None:
         if self.closed:
             return
-        message = f"{message} Until then only text in images is read."
-        self.window.set_status(message, assertive=True)
+        message = _("{problem} Until then only text in images is read.").format(problem=message)
+        self.window.set_status(message, assertive=True, spoken=True)
         self.window.show_result(message, focus=False)
         self.flow.model_failed(message)
 
     # Jobs --------------------------------------------------------------------------------------------
     def _job_started(self, job: DescribeJob) -> None:
-        what = "in more detail" if job.more_detail else ""
-        self.window.set_status(f"Describing {job.source} {what}…".replace("  ", " "))
+        if job.more_detail:
+            self.window.set_status(_("Describing {source} in more detail…").format(source=short_source(job)))
+        else:
+            self.window.set_status(_("Describing {source}…").format(source=short_source(job)))
 
     def _job_progress(self, partial: JobPartial) -> None:
         """Only said: the window and the history show the whole description when it is complete."""
@@ -119,7 +129,7 @@ class Presenter(QObject):
                 self._show_result(result)
         except Exception as exc:  # noqa: BLE001 - never a silent failure: say what went wrong
             log.exception("showing a description failed")
-            self.report_error(user_message(exc, doing="The description could not be shown"))
+            self.report_error(user_message(exc, doing=_("The description could not be shown")))
 
     def _show_result(self, result: JobResult) -> None:
         job = result.job
@@ -129,10 +139,9 @@ class Presenter(QObject):
         history_id = self._record(result, rendering)
         self.last = LastResult(rendering=rendering, image=result.image, source=job.source, history_id=history_id,
                                lines=tuple(line.text for line in result.description.text_lines))
-        self.window.show_result(rendering.display,
-                                focus=self.window.isActiveWindow() or not self.window.isVisible())
+        self.window.show_result(rendering.display, focus=self._focus_result())
         self.window.set_preview(result.thumbnail)
-        self.window.set_status(f"Described {job.source}.")
+        self.window.set_status(_("Described {source}.").format(source=short_source(job)), spoken=True)  # the description itself is said
 
     def _show_more_detail(self, result: JobResult) -> None:
         description = result.description
@@ -145,8 +154,17 @@ class Presenter(QObject):
                 except Exception:  # noqa: BLE001 - the detail is shown and spoken anyway
                     log.warning("history update failed", exc_info=True)
         self.window.append_result(rendering.display)
-        self.window.set_status("More detail added.")
+        self.window.set_status(_("More detail added."), spoken=True)
         self.flow.detail_added(result.job, rendering)
+
+    def _focus_result(self) -> bool:
+        """Move the focus to the result only where it moves no one: the window is hidden (it shows the
+        result first when opened) or has no focused control. Otherwise the focus stays where the user left
+        it (a focus change would also cut off the screen reader reading the description)."""
+        if not self.window.isVisible():
+            return True
+        focused = QApplication.focusWidget()
+        return self.window.isActiveWindow() and (focused is None or not self.window.isAncestorOf(focused))
 
     def _record(self, result: JobResult, rendering: render.Rendering) -> int | None:
         """Add to the history; a failure (disk full...) is reported but never costs the description."""
@@ -156,7 +174,7 @@ class Presenter(QObject):
         except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: say it, go on
             log.warning("history write failed: %s", exc, exc_info=True)
             self.window.set_status(
-                user_message(exc, doing="This description could not be added to the history"), assertive=True)
+                user_message(exc, doing=_("This description could not be added to the history")), assertive=True)
             return None
 
     def _job_dropped(self, job: DescribeJob) -> None:

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QLockFile, QObject, QTimer, Signal
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from describe_aloud.engine.ipc import MAX_LINE, lock_path, parse_command_line, socket_address
 
 log = logging.getLogger(__name__)
+
+MAX_CLIENTS = 32  # connections waiting for their command at once
+IDLE_MS = 2000  # a client that has not sent its whole command by then is dropped
 
 
 class InstanceServer(QObject):
@@ -78,9 +81,20 @@ class InstanceServer(QObject):
     def _on_new_connection(self) -> None:
         while self._server is not None and self._server.hasPendingConnections():
             client = self._server.nextPendingConnection()
+            if len(self._buffers) >= MAX_CLIENTS:
+                # A flood of idle connections must not lock the real command line out for long: the
+                # newest is told at once, the idle ones are dropped after IDLE_MS.
+                self._reply(client, "error busy")
+                client.disconnected.connect(client.deleteLater)
+                continue
             self._buffers[client] = b""
             client.readyRead.connect(lambda c=client: self._on_ready_read(c))
             client.disconnected.connect(lambda c=client: self._forget(c))
+            QTimer.singleShot(IDLE_MS, self, lambda c=client: self._drop_if_idle(c))
+
+    def _drop_if_idle(self, client: QLocalSocket) -> None:
+        if client in self._buffers:  # connected IDLE_MS ago and still no whole command
+            self._reply(client, "error timed out waiting for a command")
 
     def _forget(self, client: QLocalSocket) -> None:
         self._buffers.pop(client, None)
@@ -96,13 +110,17 @@ class InstanceServer(QObject):
             else:
                 self._buffers[client] = data
             return
-        line = data.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+        line, _, rest = data.partition(b"\n")
+        line = line.decode("utf-8", "replace").strip()
         self._buffers[client] = b""
+        # One command per connection (the protocol): more is said, not silently dropped.
+        extra = [x for x in rest.split(b"\n") if x.strip()]
+        note = f" (ignored {len(extra)} more: one command per connection)" if extra else ""
         if line == "ping":
-            self._reply(client, "ok")
+            self._reply(client, "ok" + note)
         elif parse_command_line(line) is not None:
-            log.info("command from the command line: %s", line.partition(" ")[0])
-            self._reply(client, "ok")  # delivered: the app acts on it now
+            log.info("command from the command line: %s%s", line.partition(" ")[0], note)
+            self._reply(client, "ok" + note)  # delivered: the app acts on it now
             self.command_received.emit(line)
         else:
             self._reply(client, f"error unknown command {line[:40]!r}")

@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.speech import SpeechOutput, SpeechUnavailable, Voice, create_speaker
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ class NullSpeaker:
     def set_output(self, output: str) -> None: ...
 
     def save_wav(self, text: str, path: str | Path) -> Path:
-        raise SpeechUnavailable("Speech is off, so nothing can be saved as sound.")
+        raise SpeechUnavailable(_("Speech is off, so nothing can be saved as sound."))
 
     def close(self, timeout: float = 3.0) -> None: ...
 
@@ -67,7 +68,7 @@ class SpeechBridge(QObject):
         self.speech_finished.emit()
 
     def on_error(self, *args: object) -> None:
-        message = next((str(a) for a in args if a), "Speech failed.")
+        message = next((str(a) for a in args if a), _("Speech failed."))
         self.speech_error.emit(message)
 
 
@@ -86,4 +87,4 @@ def start_speech(factory: SpeakerFactory, settings: Settings, bridge: SpeechBrid
         return factory(settings, bridge), None
     except Exception as exc:  # noqa: BLE001 - the app must start even when speech cannot
         log.warning("speech unavailable: %s", exc, exc_info=True)
-        return NullSpeaker(), user_message(exc, doing="Speech is off")
+        return NullSpeaker(), user_message(exc, doing=_("Speech is off"))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from describe_aloud.engine import render
 from describe_aloud.engine.config import Settings
-from describe_aloud.engine.i18n import ngettext
+from describe_aloud.engine.i18n import N_, _, ngettext
 from describe_aloud.engine.speech.protocol import SpeechOutput
 
 if TYPE_CHECKING:
@@ -26,16 +26,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WAITING_FOR_MODEL = "The model is still loading; this will be described as soon as it is ready."
+WAITING_FOR_MODEL = N_("The model is still loading; this will be described as soon as it is ready.")
 
 
 class SpokenFlow:
-    """`set_status(message)` shows a (polite) status; `defer(callback)` runs callback once the current
-    batch of events is handled (QTimer.singleShot(0, ...) in the app)."""
+    """`set_status(message, spoken=False)` shows a (polite) status, announced unless `spoken` (said here);
+    `defer(callback)` runs callback once the current batch of events is handled (QTimer.singleShot(0, ...)
+    in the app); `whole_texts()` is True while the output must get each description whole: a screen
+    reader starts each new text by cutting off the one it is reading, so nothing is said early then."""
 
     def __init__(self, speaker: SpeechOutput, settings: Settings, *, earcons: Earcons | None,
-                 set_status: Callable[[str], None], defer: Callable[[Callable[[], None]], None]) -> None:
+                 set_status: Callable[..., None], defer: Callable[[Callable[[], None]], None],
+                 whole_texts: Callable[[], bool] = lambda: False) -> None:
         self.speaker = speaker
+        self.whole_texts = whole_texts
         self.settings = settings
         self.earcons = earcons
         self._set_status = set_status
@@ -56,9 +60,8 @@ class SpokenFlow:
                 log.warning("earcon %s failed", name, exc_info=True)
 
     def say_status(self, text: str) -> None:
-        # With a screen reader as output the announcement is what it speaks; with our voice, say it too.
-        if self.settings.speech_output == "own":
-            self.speaker.say(text, interrupt=False)
+        """Said once, by whichever voice speaks (the caller shows it with `spoken=True`)."""
+        self.speaker.say(text, interrupt=False)
 
     def report(self, message: str, *, interrupt: bool = True) -> None:
         """The spoken half of an error report: the error earcon, then the message."""
@@ -80,13 +83,15 @@ class SpokenFlow:
     def say_if_waiting_for_model(self) -> None:
         # Otherwise the user hears the capturing sound and then nothing for as long as the model loads.
         if self.model_state == "loading":
-            self._set_status(WAITING_FOR_MODEL)
-            self.speaker.say(WAITING_FOR_MODEL, interrupt=False)
+            self._set_status(_(WAITING_FOR_MODEL), spoken=True)
+            self.speaker.say(_(WAITING_FOR_MODEL), interrupt=False)
 
     # Jobs ------------------------------------------------------------------------------------------------
     def early(self, partial: JobPartial) -> None:
         """A screen's text, read before its caption is ready: say it now (the first words as early as
         possible); `described` then says only what the whole description adds."""
+        if self.whole_texts():
+            return  # said whole by `described` / `detail_added`
         if partial.job.more_detail:
             # The detail is ready, the objects are still being looked for: say the detail now.
             rendering, interrupt = render.more_detail(partial.description), True
@@ -138,7 +143,7 @@ class SpokenFlow:
         self.speaker.stop()
         for job_id in self._spoken_early:  # the caption still to come is not spoken either
             self._spoken_early[job_id] = None
-        self._set_status("Speech stopped.")
+        self._set_status(_("Speech stopped."))
 
     def file_dropped(self, job: DescribeJob) -> None:
         """A job replaced by a newer request before it ran. Emitted synchronously from submit(): files

@@ -9,6 +9,7 @@ from PySide6.QtCore import Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon, QWidget
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.gui.actions import TRAY_ACTIONS
 from describe_aloud.gui.main_window import APP_TITLE, app_icon
 
@@ -20,8 +21,8 @@ class TrayIcon(QSystemTrayIcon):
 
     def __init__(self, actions: dict[str, QAction], parent: QWidget | None = None) -> None:
         super().__init__(app_icon(), parent)
-        self.setToolTip(APP_TITLE)
-        self.menu = QMenu(APP_TITLE, parent)
+        self.setToolTip(_(APP_TITLE))
+        self.menu = QMenu(_(APP_TITLE), parent)
         self.menu.setToolTipsVisible(True)
         for name in TRAY_ACTIONS:
             if name is None:

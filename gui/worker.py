@@ -39,14 +39,16 @@ from describe_aloud.engine.description import Description
 from describe_aloud.engine.errors import UserFacingError, user_message
 from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
 from describe_aloud.engine.images import load_image
+from describe_aloud.engine.i18n import N_, _
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.gui.ask_jobs import AskJob, AskRunner
+from describe_aloud.engine.translation import translator_or_reason
 from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_REQUEST = 200
-OUT_OF_MEMORY = "There is not enough memory to describe this image."
+OUT_OF_MEMORY = N_("There is not enough memory to describe this image.")
 
 _job_ids = itertools.count(1)
 
@@ -117,7 +119,7 @@ def make_thumbnail_quickly(image) -> bytes | None:
 def model_label(spec: str | None) -> str:
     """A short name for a model spec, for messages (a folder is named by its last part)."""
     if not spec:
-        return "the default model"
+        return _("the default model")
     return Path(spec).name if ("/" in spec or "\\" in spec) and Path(spec).exists() else spec
 
 
@@ -139,10 +141,16 @@ class DescribeWorker(JobWorker):
         precision: str = "auto",
         device: str = "auto",
         screen_size: tuple[int, int] | None = None,
+        language: str | None = None,
+        translate_text: bool = False,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("DescribeWorker")
+        # Descriptions in the app's language (engine.translation); the translator loads with the captioner.
+        self._language = language
+        self.translate_text = translate_text  # a bool read by the worker thread at each job
+        self._translator: Any = None
         self._screen_size = screen_size  # in device pixels: what a capture of the main screen will be
         self._model = model
         self._detail_model = detail_model
@@ -268,7 +276,7 @@ class DescribeWorker(JobWorker):
     def _load_main_model(self) -> None:
         with self._cond:
             spec, precision = self._model, self._precision
-        self.status.emit(f"Loading model {model_label(spec)}…")
+        self.status.emit(_("Loading model {model}…").format(model=model_label(spec)))
         started = time.perf_counter()
         # The OCR models load and run once on their own thread while torch and the captioner load here:
         # cold start to Ready is the longer of the two instead of their sum (bench/bench_hotkey.py).
@@ -276,24 +284,37 @@ class DescribeWorker(JobWorker):
         try:
             self._describer, self._captioner = self._make_describer(spec, precision, ocr=ocr)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a spoken message, OCR still works
-            message = user_message(exc, doing=_failure(spec), memory=OUT_OF_MEMORY)
+            message = user_message(exc, doing=_failure(spec), memory=_(OUT_OF_MEMORY))
             log.warning("captioner %s not loaded: %s", spec, exc, exc_info=not isinstance(exc, UserFacingError))
             self._describer = self._ocr_only_describer(message, ocr=ocr)
             self._warm_up(self._describer)
-            self.status.emit("Ready, reading text only: " + message)
+            self.status.emit(_("Ready, reading text only: {reason}").format(reason=message))
             self.model_failed.emit(message)
             return
+        self._attach_translator()
         loaded = time.perf_counter()
         self._wait_for_text_reader(ocr)
         log.info("ready: captioner loaded in %.2f s, text reader ready %.2f s later",
                  loaded - started, time.perf_counter() - loaded)
-        self.status.emit("Ready")
+        self.status.emit(_("Ready"))
         self.model_ready.emit(str(self._captioner.model_id or spec or ""))
         # Ready is said first: the captioner's warm-up (0.12-0.19 s of one tiny caption) and one read of a
         # screen-sized page only make the first request faster; a request that comes meanwhile waits for
         # them in the queue, which is no longer than it would have taken to do them itself.
         self._warm_up(self._describer)
         self._warm_up_screen_reading(ocr)
+
+    def _attach_translator(self) -> None:
+        """Load the translator into the app's language (nothing for English) and give it to the describers.
+        A missing translation model is said once; descriptions then stay in English."""
+        if self._translator is None and self._language is not None:
+            self._translator, problem = translator_or_reason(self._language)
+            if problem:
+                self._language = None  # do not try again on every model change
+                self.status.emit(problem)
+        for describer in (self._describer, self._detail_describer):
+            if describer is not None:
+                describer.translator = self._translator
 
     @staticmethod
     def _warm_up(describer: Describer | None) -> None:
@@ -359,9 +380,10 @@ class DescribeWorker(JobWorker):
         if spec == self._model and self._captioner is not None:
             self._detail_describer = self._describer
         else:
-            self.status.emit(f"Loading detail model {model_label(spec)}…")
+            self.status.emit(_("Loading detail model {model}…").format(model=model_label(spec)))
             # Only the added caption and objects are used: the text was read the first time.
-            self._detail_describer, _ = self._make_describer(spec, precision, use_ocr=False)
+            self._detail_describer, _unused = self._make_describer(spec, precision, use_ocr=False)
+            self._attach_translator()
         self._detail_describer_spec = spec
         return self._detail_describer
 
@@ -370,7 +392,7 @@ class DescribeWorker(JobWorker):
             self.asks.run(job)
             return
         spec = self._detail_model if job.more_detail else self._model
-        self.run_job(job, lambda: self._describe(job), doing=_failure(spec), memory=OUT_OF_MEMORY)
+        self.run_job(job, lambda: self._describe(job), doing=_failure(spec), memory=_(OUT_OF_MEMORY))
 
     def _describe(self, job: DescribeJob) -> JobResult:
         started = time.perf_counter()
@@ -384,7 +406,9 @@ class DescribeWorker(JobWorker):
             def on_detail(partial: Description) -> None:  # on this thread; the GUI speaks it meanwhile
                 self.job_progress.emit(JobPartial(job, partial))
 
-            description = self._detail().add_detail(image, source=job.source, on_detail=on_detail)
+            describer = self._detail()
+            describer.translate_text = self.translate_text
+            description = describer.add_detail(image, source=job.source, on_detail=on_detail)
         else:
             if self._describer is None:
                 raise RuntimeError("the describing engine could not be started")
@@ -394,6 +418,7 @@ class DescribeWorker(JobWorker):
                     self.job_progress.emit(JobPartial(job, partial))
                     # Made here or after the caption, the thumbnail costs the same; here it is done.
                     thumbnails.append(make_thumbnail_quickly(image))
+            self._describer.translate_text = self.translate_text
             description = self._describer.describe(image, detail=job.detail, source=job.source,
                                                    on_text=on_text, kind_hint=job.kind_hint)
         description.timings_ms.update(job.timings_ms)
@@ -410,4 +435,4 @@ class DescribeWorker(JobWorker):
 
 def _failure(spec: str | None) -> str:
     """What failed, for user_message: "Describing failed (git-base)"."""
-    return f"Describing failed ({model_label(spec)})"
+    return _("Describing failed ({model})").format(model=model_label(spec))

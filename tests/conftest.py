@@ -14,17 +14,22 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The app follows the system's language, and catalogs exist (zh_CN, de): tests that check English words run
+# in English whatever the machine's locale; tests/i18n switch languages themselves.
+os.environ["LANGUAGE"] = "en"
 
 pytest_plugins = [
     "tests.fixtures.images",
     "tests.fixtures.tiny_models",
     "tests.fixtures.tiny_vlm",
+    "tests.fixtures.tiny_marian",
     "tests.fixtures.qt",
     "tests.fixtures.speech",
     "tests.fixtures.shapes",
     "tests.fixtures.xvfb",
     "tests.fixtures.fake_hub",
     "tests.fixtures.photo_folder",
+    "tests.fixtures.ray_cluster",
 ]
 
 

@@ -55,7 +55,9 @@ from describe_aloud.engine.captioners.hf_loading import (
     resolve_source,
 )
 from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
+from describe_aloud.engine.captioners.folder_check import refuse_remote_code
 from describe_aloud.engine.errors import ModelLoadError
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -132,6 +134,7 @@ class HFCaptioner:
         self._vision = _VisionTimer(find_module(model, adapter.vision_paths))
         self._input_dtype = floating_dtype(model)
         self._last_features = _FeatureCache()
+        self.packed_linear_layers = 0  # Linear layers running on packed bf16 weights (load_hf_captioner)
 
     def __repr__(self) -> str:
         return (
@@ -171,7 +174,7 @@ class HFCaptioner:
             tasks.remove(TASK_CAPTION)
         rows = [(i, task) for task in tasks for i in range(len(images))]
         row_images = [images[i] for i, _ in rows]
-        row_tasks = [task for _, task in rows]
+        row_tasks = [task for _row, task in rows]
 
         t0 = time.perf_counter()
         inputs = self.adapter.preprocess(self.processor, row_images, row_tasks)
@@ -197,7 +200,7 @@ class HFCaptioner:
             "vision": vision_s * 1000 / n,
             "decode": (t2 - t1 - vision_s) * 1000 / n,  # text generation + turning ids into words
         }
-        results = [CaptionResult(caption="", timings_ms=dict(timings)) for _ in images]
+        results = [CaptionResult(caption="", timings_ms=dict(timings)) for _image in images]
         for (i, task), value in zip(rows, decoded):
             if task == TASK_CAPTION:
                 results[i].caption = value
@@ -279,18 +282,20 @@ def load_hf_captioner(
         from transformers import AutoConfig
 
         load_kwargs = hub_kwargs(source, local_files_only)
+        refuse_remote_code(source, where, ADAPTERS)  # before transformers could ask "run custom code? [y/N]"
         config = AutoConfig.from_pretrained(source, **load_kwargs)
         adapter = ADAPTERS.get(config.model_type)
         if adapter is None:
             supported = ", ".join(sorted(ADAPTERS))
             raise ModelLoadError(
-                f"The model in {where} is a {config.model_type!r} model, which this app cannot use for "
-                f"descriptions. Supported families: {supported}."
+                _("The model in {where} is a {model_type!r} model, which this app cannot use for "
+                  "descriptions. Supported families: {supported}.").format(where=where, model_type=config.model_type, supported=supported)
             )
         processor = load_processor(adapter, source, load_kwargs)
         model = load_model(source, load_kwargs, device, precision)
         fused = adapter.fuse_attention(model) if adapter.fuse_attention is not None else 0
         use_sdpa_decode(model)
+        packed = _pack_if_faster(model, device, precision)
 
     log.info("loaded captioner %s (%s) on %s in %s", target, adapter.family, device, precision)
     captioner = HFCaptioner(
@@ -298,7 +303,19 @@ def load_hf_captioner(
     )
     if fused:
         captioner.attn_implementation = f"sdpa ({fused} decoder layers; the rest {captioner.attn_implementation})"
+    captioner.packed_linear_layers = packed
     return captioner
+
+
+def _pack_if_faster(model: Any, device: str, precision: str) -> int:
+    """bf16 on a CPU: pack the Linear weights for oneDNN when that is faster here (engine.captioners.
+    decode_path measures it once per CPU). Returns how many layers were packed."""
+    if precision != "bf16" or device != "cpu":
+        return 0
+    from describe_aloud.engine.captioners.decode_path import PATH_PACKED, choose_path
+    from describe_aloud.engine.captioners.packed_linear import pack_linear_layers
+
+    return pack_linear_layers(model) if choose_path(model) == PATH_PACKED else 0
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:

@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
+from describe_aloud.engine.captioners.folder_check import SAFE_LOAD_KWARGS
 from describe_aloud.engine.captioners.hf_families import FamilyAdapter
 from describe_aloud.engine.catalog import CATALOG, catalog_entry
 from describe_aloud.engine.errors import ModelLoadError, ModelNotAvailable
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import user_command
 from describe_aloud.engine.models.store import HF_ID_PATTERN, complete_snapshot
 
@@ -49,7 +51,7 @@ def load_model(source: str, load_kwargs: dict[str, Any], device: str, precision:
     model.eval()
     if precision == "int8":
         if not device.startswith("cpu"):
-            raise ModelLoadError("int8 precision works on the CPU only; choose fp16 or bf16 for a graphics card.")
+            raise ModelLoadError(_("int8 precision works on the CPU only; choose fp16 or bf16 for a graphics card."))
         model = quantize_int8(model)
     elif device != "cpu":
         model.to(device)
@@ -82,7 +84,8 @@ def hub_kwargs(source: str, local_files_only: bool) -> dict[str, Any]:
     # cache_dir explicitly: huggingface_hub reads HF_HOME once at import, the app reads it at call time.
     # A folder (a user's, or a cached snapshot) never needs the network.
     local = local_files_only or Path(source).is_dir()
-    return {"local_files_only": local, "cache_dir": str(hub_cache_dir())}
+    # trust_remote_code=False: a model is never allowed to run its own code (engine.captioners.folder_check).
+    return {"local_files_only": local, "cache_dir": str(hub_cache_dir()), **SAFE_LOAD_KWARGS}
 
 
 def download_name(target: str) -> str:
@@ -99,28 +102,28 @@ def resolve_source(target: str, local_files_only: bool) -> tuple[str, str, str]:
     """(what to pass to from_pretrained, where the model is in words, what to do if loading fails)."""
     path = Path(target).expanduser()
     if path.is_dir():
-        where = f"the folder {str(path)!r}"
-        advice = "Check that the folder holds a complete model saved with save_pretrained."
+        where = _("the folder {path!r}").format(path=str(path))
+        advice = _("Check that the folder holds a complete model saved with save_pretrained.")
         if not (path / "config.json").is_file():
-            raise ModelLoadError(f"The folder {str(path)!r} is not a model folder: it has no config.json.")
+            raise ModelLoadError(_("The folder {path!r} is not a model folder: it has no config.json.").format(path=str(path)))
         return str(path), where, advice
     if path.exists() or looks_like_path(target):
         raise ModelLoadError(
-            f"{target!r} is not a model folder. Give a catalog name, a Hugging Face id, or a folder saved "
-            "with save_pretrained."
+            _("{target!r} is not a model folder. Give a catalog name, a Hugging Face id, or a folder "
+              "saved with save_pretrained.").format(target=target)
         )
     name = download_name(target)
     if "/" not in target and catalog_entry(target) is None:
         known = ", ".join(e.name for e in CATALOG)
         raise ModelNotAvailable(
             target,
-            f"There is no model called {target!r}. Choose one of {known}, a Hugging Face id "
-            "(organisation/name), or a model folder.",
+            _("There is no model called {target!r}. Choose one of {known}, a Hugging Face id "
+              "(organisation/name), or a model folder.").format(target=target, known=known),
         )
-    where = f"the model {name!r}"
+    where = _("the model {name!r}").format(name=name)
     advice = (
-        f"Its download may be damaged: remove it with: {user_command('models', 'remove', name)}, then "
-        f"download it again with: {user_command('models', 'download', name)}"
+        _("Its download may be damaged: remove it with: {remove}, then download it again with: {download}")
+        .format(remove=user_command("models", "remove", name), download=user_command("models", "download", name))
     )
     # A complete cached copy is always loaded from disk, even when downloads are allowed: no network.
     entry = catalog_entry(target)
@@ -154,7 +157,7 @@ class load_errors:
         if len(reason) > 200:
             reason = reason[:197] + "..."
         raise ModelLoadError(
-            f"The files of {self.where} could not be loaded ({reason}). {self.advice}"
+            _("The files of {where} could not be loaded ({reason}). {advice}").format(where=self.where, reason=reason, advice=self.advice)
         ) from exc
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import zlib
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.metadata_formats import MetadataError
 from describe_aloud.engine.metadata_formats.tiff import (
     TAG_IMAGE_DESCRIPTION,
@@ -47,11 +48,11 @@ WRITABLE_FORMATS = ("jpeg", "png", "webp", "tiff")
 def jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
     """(marker, payload) for each segment before the scan, and the offset where the scan (SOS) starts."""
     if data[:2] != b"\xff\xd8":
-        raise MetadataError("the JPEG start marker is missing")
+        raise MetadataError(_("the JPEG start marker is missing"))
     pos, segments = 2, []
     while True:
         if pos + 4 > len(data) or data[pos] != 0xFF:
-            raise MetadataError("the JPEG header is damaged")
+            raise MetadataError(_("the JPEG header is damaged"))
         marker = data[pos + 1]
         if marker == 0xFF:  # fill byte
             pos += 1
@@ -59,10 +60,10 @@ def jpeg_segments(data: bytes) -> tuple[list[tuple[int, bytes]], int]:
         if marker == 0xDA:  # start of scan: the rest is copied untouched
             return segments, pos
         if 0xD0 <= marker <= 0xD7 or marker == 0x01:
-            raise MetadataError("the JPEG header is damaged")
+            raise MetadataError(_("the JPEG header is damaged"))
         (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         if length < 2 or pos + 2 + length > len(data):
-            raise MetadataError("a JPEG header segment is truncated")
+            raise MetadataError(_("a JPEG header segment is truncated"))
         segments.append((marker, data[pos + 4 : pos + 2 + length]))
         pos += 2 + length
 
@@ -77,7 +78,7 @@ def jpeg_with_alt_text(data: bytes, alt_text: str) -> bytes:
     if len(xmp_payload) > _MAX_JPEG_SEGMENT:
         xmp_payload = XMP_JPEG_HEADER + build_xmp(alt_text, old_xmp, padding=0)
     if len(xmp_payload) > _MAX_JPEG_SEGMENT:
-        raise MetadataError("the XMP metadata would not fit in one JPEG segment")
+        raise MetadataError(_("the XMP metadata would not fit in one JPEG segment"))
 
     tags: dict[int, tuple[int, bytes]] = {TAG_XP_COMMENT: (TIFF_BYTE, alt_text.encode("utf-16-le") + b"\x00\x00")}
     ascii_text = ascii_or_none(alt_text)
@@ -87,7 +88,7 @@ def jpeg_with_alt_text(data: bytes, alt_text: str) -> bytes:
     try:
         exif_payload = EXIF_HEADER + exif_with_tags(old_exif, tags)
         if len(exif_payload) > _MAX_JPEG_SEGMENT:
-            raise MetadataError("the EXIF metadata would not fit in one JPEG segment")
+            raise MetadataError(_("the EXIF metadata would not fit in one JPEG segment"))
     except (MetadataError, struct.error):
         if exif_i is None:
             raise
@@ -118,25 +119,25 @@ def jpeg_with_alt_text(data: bytes, alt_text: str) -> bytes:
 def png_chunks(data: bytes) -> list[tuple[bytes, bytes, bytes]]:
     """(type, data, crc) for each chunk, checking CRCs so that a damaged file is never rewritten."""
     if data[:8] != PNG_SIGNATURE:
-        raise MetadataError("the PNG signature is missing")
+        raise MetadataError(_("the PNG signature is missing"))
     pos, chunks = 8, []
     while pos < len(data):
         if pos + 12 > len(data):
-            raise MetadataError("the PNG file is truncated")
+            raise MetadataError(_("the PNG file is truncated"))
         (length,) = struct.unpack(">I", data[pos : pos + 4])
         ctype = data[pos + 4 : pos + 8]
         body = data[pos + 8 : pos + 8 + length]
         crc = data[pos + 8 + length : pos + 12 + length]
         if len(body) != length or len(crc) != 4:
-            raise MetadataError("the PNG file is truncated")
+            raise MetadataError(_("the PNG file is truncated"))
         if struct.unpack(">I", crc)[0] != zlib.crc32(ctype + body) & 0xFFFFFFFF:
-            raise MetadataError(f"the PNG chunk {ctype.decode('latin-1')!r} is damaged (bad checksum)")
+            raise MetadataError(_("the PNG chunk {decode!r} is damaged (bad checksum)").format(decode=ctype.decode('latin-1')))
         chunks.append((ctype, body, crc))
         pos += 12 + length
         if ctype == b"IEND":
             break
     if not chunks or chunks[0][0] != b"IHDR" or chunks[-1][0] != b"IEND":
-        raise MetadataError("the PNG file is incomplete")
+        raise MetadataError(_("the PNG file is incomplete"))
     return chunks
 
 
@@ -146,7 +147,21 @@ def png_itxt_text(body: bytes) -> bytes:
     rest = rest[2:]
     _lang, _, rest = rest.partition(b"\x00")
     _translated, _, text = rest.partition(b"\x00")
-    return zlib.decompress(text) if compressed else text
+    return _inflate_xmp(text) if compressed else text
+
+
+# A real XMP packet is a few kB (a photo editor's history may reach a few MB). A compressed iTXt chunk can
+# ask for gigabytes from a few MB ("zip bomb"): never inflate more than this.
+MAX_XMP_BYTES = 16 << 20
+
+
+def _inflate_xmp(compressed: bytes) -> bytes:
+    inflater = zlib.decompressobj()
+    packet = inflater.decompress(compressed, MAX_XMP_BYTES)
+    if inflater.unconsumed_tail or (len(packet) >= MAX_XMP_BYTES and not inflater.eof):
+        raise MetadataError(f"its XMP metadata unpacks to more than {MAX_XMP_BYTES >> 20} MB, "
+                            "which no real picture needs (a compression bomb)")
+    return packet
 
 
 def png_with_alt_text(data: bytes, alt_text: str) -> bytes:
@@ -171,22 +186,22 @@ def png_with_alt_text(data: bytes, alt_text: str) -> bytes:
 
 def riff_chunks(data: bytes) -> list[tuple[bytes, bytes]]:
     if data[:4] != b"RIFF" or data[8:12] != b"WEBP":
-        raise MetadataError("the WebP header is missing")
+        raise MetadataError(_("the WebP header is missing"))
     (riff_size,) = struct.unpack("<I", data[4:8])
     end = min(len(data), 8 + riff_size)
     if 8 + riff_size > len(data):
-        raise MetadataError("the WebP file is truncated")
+        raise MetadataError(_("the WebP file is truncated"))
     pos, chunks = 12, []
     while pos + 8 <= end:
         fourcc = data[pos : pos + 4]
         (size,) = struct.unpack("<I", data[pos + 4 : pos + 8])
         body = data[pos + 8 : pos + 8 + size]
         if len(body) != size:
-            raise MetadataError("the WebP file is truncated")
+            raise MetadataError(_("the WebP file is truncated"))
         chunks.append((fourcc, body))
         pos += 8 + size + (size & 1)
     if not chunks:
-        raise MetadataError("the WebP file has no image data")
+        raise MetadataError(_("the WebP file has no image data"))
     return chunks
 
 
@@ -194,15 +209,15 @@ def webp_canvas(chunks: list[tuple[bytes, bytes]]) -> tuple[int, int, bool]:
     fourcc, body = chunks[0]
     if fourcc == b"VP8 ":
         if len(body) < 10 or body[3:6] != b"\x9d\x01\x2a":
-            raise MetadataError("the WebP (VP8) bitstream header is not valid")
+            raise MetadataError(_("the WebP (VP8) bitstream header is not valid"))
         w, h = struct.unpack("<HH", body[6:10])
         return w & 0x3FFF, h & 0x3FFF, any(c[0] == b"ALPH" for c in chunks)
     if fourcc == b"VP8L":
         if len(body) < 5 or body[0] != 0x2F:
-            raise MetadataError("the WebP (VP8L) bitstream header is not valid")
+            raise MetadataError(_("the WebP (VP8L) bitstream header is not valid"))
         (bits,) = struct.unpack("<I", body[1:5])
         return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1, bool((bits >> 28) & 1)
-    raise MetadataError(f"unexpected first WebP chunk {fourcc!r}")
+    raise MetadataError(_("unexpected first WebP chunk {fourcc!r}").format(fourcc=fourcc))
 
 
 def webp_with_alt_text(data: bytes, alt_text: str) -> bytes:
@@ -212,7 +227,7 @@ def webp_with_alt_text(data: bytes, alt_text: str) -> bytes:
     if chunks[0][0] == b"VP8X":
         vp8x = bytearray(chunks[0][1])
         if len(vp8x) < 10:
-            raise MetadataError("the WebP VP8X header is too short")
+            raise MetadataError(_("the WebP VP8X header is too short"))
         vp8x[0] |= 0x04  # XMP metadata present
         chunks[0] = (b"VP8X", bytes(vp8x))
     else:

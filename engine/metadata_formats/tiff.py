@@ -5,6 +5,7 @@ from __future__ import annotations
 import struct
 import unicodedata
 
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.metadata_formats import MetadataError
 
 TAG_IMAGE_DESCRIPTION = 0x010E
@@ -38,18 +39,18 @@ def tiff_header(data: bytes) -> tuple[str, int]:
     if data[:4] == b"MM\x00*":
         return ">", struct.unpack(">I", data[4:8])[0]
     if data[:4] in (b"II+\x00", b"MM\x00+"):
-        raise MetadataError("BigTIFF files are not supported for writing")
-    raise MetadataError("the TIFF header is not valid")
+        raise MetadataError(_("BigTIFF files are not supported for writing"))
+    raise MetadataError(_("the TIFF header is not valid"))
 
 
 def read_ifd(data: bytes, order: str, offset: int) -> tuple[dict[int, bytes], int]:
     """Raw 12-byte entries by tag, and the next-IFD offset."""
     if offset < 8 or offset + 2 > len(data):
-        raise MetadataError("the first TIFF directory points outside the file")
+        raise MetadataError(_("the first TIFF directory points outside the file"))
     (count,) = struct.unpack(order + "H", data[offset : offset + 2])
     end = offset + 2 + 12 * count
     if end + 4 > len(data):
-        raise MetadataError("the first TIFF directory is truncated")
+        raise MetadataError(_("the first TIFF directory is truncated"))
     entries = {}
     for i in range(count):
         raw = data[offset + 2 + 12 * i : offset + 14 + 12 * i]
@@ -78,7 +79,7 @@ def appended_ifd0(head: bytes, total_len: int, new_tags: dict[int, tuple[int, by
             ifd += entries[tag]
             continue
         type_, value = new_tags[tag]
-        count = len(value)  # BYTE / ASCII / UNDEFINED: one byte per item
+        count = len(value) // _TIFF_TYPE_SIZE.get(type_, 1)  # BYTE / ASCII / UNDEFINED: one byte per item
         if len(value) <= 4:
             field = value.ljust(4, b"\x00")
         else:
@@ -90,7 +91,7 @@ def appended_ifd0(head: bytes, total_len: int, new_tags: dict[int, tuple[int, by
     ifd += struct.pack(order + "I", next_ifd)
     appended = b"\x00" * pad + bytes(ifd) + bytes(values)
     if new_ifd_offset + len(appended) >= 2**32:
-        raise MetadataError("the TIFF file would grow beyond 4 GB")
+        raise MetadataError(_("the TIFF file would grow beyond 4 GB"))
     return appended, new_ifd_offset
 
 
@@ -110,9 +111,22 @@ def tiff_read_tag(data: bytes, tag: int) -> bytes | None:
     return data[off : off + count] if off + count <= len(data) else None
 
 
+# Bytes per item of the TIFF field types we write (BYTE, ASCII, SHORT, LONG, RATIONAL, UNDEFINED).
+_TIFF_TYPE_SIZE = {1: 1, 2: 1, 3: 2, 4: 4, 5: 8, 7: 1}
+# IFD0 tags the EXIF standard requires in a JPEG (`exiftool -validate` checks them), for an EXIF block we
+# create from nothing: 72 dpi, resolution in inches, YCbCr samples centred. Little-endian, as the header.
+_REQUIRED_IFD0 = {
+    0x011A: (5, struct.pack("<II", 72, 1)),  # XResolution
+    0x011B: (5, struct.pack("<II", 72, 1)),  # YResolution
+    0x0128: (3, struct.pack("<H", 2)),  # ResolutionUnit: inches
+    0x0213: (3, struct.pack("<H", 1)),  # YCbCrPositioning: centred
+}
+
+
 def exif_with_tags(exif_tiff: bytes | None, new_tags: dict[int, tuple[int, bytes]]) -> bytes:
     if exif_tiff is None:
         exif_tiff = b"II*\x00" + struct.pack("<I", 8) + b"\x00\x00" + b"\x00\x00\x00\x00"
+        new_tags = {**_REQUIRED_IFD0, **new_tags}
     appended, offset = appended_ifd0(exif_tiff, len(exif_tiff), new_tags)
     order, _ = tiff_header(exif_tiff)
     return exif_tiff[:4] + struct.pack(order + "I", offset) + exif_tiff[8:] + appended

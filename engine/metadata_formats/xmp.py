@@ -1,12 +1,17 @@
 """XMP packets: merge the alt text (IPTC Alt Text (Accessibility) and dc:description, lang-alt x-default)
-into an existing packet, keeping every other property and language, and read it back."""
+into an existing packet, keeping every other property and language, and read it back. Alt text in a known
+language (an engine.lang_text.LangText, e.g. from a zh_CN batch) is also written as that language's
+alternative (`xml:lang="zh-CN"`), so a reader that picks by language finds it."""
 from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
 from io import BytesIO
 
+from describe_aloud.engine.i18n import _
+from describe_aloud.engine.lang_text import language_of
 from describe_aloud.engine.metadata_formats import MetadataError
+from describe_aloud.engine.text_safety import xml_text
 
 NS_X = "adobe:ns:meta/"
 NS_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
@@ -47,7 +52,7 @@ def _parse_xmp(packet: bytes) -> ET.Element:
             namespaces.setdefault(prefix, uri)
         root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise MetadataError(f"the existing XMP metadata is not valid XML ({exc})") from None
+        raise MetadataError(_("the existing XMP metadata is not valid XML ({reason})").format(reason=exc)) from None
     _register_prefixes(namespaces)
     return root
 
@@ -57,11 +62,37 @@ def _rdf_root(root: ET.Element) -> ET.Element:
         return root
     rdf = root.find(f"{{{NS_RDF}}}RDF")
     if rdf is None:
-        raise MetadataError("the existing XMP metadata has no rdf:RDF element")
+        raise MetadataError(_("the existing XMP metadata has no rdf:RDF element"))
     return rdf
 
 
 def _set_lang_alt(rdf: ET.Element, ns: str, name: str, text: str) -> None:
+    """Set the x-default alternative of a lang-alt property, keeping any other languages; for a text in a
+    known language (engine.lang_text.LangText), the alternative of that language too."""
+    _set_lang_alt_default(rdf, ns, name, text)
+    language = language_of(text)
+    if language:
+        _set_lang_alt_language(rdf, ns, name, str(text), language)
+
+
+def _set_lang_alt_language(rdf: ET.Element, ns: str, name: str, text: str, language: str) -> None:
+    """Set (or add after x-default) the `xml:lang=language` alternative of a lang-alt property that
+    _set_lang_alt_default has just made sure exists."""
+    lang_attr = f"{{{NS_XML}}}lang"
+    for desc in rdf.findall(f"{{{NS_RDF}}}Description"):
+        alt = desc.find(f"{{{ns}}}{name}/{{{NS_RDF}}}Alt")
+        if alt is None:
+            continue
+        same = next((li for li in alt.findall(f"{{{NS_RDF}}}li")
+                     if (li.get(lang_attr) or "").lower() == language.lower()), None)
+        if same is None:
+            same = ET.Element(f"{{{NS_RDF}}}li", {lang_attr: language})
+            alt.insert(1, same)
+        same.text = text
+        return
+
+
+def _set_lang_alt_default(rdf: ET.Element, ns: str, name: str, text: str) -> None:
     """Set the x-default alternative of a lang-alt property, keeping any other languages."""
     tag = f"{{{ns}}}{name}"
     lang_attr = f"{{{NS_XML}}}lang"
@@ -98,6 +129,7 @@ def build_xmp(alt_text: str, existing: bytes | None = None, *, padding: int = 10
 
     `existing`: a packet already in the file or sidecar; everything else in it is kept."""
     _register_prefixes()
+    alt_text = xml_text(alt_text)  # control characters / lone surrogates would make the packet invalid XML
     if existing and existing.strip(b" \t\r\n\x00"):
         root = _parse_xmp(existing)
         rdf = _rdf_root(root)

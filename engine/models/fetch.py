@@ -32,6 +32,7 @@ from typing import Callable
 
 from describe_aloud.engine.config import hub_cache_dir
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.models.fetch_errors import http_module, user_facing_errors
 from describe_aloud.engine.models.store import (
     PYTORCH_BIN_INDEX,
@@ -51,7 +52,7 @@ ProgressCallback = Callable[[int, int], None]
 DEFAULT_ENDPOINT = "https://huggingface.co"
 
 # Files a transformers model needs: configs, tokenizer, processor. Weights are chosen separately.
-SUPPORT_FILE_SUFFIXES = (".json", ".txt", ".model", ".tiktoken")
+SUPPORT_FILE_SUFFIXES = (".json", ".txt", ".model", ".tiktoken", ".spm")  # .spm: MarianMT's sentencepiece
 
 CHUNK_BYTES = 1 << 20
 # A dropped connection is retried (with a Range request) this many times in a row without new bytes
@@ -146,7 +147,7 @@ def _plan(hf_id: str, endpoint: str, cache_dir: Path) -> tuple[str, list[_Planne
     api = HfApi(endpoint=endpoint)
     commit = api.model_info(hf_id, revision=REVISION).sha
     if not commit:
-        raise UserFacingError(f"The model server did not say which version of {hf_id} to download.")
+        raise UserFacingError(_("The model server did not say which version of {hf_id} to download.").format(hf_id=hf_id))
     entries = {
         f.path: f
         for f in api.list_repo_tree(hf_id, recursive=True, revision=commit)
@@ -157,7 +158,7 @@ def _plan(hf_id: str, endpoint: str, cache_dir: Path) -> tuple[str, list[_Planne
         f.endswith(SAFETENSORS_SUFFIX) or PYTORCH_BIN_PATTERN.match(f) for f in wanted
     ):
         raise UserFacingError(
-            f"{hf_id} does not look like a model this app can load (no config.json and weights found)."
+            _("{hf_id} does not look like a model this app can load (no config.json and weights found).").format(hf_id=hf_id)
         )
     folder = repo_folder(hf_id, cache_dir)
     planned = []
@@ -165,7 +166,7 @@ def _plan(hf_id: str, endpoint: str, cache_dir: Path) -> tuple[str, list[_Planne
         resolve_url = hf_hub_url(hf_id, path, revision=commit, endpoint=endpoint)
         meta = get_hf_file_metadata(resolve_url, endpoint=endpoint)
         if not meta.etag:
-            raise UserFacingError(f"The model server sent no checksum for {path} of {hf_id}.")
+            raise UserFacingError(_("The model server sent no checksum for {path} of {hf_id}.").format(path=path, hf_id=hf_id))
         lfs = entries[path].lfs
         sha256 = lfs.sha256 if lfs is not None and lfs.sha256 == meta.etag else None
         size = meta.size if meta.size is not None else entries[path].size
@@ -181,8 +182,8 @@ def _check_free_space(planned: list[_PlannedFile], cache_dir: Path, name: str) -
     free = shutil.disk_usage(cache_dir).free
     if needed > free:
         raise UserFacingError(
-            f"There is not enough free disk space for {name}: it needs {format_bytes(needed)} more, "
-            f"and {cache_dir} has {format_bytes(free)} free. Free some space and run the same command again."
+            _("There is not enough free disk space for {name}: it needs {size} more, and {cache_dir} has "
+              "{size2} free. Free some space and run the same command again.").format(name=name, size=format_bytes(needed), cache_dir=cache_dir, size2=format_bytes(free))
         )
 
 
@@ -222,8 +223,8 @@ def _stream_once(
             for chunk in response.iter_bytes():
                 if cancel is not None and cancel.is_set():
                     raise DownloadCancelled(
-                        "The download was stopped. What was fetched is kept; run the same command again "
-                        "to resume it."
+                        _("The download was stopped. What was fetched is kept; run the same command again "
+                        "to resume it.")
                     )
                 fh.write(chunk)
                 progress.add(len(chunk))
@@ -243,8 +244,8 @@ def _verify_and_publish(planned: _PlannedFile, progress: _Progress) -> None:
         planned.partial.unlink(missing_ok=True)
         progress.add(-actual)
         raise UserFacingError(
-            f"The downloaded file {planned.path} was damaged on the way and has been deleted. "
-            "Run the same command again to fetch it again."
+            _("The downloaded file {path} was damaged on the way and has been deleted. Run the same "
+              "command again to fetch it again.").format(path=planned.path)
         )
     os.replace(planned.partial, planned.blob)
 
@@ -281,7 +282,7 @@ def _fetch_file(planned: _PlannedFile, progress: _Progress, cancel: threading.Ev
                 attempts_without_progress += 1
                 if attempts_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS:
                     raise UserFacingError(
-                        f"The model server keeps sending {planned.path} in a way that cannot be resumed."
+                        _("The model server keeps sending {path} in a way that cannot be resumed.").format(path=planned.path)
                     ) from None
             except (http.TransportError, ConnectionError):
                 # A dropped connection: keep what arrived and ask for the rest, a few times.

@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from describe_aloud.engine.config import hub_cache_dir
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import user_command
 from describe_aloud.engine.models.store import REVISION, display_name
 
@@ -44,38 +45,40 @@ def user_facing_errors(hf_id: str, endpoint: str) -> Iterator[None]:
         raise
     except OfflineModeIsEnabled as exc:
         raise UserFacingError(
-            f"Could not download {name}: downloads are switched off on this computer (HF_HUB_OFFLINE is set). "
-            "Unset HF_HUB_OFFLINE and run the same command again."
+            _("Could not download {name}: downloads are switched off on this computer (HF_HUB_OFFLINE is "
+              "set). Unset HF_HUB_OFFLINE and run the same command again.").format(name=name)
         ) from exc
     except GatedRepoError as exc:
         raise UserFacingError(
-            f"The model server only gives {hf_id} to signed-in users who accepted its licence. Accept it on "
-            "the model's web page, sign in with `hf auth login`, and run the same command again."
+            _("The model server only gives {hf_id} to signed-in users who accepted its licence. Accept "
+              "it on the model's web page, sign in with `hf auth login`, and run the same command again.").format(hf_id=hf_id)
         ) from exc
     except RepositoryNotFoundError as exc:
         raise UserFacingError(
-            f"The model server {host} has no model called {hf_id}. Check the name; "
-            f"`{user_command('models', 'list')}` shows the known models."
+            _("The model server {host} has no model called {hf_id}. Check the name; `{command}` shows "
+              "the known models.").format(host=host, hf_id=hf_id, command=user_command('models', 'list'))
         ) from exc
     except RevisionNotFoundError as exc:
-        raise UserFacingError(f"The model server has no {REVISION!r} version of {hf_id}.") from exc
+        raise UserFacingError(_("The model server has no {revision!r} version of {hf_id}.").format(revision=REVISION, hf_id=hf_id)) from exc
     except HfHubHTTPError as exc:
         status = exc.response.status_code if exc.response is not None else None
         if status is not None and (status >= 500 or status in (408, 429)):
             raise UserFacingError(
-                f"The model server {host} is not answering properly right now (error {status}). "
-                f"Try again later; {resume}"
+                _("The model server {host} is not answering properly right now (error {status}). Try again "
+                  "later; {resume}").format(host=host, status=status, resume=resume)
             ) from exc
         raise UserFacingError(
-            f"The model server {host} refused to send {name} (error {status}). Check the name and try again."
+            _("The model server {host} refused to send {name} (error {status}). Check the name and try "
+              "again.").format(host=host, name=name, status=status)
         ) from exc
     except (http.TransportError, LocalEntryNotFoundError, ConnectionError, TimeoutError) as exc:
         raise UserFacingError(
-            f"Could not reach the model server ({host}) to download {name}. Check your connection; {resume}"
+            _("Could not reach the model server ({host}) to download {name}. Check your connection; "
+              "{resume}").format(host=host, name=name, resume=resume)
         ) from exc
     except OSError as exc:
         if exc.errno == errno.ENOSPC:
             raise UserFacingError(
-                f"The disk is full while downloading {name}. Free some space; {resume}"
+                _("The disk is full while downloading {name}. Free some space; {resume}").format(name=name, resume=resume)
             ) from exc
-        raise UserFacingError(f"Could not save {name} to {hub_cache_dir()}: {exc.strerror or exc}.") from exc
+        raise UserFacingError(_("Could not save {name} to {folder}: {value}.").format(name=name, folder=hub_cache_dir(), value=exc.strerror or exc)) from exc

@@ -14,6 +14,7 @@ from pathlib import Path
 from describe_aloud.engine.catalog import CATALOG, CatalogEntry, catalog_entry
 from describe_aloud.engine.config import hub_cache_dir
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 
 REVISION = "main"
 HF_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*/[A-Za-z0-9_.-]+$")
@@ -76,8 +77,8 @@ def resolve_name(name_or_id: str) -> str:
     if HF_ID_PATTERN.match(text) and "--" not in text and ".." not in text:
         return text
     raise UserFacingError(
-        f"There is no model called {text!r}. Known models: {', '.join(catalog_names())}. "
-        "You can also give a Hugging Face id such as microsoft/git-base-coco."
+        _("There is no model called {text!r}. Known models: {items}. You can also give a Hugging "
+          "Face id such as microsoft/git-base-coco.").format(text=text, items=', '.join(catalog_names()))
     )
 
 
@@ -212,7 +213,7 @@ def remove(name_or_id: str) -> int:
     cache_dir = hub_cache_dir()
     folder = repo_folder(hf_id, cache_dir)
     if not folder.is_dir():
-        raise UserFacingError(f"{display_name(hf_id)} is not downloaded, so there is nothing to remove.")
+        raise UserFacingError(_("{name} is not downloaded, so there is nothing to remove.").format(name=display_name(hf_id)))
     freed = 0
     try:
         cache_info = scan_cache_dir(cache_dir)

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import N_, _, current_language
 
 log = logging.getLogger(__name__)
 
@@ -36,9 +37,9 @@ SYNTH_TIMEOUT_PER_CHAR_S = 0.01
 MAX_RESTARTS = 3
 RESTART_WINDOW_S = 60.0
 
-HUNG_MESSAGE = "The voice stopped responding and was restarted."
-DIED_MESSAGE = "The voice stopped unexpectedly and was restarted."
-GAVE_UP_MESSAGE = "The voice keeps failing, so speech is switched off until the app is restarted."
+HUNG_MESSAGE = N_("The voice stopped responding and was restarted.")
+DIED_MESSAGE = N_("The voice stopped unexpectedly and was restarted.")
+GAVE_UP_MESSAGE = N_("The voice keeps failing, so speech is switched off until the app is restarted.")
 
 
 class SpeechUnavailable(UserFacingError):
@@ -142,7 +143,7 @@ class VoiceProcess:
             except subprocess.TimeoutExpired:
                 incarnation.process.kill()
                 incarnation.process.wait()
-            self._end(incarnation, SpeechUnavailable("Speech was closed."))
+            self._end(incarnation, SpeechUnavailable(_("Speech was closed.")))
         for thread in self._threads:
             thread.join(timeout)
 
@@ -152,7 +153,7 @@ class VoiceProcess:
         future: Future = Future()
         with self._lock:
             if self._unavailable or self._closed:
-                future.set_exception(SpeechUnavailable(self._unavailable or "Speech was closed."))
+                future.set_exception(SpeechUnavailable(self._unavailable or _("Speech was closed.")))
                 return future
             rid = next(self._ids)
             message["id"] = rid
@@ -182,6 +183,9 @@ class VoiceProcess:
         """Start a worker (lock held)."""
         env = dict(os.environ)
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # The voice process's own messages (a missing voice, no speech engine) in the app's language, which
+        # --language or Settings may have set apart from the system's.
+        env["LANGUAGE"] = current_language()
         try:
             process = subprocess.Popen(
                 [sys.executable, "-m", self._worker_module],
@@ -191,7 +195,7 @@ class VoiceProcess:
         except OSError as exc:  # no Python to run it with, too many processes...: speech off, app on
             self._current = None
             if self._unavailable is None:
-                self._unavailable = f"Speech is unavailable: the voice process could not start ({exc})."
+                self._unavailable = _("Speech is unavailable: the voice process could not start ({reason}).").format(reason=exc)
                 if self._on_problem:
                     self._on_problem(self._unavailable)
             return
@@ -226,7 +230,7 @@ class VoiceProcess:
         with self._lock:
             if self._current is not incarnation or self._closed:
                 return
-            self._recover(incarnation, DIED_MESSAGE)
+            self._recover(incarnation, _(DIED_MESSAGE))
 
     def _handle(self, incarnation: _Incarnation, message: dict[str, Any]) -> None:
         kind = message.get("type")
@@ -267,14 +271,14 @@ class VoiceProcess:
                     continue
                 if not incarnation.ready:
                     if now - incarnation.started_at > self._startup_timeout:
-                        self._recover(incarnation, HUNG_MESSAGE)
+                        self._recover(incarnation, _(HUNG_MESSAGE))
                     continue
                 for request in incarnation.outstanding.values():
                     if request.begun_at is not None and now - request.begun_at > synth_timeout(
                         request.text, self._timeout_base
                     ):
                         log.warning("voice process hung on %r; restarting it", request.text[:60])
-                        self._recover(incarnation, HUNG_MESSAGE)
+                        self._recover(incarnation, _(HUNG_MESSAGE))
                         break
 
     def _recover(self, incarnation: _Incarnation, message: str) -> None:
@@ -282,7 +286,7 @@ class VoiceProcess:
         now = time.monotonic()
         self._restarts = [t for t in self._restarts if now - t < RESTART_WINDOW_S] + [now]
         if len(self._restarts) > MAX_RESTARTS:
-            self._give_up(incarnation, GAVE_UP_MESSAGE)
+            self._give_up(incarnation, _(GAVE_UP_MESSAGE))
             return
         incarnation.process.kill()
         self._start_process()

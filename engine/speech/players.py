@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Callable, Protocol
 
 from describe_aloud.engine import environment
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -306,10 +307,10 @@ class FallbackPlayer:
             self._announced = True
         tried = f" (tried {', '.join(self._tried)})" if self._tried else ""
         if platform.system() == "Linux":
-            hint = "install alsa-utils (sudo apt install alsa-utils) or check the sound device"
+            hint = _("install alsa-utils (sudo apt install alsa-utils) or check the sound device")
         else:
-            hint = "check the sound device"
-        message = f"Speech cannot be heard: no working sound output was found{tried}; {hint}."
+            hint = _("check the sound device")
+        message = _("Speech cannot be heard: no working sound output was found{tried}; {hint}.").format(tried=tried, hint=hint)
         log.info(message)
         if self._on_no_sound:
             self._on_no_sound(message)

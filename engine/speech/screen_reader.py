@@ -123,7 +123,6 @@ class SpdSayScreenReader:
 
     def __init__(self, executable: str) -> None:
         self._exe = executable
-        self._cancellers: list[subprocess.Popen[bytes]] = []
 
     def _run(self, *args: str) -> None:
         try:
@@ -137,28 +136,15 @@ class SpdSayScreenReader:
             raise ScreenReaderError(done.stderr.decode("utf-8", "replace").strip() or f"exit {done.returncode}")
 
     def speak(self, text: str, interrupt: bool) -> None:
-        if interrupt:
-            self._run("--cancel")
+        # Never "spd-say --cancel": it cancels every client's speech, the screen reader's included.
+        # spd-say cannot cancel only its own messages, so `interrupt` and stop() do nothing here.
         self._run("--", text)
 
     def stop(self) -> None:
-        """Started, not waited for: stop() must return at once (finished ones are reaped later)."""
-        self._cancellers = [p for p in self._cancellers if p.poll() is None]
-        try:
-            self._cancellers.append(subprocess.Popen(
-                [self._exe, "--cancel"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            ))
-        except OSError:
-            log.debug("spd-say --cancel failed", exc_info=True)
+        """Nothing: see speak()."""
 
     def close(self) -> None:
-        for process in self._cancellers:
-            try:
-                process.wait(1)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        self._cancellers = []
+        pass
 
 
 class SpeechdScreenReader:
@@ -166,14 +152,29 @@ class SpeechdScreenReader:
 
     name = "speech-dispatcher"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, language: str | None = None) -> None:
         self._client = client
+        self._language = language  # the app's language, None: speech-dispatcher's own default
 
     def speak(self, text: str, interrupt: bool) -> None:
+        """Mixed-language text (Chinese and English...) goes in runs, each with its language set, so that
+        speech-dispatcher picks a voice for it; then the app's language is set back."""
+        from describe_aloud.engine.i18n import current_language
+
+        from .language_runs import language_switches
+
+        own = self._language or current_language()
         try:
             if interrupt:
                 self._client.cancel()
-            self._client.speak(text)
+            runs = language_switches(text, own)
+            if len(runs) <= 1:
+                self._client.speak(text)
+                return
+            for run in runs:
+                self._client.set_language(run.language or own)
+                self._client.speak(run.text)
+            self._client.set_language(own)
         except Exception as exc:  # noqa: BLE001 - SSIPCommunicationError and socket errors
             raise ScreenReaderError(str(exc)) from exc
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import N_, _
 
 from .callbacks import Callback, CallbackThread
 from .client import (
@@ -36,14 +37,15 @@ from .client import (
     VoiceRestarted,
     synth_timeout,
 )
+from .language_runs import VoiceChooser, VoiceInfo, sentence_runs
 from .players import FallbackPlayer, Playback, Player, choose_players
 from .screen_reader import ScreenReader, ScreenReaderError, find_screen_reader
 from .sentences import split_sentences
 
 log = logging.getLogger(__name__)
 
-NO_SCREEN_READER_MESSAGE = "No screen reader was found, so the app's own voice is speaking."
-SCREEN_READER_FAILED_MESSAGE = "The screen reader did not answer, so the app's own voice is speaking."
+NO_SCREEN_READER_MESSAGE = N_("No screen reader was found, so the app's own voice is speaking.")
+SCREEN_READER_FAILED_MESSAGE = N_("The screen reader did not answer, so the app's own voice is speaking.")
 
 # Sentences synthesised ahead of the one playing: enough that the next is always ready (espeak-ng is
 # ~100x faster than real time), few enough that a long OCR text is not synthesised all at once.
@@ -65,6 +67,7 @@ class _Utterance:
     interrupt: bool
     cancelled: threading.Event = field(default_factory=threading.Event)
     futures: dict[int, Future] = field(default_factory=dict)  # sentence index -> its WAV
+    voices: list[str | None] = field(default_factory=list)  # sentence index -> voice (None: the chosen one)
 
     def cancel(self) -> None:
         self.cancelled.set()
@@ -201,7 +204,7 @@ class Speaker:
 
     def set_output(self, output: str) -> None:
         """"own" voice or "screen_reader" for texts said from now on."""
-        if output not in ("own", "screen_reader"):
+        if output not in ("own", "screen_reader", "auto"):  # auto: chosen by the app (gui.speech_router)
             raise ValueError(f"unknown speech output {output!r}")
         with self._lock:
             self._output = output
@@ -236,9 +239,9 @@ class Speaker:
             except VoiceRestarted:
                 if attempt == 0:
                     continue
-                raise SpeechUnavailable("The voice stopped responding; the audio was not saved.") from None
+                raise SpeechUnavailable(_("The voice stopped responding; the audio was not saved.")) from None
             except RuntimeError as exc:
-                raise SpeechUnavailable(f"The voice could not produce audio: {exc}") from exc
+                raise SpeechUnavailable(_("The voice could not produce audio: {reason}").format(reason=exc)) from exc
             shutil.move(str(produced), str(path))
             return path
         raise AssertionError("unreachable")
@@ -290,7 +293,7 @@ class Speaker:
 
     def _voice_problem(self, message: str) -> None:
         """From the voice process: a restart is reported every time; lasting states once."""
-        if message in (HUNG_MESSAGE, DIED_MESSAGE):
+        if message in (_(HUNG_MESSAGE), _(DIED_MESSAGE)):  # translated where the voice process says them
             self._report(message)
         else:
             self._report_once(message)
@@ -318,7 +321,7 @@ class Speaker:
                 self._speak(utterance)
             except Exception:  # noqa: BLE001 - one bad utterance must not end speech for good
                 log.exception("speaking %r failed", utterance.text[:60])
-                self._report("Speech failed for this text; the next one will be spoken.")
+                self._report(_("Speech failed for this text; the next one will be spoken."))
             finally:
                 with self._lock:
                     self._current = None
@@ -328,7 +331,11 @@ class Speaker:
     def _speak(self, utterance: _Utterance) -> None:
         if self._output == "screen_reader" and self._speak_with_screen_reader(utterance):
             return
-        sentences = split_sentences(utterance.text)
+        # Sentences cut where the language changes, each run with a voice for its language (language_runs).
+        runs = sentence_runs(split_sentences(utterance.text))
+        sentences = [run.text for run in runs]
+        chooser = self._voice_chooser()
+        utterance.voices = [chooser.voice_for(run.language) for run in runs]
         started = False
         try:
             index = 0
@@ -365,8 +372,10 @@ class Speaker:
         for index in range(start, min(len(sentences), start + LOOKAHEAD_SENTENCES)):
             if not again and index in utterance.futures:
                 continue
+            run_voice = utterance.voices[index] if index < len(utterance.voices) else None
             future = self._process.synthesise(
-                sentences[index], self._new_wav_path(), gen=utterance.gen, voice=voice, rate=rate, volume=volume
+                sentences[index], self._new_wav_path(), gen=utterance.gen, voice=run_voice or voice, rate=rate,
+                volume=volume,
             )
             with self._lock:
                 utterance.futures[index] = future
@@ -393,7 +402,7 @@ class Speaker:
             except SpeechUnavailable:
                 return None
             except RuntimeError as exc:
-                self._report(f"The voice could not say a sentence: {exc}")
+                self._report(_("The voice could not say a sentence: {reason}").format(reason=exc))
                 return None
             else:
                 with self._lock:  # cancel() may be iterating the futures on another thread
@@ -402,6 +411,15 @@ class Speaker:
                 return wav
         return None
 
+    def _voice_chooser(self) -> VoiceChooser:
+        """Voices for the languages of a text, given the user's voice (see language_runs)."""
+        from describe_aloud.engine.i18n import current_language
+
+        with self._lock:
+            chosen = self._voice
+        installed = [VoiceInfo(v.id, tuple(v.languages)) for v in self.voices()]
+        return VoiceChooser(installed, chosen, current_language() or "en")
+
     def _speak_with_screen_reader(self, utterance: _Utterance) -> bool:
         """Hand the text to the screen reader; False (own voice takes over) when there is none or it fails."""
         if not self._screen_reader_searched:
@@ -409,13 +427,13 @@ class Speaker:
             self._screen_reader = find_screen_reader()
         reader = self._screen_reader
         if reader is None:
-            self._report_once(NO_SCREEN_READER_MESSAGE)
+            self._report_once(_(NO_SCREEN_READER_MESSAGE))
             return False
         try:
             reader.speak(utterance.text, interrupt=utterance.interrupt)
         except ScreenReaderError as exc:
             log.warning("screen reader %s failed: %s", reader.name, exc)
-            self._report_once(SCREEN_READER_FAILED_MESSAGE)
+            self._report_once(_(SCREEN_READER_FAILED_MESSAGE))
             return False
         self._callbacks.post(self._on_started, utterance.text)
         self._callbacks.post(self._on_finished, utterance.text)

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any, Callable, TextIO
 
 from describe_aloud.engine import environment
+from describe_aloud.engine.i18n import _
 
 from .players import wav_duration
 
@@ -50,14 +51,14 @@ def unavailable_message(detail: str = "") -> str:
     """The one sentence a user hears/reads when the voice cannot start, naming what to install."""
     system = platform.system()
     if system == "Linux":
-        hint = "install espeak-ng (sudo apt install espeak-ng)"
+        hint = _("install espeak-ng (sudo apt install espeak-ng)")
     elif system == "Darwin":
-        hint = "install pyobjc (pip install pyobjc), or choose screen reader output"
+        hint = _("install pyobjc (pip install pyobjc), or choose screen reader output")
     elif system == "Windows":
-        hint = "install pywin32 (pip install pywin32), or choose screen reader output"
+        hint = _("install pywin32 (pip install pywin32), or choose screen reader output")
     else:
-        hint = "install espeak-ng"
-    message = f"Speech is unavailable: {hint}."
+        hint = _("install espeak-ng")
+    message = _("Speech is unavailable: {hint}.").format(hint=hint)
     if detail:
         message += f" ({detail})"
     return message
@@ -134,7 +135,7 @@ class _Voice:
         warning = None
         resolved = self.resolve(voice)
         if voice and resolved is None:
-            warning = f"The voice {voice!r} is not installed; using the default voice."
+            warning = _("The voice {voice!r} is not installed; using the default voice.").format(voice=voice)
         target = {"voice": resolved or self._default_voice, "rate": rate, "volume": volume}
         changed = False
         for name, value in target.items():
@@ -206,12 +207,12 @@ def _start_engine() -> tuple[_Voice | None, str]:
     try:
         import pyttsx3
     except ImportError:
-        return None, "Speech is unavailable: install pyttsx3 (pip install pyttsx3)."
+        return None, _("Speech is unavailable: install pyttsx3 (pip install pyttsx3).")
     try:
         engine = pyttsx3.init(driver)
         return _Voice(engine), ""
     except Exception as exc:  # noqa: BLE001 - any start failure means "no voice", reported once
-        detail = f"voice driver {driver!r}: {exc}" if driver else str(exc)
+        detail = _("voice driver {driver!r}: {reason}").format(driver=driver, reason=exc) if driver else str(exc)
         return None, unavailable_message(detail)
 
 

@@ -16,6 +16,7 @@ from PIL import Image
 from describe_aloud.engine.captioners.base import CaptionResult
 from describe_aloud.engine.device import resolve_device, resolve_precision, torch_dtype
 from describe_aloud.engine.errors import ModelLoadError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.training.checkpoint import load_checkpoint
 from describe_aloud.engine.training.model import CaptionModel, ModelConfig
 from describe_aloud.engine.training.preprocessing import Preprocessing
@@ -144,7 +145,7 @@ def load_seed_captioner(
     try:
         model, vocab, preprocess = build_model(checkpoint)
     except (KeyError, RuntimeError, ValueError) as exc:
-        raise ModelLoadError(f"The checkpoint {path} does not match the seed model ({exc}).") from exc
+        raise ModelLoadError(_("The checkpoint {path} does not match the seed model ({reason}).").format(path=path, reason=exc)) from exc
     device = resolve_device(device)
     precision = "fp32" if precision == "auto" and device == "cpu" else resolve_precision(precision, device)
     model.eval()

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from describe_aloud.engine.errors import ModelLoadError, UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import user_command
 
 FORMAT = "describe-aloud-seed"
@@ -34,16 +35,32 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint made by `train` (tensors and plain data only: weights_only=True)."""
     path = Path(path)
     if not path.is_file():
-        raise UserFacingError(f"The checkpoint {path} does not exist.")
+        raise UserFacingError(_("The checkpoint {path} does not exist.").format(path=path))
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # a corrupt or foreign file: many exception types, all mean the same to the user
-        raise ModelLoadError(f"The checkpoint {path} could not be read ({type(exc).__name__}: {exc}).") from exc
+        raise ModelLoadError(_unreadable_checkpoint(path, exc)) from exc
     if not isinstance(checkpoint, dict) or checkpoint.get("format") != FORMAT:
-        raise ModelLoadError(f"{path} is not a checkpoint made by '{user_command('train')}'.")
+        raise ModelLoadError(_("{path} is not a checkpoint made by '{command}'.").format(path=path, command=user_command('train')))
     if int(checkpoint.get("version", 0)) > VERSION:
-        raise ModelLoadError(f"{path} was made by a newer version of this program; please update it.")
+        raise ModelLoadError(_("{path} was made by a newer version of this program; please update it.").format(path=path))
     return checkpoint
+
+
+def _unreadable_checkpoint(path: Path, exc: Exception) -> str:
+    """Why a checkpoint could not be read, in our words. torch's own message for a file holding pickled
+    objects advises retrying with weights_only=False, which would run whatever code the file carries: the
+    wrong advice about a file that may be hostile, so it is never passed on."""
+    import pickle
+
+    text = str(exc)
+    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in text or "Weights only load failed" in text:
+        return _("{path} holds program objects, not only weights, so it was not loaded: loading it could run "
+                 "code hidden in the file. Only checkpoints made by '{command}' can be used.").format(
+            path=path, command=user_command("train"))
+    reason = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+    return _("The checkpoint {path} could not be read ({name__}: {reason}).").format(
+        path=path, name__=type(exc).__name__, reason=reason)
 
 
 def rng_state() -> dict[str, Any]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 
 BEST_METRICS = ("bleu4", "cider")
 ENCODERS = (
@@ -75,23 +76,26 @@ class TrainConfig:
     def validate(self) -> None:
         problems = []
         if self.model.encoder not in ENCODERS:
-            problems.append(f"encoder {self.model.encoder!r} is not one of {', '.join(ENCODERS)}")
+            problems.append(_("encoder {encoder!r} is not one of {choices}").format(
+                encoder=self.model.encoder, choices=", ".join(ENCODERS)))
         if self.epochs < 1:
-            problems.append("epochs must be at least 1")
+            problems.append(_("epochs must be at least 1"))
         if self.batch_size < 1:
-            problems.append("batch size must be at least 1")
+            problems.append(_("batch size must be at least 1"))
         if self.beam < 1:
-            problems.append("beam size must be at least 1")
+            problems.append(_("beam size must be at least 1"))
         if self.unfreeze_epoch is not None and self.unfreeze_epoch < 1:
-            problems.append("the unfreeze epoch counts from 1")
+            problems.append(_("the unfreeze epoch counts from 1"))
         if self.best_metric not in BEST_METRICS:
-            problems.append(f"best metric must be one of {', '.join(BEST_METRICS)}")
+            problems.append(_("best metric must be one of {choices}").format(choices=", ".join(BEST_METRICS)))
         if self.amp not in ("auto", "on", "off"):
-            problems.append("amp must be auto, on or off")
+            problems.append(_("amp must be auto, on or off"))
         if self.image_size < 32:
-            problems.append("image size must be at least 32 pixels")
+            problems.append(_("image size must be at least 32 pixels"))
         if problems:
-            raise UserFacingError("The training configuration is not valid: " + "; ".join(problems) + ".")
+            # Translators: {problems} is a list of the problems above, separated by semicolons.
+            raise UserFacingError(_("The training configuration is not valid: {problems}.").format(
+                problems="; ".join(problems)))
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -102,12 +106,12 @@ class TrainConfig:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
         if unknown:
-            raise UserFacingError(f"Unknown training option(s) in the configuration: {', '.join(unknown)}.")
+            raise UserFacingError(_("Unknown training option(s) in the configuration: {items}.").format(items=', '.join(unknown)))
         model = data.pop("model", {}) or {}
         model_known = set(ModelConfig.__dataclass_fields__)
         unknown_model = sorted(set(model) - model_known)
         if unknown_model:
-            raise UserFacingError(f"Unknown model option(s) in the configuration: {', '.join(unknown_model)}.")
+            raise UserFacingError(_("Unknown model option(s) in the configuration: {items}.").format(items=', '.join(unknown_model)))
         return cls(model=ModelConfig(**model), **data)
 
     def save(self, path: str | Path) -> None:
@@ -123,13 +127,13 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise UserFacingError(f"Cannot read the configuration file {path}: {exc.strerror or exc}.") from exc
+        raise UserFacingError(_("Cannot read the configuration file {path}: {value}.").format(path=path, value=exc.strerror or exc)) from exc
     try:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
         return json.loads(text)
     except (ValueError, tomllib.TOMLDecodeError) as exc:
-        raise UserFacingError(f"The configuration file {path} is not valid {path.suffix[1:].upper() or 'JSON'}: {exc}.") from exc
+        raise UserFacingError(_("The configuration file {path} is not valid {value}: {reason}.").format(path=path, value=path.suffix[1:].upper() or 'JSON', reason=exc)) from exc
 
 
 def merge(base: dict[str, Any], overrides: dict[str, Any], *, skip_none: bool = True) -> dict[str, Any]:

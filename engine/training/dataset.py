@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 
 SPLITS = ("train", "val", "test")
 
@@ -53,7 +54,7 @@ class CaptionData:
         if name is None or name == "all":
             return list(self.records)
         if name not in SPLITS:
-            raise UserFacingError(f"Unknown split {name!r}: choose train, val, test or all.")
+            raise UserFacingError(_("Unknown split {name!r}: choose train, val, test or all.").format(name=name))
         if self.has_splits:
             return [r for r in self.records if r.split == name]
         held_out = [r for r in self.records if _stable_fraction(r.key) < 0.05]
@@ -75,11 +76,11 @@ def load_caption_data(data_file: str | Path, images_dir: str | Path) -> CaptionD
     try:
         raw = json.loads(data_file.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise UserFacingError(f"Cannot read the caption file {data_file}: {exc.strerror or exc}.") from exc
+        raise UserFacingError(_("Cannot read the caption file {data_file}: {value}.").format(data_file=data_file, value=exc.strerror or exc)) from exc
     except ValueError as exc:
-        raise UserFacingError(f"The caption file {data_file} is not valid JSON: {exc}.") from exc
+        raise UserFacingError(_("The caption file {data_file} is not valid JSON: {reason}.").format(data_file=data_file, reason=exc)) from exc
     if not images_dir.is_dir():
-        raise UserFacingError(f"The image folder {images_dir} does not exist.")
+        raise UserFacingError(_("The image folder {images_dir} does not exist.").format(images_dir=images_dir))
     if isinstance(raw, dict) and "annotations" in raw and "images" in raw:
         records, fmt = _coco_records(raw, images_dir), "coco"
     elif isinstance(raw, dict) and isinstance(raw.get("images"), list) and all(
@@ -88,13 +89,13 @@ def load_caption_data(data_file: str | Path, images_dir: str | Path) -> CaptionD
         records, fmt = _karpathy_records(raw, images_dir), "karpathy"
     else:
         raise UserFacingError(
-            f"{data_file} is neither a COCO-style caption file (keys 'images' and 'annotations') nor a "
-            "Karpathy split file (images with 'sentences')."
+            _("{data_file} is neither a COCO-style caption file (keys 'images' and 'annotations') nor a "
+              "Karpathy split file (images with 'sentences').").format(data_file=data_file)
         )
     present = [r for r in records if r.path.is_file() and r.captions]
     missing = [r.key for r in records if not r.path.is_file()]
     if not present:
-        raise UserFacingError(f"None of the images listed in {data_file} were found in {images_dir}.")
+        raise UserFacingError(_("None of the images listed in {data_file} were found in {images_dir}.").format(data_file=data_file, images_dir=images_dir))
     return CaptionData(present, fmt, missing)
 
 
@@ -156,7 +157,7 @@ class CaptionPairs:
         try:
             tensor = self.preprocess(load_image(str(self.records[index].path)))
         except OSError as exc:
-            raise UserFacingError(f"Cannot read the image {self.records[index].path}: {exc}.") from exc
+            raise UserFacingError(_("Cannot read the image {path}: {reason}.").format(path=self.records[index].path, reason=exc)) from exc
         if self._cache is not None:
             self._cache[index] = tensor
         return tensor
@@ -170,9 +171,9 @@ def collate_pairs(batch):
     """[(image, ids)] -> images (B, 3, S, S), padded captions (B, T) with 0 = <pad>."""
     import torch
 
-    images = torch.stack([image for image, _ in batch])
-    longest = max(len(ids) for _, ids in batch)
+    images = torch.stack([image for image, _ids in batch])
+    longest = max(len(ids) for _caption, ids in batch)
     captions = torch.zeros(len(batch), longest, dtype=torch.long)
-    for row, (_, ids) in enumerate(batch):
+    for row, (_image, ids) in enumerate(batch):
         captions[row, : len(ids)] = torch.tensor(ids)
     return images, captions

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from describe_aloud.engine.captioners.base import Captioner
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.training.dataset import load_caption_data
 from describe_aloud.engine.training.metrics import METRIC_NAMES, Scores, score_captions
 
@@ -83,7 +84,7 @@ def evaluate(
     if max_images:
         records = records[:max_images]
     if not records:
-        raise UserFacingError(f"The caption file {data} has no images in the split {split!r}.")
+        raise UserFacingError(_("The caption file {data} has no images in the split {split!r}.").format(data=data, split=split))
     captioner = load_captioner(model, precision=precision, device=device, local_files_only=True)
     if beam is not None and not set_beam_size(captioner, beam):
         log(f"Note: {model} has no beam-size setting; it decodes its own way (--beam ignored).")
@@ -106,7 +107,7 @@ def evaluate(
         bar.update(len(records[start : start + batch_size]))
     bar.close()
     if not captions:
-        raise UserFacingError("None of the images could be read, so nothing was scored.")
+        raise UserFacingError(_("None of the images could be read, so nothing was scored."))
     references = {key: list(r.captions) for r in records for key in [r.key] if key in captions}
     scores = score_captions(references, captions, with_meteor=with_meteor)
     return EvaluationResult(model, str(data), split, captions, references, scores,

@@ -13,6 +13,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.training.config import ENCODERS, ModelConfig
 
 # ---- encoder -----------------------------------------------------------------------------------------
@@ -22,15 +23,15 @@ def _backbone_blocks(name: str, pretrained: bool) -> tuple[list[nn.Module], int]
     import torchvision
 
     if name not in ENCODERS:
-        raise UserFacingError(f"Unknown encoder {name!r}. Choose one of: {', '.join(ENCODERS)}.")
+        raise UserFacingError(_("Unknown encoder {name!r}. Choose one of: {items}.").format(name=name, items=', '.join(ENCODERS)))
     weights = "DEFAULT" if pretrained else None
     try:
         net = torchvision.models.get_model(name, weights=weights)
     except (OSError, RuntimeError, ValueError) as exc:  # URLError is an OSError
         raise UserFacingError(
-            f"Could not get the ImageNet weights for {name} ({exc}). torchvision downloads them once into "
-            f"its cache (~/.cache/torch); connect to the network once, or train without them with "
-            f"--no-pretrained (or weights none / pretrained = false in the config file)."
+            _("Could not get the ImageNet weights for {name} ({reason}). torchvision downloads them once "
+              "into its cache (~/.cache/torch); connect to the network once, or train without them with "
+              "--no-pretrained (or weights none / pretrained = false in the config file).").format(name=name, reason=exc)
         ) from exc
     if name.startswith("resnet"):
         stem = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool)
@@ -199,7 +200,7 @@ class CaptionModel(nn.Module):
         words = torch.full((batch,), self.start_id, dtype=torch.long, device=features.device)
         ids, alphas = [], []
         done = torch.zeros(batch, dtype=torch.bool, device=features.device)
-        for _ in range(max_len):
+        for _step in range(max_len):
             logits, alpha, h, c = self.decoder.step(features, att_enc, words, h, c)
             words = logits.argmax(dim=1)
             ids.append(words)

@@ -58,8 +58,11 @@ class Preprocessing:
 
 
 def load_image(path: str) -> Image.Image:
-    """Open an image file fully (so the file handle is closed) as RGB."""
-    with Image.open(path) as image:
+    """Open an image file fully (so the file handle is closed) as RGB. Through the regular-file gate: a FIFO
+    in a training folder is refused instead of hanging the run (engine.safe_files)."""
+    from describe_aloud.engine.safe_files import open_regular
+
+    with open_regular(path) as fh, Image.open(fh) as image:
         image.load()
         return ImageOps.exif_transpose(image).convert("RGB")
 

@@ -24,6 +24,7 @@ import torch.nn.functional as F
 
 from describe_aloud.engine.device import resolve_device
 from describe_aloud.engine.errors import UserFacingError
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.training.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from describe_aloud.engine.training.config import TrainConfig
 from describe_aloud.engine.training.dataset import CaptionPairs, ImageRecord, collate_pairs, load_caption_data
@@ -112,9 +113,9 @@ class Trainer:
         self.train_records = data.split("train")
         self.val_records = data.split("val")
         if not self.train_records:
-            raise UserFacingError(f"{config.data} has no training images.")
+            raise UserFacingError(_("{data} has no training images.").format(data=config.data))
         if not self.val_records:
-            raise UserFacingError(f"{config.data} has no validation images (split 'val').")
+            raise UserFacingError(_("{data} has no validation images (split 'val').").format(data=config.data))
         if config.max_val_images:
             self.val_records = self.val_records[: config.max_val_images]
 
@@ -245,7 +246,7 @@ class Trainer:
                                      beam=self.config.beam, device=self.device)
         references = {r.key: list(r.captions) for r in self.val_records}
         bleu4 = bleu(references, hypotheses)[3]
-        cider, _ = cider_d(references, hypotheses)
+        cider, _scores = cider_d(references, hypotheses)
         return bleu4, cider, hypotheses
 
     # ---- the run ----
@@ -258,7 +259,7 @@ class Trainer:
                      f"(learning rate {self.config.encoder_lr:g}).")
         started = time.perf_counter()
         loss, speed = self.train_epoch(epoch)
-        bleu4, cider, _ = self.validate()
+        bleu4, cider, _loss = self.validate()
         score = bleu4 if self.config.best_metric == "bleu4" else cider
         improved = score > self.best_score
         if improved:
@@ -304,8 +305,8 @@ def train(config: TrainConfig, *, resume: bool = False, log: Callable[[str], Non
     """Train (or resume) a run. Refuses to start over a run folder that already holds a checkpoint."""
     out = Path(config.out)
     if not resume and (out / "last.pt").exists():
-        raise UserFacingError(f"{out} already holds a training run. Continue it with --resume, or choose "
-                              "another --out folder (nothing was overwritten).")
+        raise UserFacingError(_("{out} already holds a training run. Continue it with --resume, or choose another --out "
+                                "folder (nothing was overwritten).").format(out=out))
     if resume and not (out / "last.pt").exists():
-        raise UserFacingError(f"There is no run to resume in {out} (no last.pt).")
+        raise UserFacingError(_("There is no run to resume in {out} (no last.pt).").format(out=out))
     return Trainer(config, resume=resume, log=log, progress=progress).run()

@@ -10,10 +10,8 @@ empty temporary one. Every run also prints where `describe_aloud` came from, and
 """
 from __future__ import annotations
 
-import array
 import os
 import shutil
-import struct
 import subprocess
 import sys
 import sysconfig
@@ -48,27 +46,16 @@ else:
 """
 
 
-def write_mo(path: Path, messages: dict[str, str]) -> None:
-    """A GNU gettext catalog (the format msgfmt writes), so no gettext tools are needed."""
-    catalog = {"": "Content-Type: text/plain; charset=UTF-8\n", **messages}
-    keys = sorted(catalog)
-    ids = strs = b""
-    offsets = []
-    for key in keys:
-        key_bytes, value_bytes = key.encode(), catalog[key].encode()
-        offsets.append((len(ids), len(key_bytes), len(strs), len(value_bytes)))
-        ids += key_bytes + b"\0"
-        strs += value_bytes + b"\0"
-    key_start = 7 * 4 + 16 * len(keys)
-    value_start = key_start + len(ids)
-    table = []
-    for id_offset, id_length, _str_offset, _str_length in offsets:
-        table += [id_length, id_offset + key_start]
-    for _id_offset, _id_length, str_offset, str_length in offsets:
-        table += [str_length, str_offset + value_start]
-    header = struct.pack("Iiiiiii", 0x950412DE, 0, len(keys), 7 * 4, 7 * 4 + len(keys) * 8, 0, 0)
+def write_po(path: Path, messages: dict[str, str]) -> None:
+    """A gettext catalog source (.po) for `messages`; the wheel build compiles it."""
+    def quoted(text: str) -> str:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    lines = ['msgid ""', 'msgstr "Content-Type: text/plain; charset=UTF-8\\n"', ""]
+    for key, value in messages.items():
+        lines += [f"msgid {quoted(key)}", f"msgstr {quoted(value)}", ""]
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(header + array.array("i", table).tobytes() + ids + strs)
+    path.write_text("\n".join(lines), encoding="utf-8")
 
 
 def package_dirs() -> dict[str, str]:
@@ -83,11 +70,13 @@ def built(tmp_path_factory) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("packaging")
     source = work / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
+    for name in ("pyproject.toml", "README.md", "setup.py"):
         shutil.copy2(ROOT / name, source / name)
     for folder in sorted(set(package_dirs().values())):
-        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    write_mo(source / "engine" / "locale" / FAKE_LANGUAGE / "LC_MESSAGES" / "describe-aloud.mo",
+        # No compiled catalogs: the build compiles them from the .po sources (setup.py).
+        shutil.copytree(ROOT / folder, source / folder,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "*.mo"))
+    write_po(source / "engine" / "locale" / FAKE_LANGUAGE / "LC_MESSAGES" / "describe-aloud.po",
              {DESCRIPTION: TRANSLATED})
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "--no-input"]
     dist = work / "dist"
@@ -156,7 +145,7 @@ def test_the_installed_command_names_itself_in_its_help_and_messages(built):
     script = str(built["target"] / "bin" / "describe-aloud")
     result = run_installed(built, "script", script, "--help")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: describe-aloud [-h] COMMAND")
+    assert result.stdout.startswith("usage: describe-aloud [-h] [--language LANG] COMMAND")
     assert DESCRIPTION in result.stdout
     listed = run_installed(built, "script", script, "models", "list")
     assert listed.returncode == 0, listed.stderr
@@ -167,7 +156,7 @@ def test_the_installed_module_form_names_itself(built):
     result = run_installed(built, "module", "describe_aloud.cli", "--help")
     assert result.returncode == 0, result.stderr
     usage = " ".join(result.stdout.split())  # argparse wraps a long interpreter path onto a second line
-    assert f"usage: {sys.executable} -m describe_aloud.cli [-h] COMMAND" in usage
+    assert f"usage: {sys.executable} -m describe_aloud.cli [-h] [--language LANG] COMMAND" in usage
 
 
 def test_the_installed_package_finds_its_earcons_and_catalogs(built):

@@ -267,7 +267,7 @@ def test_alt_text_follows_the_trust_rules():
     line = TextLine("OPEN 9 to 5", (0, 0, 10, 10), 0.99)
     assert alt_text_for(Description(ImageKind.PHOTO, caption="a shop front")) == "A shop front."
     assert alt_text_for(Description(ImageKind.PHOTO, caption="a shop front", text_lines=[line])) == \
-        'A shop front. Text: "OPEN 9 to 5".'
+        'A shop front. Sign reads: "OPEN 9 to 5".'
     doc = alt_text_for(Description(ImageKind.DOCUMENT, caption="a letter", text_lines=[line]))
     assert doc.startswith('Document. Text: "OPEN 9 to 5".')  # the read text leads
     assert alt_text_for(Description(ImageKind.BLANK, blank_reason="all black")) == "Blank image: all black."

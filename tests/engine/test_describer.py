@@ -7,11 +7,12 @@ from PIL import Image, ImageDraw
 
 from describe_aloud.engine import render
 from describe_aloud.engine import Describer, ImageKind, load_captioner
-from describe_aloud.engine.image_analysis import blank_reason as _blank_reason, classify, colour_name
+from describe_aloud.engine.image_analysis import blank_reason as _blank_reason, colour_name
 from describe_aloud.engine.image_analysis import thumbnail as _thumbnail
+from describe_aloud.engine.reading.kind import classify
 from describe_aloud.engine.description import TextLine
 from describe_aloud.engine.ocr import OcrEngine
-from tests.fixtures.images import TEXT_LINES, photo_image, text_image
+from tests.fixtures.images import TEXT_LINES, photo_image, real_photo, text_image
 
 CAPTION_STAGES = {"preprocess", "vision", "decode", "caption"}
 
@@ -109,7 +110,10 @@ def test_classify_screen_document_photo():
     with_picture = Image.new("RGB", (128, 72), "white")
     with_picture.paste((40, 90, 200), (70, 10, 120, 60))  # a coloured picture panel in a light window
     assert classify(size, many, np.asarray(with_picture, dtype=np.float32)) is ImageKind.SCREEN
-    assert classify(size, one_sign, _thumb("white")) is ImageKind.PHOTO
+    # One word on a plain page is text on a plain background, not a photo (issue 13); on a real photo it
+    # is a sign in the scene.
+    assert classify(size, one_sign, _thumb("white")) is ImageKind.DOCUMENT
+    assert classify(size, one_sign, _thumbnail(real_photo(size))) is ImageKind.PHOTO
     assert classify(size, [], _thumb("white")) is ImageKind.PHOTO
 
 
@@ -262,7 +266,7 @@ def test_decoding_loops_are_said_once():
 def test_a_screen_capture_is_a_screen_text_first_caption_hedged(git, ocr):
     """A capture says kind_hint="screen": a screen with a few words (a photo viewer's title, a dialog) is
     read first and the caption only hedged, never "Picture. The model guesses"; blank still wins."""
-    screen = photo_image((640, 480))  # a picture on the screen...
+    screen = real_photo((640, 480))  # a picture on the screen...
     ImageDraw.Draw(screen).text((10, 10), "Save changes", fill="black", font_size=20)  # ...with little text
     unhinted = Describer(git, ocr=ocr).describe(screen)
     assert unhinted.kind is ImageKind.PHOTO  # what a dropped photo with a caption on it would be

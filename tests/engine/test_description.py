@@ -33,7 +33,7 @@ def test_read_lines_pause_between_labels_but_not_inside_a_sentence():
     assert "Text: File. The quick brown fox jumps over the dog. Next page." in render.describe(d).speech
 
 
-def test_photo_caption_is_called_a_guess_and_text_is_labelled():
+def test_photo_caption_is_called_a_guess_and_its_text_is_said_as_scene_text():
     d = Description(
         kind=ImageKind.PHOTO,
         caption="a dog on a sofa",
@@ -42,7 +42,7 @@ def test_photo_caption_is_called_a_guess_and_text_is_labelled():
         text_lines=[_line("EXIT")],
     )
     assert render.describe(d).speech == (
-        "Picture. The model guesses: A dog on a sofa. Objects it may contain: dog, sofa. Text: EXIT."
+        "Picture. The model guesses: A dog on a sofa. Objects it may contain: dog, sofa. Sign reads: EXIT."
     )
     assert render.describe(d).roles() == ["kind", "guess", "objects", "text"]
 
@@ -56,7 +56,7 @@ def test_detailed_caption_replaces_the_short_one_when_present():
 def test_caption_error_is_said_and_text_kept():
     d = Description(kind=ImageKind.PHOTO, text_lines=[_line("Open")],
                     caption_error="The model is not downloaded, so only the text was read")
-    assert render.describe(d).speech == "Picture. Text: Open. The model is not downloaded, so only the text was read."
+    assert render.describe(d).speech == "Picture. Sign reads: Open. The model is not downloaded, so only the text was read."
 
 
 def test_nothing_recognised_is_said_rather_than_silence():

@@ -127,14 +127,14 @@ def test_unreadable_file_says_permission_denied(tmp_path):
 
 def test_permission_denied_message_even_as_root(tmp_path, monkeypatch):
     # The same path through a read that fails, for CI runners that run as root.
-    from pathlib import Path
+    import describe_aloud.engine.images as images
 
     path = tmp_path / "secret.png"
     path.write_bytes(b"x")
 
-    def refuse(self):
+    def refuse(*args, **kwargs):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(Path, "read_bytes", refuse)
+    monkeypatch.setattr(images, "read_regular", refuse)
     with pytest.raises(ImageLoadError, match=r"secret.png cannot be opened: permission denied"):
         load_image(path)

@@ -8,6 +8,7 @@ import pytest
 from PIL import Image
 
 from describe_aloud.engine.ocr import OcrEngine, _Piece, _pieces_from_result, reading_order
+from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings
 from tests.fixtures.images import LEFT_COLUMN, RIGHT_COLUMN, text_image, two_column_image
 
 
@@ -59,13 +60,18 @@ def test_a_read_during_the_background_warm_up_waits_for_it_and_reads_everything(
     assert len(runs) == 2  # one warm-up, one read
 
 
-def test_idle_ocr_threads_sleep_so_the_caption_that_follows_gets_the_cores(ocr):
-    """rapidocr's onnxruntime sessions are replaced by ones whose idle threads do not spin (see
-    engine.ocr._sessions_without_spinning); the text is still read (every other test here)."""
-    ocr.read(two_column_image(title="Weekend plans"))
-    for part in ("text_det", "text_cls", "text_rec"):
-        session = getattr(ocr._engine(), part).session.session
-        assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+def test_idle_ocr_threads_sleep_so_the_caption_that_follows_gets_the_cores():
+    """On onnxruntime (where OpenVINO is not installed), rapidocr's sessions are replaced by ones whose idle
+    threads do not spin (see engine.ocr._sessions_without_spinning), the classifier's too when it is on;
+    the text is still read."""
+    for use_cls in (False, True):
+        ocr = OcrEngine(settings=OcrSettings(engine=ENGINE_ONNXRUNTIME, use_cls=use_cls))
+        assert _texts(ocr.read(text_image(["Silver river"]))) == ["Silver river"]
+        assert ocr.engine_name == ENGINE_ONNXRUNTIME
+        parts = ("text_det", "text_cls", "text_rec") if use_cls else ("text_det", "text_rec")
+        for part in parts:
+            session = getattr(ocr._engine(), part).session.session
+            assert session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
 
 
 def test_large_image_is_downscaled_and_boxes_map_back(ocr, monkeypatch):

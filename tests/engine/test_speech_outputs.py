@@ -64,16 +64,13 @@ def test_screen_reader_output_sends_the_text_to_speech_dispatcher(speaker_factor
     speaker.say("And a queued one.", interrupt=False)
     assert speaker.wait_until_idle(10)
     calls = fake_spd_say.read_text().splitlines()
-    assert calls == ["['--cancel']", "['--', 'Hello screen reader.']", "['--', 'And a queued one.']"]
+    # Never --cancel: it would cut off every other client's speech, the screen reader's own included.
+    assert calls == ["['--', 'Hello screen reader.']", "['--', 'And a queued one.']"]
     assert audio_sink.entries() == []  # the own voice stayed silent
     assert events.of("error") == []
-    start = time.perf_counter()
     speaker.stop()
-    assert time.perf_counter() - start < 0.05  # the screen reader's cancel is not waited for
-    deadline = time.monotonic() + 5
-    while len(fake_spd_say.read_text().splitlines()) < 4 and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert fake_spd_say.read_text().splitlines()[-1] == "['--cancel']"
+    time.sleep(0.2)
+    assert "--cancel" not in fake_spd_say.read_text()
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="speech-dispatcher is the Linux screen reader path")

@@ -177,3 +177,25 @@ def test_history_dialog_tree_names_and_tab_order(qtbot):
         qtbot.addWidget(dialog)
         check_tree(qtbot, dialog, dialog.search_edit)
         dialog.close()
+
+
+def test_f10_opens_the_menu_bar(qtbot):
+    from describe_aloud.gui.main_window import MainWindow
+
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.show()
+    window.findChild(type(window.action("quit")), "action_open_menu_bar").trigger()
+    assert window.menuBar().activeAction() is not None
+    assert window.menuBar().activeAction().text() == "&File"
+
+
+def test_status_lines_name_a_file_not_its_whole_path():
+    from pathlib import Path
+
+    from describe_aloud.gui.presenter import short_source
+    from describe_aloud.gui.worker import DescribeJob
+
+    job = DescribeJob(source="/home/someone/Pictures/holiday/beach.jpg", path=Path("/home/someone/Pictures/holiday/beach.jpg"))
+    assert short_source(job) == "beach.jpg"
+    assert short_source(DescribeJob(source="screen")) == "screen"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 
 import pytest
 
@@ -140,3 +141,70 @@ def test_shortcut_grabbed_by_another_program_is_reported_as_a_conflict(qtbot, xv
         other.close()
     assert registered == {"describe_screen": "ctrl+alt+d"}
     assert failures == [("describe_window", "ctrl+alt+w", "Another program already uses this shortcut.")]
+
+
+# Another application: an X window with the input focus that prints every key press it receives
+# ("press <keysym name>"), straight from the X server (no toolkit shortcut handling in between).
+_KEY_RECORDER = r"""
+from Xlib import X, XK, display
+dpy = display.Display()
+root = dpy.screen().root
+window = root.create_window(0, 0, 200, 100, 0, dpy.screen().root_depth, event_mask=X.KeyPressMask | X.ExposureMask)
+window.set_wm_name("recorder")
+window.map()
+dpy.sync()
+window.set_input_focus(X.RevertToParent, X.CurrentTime)
+dpy.sync()
+print("ready", flush=True)
+while True:
+    event = dpy.next_event()
+    if event.type == X.KeyPress:
+        print("press", XK.keysym_to_string(dpy.keycode_to_keysym(event.detail, 0)) or event.detail, flush=True)
+"""
+
+
+@pytest.mark.xvfb
+def test_a_global_hotkey_is_consumed_the_application_in_front_never_receives_it(qtbot, xvfb):
+    import sys
+
+    recorder = subprocess.Popen([sys.executable, "-c", _KEY_RECORDER], env=xvfb.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+    manager = HotkeyManager()
+    lines: list[str] = []
+
+    def reader() -> None:  # a thread: select() on a buffered pipe misses lines already read ahead
+        for line in recorder.stdout:
+            lines.append(line.strip())
+
+    threading.Thread(target=reader, daemon=True).start()
+
+    def read_for(seconds: float) -> None:
+        time.sleep(seconds)
+
+    try:
+        read_for(0.1)
+        while "ready" not in lines and recorder.poll() is None and len(lines) < 50:
+            read_for(0.5)
+        assert "ready" in lines, recorder.stderr.read() if recorder.poll() is not None else lines
+        # Without the app, Ctrl+Alt+D reaches the application in front (so the check below can fail).
+        _xdotool(xvfb.display, "key", "ctrl+alt+d")
+        read_for(1.0)
+        assert "d" in [line.split()[1] for line in lines if line.startswith("press")], lines
+        assert manager.apply({"describe_screen": "ctrl+alt+d"}) == {"describe_screen": "ctrl+alt+d"}
+        lines.clear()
+        # The hotkey fires, with Num Lock on as well, and the recorder hears nothing of it.
+        with qtbot.waitSignal(manager.activated, timeout=5000) as blocker:
+            _xdotool(xvfb.display, "key", "ctrl+alt+d")
+        assert blocker.args == ["describe_screen"]
+        _xdotool(xvfb.display, "key", "Num_Lock")
+        with qtbot.waitSignal(manager.activated, timeout=5000):
+            _xdotool(xvfb.display, "key", "ctrl+alt+d")
+        _xdotool(xvfb.display, "key", "Num_Lock")
+        read_for(1.0)
+        # Ctrl and Alt alone reach it (they are not the hotkey); the D never does.
+        keys = [line.split()[1] for line in lines if line.startswith("press")]
+        assert "d" not in keys, lines
+    finally:
+        manager.stop()
+        recorder.kill()
+        recorder.wait(10)

@@ -28,14 +28,15 @@ class RecordingEarcons:
 class Flow:
     """A SpokenFlow with everything it reports recorded."""
 
-    def __init__(self, **settings) -> None:
+    def __init__(self, whole_texts: bool = False, **settings) -> None:
         self.speaker = RecordingSpeaker()
         self.statuses: list[str] = []
         self.deferred: list = []
         earcons = RecordingEarcons()
         self.sounds = earcons.played
         self.flow = SpokenFlow(self.speaker, Settings(earcons=True, **settings), earcons=earcons,
-                               set_status=self.statuses.append, defer=self.deferred.append)
+                               set_status=lambda message, spoken=False: self.statuses.append(message),
+                               defer=self.deferred.append, whole_texts=lambda: whole_texts)
 
     def run_deferred(self) -> None:
         while self.deferred:
@@ -115,11 +116,24 @@ def test_a_request_while_the_model_loads_gets_a_notice_and_none_once_ready(flow)
     assert flow.speaker.texts().count(WAITING_FOR_MODEL) == 1
 
 
-def test_ready_is_left_to_the_screen_reader_when_it_speaks_for_the_app():
+def test_ready_and_statuses_are_said_once_by_the_one_output():
     flow = Flow(speech_output="screen_reader")
     flow.flow.model_ready()
     flow.flow.say_status("Copied.")
+    assert flow.speaker.texts() == ["Ready.", "Copied."]
+
+
+def test_a_screen_reader_gets_each_description_whole_not_an_early_part_cut_off_by_the_rest():
+    flow = Flow(whole_texts=True)
+    job = DescribeJob(source="screen", kind_hint="screen")
+    description = screen("a cat on a mat")
+    flow.flow.early(JobPartial(job, description))
     assert flow.speaker.said == []
+    from describe_aloud.engine import render
+
+    rendering = render.describe(description)
+    flow.flow.described(job, rendering)
+    assert flow.speaker.texts() == [rendering.speech]
 
 
 def test_files_skipped_for_a_newer_request_are_counted_and_said_once(flow):

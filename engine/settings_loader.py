@@ -1,0 +1,118 @@
+"""Reading settings.json: every value checked, nothing the user set is thrown away silently.
+
+Before, a damaged settings file was silently replaced by the defaults (custom hotkeys, voice and model
+gone at the next save), and a value of the wrong type (`"hotkeys": "x"`, `"model": 5`, `"voice": ["x"]`)
+crashed `gui` and `say` or killed the app's worker thread with nothing reported. Now `load_settings`:
+
+- keeps a file that cannot be read as settings (not JSON, not an object, or any value of the wrong type)
+  aside as `settings.json.damaged-<time>` before anything can overwrite it;
+- uses each valid value, and the default for each invalid one (a hotkey table keeps its valid entries);
+- puts one sentence per problem in `settings.load_notes`, which the app shows and speaks at start and the
+  command line prints on stderr.
+
+Plain Python, no Qt; called on whichever thread loads the settings.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import MISSING, fields
+from pathlib import Path
+from typing import Any
+
+from describe_aloud.engine.i18n import _
+
+log = logging.getLogger(__name__)
+
+_MAX_SETTINGS_BYTES = 1 << 20
+
+
+def _valid(default: Any, value: Any, name: str) -> bool:
+    """True when `value` has the type the field's default has (None allowed where the default is None)."""
+    if name == "voice":
+        return value is None or isinstance(value, str)
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and value == value  # no NaN
+    if isinstance(default, str):
+        return isinstance(value, str)
+    if isinstance(default, dict):
+        return isinstance(value, dict)
+    return default is None or isinstance(value, type(default))
+
+
+def _default(f) -> Any:
+    return f.default_factory() if f.default_factory is not MISSING else f.default
+
+
+def keep_aside(path: Path) -> Path | None:
+    """Copy `path` to `<name>.damaged-<time>` (the original stays until a save replaces it)."""
+    kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        kept.write_bytes(path.read_bytes())
+    except OSError:
+        log.warning("could not keep the damaged settings file aside", exc_info=True)
+        return None
+    return kept
+
+
+def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any:
+    """A `cls` (engine.config.Settings) from `path`; see the module docstring."""
+    notes: list[str] = []
+    settings = cls()
+    try:
+        if path.stat().st_size > _MAX_SETTINGS_BYTES:
+            raise ValueError("too large")
+        raw: Any = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        settings.load_notes = notes
+        return settings
+    except (OSError, ValueError) as exc:
+        log.warning("settings file unreadable: %r", exc)
+        raw = None
+    bad: list[str] = []
+    if not isinstance(raw, dict):
+        bad.append("*")
+    else:
+        for f in fields(cls):
+            if f.name not in raw:
+                continue
+            value, default = raw[f.name], _default(f)
+            if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) \
+                    and value.is_integer():
+                value = int(value)  # 180.0 written by another tool is still 180
+            if not _valid(default, value, f.name):
+                bad.append(f.name)
+                continue
+            if f.name == "hotkeys":
+                good = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+                if len(good) != len(value):
+                    bad.append(f.name)
+                value = {**default_hotkeys, **good}
+            setattr(settings, f.name, value)
+    if bad:
+        kept = keep_aside(path)
+        where = kept.name if kept is not None else path.name
+        if bad == ["*"]:
+            notes.append(_("Your settings file could not be read, so the default settings are used. The "
+                           "file is kept as {name}.").format(name=where))
+        else:
+            notes.append(_("Some settings had values that cannot be used ({names}); their defaults are used. "
+                           "The file as it was is kept as {name}.").format(names=", ".join(bad), name=where))
+    settings.load_notes = notes
+    return settings
+
+
+def print_load_notes(settings: Any) -> None:
+    """For the command line: each note on stderr (where messages for the user go)."""
+    import sys
+
+    for note in getattr(settings, "load_notes", ()):
+        print(note, file=sys.stderr)
+
+
+__all__ = ["keep_aside", "load_settings", "print_load_notes"]
