@@ -15,7 +15,7 @@ import logging
 import sys
 from collections.abc import Callable
 
-from describe_aloud.gui.hotkeys import Combo
+from describe_aloud.gui.hotkey_combo import Combo
 
 log = logging.getLogger(__name__)
 

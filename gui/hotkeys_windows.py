@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from describe_aloud.gui.hotkeys import Combo
+from describe_aloud.gui.hotkey_combo import Combo
 
 log = logging.getLogger(__name__)
 
