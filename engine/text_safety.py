@@ -65,5 +65,10 @@ def csv_cell(value: object) -> object:
 
 
 def xml_text(text: str) -> str:
-    """`text` without characters XML 1.0 cannot hold (control characters, lone surrogates)."""
-    return _NOT_XML.sub("", text)  # lone surrogates are outside XML's ranges too: dropped
+    """`text` without characters XML 1.0 cannot hold (control characters, lone surrogates). A text that
+    knows its language (engine.lang_text.LangText) keeps it: the XMP writer tags the alternative with it."""
+    from describe_aloud.engine.lang_text import LangText, language_of
+
+    cleaned = _NOT_XML.sub("", text)  # lone surrogates are outside XML's ranges too: dropped
+    language = language_of(text)
+    return LangText(cleaned, language) if language else cleaned
