@@ -198,7 +198,7 @@ class BatchDialog(QDialog):
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         # Not a Tab stop itself: Tab goes through the controls, and the area scrolls to the focused one.
         scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        scroll.setAccessibleName("Folder options")
+        scroll.setAccessibleName(_("Folder options"))
         scroll.setWidget(options)
         layout.addWidget(scroll, 1)
         layout.addWidget(self.progress_bar)

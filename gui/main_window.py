@@ -199,7 +199,7 @@ class MainWindow(QMainWindow):
         it (`spoken`): then it is only shown, so the screen reader hears it once."""
         if spoken:
             self.status_label.setText(message)
-            self.status_label.setAccessibleName(f"Status: {message}")
+            self.status_label.setAccessibleName(_("Status: {message}").format(message=message))
         else:
             announce(self.status_label, message, assertive=assertive, label=self.status_label)
 

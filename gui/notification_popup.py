@@ -19,6 +19,7 @@ Threading contract: GUI thread only.
 """
 from __future__ import annotations
 
+from describe_aloud.engine.i18n import _
 from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAccessible, QGuiApplication
 from PySide6.QtWidgets import QAccessibleWidget, QFrame, QLabel, QVBoxLayout, QWidget
@@ -45,8 +46,8 @@ class NotificationWindow(QFrame):
         QVBoxLayout(self).addWidget(self.label)
         # Orca says "notification Describe Aloud", then the text. The window title differs from the main
         # window's, so tools (and tests) that look windows up by title find the main window.
-        self.setAccessibleName("Describe Aloud")
-        self.setWindowTitle("Describe Aloud notification")
+        self.setAccessibleName(_("Describe Aloud"))
+        self.setWindowTitle(_("Describe Aloud notification"))
         self.setMaximumWidth(480)
 
     def place(self) -> None:

@@ -159,8 +159,8 @@ def _inflate_xmp(compressed: bytes) -> bytes:
     inflater = zlib.decompressobj()
     packet = inflater.decompress(compressed, MAX_XMP_BYTES)
     if inflater.unconsumed_tail or (len(packet) >= MAX_XMP_BYTES and not inflater.eof):
-        raise MetadataError(f"its XMP metadata unpacks to more than {MAX_XMP_BYTES >> 20} MB, "
-                            "which no real picture needs (a compression bomb)")
+        raise MetadataError(_("its XMP metadata unpacks to more than {limit} MB, which no real picture needs "
+                              "(a compression bomb)").format(limit=MAX_XMP_BYTES >> 20))
     return packet
 
 
