@@ -19,9 +19,8 @@ import tempfile
 import threading
 import time
 from collections import deque
-from concurrent.futures import CancelledError, Future
+from concurrent.futures import CancelledError
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from describe_aloud.engine.config import Settings
@@ -41,6 +40,10 @@ from .language_runs import VoiceChooser, VoiceInfo, sentence_runs
 from .players import FallbackPlayer, Playback, Player, choose_players
 from .screen_reader import ScreenReader, ScreenReaderError, find_screen_reader
 from .sentences import split_sentences
+from .utterance import Utterance as _Utterance
+from .utterance import Voice
+from .utterance import clamp_rate as _clamp_rate
+from .utterance import clamp_volume as _clamp_volume
 
 log = logging.getLogger(__name__)
 
@@ -50,31 +53,6 @@ SCREEN_READER_FAILED_MESSAGE = N_("The screen reader did not answer, so the app'
 # Sentences synthesised ahead of the one playing: enough that the next is always ready (espeak-ng is
 # ~100x faster than real time), few enough that a long OCR text is not synthesised all at once.
 LOOKAHEAD_SENTENCES = 3
-MIN_RATE, MAX_RATE = 80, 500
-
-
-@dataclass(frozen=True)
-class Voice:
-    id: str
-    name: str
-    languages: list[str] = field(default_factory=list)
-
-
-@dataclass
-class _Utterance:
-    text: str
-    gen: int
-    interrupt: bool
-    cancelled: threading.Event = field(default_factory=threading.Event)
-    futures: dict[int, Future] = field(default_factory=dict)  # sentence index -> its WAV
-    voices: list[str | None] = field(default_factory=list)  # sentence index -> voice (None: the chosen one)
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        for future in list(self.futures.values()):
-            future.cancel()
-
-
 class Speaker:
     """Speaks texts with the own voice (or the screen reader); see the module docstring for threading."""
 
@@ -438,20 +416,6 @@ class Speaker:
         self._callbacks.post(self._on_started, utterance.text)
         self._callbacks.post(self._on_finished, utterance.text)
         return True
-
-
-def _clamp_volume(volume: float) -> float:
-    try:
-        return max(0.0, min(1.0, float(volume)))
-    except (TypeError, ValueError):
-        return 1.0  # a damaged settings value: speak at full volume rather than not at all
-
-
-def _clamp_rate(words_per_minute: int) -> int:
-    try:
-        return max(MIN_RATE, min(MAX_RATE, int(words_per_minute)))
-    except (TypeError, ValueError):
-        return Settings().rate
 
 
 def create_speaker(
