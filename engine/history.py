@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from describe_aloud.engine.config import data_dir
 from describe_aloud.engine import render
@@ -200,6 +200,21 @@ class HistoryStore:
         with self._lock, self._conn:
             self._conn.execute("DELETE FROM entries WHERE id=?", (entry_id,))
             self._conn.execute("DELETE FROM answers WHERE entry_id=?", (entry_id,))
+
+    def restore(self, entry: HistoryEntry, answers: Sequence[dict[str, Any]] = ()) -> None:
+        """Put back an entry deleted a moment ago (History's Undo), with its id, time and questions."""
+        with self._lock, self._conn:
+            self._conn.execute(
+                "INSERT OR REPLACE INTO entries (id, time, source, kind, text, description, thumbnail, display) "
+                "VALUES (?,?,?,?,?,?,?,?)",
+                (entry.id, entry.time, entry.source, entry.kind, entry.text,
+                 json.dumps(entry.description, ensure_ascii=False), entry.thumbnail, entry.display),
+            )
+            for answer in answers:
+                self._conn.execute(
+                    "INSERT INTO answers (entry_id, time, question, answer, speech) VALUES (?,?,?,?,?)",
+                    (entry.id, answer["time"], answer["question"],
+                     json.dumps(answer["answer"], ensure_ascii=False), answer["speech"]))
 
     def clear(self) -> None:
         with self._lock, self._conn:

@@ -35,7 +35,8 @@ PAGE = 200
 
 
 def entry_label(entry: HistoryEntry) -> str:
-    when = time.strftime("%Y-%m-%d %H:%M", time.localtime(entry.time))
+    # To the second: two descriptions of the same screen a minute apart must not sound identical.
+    when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time))
     first = entry.text.strip().splitlines()[0] if entry.text.strip() else "(no text)"
     if len(first) > 120:
         first = first[:117] + "…"
@@ -104,6 +105,8 @@ class HistoryDialog(QDialog):
         self.list.currentItemChanged.connect(self._show_current)
         QShortcut(QKeySequence("Ctrl+Shift+C"), self, activated=self.copy_selected)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.list, activated=self.delete_selected)
+        QShortcut(QKeySequence(QKeySequence.StandardKey.Undo), self, activated=self.undo_delete)
+        self._deleted: tuple[HistoryEntry, list[dict]] | None = None  # what Ctrl+Z puts back
         # Search as the user types, but not a query per keystroke.
         self._search_timer = QTimer(self, singleShot=True, interval=250, timeout=self.refresh)
         self.search_edit.textChanged.connect(lambda _t: self._search_timer.start())
@@ -125,7 +128,7 @@ class HistoryDialog(QDialog):
         return button
 
     # Data --------------------------------------------------------------------------------------------
-    def refresh(self) -> None:
+    def refresh(self, *, say_count: bool = True) -> None:
         query = self.search_edit.text().strip()
         entries = self.store.search(query, limit=PAGE)
         self.list.clear()
@@ -149,7 +152,8 @@ class HistoryDialog(QDialog):
         else:
             message = ngettext("{count} description in the history.", "{count} descriptions in the history.",
                                count).format(count=count)
-        announce(self.list, message, label=self.status_label)
+        if say_count:
+            announce(self.list, message, label=self.status_label)
 
     def selected_entry(self) -> HistoryEntry | None:
         item = self.list.currentItem()
@@ -183,8 +187,23 @@ class HistoryDialog(QDialog):
         if entry is None:
             return
         row = self.list.currentRow()
+        self._deleted = (entry, self.store.answers(entry.id))
         self.store.delete(entry.id)
-        self.refresh()
+        self.refresh(say_count=False)  # one announcement: what happened, and how to take it back
         if self.list.count():
             self.list.setCurrentRow(min(row, self.list.count() - 1))
-        announce(self.list, _("Description deleted."), label=self.status_label)
+        announce(self.list, _("Description deleted. Ctrl+Z puts it back."), label=self.status_label)
+
+    def undo_delete(self) -> None:
+        if self._deleted is None:
+            announce(self.list, _("Nothing to undo."), label=self.status_label)
+            return
+        entry, answers = self._deleted
+        self._deleted = None
+        self.store.restore(entry, answers)
+        self.refresh(say_count=False)
+        for row in range(self.list.count()):
+            if int(self.list.item(row).data(ENTRY_ROLE)) == entry.id:
+                self.list.setCurrentRow(row)
+                break
+        announce(self.list, _("Description put back."), label=self.status_label)
