@@ -225,8 +225,12 @@ class SettingsDialog(QDialog):
             edit.setPlaceholderText(_("none"))
             edit.setClearButtonEnabled(True)
             edit.editingFinished.connect(lambda a=action, e=edit: self._hotkey_edited(a, e))
-            _name(edit, _("Hotkey for {label_text}").format(label_text=label_text),
+            _name(edit, hotkey_field_name(label_text, edit.text()),
                   _("Type a combination such as Ctrl+Alt+D; leave it empty for none."))
+            # The value is in the name, so a screen reader says the whole combination, or "none" for an
+            # empty field, as soon as Tab reaches it (reading the text alone said nothing for an empty
+            # field and dropped the last key of a filled one).
+            edit.textChanged.connect(lambda text, e=edit, l=label_text: e.setAccessibleName(hotkey_field_name(l, text)))
             form.addRow(_label(f"{label_text}:", edit, group), edit)
             self.hotkey_edits[action] = edit
         self.hotkey_error = QLabel("", group)
@@ -302,6 +306,14 @@ class SettingsDialog(QDialog):
             combo.setCurrentIndex(index)
         else:
             combo.setEditText(value or "")
+
+
+def hotkey_field_name(action_label: str, combo: str) -> str:
+    """The accessible name of a hotkey field: the action and its whole combination, or none."""
+    combo = combo.strip()
+    if not combo:
+        return _("Hotkey for {action}: none").format(action=action_label)
+    return _("Hotkey for {action}: {combo}").format(action=action_label, combo=combo)
 
 
 def _name(widget: QWidget, name: str, description: str = "") -> None:

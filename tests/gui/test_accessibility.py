@@ -199,3 +199,16 @@ def test_status_lines_name_a_file_not_its_whole_path():
     job = DescribeJob(source="/home/someone/Pictures/holiday/beach.jpg", path=Path("/home/someone/Pictures/holiday/beach.jpg"))
     assert short_source(job) == "beach.jpg"
     assert short_source(DescribeJob(source="screen")) == "screen"
+
+
+def test_hotkey_fields_say_their_whole_combination_or_none(qtbot):
+    settings = Settings()
+    settings.hotkeys = {**settings.hotkeys, "stop_speech": ""}
+    dialog = SettingsDialog(settings, voices=[])
+    qtbot.addWidget(dialog)
+    filled = dialog.hotkey_edits["describe_screen"]
+    assert accessible_name(filled).endswith(": Ctrl+Alt+D")  # the last key too
+    empty = dialog.hotkey_edits["stop_speech"]
+    assert accessible_name(empty).endswith(": none")  # an empty field is not silent
+    empty.setText("Ctrl+Alt+X")
+    assert accessible_name(empty).endswith(": Ctrl+Alt+X")  # the name follows what is typed
