@@ -21,14 +21,10 @@ detail before the objects), then `job_result(JobResult)` or `job_error(job, mess
 """
 from __future__ import annotations
 
-import itertools
 import logging
-import os
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -37,91 +33,26 @@ from describe_aloud.engine.captioners import Captioner, load_captioner
 from describe_aloud.engine.describer import Describer
 from describe_aloud.engine.description import Description
 from describe_aloud.engine.errors import UserFacingError, user_message
-from describe_aloud.engine.history import THUMBNAIL_SIZE, make_thumbnail
 from describe_aloud.engine.images import load_image
 from describe_aloud.engine.i18n import N_, _
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.gui.ask_jobs import AskJob, AskRunner
 from describe_aloud.engine.translation import translator_or_reason
+from describe_aloud.gui.describe_jobs import (
+    DescribeJob,
+    JobPartial,
+    JobResult,
+    make_thumbnail_quickly,
+    model_label,
+    set_torch_threads,
+    usable_cores,
+)
 from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_REQUEST = 200
 OUT_OF_MEMORY = N_("There is not enough memory to describe this image.")
-
-_job_ids = itertools.count(1)
-
-
-@dataclass
-class DescribeJob:
-    """One image to describe: either `image` (a PIL image, e.g. a capture) or `path` (decoded in the worker)."""
-
-    source: str
-    image: Any = None
-    path: Path | None = None
-    detail: bool = False  # ask the main captioner for its detailed caption
-    more_detail: bool = False  # run the detail model (settings.detail_model) instead
-    interrupt: bool = True  # whether its speech may cut the previous one (False for the 2nd+ dropped file)
-    history_id: int | None = None  # for "more detail": the history entry it adds to
-    # "screen" for a capture: described as a screen (text first), and its text is handed over early.
-    kind_hint: str | None = None
-    # Stages done before the worker (e.g. {"capture": 41.0}), merged into Description.timings_ms.
-    timings_ms: dict[str, float] = field(default_factory=dict)
-    id: int = field(default_factory=lambda: next(_job_ids))
-    submitted_at: float = field(default_factory=time.perf_counter)
-
-
-@dataclass
-class JobPartial:
-    """The text of a screen, read before the caption is ready: speak its rendering now and, with the
-    JobResult, only what the final rendering adds (`Rendering.after`)."""
-
-    job: DescribeJob
-    description: Description  # without caption
-
-
-@dataclass
-class JobResult:
-    job: DescribeJob
-    description: Description
-    image: Any  # the decoded PIL image (kept for "more detail")
-    thumbnail: bytes | None
-
-
-def usable_cores() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def set_torch_threads(count: int) -> None:
-    """torch's intra-op thread count (process-wide; new threads pick it up on their first op). Set
-    explicitly so the app does not depend on OMP_NUM_THREADS."""
-    import torch
-
-    if torch.get_num_threads() != count:
-        torch.set_num_threads(count)
-
-
-def make_thumbnail_quickly(image) -> bytes | None:
-    """The history's thumbnail of `image`, made from a box-reduced copy: a screen capture is not copied
-    whole (make_thumbnail copies its input) and there are far fewer pixels to filter."""
-    try:
-        factor = max(1, max(image.size) // (2 * THUMBNAIL_SIZE))
-        small = image.reduce(factor) if factor > 1 else image
-    except (AttributeError, ValueError, OSError):  # a mode reduce() does not take: the full image then
-        small = image
-    return make_thumbnail(small)
-
-
-def model_label(spec: str | None) -> str:
-    """A short name for a model spec, for messages (a folder is named by its last part)."""
-    if not spec:
-        return _("the default model")
-    return Path(spec).name if ("/" in spec or "\\" in spec) and Path(spec).exists() else spec
-
 
 class DescribeWorker(JobWorker):
     model_ready = Signal(str)
@@ -436,3 +367,15 @@ class DescribeWorker(JobWorker):
 def _failure(spec: str | None) -> str:
     """What failed, for user_message: "Describing failed (git-base)"."""
     return _("Describing failed ({model})").format(model=model_label(spec))
+
+
+__all__ = [  # the job types live in gui.describe_jobs; named here for the worker's callers
+    "DescribeJob",
+    "DescribeWorker",
+    "JobPartial",
+    "JobResult",
+    "make_thumbnail_quickly",
+    "model_label",
+    "set_torch_threads",
+    "usable_cores",
+]
