@@ -26,6 +26,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # Qt is imported only here, so the other commands stay light.
-    from describe_aloud.gui.app import run_app
+    from describe_aloud.gui.launch import run_app
 
     return run_app(model=args.model, precision=args.precision)

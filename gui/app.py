@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import signal
-import sys
 
 from PIL import Image
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -32,7 +30,7 @@ from PySide6.QtWidgets import QApplication
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.errors import user_message
 from describe_aloud.engine.i18n import _, current_language
-from describe_aloud.engine.ipc import parse_command_line, send_command
+from describe_aloud.engine.ipc import parse_command_line
 from describe_aloud.engine.speech import SpeechOutput
 from describe_aloud.gui.actions import ACTIONS, remote_action
 from describe_aloud.gui.announce import route_announcements
@@ -48,7 +46,6 @@ from describe_aloud.gui.hotkeys import HotkeyManager
 from describe_aloud.gui.image_input import copy_text
 from describe_aloud.gui.main_window import APP_TITLE, MainWindow
 from describe_aloud.gui.presenter import LastResult, Presenter, open_history
-from describe_aloud.gui.qt_translations import install_qt_translations
 from describe_aloud.gui.single_instance import InstanceServer
 from describe_aloud.gui.speech_bridge import (
     NullSpeaker,
@@ -378,50 +375,3 @@ def translation_language() -> str | None:
 
     language = current_language()
     return language if needs_translation(language) else None
-
-
-def run_app(*, model: str | None = None, precision: str | None = None, argv: list[str] | None = None) -> int:
-    """Start the app: one instance per user (a second start just shows the first), returns the exit code."""
-    app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
-    app.setApplicationName("describe-aloud")
-    app.setApplicationDisplayName(_(APP_TITLE))
-    install_qt_translations(app)  # Qt's standard dialogs in the app's language
-    app.setQuitOnLastWindowClosed(False)  # closing the window may keep the app in the tray
-
-    server = InstanceServer()
-    if not server.start():
-        if send_command("show"):
-            print(_("Describe Aloud is already running; its window was brought to the front."))
-            return 0
-        log.warning("another instance seems to own the socket but does not answer; starting anyway")
-
-    controller = AppController(model_override=model, precision_override=precision,
-                               enable_single_instance=False, instance_server=server)
-    server.command_received.connect(controller.handle_command)
-    app.aboutToQuit.connect(controller.shutdown)
-    _quit_on_signals(controller)
-    controller.start()
-    code = app.exec()
-    controller.shutdown()
-    return int(code)
-
-
-def _quit_on_signals(controller: AppController) -> None:
-    """Ctrl+C in a terminal or SIGTERM (logout, `kill`) quits cleanly: threads stopped, history closed.
-
-    Python runs signal handlers only when the interpreter gets control, so a timer hands it control
-    twice a second while Qt's event loop runs."""
-
-    def handler(signum, _frame) -> None:
-        log.info("signal %s: quitting", signum)
-        QTimer.singleShot(0, controller.quit)
-
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            signal.signal(sig, handler)
-        except (ValueError, OSError):  # not the main thread, or not supported here
-            pass
-    timer = QTimer(controller)
-    timer.setInterval(500)
-    timer.timeout.connect(lambda: None)
-    timer.start()
