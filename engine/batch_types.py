@@ -3,6 +3,7 @@ the end (BatchSummary). Plain data, shared by the local runner and any other run
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
 from describe_aloud.engine.i18n import _, ngettext
 
 SIDECAR_KINDS = ("txt", "xmp")
@@ -83,22 +84,8 @@ class BatchSummary:
         if self.cancelled or self.interrupted:
             counts = _("Stopped early. {counts}").format(counts=counts)
         lines = [counts]
-        if self.metadata_written or self.metadata_problems:
-            lines.append(ngettext("Alt text written into {written} file; {problems} not written.",
-                                  "Alt text written into {written} files; {problems} not written.",
-                                  self.metadata_written)
-                         .format(written=self.metadata_written, problems=len(self.metadata_problems)))
-        if self.sidecars_written or self.sidecar_problems:
-            lines.append(ngettext("{written} sidecar file written; {problems} not written.",
-                                  "{written} sidecar files written; {problems} not written.", self.sidecars_written)
-                         .format(written=self.sidecars_written, problems=len(self.sidecar_problems)))
-        for path, reason in self.failed:
-            lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(path)
-                         else _("Failed: {path}: {reason}").format(path=path, reason=reason))
-        for path, reason in self.metadata_problems:
-            lines.append(_("Metadata not written: {path}: {reason}").format(path=path, reason=reason))
-        for path, reason in self.sidecar_problems:
-            lines.append(_("Sidecar not written: {path}: {reason}").format(path=path, reason=reason))
+        lines.extend(outcome_lines(self.failed, self.metadata_written, self.metadata_problems,
+                                   self.sidecars_written, self.sidecar_problems))
         lines.extend(self.output_problems)
         lines.extend(self.output_notes)
         if self.out and not self.output_problems:  # never "Results: X" right after "X could not be written"
@@ -109,3 +96,27 @@ class BatchSummary:
 
         # File names are any bytes: shown losslessly, never as terminal escape sequences.
         return [for_terminal(line, keep_newlines=False) for line in lines]
+
+
+def outcome_lines(failed: list[tuple[str, str]], metadata_written: int, metadata_problems: list[tuple[str, str]],
+                  sidecars_written: int, sidecar_problems: list[tuple[str, str]]) -> list[str]:
+    """What a batch did to the files, and each failure with its reason: the lines every batch summary
+    (local or on Ray) says after its counts."""
+    lines = []
+    if metadata_written or metadata_problems:
+        lines.append(ngettext("Alt text written into {written} file; {problems} not written.",
+                              "Alt text written into {written} files; {problems} not written.",
+                              metadata_written)
+                     .format(written=metadata_written, problems=len(metadata_problems)))
+    if sidecars_written or sidecar_problems:
+        lines.append(ngettext("{written} sidecar file written; {problems} not written.",
+                              "{written} sidecar files written; {problems} not written.", sidecars_written)
+                     .format(written=sidecars_written, problems=len(sidecar_problems)))
+    for path, reason in failed:
+        lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(path)
+                     else _("Failed: {path}: {reason}").format(path=path, reason=reason))
+    for path, reason in metadata_problems:
+        lines.append(_("Metadata not written: {path}: {reason}").format(path=path, reason=reason))
+    for path, reason in sidecar_problems:
+        lines.append(_("Sidecar not written: {path}: {reason}").format(path=path, reason=reason))
+    return lines

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from describe_aloud.engine.batch_types import outcome_lines
 from describe_aloud.engine.i18n import _, ngettext
 
 
@@ -56,19 +57,8 @@ class RaySummary:
                 counts=", ".join(f"{node} {n}" for node, n in sorted(self.per_node.items()))))
         if self.run_error:
             lines.append(self.run_error)
-        if self.metadata_written or self.metadata_problems:
-            lines.append(_("Alt text written into {n} files; {m} not written.").format(
-                n=self.metadata_written, m=len(self.metadata_problems)))
-        if self.sidecars_written or self.sidecar_problems:
-            lines.append(_("{n} sidecar files written; {m} not written.").format(
-                n=self.sidecars_written, m=len(self.sidecar_problems)))
-        for path, reason in self.failed:
-            lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(path)
-                         else _("Failed: {path}: {reason}").format(path=path, reason=reason))
-        for path, reason in self.metadata_problems:
-            lines.append(_("Metadata not written: {path}: {reason}").format(path=path, reason=reason))
-        for path, reason in self.sidecar_problems:
-            lines.append(_("Sidecar not written: {path}: {reason}").format(path=path, reason=reason))
+        lines.extend(outcome_lines(self.failed, self.metadata_written, self.metadata_problems,
+                                   self.sidecars_written, self.sidecar_problems))
         lines.extend(self.output_problems)
         if self.out:
             lines.append(_("Results: {path}").format(path=self.out))
