@@ -16,6 +16,18 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from describe_aloud.engine.batch import (
+    BatchOptions,
+    BatchRunner,
+    BatchSummary,
+    Progress,
+)
+from describe_aloud.engine.config import Settings
+from describe_aloud.engine.i18n import N_, _, ngettext
+from describe_aloud.engine.speech.protocol import SpeechOutput
+from describe_aloud.gui.announce import announce
+from describe_aloud.gui.job_worker import JobWorker
+from describe_aloud.gui.scrolling import scrolling
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -24,24 +36,15 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
-
-from describe_aloud.engine.batch import BatchOptions, BatchRunner, BatchSummary, Progress
-from describe_aloud.engine.config import Settings
-from describe_aloud.engine.i18n import N_, _, ngettext
-from describe_aloud.engine.speech.protocol import SpeechOutput
-from describe_aloud.gui.announce import announce
-from describe_aloud.gui.job_worker import JobWorker
 
 log = logging.getLogger(__name__)
 
@@ -189,18 +192,7 @@ class BatchDialog(QDialog):
         # The options scroll and wrap, and long entries do not set the width: it fits at 200 % text.
         options = QWidget(self)
         options.setLayout(form)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        for combo in options.findChildren(QComboBox):
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(16)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        # Not a Tab stop itself: Tab goes through the controls, and the area scrolls to the focused one.
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        scroll.setAccessibleName(_("Folder options"))
-        scroll.setWidget(options)
-        layout.addWidget(scroll, 1)
+        layout.addWidget(scrolling(options, _("Folder options"), self), 1)
         layout.addWidget(self.progress_bar)
         layout.addWidget(self.current_label)
         layout.addWidget(self.eta_label)

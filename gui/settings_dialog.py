@@ -9,7 +9,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from describe_aloud.engine.catalog import CAPTIONERS
+from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
+from describe_aloud.engine.device import PRECISION_LABELS
+from describe_aloud.engine.errors import user_message
+from describe_aloud.engine.i18n import _
+from describe_aloud.engine.speech import Voice
+from describe_aloud.gui.actions import action_label
+from describe_aloud.gui.announce import announce
+from describe_aloud.gui.hotkeys import ComboError, parse_combo
+from describe_aloud.gui.language_settings import language_group
+from describe_aloud.gui.scrolling import scrolling
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -19,28 +30,15 @@ from PySide6.QtWidgets import (
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPushButton,
-    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
-
-from describe_aloud.engine.catalog import CAPTIONERS
-from describe_aloud.engine.config import DEFAULT_HOTKEYS, Settings
-from describe_aloud.engine.errors import user_message
-from describe_aloud.engine.device import PRECISION_LABELS
-from describe_aloud.engine.i18n import _
-from describe_aloud.engine.speech import Voice
-from describe_aloud.gui.actions import action_label
-from describe_aloud.gui.announce import announce
-from describe_aloud.gui.language_settings import language_group
-from describe_aloud.gui.hotkeys import ComboError, parse_combo
 
 
 def voice_choices(voices: Iterable[Voice]) -> list[tuple[str, str]]:
@@ -80,20 +78,7 @@ class SettingsDialog(QDialog):
         groups.addWidget(self._app_group(tray_available))
         self.language_group = language_group(settings, self._set, content)
         groups.addWidget(self.language_group)
-        scroll = QScrollArea(self)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
-        # Not a Tab stop itself: Tab goes through the controls, and the area scrolls to the focused one.
-        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        scroll.setAccessibleName(_("Settings"))
-        scroll.setWidget(content)
-        layout.addWidget(scroll, 1)
-        for combo in content.findChildren(QComboBox):
-            # Long entries (model notes, voice names) no longer set the dialog's minimum width.
-            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(16)
-        for form in content.findChildren(QFormLayout):
-            form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # labels above fields when narrow
+        layout.addWidget(scrolling(content, _("Settings"), self), 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         close = buttons.button(QDialogButtonBox.StandardButton.Close)
         close.setAccessibleName(_("Close settings"))
