@@ -47,14 +47,24 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return checkpoint
 
 
+def _looks_like_torch_file(path: Path) -> bool:
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+    except OSError:
+        return False
+    return head.startswith(b"PK\x03\x04") or head[:1] == b"\x80"  # zip (torch.save) or pickle protocol 2+
+
+
 def _unreadable_checkpoint(path: Path, exc: Exception) -> str:
     """Why a checkpoint could not be read, in our words. torch's own message for a file holding pickled
     objects advises retrying with weights_only=False, which would run whatever code the file carries: the
     wrong advice about a file that may be hostile, so it is never passed on."""
-    import pickle
-
     text = str(exc)
-    if isinstance(exc, pickle.UnpicklingError) or "weights_only" in text or "Weights only load failed" in text:
+    # torch refuses pickled objects with "Weights only load failed ... weights_only=False", but it says the
+    # same of a file that is no checkpoint at all (garbage): only a real torch file (a zip archive, or a
+    # legacy pickle) can hold program objects; anything else is simply unreadable.
+    if ("weights_only" in text or "Weights only load failed" in text) and _looks_like_torch_file(path):
         return _("{path} holds program objects, not only weights, so it was not loaded: loading it could run "
                  "code hidden in the file. Only checkpoints made by '{command}' can be used.").format(
             path=path, command=user_command("train"))
