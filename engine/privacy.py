@@ -9,6 +9,11 @@ environment is its documented full opt-out (no uploader, no events, no device id
 for the life of the process, so it must be set before the first session. `disable_telemetry_events()`
 afterwards also covers a build that reads only the runtime switch.
 
+OpenVINO (the faster OCR engine) sends a Google Analytics event ("ov import") every time `openvino` is
+imported, through openvino-telemetry, unless the user ran its opt_in_out tool: consent defaults to yes,
+and the only switch it reads from the environment is CI=true. Here its consent check answers "declined"
+for this process (nothing is written to the user's files), before anything imports openvino.
+
 The Hugging Face libraries are told the same (`HF_HUB_DISABLE_TELEMETRY`); the app never downloads
 anything unless the user runs `models download`.
 
@@ -37,6 +42,7 @@ def keep_everything_local() -> None:
     """Set the opt-out switches; if onnxruntime is already imported, also switch off its events now."""
     for name, value in OFFLINE_ENVIRONMENT.items():
         os.environ[name] = value
+    disable_openvino_telemetry()
     if "onnxruntime" in sys.modules:
         disable_onnxruntime_telemetry()
 
@@ -56,4 +62,20 @@ def disable_onnxruntime_telemetry() -> bool:
     except Exception:  # noqa: BLE001 - the environment switch above is the real opt-out
         log.debug("onnxruntime.disable_telemetry_events failed", exc_info=True)
         return False
+    return True
+
+
+def disable_openvino_telemetry() -> bool:
+    """Make openvino-telemetry's consent check say "declined" in this process. True when it was patched
+    (False: openvino-telemetry is not installed, or its layout changed: the network test then fails)."""
+    try:
+        from openvino_telemetry.utils import opt_in_checker
+    except ImportError:
+        return False
+    checker = getattr(opt_in_checker, "OptInChecker", None)
+    result = getattr(opt_in_checker, "ConsentCheckResult", None)
+    if checker is None or result is None or not hasattr(result, "DECLINED"):
+        log.warning("openvino-telemetry changed; its consent check could not be switched off")
+        return False
+    checker.check = lambda self, *args, **kwargs: result.DECLINED
     return True
