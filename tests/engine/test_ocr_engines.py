@@ -10,6 +10,7 @@ import pytest
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.engine.ocr_engines import (
     DET_MAX_SIDE,
+    MIN_TEXT_PX,
     ENGINE_ONNXRUNTIME,
     ENGINE_OPENVINO,
     OcrSettings,
@@ -55,8 +56,9 @@ def test_small_dense_terminal_text_gets_a_second_larger_look_and_is_read(screens
     """An 8 pt xterm (11 px letters, 58 lines): at a flat 736 px the detector loses much of it; the text-
     size policy looks again larger and reads at least as much as rapidocr's own default size did."""
     image, truth = screens["xterm-dense-small"]
-    adaptive = OcrEngine(settings=OcrSettings())
-    flat = OcrEngine(settings=OcrSettings(min_text_px=None))
+    text_sized = OcrSettings(det_max_side=DET_MAX_SIDE, min_text_px=MIN_TEXT_PX, use_cls=False)  # opt-in policy
+    adaptive = OcrEngine(settings=text_sized)
+    flat = OcrEngine(settings=OcrSettings(det_max_side=DET_MAX_SIDE, min_text_px=None, use_cls=False))
     before = OcrEngine(settings=OcrSettings(det_max_side=None, use_cls=True, engine=ENGINE_ONNXRUNTIME))
     found = _words_found(truth, [line.text for line in adaptive.read(image)])
     assert adaptive._ocr.text_det.last_side > DET_MAX_SIDE
