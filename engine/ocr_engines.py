@@ -18,7 +18,8 @@ half of its words; with the second look it reads as many as rapidocr's default d
 dialogs and 12 pt terminals keep the single, cheap look.
 
 Classifier: it only detects text turned upside down (0 / 180 degrees), which screens do not have; it costs
-one extra model run per line. Off by default; photos of documents can turn it on (`use_cls=True`).
+one extra model run per line. On by default for now, with rapidocr's own detector size (see OcrSettings:
+the faster text-sized policy read less on the reading corpus).
 """
 from __future__ import annotations
 
