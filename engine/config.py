@@ -71,6 +71,10 @@ class Settings:
     earcons: bool = True
     batch_progress_every_percent: int = 10
 
+    def __post_init__(self) -> None:
+        # What loading the file had to say (a damaged file kept aside...): not a setting, never saved.
+        self.load_notes: list[str] = []
+
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":
         """Read the settings file, every value type-checked; unknown keys are ignored. A damaged file or a

@@ -69,7 +69,6 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
             raise ValueError("too large")
         raw: Any = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        settings.load_notes = notes
         return settings
     except (OSError, ValueError) as exc:
         log.warning("settings file unreadable: %r", exc)
@@ -103,15 +102,15 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
         else:
             notes.append(_("Some settings had values that cannot be used ({names}); their defaults are used. "
                            "The file as it was is kept as {name}.").format(names=", ".join(bad), name=where))
-    settings.load_notes = notes
+    settings.load_notes.extend(notes)
     return settings
 
 
-def print_load_notes(settings: Any) -> None:
+def print_load_notes(settings: Any) -> None:  # an engine.config.Settings (config imports this module)
     """For the command line: each note on stderr (where messages for the user go)."""
     import sys
 
-    for note in getattr(settings, "load_notes", ()):
+    for note in settings.load_notes:
         print(note, file=sys.stderr)
 
 

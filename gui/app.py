@@ -202,7 +202,7 @@ class AppController(QObject):
             self.window.set_status(self._speech_problem, assertive=True)
         if self._history_problem:
             self.window.set_status(self._history_problem, assertive=True)
-        for note in getattr(self.settings, "load_notes", ()):  # a damaged settings file, kept aside
+        for note in self.settings.load_notes:  # a damaged settings file, kept aside
             self.window.set_status(note, assertive=True)
         self.worker.start()
         self.capture.prepare()
