@@ -53,8 +53,8 @@ class HiddenWindows:
 
     windows: list[QWidget]
     active: QWidget | None  # the one that had the focus (it gets it back); None: another application had it
-    started: float
-    focus: QWidget | None = None  # the control that had the keyboard focus in `active`  # perf_counter() when hiding began
+    started: float  # perf_counter() when hiding began
+    focus: QWidget | None = None  # the control that had the keyboard focus in `active`
     hide_ms: float = 0.0  # hiding them + the display server round trip
 
 
@@ -175,10 +175,30 @@ def _activate(window: QWidget, focus: QWidget | None) -> None:
     if not window.isVisible():
         return
     window.activateWindow()
+    _sync_active_window(window)
     if focus is None or not focus.isVisible():
         focus = window.focusWidget() or window.nextInFocusChain()
     if focus is not None:
         focus.setFocus(Qt.FocusReason.ActiveWindowFocusReason)
+
+
+def _sync_active_window(window: QWidget) -> None:
+    """Tell the widgets layer that `window` is active again when the window system already says so.
+
+    Hiding the active window makes it inactive for QApplication at once, while Qt's X11 plugin waits
+    400 ms after the FocusOut before it gives up the focus window: a capture that is back within that
+    time (a quiet machine: ~100 ms) gets the FocusIn before then, so the focus window never changed,
+    nothing tells QApplication, and the window stays inactive with no focused control. The screen reader
+    then hears no activation and no focus, and Tab says nothing. (A slower capture crossed the 400 ms and
+    was fine, which is why it passed on busy machines.)"""
+    handle = window.windowHandle()
+    if handle is None or QApplication.activeWindow() is window or QGuiApplication.focusWindow() is not handle:
+        return
+    # Deprecated since Qt 6.5 and the only way to resync the widgets layer; a later Qt may drop it,
+    # when the plain activation above has to do.
+    set_active = getattr(QApplication, "setActiveWindow", None)
+    if set_active is not None:
+        set_active(window)
 
 
 class CaptureSession(QObject):

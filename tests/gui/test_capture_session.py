@@ -90,3 +90,55 @@ def test_an_unexpected_capture_error_is_one_sentence(qtbot, monkeypatch):
     with qtbot.waitSignal(session.failed, timeout=5_000) as failed:
         session.grab("all_monitors")  # nothing of ours on the screen: no hiding, no wait
     assert failed.args == ["The screen could not be captured: XGetImage failed"]
+
+
+# Run as its own Qt program on the test's X server (the suite's QApplication is offscreen, where windows
+# have no real focus): a window with a focused button, a capture's hide and restore as fast as a quiet
+# machine makes them, then what the widgets layer (and so the screen reader) believes one second later.
+_FAST_CAPTURE = r"""
+import json
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QPushButton, QVBoxLayout, QWidget
+from describe_aloud.gui.capture_session import hide_own_windows, restore_windows
+
+app = QApplication([])
+window = QWidget()
+window.setWindowTitle("Describe Aloud")
+layout = QVBoxLayout(window)
+first, second = QPushButton("Describe screen"), QPushButton("Open image")
+layout.addWidget(first)
+layout.addWidget(second)
+window.show()
+window.activateWindow()
+second.setFocus()
+report = {}
+
+def capture():
+    report["before"] = [QApplication.activeWindow() is window, QApplication.focusWidget() is second]
+    restore_windows(hide_own_windows(set()))  # well inside Qt's 400 ms FocusOut grace period
+    QTimer.singleShot(1000, check)
+
+def check():
+    report["after"] = [QApplication.activeWindow() is window, QApplication.focusWidget() is second]
+    print(json.dumps(report), flush=True)
+    app.quit()
+
+QTimer.singleShot(1500, capture)
+app.exec()
+"""
+
+
+@pytest.mark.xvfb
+def test_a_fast_capture_gives_the_window_and_its_focused_control_back_to_the_screen_reader(xvfb):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", QT_ACCESSIBILITY="1")
+    done = subprocess.run([sys.executable, "-c", _FAST_CAPTURE], env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["before"] == [True, True], report
+    assert report["after"] == [True, True], report  # active again, on the control the user was on
