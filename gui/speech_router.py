@@ -127,8 +127,7 @@ class SpeechRouter:
             self.own.repeat()
 
     def is_speaking(self) -> bool:
-        speaking = self.own.is_speaking  # the engine's Speaker has it as a property, the protocol as a method
-        return bool(speaking() if callable(speaking) else speaking)
+        return self.own.is_speaking()
 
     def wait_until_idle(self, timeout: float | None = None) -> bool:
         return self.own.wait_until_idle(timeout)

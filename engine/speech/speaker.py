@@ -134,7 +134,6 @@ class Speaker:
     def last_text(self) -> str:
         return self._last_text
 
-    @property
     def is_speaking(self) -> bool:
         """True from say() until the last queued text has been spoken or stopped."""
         with self._lock:

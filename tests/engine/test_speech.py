@@ -72,9 +72,9 @@ def test_say_never_blocks_the_caller(speaker_factory, audio_sink):
 def test_speech_starts_plays_whole_text_in_sentences_and_finishes(speaker_factory, audio_sink):
     speaker, events = speaker_factory(Settings(rate=FAST))
     speaker.say("A dog runs on the beach. The sea is calm.")
-    assert speaker.is_speaking
+    assert speaker.is_speaking()
     assert speaker.wait_until_idle(15)
-    assert not speaker.is_speaking
+    assert not speaker.is_speaking()
     assert audio_sink.texts() == ["A dog runs on the beach.", "The sea is calm."]
     assert all(e["completed"] and e["duration"] > 0.3 for e in audio_sink.entries())
     assert all(wav_seconds(p) > 0.3 for p in audio_sink.wavs())
@@ -254,7 +254,7 @@ def test_close_is_idempotent_and_calls_after_close_do_nothing(speaker_factory):
     assert time.perf_counter() - start < 3
     speaker.say("After close.")
     speaker.stop()
-    assert not speaker.is_speaking
+    assert not speaker.is_speaking()
 
 
 def test_a_long_text_of_many_lines_is_spoken_completely_in_order(speaker_factory, audio_sink):
