@@ -135,8 +135,10 @@ def _refuse_bomb(img: Image.Image, name: str) -> None:
 
 
 def _too_large_message(name: str, pixels: int | None) -> str:
-    size = f" ({pixels / 1e6:.0f} megapixels)" if pixels else ""
-    return _("{name} is too large to open safely{size}.").format(name=name, size=size)
+    if pixels:
+        return _("{name} is too large to open safely ({megapixels:.0f} megapixels).").format(
+            name=name, megapixels=pixels / 1e6)
+    return _("{name} is too large to open safely.").format(name=name)
 
 
 def _pixels_from_message(exc: Exception) -> int | None:

@@ -180,8 +180,10 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
             head = fh.read(16)
         fmt = sniff_format(head)
         if fmt not in WRITABLE_FORMATS:
-            what = {"gif": "GIF", "bmp": "BMP", "heif": "HEIC/HEIF"}.get(fmt or "", "this")
-            return MetadataResult(shown, "unsupported", _("{what} files cannot hold alt text here; use --sidecar xmp instead").format(what=what))
+            what = {"gif": "GIF", "bmp": "BMP", "heif": "HEIC/HEIF"}.get(fmt or "")
+            reason = (_("{what} files cannot hold alt text here; use --sidecar xmp instead").format(what=what) if what
+                      else _("Files of this kind cannot hold alt text here; use --sidecar xmp instead"))
+            return MetadataResult(shown, "unsupported", reason)
         if fmt == "tiff":
             _write_tiff(real, alt_text)
         else:

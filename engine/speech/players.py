@@ -305,12 +305,15 @@ class FallbackPlayer:
             if self._silent_on_purpose or self._announced:
                 return
             self._announced = True
-        tried = f" (tried {', '.join(self._tried)})" if self._tried else ""
         if platform.system() == "Linux":
             hint = _("install alsa-utils (sudo apt install alsa-utils) or check the sound device")
         else:
             hint = _("check the sound device")
-        message = _("Speech cannot be heard: no working sound output was found{tried}; {hint}.").format(tried=tried, hint=hint)
+        if self._tried:
+            message = _("Speech cannot be heard: no working sound output was found (tried {players}); {hint}.").format(
+                players=", ".join(self._tried), hint=hint)
+        else:
+            message = _("Speech cannot be heard: no working sound output was found; {hint}.").format(hint=hint)
         log.info(message)
         if self._on_no_sound:
             self._on_no_sound(message)
