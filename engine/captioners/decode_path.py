@@ -22,7 +22,7 @@ import platform
 import statistics
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from describe_aloud.engine import environment
 
@@ -113,24 +113,37 @@ def choose_path(model: Any, cache_file: Path | None = None) -> str:
     if not shapes:
         return PATH_PLAIN
     key = f"{cpu_identity()}|{';'.join(f'{i}x{o}' for i, o in shapes)}"
-    cache_file = cache_file or _default_cache_file()
-    cached = _read_cache(cache_file).get(key)
-    if isinstance(cached, dict) and cached.get("path") in (PATH_PLAIN, PATH_PACKED):
-        return cached["path"]
+
+    def decide(times: dict[str, float]) -> str:
+        return PATH_PACKED if times[PATH_PLAIN] >= MIN_GAIN * times[PATH_PACKED] else PATH_PLAIN
+
     try:
-        times = measure(shapes)
+        return measured_choice(key, lambda: measure(shapes), decide, cache_file, what="decode path")
     except Exception:  # noqa: BLE001 - the operators misbehave on a real shape: stay plain
         log.info("measuring the packed decode path failed; using the plain one", exc_info=True)
         return PATH_PLAIN
-    path = PATH_PACKED if times[PATH_PLAIN] >= MIN_GAIN * times[PATH_PACKED] else PATH_PLAIN
-    log.info("decode path on this CPU: %s (plain %.3f ms, packed %.3f ms per step's Linear shapes)",
-             path, times[PATH_PLAIN], times[PATH_PACKED])
-    if _machine_is_quiet():
-        _write_cache(cache_file, key, {"path": path, "plain_ms": round(times[PATH_PLAIN], 4),
-                                       "packed_ms": round(times[PATH_PACKED], 4)})
+
+
+def measured_choice(key: str, measure_times: Callable[[], dict[str, float]],
+                    decide: Callable[[dict[str, float]], str], cache_file: Path | None = None, *,
+                    what: str = "choice", keep_when_busy: bool = False) -> str:
+    """The choice kept under `key` (made with cpu_identity() in it), else `decide(measure_times())`, kept
+    when the machine was quiet while measuring (or always, with `keep_when_busy`, for a result that does
+    not depend on the load, such as a quality check). The one measure-once-per-CPU mechanism: the captioner's
+    decode path (choose_path) and the translator's precision (engine.translation_speed) go through it.
+    Exceptions of `measure_times` reach the caller (which falls back to its safe choice)."""
+    cache_file = cache_file or _default_cache_file()
+    cached = _read_cache(cache_file).get(key)
+    if isinstance(cached, dict) and isinstance(cached.get("path"), str):
+        return cached["path"]
+    times = measure_times()
+    choice = decide(times)
+    log.info("%s on this CPU: %s (%s)", what, choice, ", ".join(f"{k} {v:.3f}" for k, v in times.items()))
+    if keep_when_busy or _machine_is_quiet():
+        _write_cache(cache_file, key, {"path": choice, "measured": {k: round(v, 4) for k, v in times.items()}})
     else:  # other programs had the cores: this choice is used now, and measured again at the next start
-        log.info("the machine is busy: the decode path is measured again next time")
-    return path
+        log.info("the machine is busy: the %s is measured again next time", what)
+    return choice
 
 
 def _machine_is_quiet() -> bool:
@@ -167,4 +180,5 @@ def _write_cache(path: Path, key: str, value: dict[str, Any]) -> None:
         log.info("could not keep the decode path choice in %s", path, exc_info=True)
 
 
-__all__ = ["ENV_FORCE", "PATH_PACKED", "PATH_PLAIN", "choose_path", "cpu_identity", "linear_shapes", "measure"]
+__all__ = ["ENV_FORCE", "PATH_PACKED", "PATH_PLAIN", "choose_path", "cpu_identity", "linear_shapes", "measure",
+           "measured_choice"]
