@@ -9,8 +9,10 @@ description, and nothing English is glued into a translated sentence.
 Trust rule: text read from the image (OCR) is exact and is never translated, unless the user asks for it
 ("Translate the text read from images" in Settings, `--translate-text`).
 
-Speed: greedy decoding (num_beams=1, the KV cache on) on dynamically int8-quantized Linear layers meets the
-budget of 150 ms for a 20-token caption on 2 CPU cores; see bench/bench_translate.py for the figures.
+Speed: greedy decoding in a lean loop of our own (engine.translation_decode: the model's own modules, the KV
+cache, none of generate's per-step work; the same tokens as greedy generate), in the precision and thread
+count measured fastest on this CPU (engine.translation_speed: fp32, packed bf16, or int8 once it passed a
+quality check against fp32). See bench/bench_translate.py and docs/benchmarks.md for the figures.
 
 Threading: a `Translator` is owned by one thread (the worker that owns the captioner); loading takes seconds.
 Torch and transformers are imported inside functions, so importing this module stays cheap.
@@ -69,8 +71,10 @@ class Translator:
     """English in, the target language out. Not thread-safe (see the module docstring)."""
 
     def __init__(self, model: Any, tokenizer: Any, *, model_id: str, target_token: str | None = None,
-                 language: str | None = None) -> None:
+                 language: str | None = None, precision: str = "fp32", threads: int | None = None) -> None:
         self.model = model
+        self.precision = precision
+        self.threads = threads  # torch threads while translating (None: the process's setting)
         self.tokenizer = tokenizer
         self.model_id = model_id
         self.target_token = target_token
@@ -78,7 +82,7 @@ class Translator:
         self._cache: dict[str, str] = {}  # object names and captions repeat ("person", "a screen")
 
     def __repr__(self) -> str:
-        return f"Translator({self.model_id!r}, language={self.language!r})"
+        return f"Translator({self.model_id!r}, language={self.language!r}, {self.precision})"
 
     def translate(self, texts: Sequence[str]) -> list[str]:
         """Each text translated (one batched, greedy generate call for the ones not seen before)."""
@@ -97,30 +101,44 @@ class Translator:
         self._generate(["A dog on a sofa."])
 
     def _generate(self, texts: list[str]) -> list[str]:
-        import torch
-
-        prefixed = [f"{self.target_token} {t}" if self.target_token else t for t in texts]
-        # Neither side may run past the model's position table (512 for OPUS-MT): a long read text is cut.
-        positions = int(getattr(self.model.config, "max_position_embeddings", MAX_SOURCE_TOKENS))
-        inputs = self.tokenizer(prefixed, return_tensors="pt", padding=True, truncation=True,
-                                max_length=min(MAX_SOURCE_TOKENS, positions))
-        longest = int(inputs["input_ids"].shape[1])
-        with torch.inference_mode():
-            out = self.model.generate(
-                **inputs,
-                num_beams=1,
-                do_sample=False,
-                max_new_tokens=min(positions - 1, max(MIN_NEW_TOKENS_CAP, longest * MAX_NEW_TOKENS_FACTOR)),
-            )
+        out = generate_ids(self.model, self.tokenizer, texts, self.target_token, threads=self.threads)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
 
 
-def load_translator(target: str, *, language: str | None = None, precision: str = "int8") -> Translator:
+def generate_ids(model: Any, tokenizer: Any, texts: list[str], target_token: str | None, *,
+                 threads: int | None = None) -> Any:
+    """Greedy translation token ids of `texts` (the lean loop where the model's generation config allows it,
+    else generate: the same tokens either way)."""
+    import torch
+
+    from describe_aloud.engine.translation_decode import greedy_generate, lean_loop_fits
+
+    prefixed = [f"{target_token} {t}" if target_token else t for t in texts]
+    # Neither side may run past the model's position table (512 for OPUS-MT): a long read text is cut.
+    positions = int(getattr(model.config, "max_position_embeddings", MAX_SOURCE_TOKENS))
+    inputs = tokenizer(prefixed, return_tensors="pt", padding=True, truncation=True,
+                       max_length=min(MAX_SOURCE_TOKENS, positions))
+    longest = int(inputs["input_ids"].shape[1])
+    max_new = min(positions - 1, max(MIN_NEW_TOKENS_CAP, longest * MAX_NEW_TOKENS_FACTOR))
+    before = torch.get_num_threads()
+    try:
+        if threads and threads != before:
+            torch.set_num_threads(threads)
+        with torch.inference_mode():
+            if lean_loop_fits(model):
+                return greedy_generate(model, inputs["input_ids"], inputs["attention_mask"], max_new_tokens=max_new)
+            return model.generate(**inputs, num_beams=1, do_sample=False, max_new_tokens=max_new)
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)
+
+
+def load_translator(target: str, *, language: str | None = None, precision: str = "auto") -> Translator:
     """Load a translation model from a catalog name ("opus-mt-en-zh"), a Hugging Face id (from the local
     cache only: never the network) or a `save_pretrained` folder.
 
-    precision: "int8" (dynamic quantization of the Linear layers: the speed budget needs it on a CPU) or
-    "fp32". Raises ModelNotAvailable when the model is not downloaded, ModelLoadError when its files are
+    precision: "auto" (the fastest on this CPU, measured once: engine.translation_speed), "fp32" (exactly the
+    model's translations), "bf16" or "int8" (dynamic quantization of the Linear layers). Raises ModelNotAvailable when the model is not downloaded, ModelLoadError when its files are
     there but cannot be loaded. Slow (seconds): never on the GUI thread."""
     source, name = _resolve(target)
     try:
@@ -131,13 +149,13 @@ def load_translator(target: str, *, language: str | None = None, precision: str 
             tokenizer = MarianTokenizer.from_pretrained(source, local_files_only=True)
         model = MarianMTModel.from_pretrained(source, local_files_only=True)
         model.eval()
-        if precision == "int8":
-            from describe_aloud.engine.captioners.hf_loading import quantize_int8
-
-            model = quantize_int8(model)
         generation = model.generation_config
         generation.num_beams = 1  # the published configs ask for 4 beams: 3-4x slower, barely better here
         generation.max_length = None
+        token = _target_token(name, language, tokenizer)
+        from describe_aloud.engine.translation_speed import prepare
+
+        model, precision, threads = prepare(model, tokenizer, token, precision, model_key=source)
     except (ModelLoadError, ModelNotAvailable):
         raise
     except Exception as exc:  # noqa: BLE001 - damaged or foreign files: one clear sentence for the user
@@ -146,6 +164,12 @@ def load_translator(target: str, *, language: str | None = None, precision: str 
             _("The translation model {name} could not be loaded ({reason}).").format(
                 name=name, reason=str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
         ) from exc
+    log.info("loaded translation model %s (%s, %s threads)", target, precision, threads or "default")
+    return Translator(model, tokenizer, model_id=name, target_token=token, language=language, precision=precision,
+                      threads=threads)
+
+
+def _target_token(name: str, language: str | None, tokenizer: Any) -> str | None:
     spec = translation_model_for(language) if language else None
     entry = catalog_entry(name)
     if spec is None and entry is not None:
@@ -153,11 +177,10 @@ def load_translator(target: str, *, language: str | None = None, precision: str 
     token = spec.target_token if spec else None
     if token is not None and token not in tokenizer.get_vocab():
         token = None  # a single-target model (or a test model) without language tokens
-    log.info("loaded translation model %s (%s)", target, precision)
-    return Translator(model, tokenizer, model_id=name, target_token=token, language=language)
+    return token
 
 
-def load_translator_for(language: str, *, precision: str = "int8") -> Translator | None:
+def load_translator_for(language: str, *, precision: str = "auto") -> Translator | None:
     """The translator into `language`, None for English. Raises ModelNotAvailable (naming the download
     command) when its model is not downloaded, ModelLoadError when the language has no translation model."""
     if not needs_translation(language):
@@ -170,7 +193,7 @@ def load_translator_for(language: str, *, precision: str = "int8") -> Translator
     return load_translator(spec.name, language=language, precision=precision)
 
 
-def translator_or_reason(language: str | None, *, precision: str = "int8") -> tuple[Translator | None, str | None]:
+def translator_or_reason(language: str | None, *, precision: str = "auto") -> tuple[Translator | None, str | None]:
     """(the translator into `language` or None, why descriptions stay in English or None): the app and the
     command line say the reason once and go on describing in English."""
     from describe_aloud.engine.errors import user_message
