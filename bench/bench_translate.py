@@ -7,14 +7,18 @@ token and </s>); every translation is forced to the same length (min = max new t
 Chinese translation of a 20-token English caption is about that many pieces), so the arithmetic is the real
 model's and does not depend on what random weights say. Tokenizing (sentencepiece, microseconds) is left out.
 
-Variants, measured in the same run: fp32 greedy (the baseline), int8 greedy (dynamic quantization of the
-Linear layers: what the app uses), and fp32 with 4 beams (what the published generation config asks for).
+Variants, interleaved run by run in the same process (a load change hits all of them):
+- generate fp32: transformers' greedy generate, the baseline; generate int8: what the app used before;
+- lean fp32 / bf16 / int8: engine.translation_decode's loop (fp32: checked token for token against generate),
+  bf16 with oneDNN-packed weights, int8 dynamic quantization; with the app's thread count and with 1 thread.
+Then what engine.translation_speed chooses on this CPU (measured here, not kept), and int8's agreement with
+fp32 on random weights (the mechanism only: random weights say nothing about real translations).
 
     .venv/bin/python bench/bench_translate.py               # 20 runs each, 2 threads
     .venv/bin/python bench/bench_translate.py --runs 5 --threads 1
 
-Prints the CPU, its relevant flags, and p50 / p90 in ms, with ratios to the baseline. Run it on a quiet
-machine: other processes on the same cores change the figures.
+Prints the CPU, its relevant flags, the load average before and after, and per variant p50 / p90 wall time
+in ms, p50 CPU time (all threads), and the ratio to the baseline.
 """
 from __future__ import annotations
 
@@ -56,29 +60,43 @@ def build(precision: str):
     import torch
     from transformers import MarianConfig, MarianMTModel
 
-    from describe_aloud.engine.captioners.hf import quantize_int8
+    from describe_aloud.engine.translation_speed import convert
 
     torch.manual_seed(0)
-    model = MarianMTModel(MarianConfig(**OPUS_MT_EN_ZH)).eval()
-    return quantize_int8(model) if precision == "int8" else model
+    return convert(MarianMTModel(MarianConfig(**OPUS_MT_EN_ZH)).eval(), precision)
 
 
-def time_generate(model, *, tokens: int, new_tokens: int, beams: int, runs: int) -> list[float]:
+def source_inputs(tokens: int):
     import torch
 
     g = torch.Generator().manual_seed(1)
     source = torch.randint(10, 60000, (1, tokens), generator=g)
     source[0, -1] = 0  # </s>
-    inputs = {"input_ids": source, "attention_mask": torch.ones_like(source)}
-    kwargs = dict(num_beams=beams, do_sample=False, min_new_tokens=new_tokens, max_new_tokens=new_tokens)
-    with torch.inference_mode():
-        model.generate(**inputs, **kwargs)  # warm-up: first-call costs are paid once at load in the app
-        samples = []
-        for _ in range(runs):
-            started = time.perf_counter()
-            model.generate(**inputs, **kwargs)
-            samples.append((time.perf_counter() - started) * 1000)
-    return samples
+    return source, torch.ones_like(source)
+
+
+def variants(threads: int, new_tokens: int):
+    """(label, model precision, runner(model, ids, mask), threads) per variant."""
+    from describe_aloud.engine.translation_decode import greedy_generate
+
+    def generate(model, ids, mask):
+        return model.generate(input_ids=ids, attention_mask=mask, num_beams=1, do_sample=False,
+                              min_new_tokens=new_tokens, max_new_tokens=new_tokens)
+
+    def lean(model, ids, mask):
+        return greedy_generate(model, ids, mask, min_new_tokens=new_tokens, max_new_tokens=new_tokens)
+
+    out = [("generate fp32 (baseline)", "fp32", generate, threads),
+           ("generate int8 (the old default)", "int8", generate, threads)]
+    for count in sorted({threads, 1}, reverse=True):
+        for precision in ("fp32", "bf16", "int8"):
+            out.append((f"lean {precision}, {count} thread{'s' if count > 1 else ''}", precision, lean, count))
+    return out
+
+
+def percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -90,34 +108,62 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     # The app's thread policy (idle OpenMP threads spin briefly, then sleep), set before torch is imported,
-    # exactly as cli/main.py does: with libgomp's default long spin, a busy machine makes every decoding
-    # step wait for spinning threads.
+    # exactly as cli/main.py does.
     from describe_aloud.cli.main import _set_thread_policy
 
     _set_thread_policy()
+    import tempfile
+
     import torch
     import transformers
+
+    from describe_aloud.engine import translation_speed
+    from describe_aloud.engine.translation_decode import greedy_generate
 
     torch.set_num_threads(args.threads)
     print(f"CPU: {cpu_description()}; {os.cpu_count()} logical CPUs; load average before: "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {args.threads}, "
-          f"quantized engine {torch.backends.quantized.engine}, GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}")
+          f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}")
     source_tokens = args.caption_tokens + 2  # >>cmn_Hans<< and </s>
     print(f"opus-mt-en-zh size, random weights; source {source_tokens} tokens, {args.new_tokens} new tokens, "
-          f"{args.runs} runs (+1 warm-up)")
-    variants = (("fp32 greedy (baseline)", "fp32", 1), ("int8 greedy (the app)", "int8", 1),
-                ("fp32 4 beams (published config)", "fp32", 4))
-    baseline = None
-    for label, precision, beams in variants:
-        model = build(precision)
-        samples = sorted(time_generate(model, tokens=source_tokens, new_tokens=args.new_tokens, beams=beams,
-                                       runs=args.runs))
-        p50 = statistics.median(samples)
-        p90 = samples[min(len(samples) - 1, int(round(0.9 * (len(samples) - 1))))]
-        baseline = baseline or p50
-        print(f"{label:34s} p50 {p50:7.1f} ms   p90 {p90:7.1f} ms   x{p50 / baseline:.2f} of the baseline")
-        del model
+          f"{args.runs} runs each, interleaved (+1 warm-up)")
+    ids, mask = source_inputs(source_tokens)
+    models = {p: build(p) for p in ("fp32", "bf16", "int8")}
+    table = variants(args.threads, args.new_tokens)
+    wall: dict[str, list[float]] = {label: [] for label, *_ in table}
+    cpu: dict[str, list[float]] = {label: [] for label, *_ in table}
+    with torch.inference_mode():
+        want = table[0][2](models["fp32"], ids, mask)
+        same = torch.equal(want, greedy_generate(models["fp32"], ids, mask, min_new_tokens=args.new_tokens,
+                                                 max_new_tokens=args.new_tokens))
+        print(f"lean fp32 gives generate's tokens: {'yes' if same else 'NO'}")
+        for label, precision, run, count in table:  # warm-up: first-call costs are paid at load in the app
+            torch.set_num_threads(count)
+            run(models[precision], ids, mask)
+        for _ in range(args.runs):
+            for label, precision, run, count in table:
+                torch.set_num_threads(count)
+                started, cpu_started = time.perf_counter(), time.process_time()
+                run(models[precision], ids, mask)
+                wall[label].append((time.perf_counter() - started) * 1000)
+                cpu[label].append((time.process_time() - cpu_started) * 1000)
+    torch.set_num_threads(args.threads)
+    baseline = statistics.median(wall[table[0][0]])
+    for label, *_ in table:
+        p50 = statistics.median(wall[label])
+        print(f"{label:34s} p50 {p50:7.1f} ms   p90 {percentile(wall[label], 0.9):7.1f} ms   "
+              f"CPU {statistics.median(cpu[label]):7.1f} ms   x{baseline / p50:.2f} faster than the baseline")
+    with tempfile.TemporaryDirectory() as folder, torch.inference_mode():
+        def tokens(model):
+            return lambda _texts: greedy_generate(model, ids, mask, max_new_tokens=args.new_tokens).tolist()
+
+        agreement = translation_speed.int8_agreement(tokens(models["fp32"]), tokens(models["int8"]))
+        good = agreement >= translation_speed.MIN_INT8_AGREEMENT
+        fresh = build("fp32")
+        precision, count = translation_speed.choose(fresh, lambda: good, cache_file=Path(folder) / "choice.json")
+    print(f"int8 agreement with fp32 on random weights: {agreement:.0%} (the check {'passes' if good else 'fails'})")
+    print(f"the app's choice on this CPU now: {precision}, {count} thread{'s' if count > 1 else ''}")
     print(f"load average after: {' '.join(f'{x:.1f}' for x in os.getloadavg())} (figures taken beside other "
           "work are slower than on a quiet machine)")
     return 0
