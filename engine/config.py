@@ -1,11 +1,13 @@
 """Where the app keeps its files, and the settings shared by the app and the command line."""
 from __future__ import annotations
 
+import copy
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
+from typing import Iterable
 
 from describe_aloud.engine import environment
 
@@ -82,6 +84,47 @@ class Settings:
         from describe_aloud.engine.settings_loader import load_settings
 
         return load_settings(cls, path or settings_path(), DEFAULT_HOTKEYS)
+
+    def save_changes(self, changed: Iterable[str], path: Path | None = None) -> list[str]:
+        """Save the fields named in `changed` onto what the settings file holds now, and take every other
+        field over from the file. Returns the names of those other fields that differed (another program
+        changed them meanwhile: `voices --volume`, a hand edit), so the caller applies them too.
+
+        The app keeps its Settings for hours: writing its whole copy would silently undo those changes."""
+        path = path or settings_path()
+        on_disk = Settings.load(path) if path.exists() else None
+        if on_disk is None or on_disk.load_notes:  # nothing usable there (a damaged file is kept aside)
+            self.save(path)
+            return []
+        for name in changed:
+            setattr(on_disk, name, copy.deepcopy(getattr(self, name)))
+        outside = self._take_over(on_disk)
+        on_disk.save(path)
+        return outside
+
+    def reload(self, path: Path | None = None) -> list[str]:
+        """Take over what the settings file holds now; the names of the fields that changed."""
+        path = path or settings_path()
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return []  # gone, or being written or edited: the next change is read again
+        if not isinstance(raw, dict):
+            return []
+        fresh = Settings.load(path)
+        if fresh.load_notes:  # values that cannot be used: the file is kept aside; ours stay
+            self.load_notes.extend(fresh.load_notes)
+            return []
+        return self._take_over(fresh)
+
+    def _take_over(self, other: "Settings") -> list[str]:
+        changed = []
+        for f in fields(self):
+            value = getattr(other, f.name)
+            if getattr(self, f.name) != value:
+                setattr(self, f.name, copy.deepcopy(value))
+                changed.append(f.name)
+        return changed
 
     def save(self, path: Path | None = None) -> None:
         """Write atomically so a crash never leaves a half-written settings file."""

@@ -46,6 +46,7 @@ from describe_aloud.gui.hotkeys import HotkeyManager
 from describe_aloud.gui.image_input import copy_text
 from describe_aloud.gui.main_window import APP_TITLE, MainWindow
 from describe_aloud.gui.presenter import LastResult, Presenter, open_history
+from describe_aloud.gui.settings_watch import SettingsWatcher
 from describe_aloud.gui.single_instance import InstanceServer
 from describe_aloud.gui.speech_bridge import (
     NullSpeaker,
@@ -116,6 +117,7 @@ class AppController(QObject):
             tray = TrayIcon(self.window.actions_by_name, self.window)
             self.attach_tray(tray)
             tray.show()
+        self.settings_watch = SettingsWatcher(self.settings, parent=self)
         self.hotkeys = self._create_hotkeys() if enable_hotkeys else None
         self.instance_server = instance_server
         if self.instance_server is None and enable_single_instance:
@@ -186,6 +188,8 @@ class AppController(QObject):
         self.window.files_dropped.connect(self.requests.describe_paths)
         self.window.image_dropped.connect(lambda img: self.requests.describe_qimage(img, "dropped image"))
         self.window.close_requested.connect(self._close_requested)
+        self.settings_watch.changed.connect(self.apply_settings)
+        self.settings_watch.problem.connect(lambda note: self.window.set_status(note, assertive=True))
         for spec in ACTIONS:
             self.window.action(spec.name).triggered.connect(lambda _checked=False, run=spec.run: run(self))
 

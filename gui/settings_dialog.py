@@ -1,7 +1,7 @@
 """Settings: model, precision, detail, OCR, speech, hotkeys, tray. Every change is saved at once.
 
 Threading contract: GUI thread only. The dialog edits a `Settings` object in place, saves it
-(`Settings.save`, atomic) and emits `settings_changed(field_names)` so the controller applies just what
+(`Settings.save_changes`, atomic, only the changed fields) and emits `settings_changed(field_names)` so the controller applies just what
 changed (a new model is loaded by the worker, never here).
 """
 from __future__ import annotations
@@ -249,8 +249,9 @@ class SettingsDialog(QDialog):
         self._save([field])
 
     def _save(self, fields: list[str]) -> None:
-        self.settings.save()
-        self.settings_changed.emit(fields)
+        # Only these fields: what other programs saved meanwhile is taken over and applied too.
+        outside = self.settings.save_changes(fields)
+        self.settings_changed.emit(fields + [name for name in outside if name not in fields])
 
     def _model_chosen(self, index: int) -> None:
         self._set("model", self.model_combo.itemData(index))

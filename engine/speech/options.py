@@ -53,18 +53,18 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 
     settings = Settings.load()
     print_load_notes(settings)  # a damaged settings file is kept aside: say so
-    changed = False
+    changed = []
     for name in ("voice", "rate", "volume"):
         value = getattr(args, name, None)
         if value is not None and getattr(settings, name) != value:
             setattr(settings, name, value)
-            changed = True
+            changed.append(name)
     output = getattr(args, "speech_output", None)
     if output is not None and settings.speech_output != SPEECH_OUTPUTS[output]:
         settings.speech_output = SPEECH_OUTPUTS[output]
-        changed = True
+        changed.append("speech_output")
+    if changed:
+        settings.save_changes(changed)  # only these: the running app may have saved others meanwhile
     if getattr(args, "queue", False) is True:
         settings.interrupt = False  # for this run only; not remembered (a one-off wish)
-    if changed:
-        settings.save()
     return settings

@@ -304,6 +304,45 @@ def test_settings_change_applies_and_is_saved(qtbot, make_app, tiny_git_dir):
     assert "shopping" not in controller.test_speaker.texts()[-1].lower()
 
 
+def test_settings_saved_by_another_program_meanwhile_are_applied_and_never_undone(qtbot, make_app, tiny_git_dir):
+    """`voices --rate/--volume` while the app runs: the app takes the change over (and applies it), and
+    saving another setting in the app afterwards keeps it."""
+    import subprocess
+    import sys
+
+    from describe_aloud.engine.config import Settings
+    from describe_aloud.gui.settings_dialog import SettingsDialog
+
+    controller = make_app(model=tiny_git_dir)
+    dialog = SettingsDialog(controller.settings, voices=controller.speaker.voices(), parent=controller.window)
+    dialog.settings_changed.connect(controller.apply_settings)
+    dialog.ocr_check.setChecked(False)  # the app has saved its settings once
+    main_py = Path(__file__).resolve().parents[2] / "main.py"
+    done = subprocess.run([sys.executable, str(main_py), "voices", "--rate", "150", "--volume", "0.5"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    qtbot.waitUntil(lambda: controller.test_speaker.rate == 150, timeout=5000)  # seen and applied
+    assert controller.settings.volume == 0.5
+    dialog.detail_check.setChecked(True)  # a change in the app after that
+    saved = Settings.load()
+    assert (saved.rate, saved.volume, saved.detail, saved.speak_ocr) == (150, 0.5, True, False)
+    dialog.close()
+
+
+def test_a_settings_file_being_edited_is_not_taken_over_or_kept_aside(qtbot, make_app, tiny_git_dir):
+    from describe_aloud.engine.config import Settings, settings_path
+
+    controller = make_app(model=tiny_git_dir)
+    Settings(model=str(tiny_git_dir), earcons=False, rate=200).save()
+    qtbot.waitUntil(lambda: controller.settings.rate == 200, timeout=5000)
+    settings_path().write_text('{"rate": 120,', encoding="utf-8")  # half-way through a hand edit
+    controller.settings_watch.check()
+    assert controller.settings.rate == 200 and not controller.settings.load_notes
+    assert not list(settings_path().parent.glob("*.damaged-*"))
+    settings_path().write_text('{"rate": 120}', encoding="utf-8")  # the edit finished
+    qtbot.waitUntil(lambda: controller.settings.rate == 120, timeout=5000)
+
+
 def test_history_window_searches_and_speaks_again(qtbot, make_app, tiny_git_dir):
     controller = make_app(model=tiny_git_dir)
     speaker = controller.test_speaker

@@ -1,0 +1,69 @@
+"""Settings changed by another program while the app runs (`voices --volume 0.5`, a hand edit of
+settings.json) are taken over and applied, instead of being undone at the app's next save.
+
+The folder is watched for saves that replace the file (atomic saves, most editors: the watch on the old
+file ends there), and the file itself for edits in place; after each change the file is watched again.
+Our own saves come back here too and change nothing. A file that does not parse (being edited) is read
+again at its next change.
+
+Threading contract: GUI thread only.
+"""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
+
+from describe_aloud.engine.config import Settings, settings_path
+
+log = logging.getLogger(__name__)
+
+# Editors and atomic saves touch the folder several times for one change: read once they are done.
+SETTLE_MS = 300
+
+
+class SettingsWatcher(QObject):
+    """`changed(field_names)` after fields of `settings` were taken over from the file; `problem(note)`
+    when the file holds values that cannot be used (it is kept aside; the app keeps its own)."""
+
+    changed = Signal(list)
+    problem = Signal(str)
+
+    def __init__(self, settings: Settings, path: Path | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.settings = settings
+        self.path = path or settings_path()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SETTLE_MS)
+        self._timer.timeout.connect(self.check)
+        self._watcher = QFileSystemWatcher(self)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            log.warning("settings folder unavailable: changes from other programs are not seen", exc_info=True)
+            return
+        if not self._watcher.addPath(str(self.path.parent)):
+            log.warning("cannot watch %s: changes from other programs are not seen", self.path.parent)
+        self._watch_file()
+        self._watcher.directoryChanged.connect(lambda _folder: self._timer.start())
+        self._watcher.fileChanged.connect(lambda _file: self._timer.start())
+
+    def _watch_file(self) -> None:
+        if self.path.exists() and str(self.path) not in self._watcher.files():
+            self._watcher.addPath(str(self.path))
+
+    def check(self) -> None:
+        self._watch_file()  # a replaced file is a new file
+        notes_before = len(self.settings.load_notes)
+        try:
+            names = self.settings.reload(self.path)
+        except Exception:  # noqa: BLE001 - the app goes on with the settings it has
+            log.warning("reading the changed settings failed", exc_info=True)
+            return
+        for note in self.settings.load_notes[notes_before:]:
+            self.problem.emit(note)
+        if names:
+            log.info("settings changed by another program: %s", ", ".join(names))
+            self.changed.emit(names)
