@@ -165,13 +165,27 @@ class HistoryStore:
         return HistoryEntry(entry_id, when, source, description.kind.value, text,
                             json.loads(payload), thumbnail, display)
 
-    def update(self, entry_id: int, description: Description, rendering: render.Rendering) -> None:
-        """Replace an entry's description and what it says (after "more detail" added to it)."""
-        payload = json.dumps(description.to_dict(), ensure_ascii=False)
+    def add_detail(self, entry_id: int, detail: Description, rendering: render.Rendering) -> None:
+        """Add "more detail" to an entry: the detailed caption and objects join the description kept there
+        (its kind, caption, read text and model stay), and what is said becomes `rendering`."""
+        added = detail.to_dict()
         with self._lock, self._conn:
+            row = self._conn.execute("SELECT description FROM entries WHERE id=?", (entry_id,)).fetchone()
+            if row is None:
+                return
+            try:
+                stored = json.loads(row["description"] or "{}")
+            except ValueError:
+                stored = {}
+            if not isinstance(stored, dict) or "kind" not in stored:
+                stored = added  # nothing usable was kept: the detail is what there is
+            else:
+                for key in ("detailed_caption", "objects"):
+                    if added.get(key):
+                        stored[key] = added[key]
             self._conn.execute(
-                "UPDATE entries SET text=?, display=?, description=?, kind=? WHERE id=?",
-                (rendering.speech, rendering.display, payload, description.kind.value, entry_id),
+                "UPDATE entries SET text=?, display=?, description=? WHERE id=?",
+                (rendering.speech, rendering.display, json.dumps(stored, ensure_ascii=False), entry_id),
             )
 
     def add_answer(self, entry_id: int, question: str, answer: dict[str, Any], speech: str,

@@ -146,14 +146,17 @@ class Presenter(QObject):
     def _show_more_detail(self, result: JobResult) -> None:
         description = result.description
         rendering = render.more_detail(description)
-        if self.last is not None:
-            self.last.rendering = self.last.rendering + rendering
+        # Asked again, the same detail is said again but not added a second time.
+        new = rendering.after(self.last.rendering) if self.last is not None else rendering
+        if self.last is not None and new:
+            self.last.rendering = self.last.rendering + new
             if self.last.history_id is not None:
                 try:
-                    self.history.update(self.last.history_id, description, self.last.rendering)
+                    self.history.add_detail(self.last.history_id, description, self.last.rendering)
                 except Exception:  # noqa: BLE001 - the detail is shown and spoken anyway
                     log.warning("history update failed", exc_info=True)
-        self.window.append_result(rendering.display)
+        if new:
+            self.window.append_result(new.display)
         self.window.set_status(_("More detail added."), spoken=True)
         self.flow.detail_added(result.job, rendering)
 

@@ -50,13 +50,19 @@ def test_search_matches_every_word_case_insensitively_newest_first():
         assert len(store.search("")) == 3
 
 
-def test_update_after_more_detail_and_delete():
+def test_more_detail_joins_the_kept_description_and_delete():
     with HistoryStore() as store:
-        entry = store.add(_description("a kitchen"), source="k.jpg")
-        detailed = _description("a kitchen")
-        detailed.detailed_caption = "a kitchen with a white fridge and a window"
-        store.update(entry.id, detailed, render.more_detail(detailed))
-        assert "white fridge" in store.get(entry.id).text
+        first = _description("a kitchen", text="Total 12.50", kind=ImageKind.SCREEN)
+        entry = store.add(first, source="k.jpg")
+        detail = Description(kind=ImageKind.PHOTO, detailed_caption="a kitchen with a white fridge",
+                             model_id="florence-2-base")  # what add_detail makes: no OCR, no kind of its own
+        store.add_detail(entry.id, detail, render.describe(first) + render.more_detail(detail))
+        kept = store.get(entry.id)
+        assert "white fridge" in kept.text
+        again = kept.to_description()
+        assert again.kind is ImageKind.SCREEN and again.caption == "a kitchen"
+        assert [t.text for t in again.text_lines] == ["Total 12.50"]
+        assert again.detailed_caption == "a kitchen with a white fridge" and again.model_id == first.model_id
         store.delete(entry.id)
         assert store.get(entry.id) is None
 

@@ -137,6 +137,29 @@ def test_more_detail_adds_to_the_description(qtbot, make_app, tiny_git_dir, tiny
     assert added in controller.window.result_text()
     with HistoryStore() as store:
         assert added in store.latest().text
+    shown = controller.window.result_text()
+    spoken = len(speaker.said)
+    controller.window.action("more_detail").trigger()  # again: said again, not added twice
+    qtbot.waitUntil(lambda: added in speaker.texts()[spoken:], timeout=180_000)
+    qtbot.wait(500)
+    assert controller.window.result_text() == shown
+    with HistoryStore() as store:
+        assert store.latest().text.count(added) == 1
+
+
+def test_more_detail_keeps_what_the_history_knew_of_a_screen(qtbot, make_app, tiny_git_dir, tiny_florence2_dir):
+    controller = make_app(model=tiny_git_dir, detail_model=str(tiny_florence2_dir))
+    controller.describe_image(text_image(TEXT_LINES), "list")
+    qtbot.waitUntil(lambda: "shopping" in controller.window.result_text().lower(), timeout=JOB_MS)
+    with HistoryStore() as store:
+        before = store.latest().to_description()
+    controller.window.action("more_detail").trigger()
+    qtbot.waitUntil(lambda: controller.window.status_label.text() == "More detail added.", timeout=180_000)
+    with HistoryStore() as store:
+        after = store.latest().to_description()
+    assert after.kind is before.kind and after.caption == before.caption
+    assert [t.text for t in after.text_lines] == [t.text for t in before.text_lines]
+    assert after.detailed_caption
 
 
 def test_missing_model_is_announced_with_the_download_command(qtbot, make_app):
