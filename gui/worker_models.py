@@ -102,7 +102,8 @@ class WorkerModels:
         self._describer = Describer(loaded.captioner, ocr=self._ocr or OcrEngine(threads=self._threads))
         self._attach_translator()
         log.info("ready: captioner loaded in %.2f s", loaded.seconds)
-        self.status.emit(_("Ready"))
+        # No status("Ready") here: a status is announced to a screen reader, and "Ready." was said already
+        # (at text_ready); the presenter shows "Ready" quietly on model_ready.
         self.model_ready.emit(str(self._captioner.model_id or loaded.spec or ""))
         # The caption someone is waiting for first; the warm-up (one tiny caption) only makes later ones faster.
         self._finish_awaiting()
