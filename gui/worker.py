@@ -122,6 +122,7 @@ class DescribeWorker(JobWorker, WorkerModels):
         self._captioner_loader = captioner_loader  # None: engine.load_captioner
         # Only touched on the worker thread:
         self._ocr: OcrEngine | None = None
+        self._screen_reading_warm = False
         self._load: CaptionerLoad | None = None
         self._describer: Describer | None = None
         self._captioner: Captioner | None = None
@@ -211,10 +212,6 @@ class DescribeWorker(JobWorker, WorkerModels):
     def run(self) -> None:  # noqa: D401 - Qt entry point
         self._start_text_reader()
         self._start_captioner_load()
-        # One read of a screen-sized page while torch loads (it mostly releases the GIL): the first real
-        # capture is then not the first time the OCR sees that size. A hotkey meanwhile waits for it, which
-        # is no longer than that first capture would have taken.
-        self._warm_up_screen_reading(self._ocr)
         while True:
             with self._cond:
                 while not self._has_work_locked():

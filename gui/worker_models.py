@@ -105,9 +105,12 @@ class WorkerModels:
         # No status("Ready") here: a status is announced to a screen reader, and "Ready." was said already
         # (at text_ready); the presenter shows "Ready" quietly on model_ready.
         self.model_ready.emit(str(self._captioner.model_id or loaded.spec or ""))
-        # The caption someone is waiting for first; the warm-up (one tiny caption) only makes later ones faster.
+        # The caption someone is waiting for first; the warm-ups only make later requests faster: one tiny
+        # caption, and one read of a screen-sized page (the first read of a new size is slow). The page is
+        # read only now, not while the captioner loads: beside the load it would slow it down.
         self._finish_awaiting()
         self._warm_up(self._describer)
+        self._warm_up_screen_reading(self._ocr)
 
     def _reload(self: DescribeWorker) -> None:
         """Another captioner (settings changed): the text reader stays, so requests are still read at once."""
@@ -139,10 +142,11 @@ class WorkerModels:
             log.warning("warm-up failed", exc_info=True)
 
     def _warm_up_screen_reading(self: DescribeWorker, ocr: OcrEngine | None) -> None:
-        if ocr is None or not self._screen_size or self._stopping:
+        if ocr is None or not self._screen_size or self._stopping or self._screen_reading_warm:
             return
         try:
             ocr.warm_up_for_size(self._screen_size)
+            self._screen_reading_warm = True  # once: a model changed later keeps the same text reader
         except Exception:  # noqa: BLE001 - only a warm-up: the first capture reports real problems
             log.warning("OCR warm-up at screen size failed", exc_info=True)
 
