@@ -11,7 +11,9 @@ One run of this script:
 2. starts its own Xvfb, then `python main.py gui --model <that folder>` as a subprocess with isolated config
    / data / cache folders and DESCRIBE_ALOUD_AUDIO_SINK (the null player copies every WAV it starts into the
    sink folder, so a WAV's modification time is when that sound started). Cold start: process start ->
-   window mapped, -> socket answers, -> the "Ready." WAV;
+   window mapped, -> socket answers, -> the "Ready." WAV (said when a hotkey gets the text: the captioner
+   may still be loading; the first, untimed press then waits for it. bench_start.py times the caption's
+   arrival too, against a baseline);
 3. shows a full-screen window with known text and a picture, then --runs times presses the global hotkey
    with `xdotool key ctrl+alt+d` (or sends describe_screen on the socket, --trigger socket) and measures:
    hotkey -> "capturing" earcon WAV, hotkey -> the description's first speech WAV (first audio), hotkey ->

@@ -127,19 +127,31 @@ class Describer:
         ready, when the trust rules put the text first (a screen or document with text), so speaking can
         start early. It gets a Description without caption; speak `render.describe(partial)`, then, when
         describe returns, only what `render.describe(final).after(...)` adds."""
+        read = self.read_first(image, source=source, kind_hint=kind_hint)
+        d = read.description
+        if on_text is not None and d.mostly_text and d.text_lines:
+            on_text(read.partial())
+        return self.caption_read(read, detail=detail)
+
+    def read_first(self, image: Image.Image, *, source: str | None = None, kind_hint: KindHint = None) -> "ReadImage":
+        """`describe`'s first half: the blank check and the text, no caption yet. `caption_read` (of this
+        or another Describer: the app reads text before its captioner has loaded) does the rest."""
         started = time.perf_counter()
         hint = _hint(kind_hint)
         d, rgb, thumb = self._prepare(image, source)
-        if d.kind is ImageKind.BLANK:
-            d.timings_ms["total"] = _ms_since(started)
-            return d
-        self._read_text(d, rgb, thumb, hint)
-        if on_text is not None and d.mostly_text and d.text_lines:
-            on_text(replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms)))
-        outcome = self._run_captioner([rgb], detail)
-        self._apply(outcome, [d])
-        d = self._translated(d)
-        d.timings_ms["total"] = _ms_since(started)
+        if d.kind is not ImageKind.BLANK:
+            self._read_text(d, rgb, thumb, hint)
+        return ReadImage(d, rgb, started)
+
+    def caption_read(self, read: "ReadImage", *, detail: bool = False) -> Description:
+        """`describe`'s second half: the caption of an image `read_first` read (nothing for a blank one)."""
+        d = read.description
+        if d.kind is not ImageKind.BLANK:
+            d.model_id = self.model_id
+            outcome = self._run_captioner([read.rgb], detail)
+            self._apply(outcome, [d])
+            d = self._translated(d)
+        d.timings_ms["total"] = _ms_since(read.started)
         return d
 
     def add_detail(
@@ -290,6 +302,20 @@ class Describer:
             return
         for d, r in zip(descriptions, outcome.results):
             _apply_result(d, r, outcome.share_ms)
+
+
+@dataclass
+class ReadImage:
+    """An image whose text is read (`Describer.read_first`), its caption still to come."""
+
+    description: Description  # kind, text, timings so far; no caption
+    rgb: Image.Image
+    started: float  # perf_counter when reading began: the total counts from there
+
+    def partial(self) -> Description:
+        """A copy of what is known so far, to hand over (and speak) while the caption is made."""
+        d = self.description
+        return replace(d, text_lines=list(d.text_lines), timings_ms=dict(d.timings_ms))
 
 
 @dataclass

@@ -26,7 +26,8 @@ class Part:
     """One labelled piece of what is said.
 
     role: "blank", "kind", "text" (read by OCR: exact), "guess" (a model's caption), "objects",
-    "detail" (more detail from the detail model), "error" (why something is missing), "nothing"."""
+    "detail" (more detail from the detail model), "error" (why something is missing), "nothing",
+    "pending" (the caption comes later: `awaiting_caption`)."""
 
     role: str
     speech: str
@@ -175,6 +176,28 @@ def describe(d: Description, *, include_text: bool = True) -> Rendering:
     if not guess and not has_text and not d.caption_error and not d.ocr_error:
         parts.append(_one("nothing", _("Nothing could be recognised.")))
     return Rendering(tuple(parts))
+
+
+def caption_follows() -> Rendering:
+    """That the picture's description comes later: said of an image read before the captioner had loaded."""
+    return Rendering((_one("pending", _("The picture's description follows once its model has loaded.")),))
+
+
+def awaiting_caption(d: Description, *, include_text: bool = True) -> Rendering:
+    """An image read before the captioner had loaded (the app's first seconds): its kind and text, then that
+    the picture's description follows. The whole description, when it comes, adds only its caption
+    (`describe(final).after(this)`): the kind, the text and a reading error are the same parts."""
+    if d.kind is ImageKind.BLANK:
+        return describe(d, include_text=include_text)
+    has_text = include_text and any(line.text.strip() for line in d.text_lines)
+    parts = [_kind_part(d)]
+    if has_text:
+        parts.append(_text_part(d.text_lines, scene=not d.mostly_text))
+    if d.ocr_error:
+        parts.append(_one("error", sentence(d.ocr_error)))
+    elif include_text and not has_text:
+        parts.append(_one("nothing", _("No text was found.")))
+    return Rendering(tuple(parts)) + caption_follows()
 
 
 def more_detail(d: Description) -> Rendering:

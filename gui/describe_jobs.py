@@ -43,6 +43,9 @@ class JobPartial:
 
     job: DescribeJob
     description: Description  # without caption
+    # Read before the captioner had loaded (the app's first seconds): the caption follows in the JobResult
+    # once it has (gui.worker), so what is said now says that it follows.
+    awaiting_caption: bool = False
 
 
 @dataclass

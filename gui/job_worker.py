@@ -37,17 +37,27 @@ class JobWorker(QThread):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
 
-    def run_job(self, job: object, work: Callable[[], object], *, doing: str, memory: str | None = None) -> None:
+    # What `work()` returns when the job is not over: it goes on later (another `run_job(..., resumed=True)`).
+    LATER = object()
+
+    def run_job(self, job: object, work: Callable[[], object], *, doing: str, memory: str | None = None,
+                resumed: bool = False) -> None:
         """Run `work()` as `job`: started, then its result or its error, then finished. Every failure is
         reported as a sentence (`doing` says what failed, `memory` what running out of memory stopped),
-        never swallowed; an unexpected one is logged with its traceback."""
-        self.job_started.emit(job)
+        never swallowed; an unexpected one is logged with its traceback. When `work()` returns `LATER` the
+        job is not finished yet: its second part runs as `run_job(job, rest, ..., resumed=True)`, which
+        does not say it started again."""
+        if not resumed:
+            self.job_started.emit(job)
+        result: object = None
         try:
             result = work()
         except Exception as exc:  # noqa: BLE001 - every failure is reported to the user, never swallowed
             log.warning("%s: %s", doing, exc, exc_info=not isinstance(exc, UserFacingError))
             self.job_error.emit(job, user_message(exc, doing=doing, memory=memory))
         else:
-            self.job_result.emit(result)
+            if result is not self.LATER:
+                self.job_result.emit(result)
         finally:
-            self.job_finished.emit(job)
+            if result is not self.LATER:
+                self.job_finished.emit(job)

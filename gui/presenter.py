@@ -70,6 +70,7 @@ class Presenter(QObject):
 
     def attach(self, worker: DescribeWorker) -> None:
         worker.status.connect(self._worker_status)
+        worker.text_ready.connect(self._text_ready)
         worker.model_ready.connect(self._model_ready)
         worker.model_failed.connect(self._model_failed)
         worker.job_started.connect(self._job_started)
@@ -92,6 +93,13 @@ class Presenter(QObject):
     def _worker_status(self, message: str) -> None:
         if not self.closed:
             self.window.set_status(message)
+
+    def _text_ready(self) -> None:
+        if self.closed:
+            return
+        # Shown, not announced: flow.text_ready says "Ready." (the status tells the rest to whoever reads it).
+        self.window.set_status(_("Ready; the picture model is still loading."), spoken=True)
+        self.flow.text_ready()
 
     def _model_ready(self, _model_id: str) -> None:
         if self.closed:

@@ -3,7 +3,10 @@
 - A screen's read text (or "more detail"'s detail) is said as soon as it is ready (`early`); when the whole
   description arrives only what it adds is said (`described`, `detail_added`), nothing twice.
 - Stopping the speech also drops what was still to come for the jobs already speaking (`stop`).
-- A request while the model loads is answered at once with a notice, not with silence.
+- "Ready." is said once, as soon as a request gets at least the text (`text_ready`), not again when the
+  captioner has loaded (`model_ready`). A request before that is answered at once with a notice; one after
+  it but before the captioner has the text said at once with the news that the picture's description
+  follows, and then only the caption (`early` with `awaiting_caption`, then `described`).
 - Files skipped for a newer request are counted and reported once.
 
 Threading contract: GUI thread only (the controller calls it from its slots). It never blocks: the speaker
@@ -12,6 +15,7 @@ and the earcons return at once.
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
@@ -44,7 +48,13 @@ class SpokenFlow:
         self.earcons = earcons
         self._set_status = set_status
         self._defer = defer
-        self.model_state = "loading"  # "loading" / "ready" / "failed": said when a request has to wait
+        # "loading" (nothing can be read yet: a request waits, and is told so), "reading" (text is read, the
+        # captioner is loading), "ready", "failed" (text only).
+        self.model_state = "loading"
+        self._ready_said = False  # "Ready." once per load: at the text, not again at the captioner
+        # Jobs replaced by a newer request while they waited for their caption: a text of theirs still
+        # queued to this thread is not said any more (a few: they are dropped one request at a time).
+        self._dropped_jobs: deque[int] = deque(maxlen=16)
         # Job id -> what was already spoken for it (a screen's text), or None when the user stopped the
         # speech since: the rest of that description is then not spoken either.
         self._spoken_early: dict[int, render.Rendering | None] = {}
@@ -70,11 +80,25 @@ class SpokenFlow:
 
     # The model -----------------------------------------------------------------------------------------
     def model_loading(self) -> None:
-        self.model_state = "loading"
+        """Another captioner is loading (settings changed); the text reader stays, so text is still read."""
+        if self.model_state != "loading":
+            self.model_state = "reading"
+        self._ready_said = False  # the new model's "Ready." is said when it has loaded
+
+    def text_ready(self) -> None:
+        """A request now gets at least the text: "Ready." (the captioner follows, without another word)."""
+        if self.model_state == "loading":
+            self.model_state = "reading"
+        self._say_ready()
 
     def model_ready(self) -> None:
         self.model_state = "ready"
-        self.say_status("Ready.")
+        self._say_ready()
+
+    def _say_ready(self) -> None:
+        if not self._ready_said:
+            self._ready_said = True
+            self.say_status("Ready.")
 
     def model_failed(self, message: str) -> None:
         self.model_state = "failed"
@@ -90,6 +114,11 @@ class SpokenFlow:
     def early(self, partial: JobPartial) -> None:
         """A screen's text, read before its caption is ready: say it now (the first words as early as
         possible); `described` then says only what the whole description adds."""
+        if partial.job.id in self._dropped_jobs:
+            return  # a newer request replaced it before this was said
+        if partial.awaiting_caption:
+            self._read_before_caption(partial)
+            return
         if self.whole_texts():
             return  # said whole by `described` / `detail_added`
         if partial.job.more_detail:
@@ -102,6 +131,18 @@ class SpokenFlow:
         self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
         self.earcon("done")
         self.speaker.say(rendering.speech, interrupt=interrupt)
+
+    def _read_before_caption(self, partial: JobPartial) -> None:
+        """Read before the captioner had loaded: the text now and that the picture's description follows
+        (said once); `described` adds only the caption. A screen reader cuts a text off with the next one,
+        so it hears only that the description follows, and then the whole description."""
+        if self.whole_texts():
+            self.speaker.say(render.caption_follows().speech, interrupt=partial.job.interrupt)
+            return
+        rendering = render.awaiting_caption(partial.description, include_text=self.settings.speak_ocr)
+        self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
+        self.earcon("done")
+        self.speaker.say(rendering.speech, interrupt=partial.job.interrupt)
 
     def described(self, job: DescribeJob, rendering: render.Rendering) -> None:
         """A whole description: the rest of it when its text was said early, else all of it."""
@@ -147,7 +188,10 @@ class SpokenFlow:
 
     def file_dropped(self, job: DescribeJob) -> None:
         """A job replaced by a newer request before it ran. Emitted synchronously from submit(): files
-        skipped are counted and said once, after the new request has been handed over."""
+        skipped are counted and said once, after the new request has been handed over. A job replaced while
+        it waited for its caption (its text said) has nothing more said for it."""
+        self._dropped_jobs.append(job.id)
+        self._spoken_early.pop(job.id, None)
         if job.path is None:
             return
         self._dropped_files += 1

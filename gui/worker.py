@@ -13,11 +13,20 @@ Threading contract
 - `stop()` then `wait()` ends the thread; a model load in progress is finished first (it cannot be
   interrupted), nothing else runs after `stop()`.
 
+Start-up (docs/architecture.md): the text reader loads and warms up first, then `text_ready` ("Ready.": a
+hotkey now gets the screen's text); only then does the captioner load, on a helper thread
+(gui.captioner_loader), while this thread already takes requests. A request that comes before the captioner
+is loaded is read at once (`job_progress` with `awaiting_caption`: its text, and that the picture's
+description follows) and waits, alone, for the captioner; its caption then comes as its `job_result`. A
+newer request replaces it (`job_dropped`) like any waiting job. After `model_ready` nothing differs from a
+start that loaded everything first.
+
 Signals, per job, in order (JobWorker's): `job_started(job)`, for a screen capture with text
 `job_progress(JobPartial)` (its read text, before the caption: speak it at once; for "more detail", the
 detail before the objects), then `job_result(JobResult)` or `job_error(job, message)`, then
-`job_finished(job)`; a job replaced before it ran gets `job_dropped(job)`. Model state: `status(text)`,
-`model_ready(model_id)`, `model_failed(message)`.
+`job_finished(job)`; a job replaced before it ran, or while it waited for the captioner, gets
+`job_dropped(job)` instead. Model state: `status(text)`, `text_ready()`, `model_ready(model_id)`,
+`model_failed(message)`.
 """
 from __future__ import annotations
 
@@ -25,19 +34,20 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 
-from describe_aloud.engine.captioners import Captioner, load_captioner
-from describe_aloud.engine.describer import Describer
-from describe_aloud.engine.description import Description
-from describe_aloud.engine.errors import UserFacingError, user_message
+from describe_aloud.engine.captioners import Captioner
+from describe_aloud.engine.describer import Describer, ReadImage
+from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.images import load_image
-from describe_aloud.engine.i18n import N_, _
+from describe_aloud.engine.i18n import _
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.gui.ask_jobs import AskJob, AskRunner
-from describe_aloud.engine.translation import translator_or_reason
+from describe_aloud.gui.captioner_loader import CaptionerLoad, Loaded
 from describe_aloud.gui.describe_jobs import (
     DescribeJob,
     JobPartial,
@@ -48,13 +58,25 @@ from describe_aloud.gui.describe_jobs import (
     usable_cores,
 )
 from describe_aloud.gui.job_worker import JobWorker
+from describe_aloud.gui.worker_models import OUT_OF_MEMORY, WorkerModels, describing_failed
 
 log = logging.getLogger(__name__)
 
 MAX_FILES_PER_REQUEST = 200
-OUT_OF_MEMORY = N_("There is not enough memory to describe this image.")
 
-class DescribeWorker(JobWorker):
+@dataclass
+class _Awaiting:
+    """A request read before the captioner had loaded, waiting for its caption."""
+
+    job: DescribeJob
+    read: ReadImage
+    image: Any
+    thumbnail: bytes | None
+    started: float
+
+
+class DescribeWorker(JobWorker, WorkerModels):
+    text_ready = Signal()
     model_ready = Signal(str)
     model_failed = Signal(str)
     job_dropped = Signal(object)
@@ -74,6 +96,7 @@ class DescribeWorker(JobWorker):
         screen_size: tuple[int, int] | None = None,
         language: str | None = None,
         translate_text: bool = False,
+        captioner_loader: Callable[..., Captioner] | None = None,
         parent: QObject | None = None,
     ) -> None:
         super().__init__(parent)
@@ -92,7 +115,15 @@ class DescribeWorker(JobWorker):
         self._stopping = False
         self._reload_requested = False
         self._busy = False
+        self._loading = False  # a captioner load runs on its helper thread
+        self._loaded: Loaded | None = None  # what it delivered, not yet taken by the worker thread
+        self._awaiting: _Awaiting | None = None  # read before the captioner loaded, waiting for its caption
+        self._generation = 0  # + 1 per request: a read job parks only if no newer request came meanwhile
+        self._captioner_loader = captioner_loader  # None: engine.load_captioner
         # Only touched on the worker thread:
+        self._ocr: OcrEngine | None = None
+        self._screen_reading_warm = False
+        self._load: CaptionerLoad | None = None
         self._describer: Describer | None = None
         self._captioner: Captioner | None = None
         self._detail_describer: Describer | None = None
@@ -121,6 +152,10 @@ class DescribeWorker(JobWorker):
             if self._stopping:
                 return []
             stale = list(self._pending)
+            if self._awaiting is not None:  # its text was said; the user has moved on to a newer request
+                stale.insert(0, self._awaiting.job)
+                self._awaiting = None
+            self._generation += 1
             self._pending.clear()
             self.asks.cancel_all()  # newest wins: an answer still being generated stops at its next token
             self._pending.extend(jobs)
@@ -133,7 +168,7 @@ class DescribeWorker(JobWorker):
     def submit_if_idle(self, job: AskJob) -> bool:
         """Queue background work (preparing to answer) only when nothing waits: it never replaces a request."""
         with self._cond:
-            if self._stopping or self._pending:
+            if self._stopping or self._pending or self._awaiting is not None:
                 return False
             self._pending.append(job)
             self._cond.notify_all()
@@ -145,10 +180,11 @@ class DescribeWorker(JobWorker):
 
     def is_busy(self) -> bool:
         with self._cond:
-            return self._busy or bool(self._pending)
+            return self._busy or bool(self._pending) or self._awaiting is not None
 
     def set_model(self, model: str | None, *, detail_model: str | None = None, precision: str | None = None):
-        """Load another model (after a settings change); jobs wait until it is loaded."""
+        """Load another model (after a settings change); meanwhile requests are read at once and get their
+        caption when it has loaded."""
         with self._cond:
             self._model = model
             if detail_model is not None:
@@ -163,6 +199,7 @@ class DescribeWorker(JobWorker):
         with self._cond:
             self._stopping = True
             self._pending.clear()
+            self._awaiting = None
             self._cond.notify_all()
         self.asks.cancel_all()
         self.requestInterruption()
@@ -173,166 +210,104 @@ class DescribeWorker(JobWorker):
 
     # The worker thread -------------------------------------------------------------------------------
     def run(self) -> None:  # noqa: D401 - Qt entry point
-        self._load_main_model()
+        self._start_text_reader()
+        self._start_captioner_load()
         while True:
             with self._cond:
-                while not (self._pending or self._stopping or self._reload_requested):
+                while not self._has_work_locked():
                     self._cond.wait()
                 if self._stopping:
                     self._busy = False
                     break
-                if self._reload_requested:
-                    self._reload_requested = False
-                    job = None
-                else:
-                    job = self._pending.popleft()
+                step = self._next_step_locked()
                 self._busy = True
-            if job is None:
-                self._close_describers()
-                self._load_main_model()
-            else:
-                self._run_job(job)
+            step()
             with self._cond:
                 self._busy = False
+        if self._load is not None:
+            self._load.join()  # a load cannot be interrupted: the thread ends after it
         self._close_describers()
 
-    def _close_describers(self) -> None:
-        """Drop the models (ending the describers' caption threads first)."""
-        for describer in {id(d): d for d in (self._describer, self._detail_describer) if d is not None}.values():
-            describer.close()
-        self._describer = self._captioner = None
-        self._detail_describer = None
-        self.asks.close()
+    def _has_work_locked(self) -> bool:
+        if self._stopping or self._loaded is not None or (self._reload_requested and not self._loading):
+            return True
+        return bool(self._pending) and self._can_take_locked(self._pending[0])
 
-    def _load_main_model(self) -> None:
-        with self._cond:
-            spec, precision = self._model, self._precision
-        self.status.emit(_("Loading model {model}…").format(model=model_label(spec)))
-        started = time.perf_counter()
-        # The OCR models load and run once on their own thread while torch and the captioner load here:
-        # cold start to Ready is the longer of the two instead of their sum (bench/bench_hotkey.py).
-        ocr = self._start_ocr_warm_up()
-        try:
-            self._describer, self._captioner = self._make_describer(spec, precision, ocr=ocr)
-        except Exception as exc:  # noqa: BLE001 - any failure becomes a spoken message, OCR still works
-            message = user_message(exc, doing=_failure(spec), memory=_(OUT_OF_MEMORY))
-            log.warning("captioner %s not loaded: %s", spec, exc, exc_info=not isinstance(exc, UserFacingError))
-            self._describer = self._ocr_only_describer(message, ocr=ocr)
-            self._warm_up(self._describer)
-            self.status.emit(_("Ready, reading text only: {reason}").format(reason=message))
-            self.model_failed.emit(message)
-            return
-        self._attach_translator()
-        loaded = time.perf_counter()
-        self._wait_for_text_reader(ocr)
-        log.info("ready: captioner loaded in %.2f s, text reader ready %.2f s later",
-                 loaded - started, time.perf_counter() - loaded)
-        self.status.emit(_("Ready"))
-        self.model_ready.emit(str(self._captioner.model_id or spec or ""))
-        # Ready is said first: the captioner's warm-up (0.12-0.19 s of one tiny caption) and one read of a
-        # screen-sized page only make the first request faster; a request that comes meanwhile waits for
-        # them in the queue, which is no longer than it would have taken to do them itself.
-        self._warm_up(self._describer)
-        self._warm_up_screen_reading(ocr)
+    def _can_take_locked(self, job: DescribeJob | AskJob) -> bool:
+        if self._awaiting is not None:
+            return False  # one request waits for the captioner at a time; the rest of it waits in the queue
+        return not (job.more_detail and self._loading)  # more detail needs the captioner
 
-    def _attach_translator(self) -> None:
-        """Load the translator into the app's language (nothing for English) and give it to the describers.
-        A missing translation model is said once; descriptions then stay in English."""
-        if self._translator is None and self._language is not None:
-            self._translator, problem = translator_or_reason(self._language)
-            if problem:
-                self._language = None  # do not try again on every model change
-                self.status.emit(problem)
-        for describer in (self._describer, self._detail_describer):
-            if describer is not None:
-                describer.translator = self._translator
+    def _next_step_locked(self) -> Callable[[], None]:
+        if self._loaded is not None:
+            loaded, self._loaded = self._loaded, None
+            return lambda: self._adopt(loaded)
+        if self._reload_requested and not self._loading:
+            self._reload_requested = False
+            return self._reload
+        job, generation = self._pending.popleft(), self._generation
+        return lambda: self._run_job(job, generation)
 
-    @staticmethod
-    def _warm_up(describer: Describer | None) -> None:
-        # Load the OCR models and run the captioner once, so the first hotkey pays for neither (nothing big
-        # is loaded on the hotkey path).
-        if describer is None:
-            return
-        try:
-            describer.warm_up()
-        except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
-            log.warning("warm-up failed", exc_info=True)
-
-    def _warm_up_screen_reading(self, ocr: OcrEngine | None) -> None:
-        if ocr is None or not self._screen_size or self._stopping:
-            return
-        try:
-            ocr.warm_up_for_size(self._screen_size)
-        except Exception:  # noqa: BLE001 - only a warm-up: the first capture reports real problems
-            log.warning("OCR warm-up at screen size failed", exc_info=True)
-
-    @staticmethod
-    def _wait_for_text_reader(ocr: OcrEngine | None) -> None:
-        try:
-            if ocr is not None:
-                ocr.warm_up()  # joins the warm-up running on its own thread
-        except Exception:  # noqa: BLE001 - said with the first description that needs the text
-            log.warning("OCR is not ready", exc_info=True)
-
-    def _start_ocr_warm_up(self) -> OcrEngine | None:
-        """A new OCR engine for the main describer, already warming up on a helper thread (joined by
-        `_wait_for_text_reader`); None when the OCR engine cannot even be created (reported later)."""
-        try:
-            ocr = OcrEngine(threads=self._threads)
-            ocr.warm_up_in_background()
-            return ocr
-        except Exception:  # noqa: BLE001 - the describer's own OCR engine reports the failure on first use
-            log.warning("OCR warm-up could not start", exc_info=True)
-            return None
-
-    def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True,
-                        ocr: OcrEngine | None = None):
-        """The main describer reads the text, hands it over (spoken at once), then captions, each stage
-        with every core. The detail model's describer (no OCR) adds only the detail and objects."""
-        captioner = load_captioner(spec, precision=precision, device=self._device, local_files_only=True)
-        if not use_ocr:
-            return Describer(captioner, use_ocr=False), captioner
-        set_torch_threads(self._threads)
-        return Describer(captioner, ocr=ocr or OcrEngine(threads=self._threads)), captioner
-
-    def _ocr_only_describer(self, message: str, *, ocr: OcrEngine | None = None) -> Describer | None:
-        try:
-            return Describer(None, ocr=ocr or OcrEngine(threads=self._threads), caption_error=message)
-        except Exception:  # noqa: BLE001 - the engine itself is broken: every job will report it
-            log.exception("no describer at all")
-            return None
-
-    def _detail(self) -> Describer:
-        """The detail model's describer, loaded on first use (on this thread)."""
-        with self._cond:
-            spec, precision = self._detail_model, self._precision
-        if self._detail_describer is not None and self._detail_describer_spec == spec:
-            return self._detail_describer
-        if spec == self._model and self._captioner is not None:
-            self._detail_describer = self._describer
-        else:
-            self.status.emit(_("Loading detail model {model}…").format(model=model_label(spec)))
-            # Only the added caption and objects are used: the text was read the first time.
-            self._detail_describer, _unused = self._make_describer(spec, precision, use_ocr=False)
-            self._attach_translator()
-        self._detail_describer_spec = spec
-        return self._detail_describer
-
-    def _run_job(self, job: DescribeJob | AskJob) -> None:
+    def _run_job(self, job: DescribeJob | AskJob, generation: int) -> None:
         if isinstance(job, AskJob):
             self.asks.run(job)
             return
         spec = self._detail_model if job.more_detail else self._model
-        self.run_job(job, lambda: self._describe(job), doing=_failure(spec), memory=_(OUT_OF_MEMORY))
+        with self._cond:
+            captioner_coming = self._captioner is None and (self._loading or self._loaded is not None)
+        if captioner_coming and not job.more_detail:
+            work = lambda: self._read_now_caption_later(job, generation)  # noqa: E731
+        else:
+            work = lambda: self._describe(job)  # noqa: E731
+        self.run_job(job, work, doing=describing_failed(spec), memory=_(OUT_OF_MEMORY))
+
+    def _read_now_caption_later(self, job: DescribeJob, generation: int) -> object:
+        """Before the captioner has loaded: read the text now and hand it over (said at once, with the news
+        that the picture's description follows), then wait for the captioner (`_finish_awaiting`)."""
+        started = time.perf_counter()
+        image = self._image_of(job)
+        if self._describer is None:
+            raise RuntimeError("the describing engine could not be started")
+        self._describer.translate_text = self.translate_text
+        read = self._describer.read_first(image, source=job.source, kind_hint=job.kind_hint)
+        thumbnail = make_thumbnail_quickly(image)
+        if read.description.kind is ImageKind.BLANK:  # nothing for a captioner to add
+            return self._result(job, self._describer.caption_read(read), image, thumbnail, started)
+        self.job_progress.emit(JobPartial(job, read.partial(), awaiting_caption=True))
+        with self._cond:
+            if self._generation == generation and not self._stopping:
+                self._awaiting = _Awaiting(job, read, image, thumbnail, started)
+                return self.LATER
+        self.job_dropped.emit(job)  # a newer request came while it was read
+        return self.LATER
+
+    def _finish_awaiting(self) -> None:
+        """The caption of the request that was read before the captioner loaded (or the reason there is none)."""
+        with self._cond:
+            waiting, self._awaiting = self._awaiting, None
+        if waiting is None:
+            return
+        job = waiting.job
+
+        def caption() -> JobResult:
+            assert self._describer is not None
+            description = self._describer.caption_read(waiting.read, detail=job.detail)
+            return self._result(job, description, waiting.image, waiting.thumbnail, waiting.started)
+
+        self.run_job(job, caption, doing=describing_failed(self._model), memory=_(OUT_OF_MEMORY), resumed=True)
+
+    @staticmethod
+    def _image_of(job: DescribeJob) -> Any:
+        if job.image is not None:
+            return job.image
+        if job.path is None:
+            raise ValueError("nothing to describe")
+        return load_image(job.path)
 
     def _describe(self, job: DescribeJob) -> JobResult:
         started = time.perf_counter()
         thumbnails: list[bytes | None] = []
-        image = job.image
-        if image is None:
-            if job.path is None:
-                raise ValueError("nothing to describe")
-            image = load_image(job.path)
+        image = self._image_of(job)
         if job.more_detail:
             def on_detail(partial: Description) -> None:  # on this thread; the GUI speaks it meanwhile
                 self.job_progress.emit(JobPartial(job, partial))
@@ -340,33 +315,30 @@ class DescribeWorker(JobWorker):
             describer = self._detail()
             describer.translate_text = self.translate_text
             description = describer.add_detail(image, source=job.source, on_detail=on_detail)
-        else:
-            if self._describer is None:
-                raise RuntimeError("the describing engine could not be started")
-            on_text = None
-            if job.kind_hint == "screen":
-                def on_text(partial: Description) -> None:  # on this thread; the GUI speaks it, queued
-                    self.job_progress.emit(JobPartial(job, partial))
-                    # Made here or after the caption, the thumbnail costs the same; here it is done.
-                    thumbnails.append(make_thumbnail_quickly(image))
-            self._describer.translate_text = self.translate_text
-            description = self._describer.describe(image, detail=job.detail, source=job.source,
-                                                   on_text=on_text, kind_hint=job.kind_hint)
+            return self._result(job, description, image, None, started)
+        if self._describer is None:
+            raise RuntimeError("the describing engine could not be started")
+        on_text = None
+        if job.kind_hint == "screen":
+            def on_text(partial: Description) -> None:  # on this thread; the GUI speaks it, queued
+                self.job_progress.emit(JobPartial(job, partial))
+                # Made here or after the caption, the thumbnail costs the same; here it is done.
+                thumbnails.append(make_thumbnail_quickly(image))
+        self._describer.translate_text = self.translate_text
+        description = self._describer.describe(image, detail=job.detail, source=job.source,
+                                               on_text=on_text, kind_hint=job.kind_hint)
+        thumbnail = thumbnails[0] if thumbnails else make_thumbnail_quickly(image)
+        return self._result(job, description, image, thumbnail, started)
+
+    @staticmethod
+    def _result(job: DescribeJob, description: Description, image: Any, thumbnail: bytes | None,
+                started: float) -> JobResult:
         description.timings_ms.update(job.timings_ms)
         description.timings_ms["queue_wait"] = (started - job.submitted_at) * 1000.0
         description.timings_ms["worker_total"] = (time.perf_counter() - started) * 1000.0
         log.info("described %s: %s", job.source,
                  ", ".join(f"{k} {v:.0f} ms" for k, v in description.timings_ms.items()))
-        if job.more_detail:
-            thumbnail = None
-        else:
-            thumbnail = thumbnails[0] if thumbnails else make_thumbnail_quickly(image)
         return JobResult(job, description, image, thumbnail)
-
-
-def _failure(spec: str | None) -> str:
-    """What failed, for user_message: "Describing failed (git-base)"."""
-    return _("Describing failed ({model})").format(model=model_label(spec))
 
 
 __all__ = [  # the job types live in gui.describe_jobs; named here for the worker's callers

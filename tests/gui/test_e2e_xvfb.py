@@ -142,7 +142,8 @@ def test_describe_screen_command_and_hotkey_reach_the_running_app(xvfb, show_pic
         return f"spoken: {spoken}\napp output:\n{app.output()}"
 
     try:
-        # 1. The app starts, answers on its socket and says "Ready." once the model is loaded.
+        # 1. The app starts, answers on its socket and says "Ready." once it can read text (the captioner
+        #    may still be loading: the description below then waits for its caption, nothing is lost).
         _wait_until(lambda: app.process.poll() is not None or send_command("ping", 500), READY_TIMEOUT,
                     "the app's single-instance socket", diagnostics)
         assert app.process.poll() is None, diagnostics()

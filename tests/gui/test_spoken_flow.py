@@ -136,6 +136,75 @@ def test_a_screen_reader_gets_each_description_whole_not_an_early_part_cut_off_b
     assert flow.speaker.texts() == [rendering.speech]
 
 
+def test_ready_is_said_once_when_text_can_be_read_and_again_only_for_a_new_model(flow):
+    flow.flow.say_if_waiting_for_model()  # nothing can be read yet: the request waits, and is told so
+    flow.flow.text_ready()
+    assert flow.flow.model_state == "reading"
+    flow.flow.say_if_waiting_for_model()  # text is read at once now: no notice
+    flow.flow.model_ready()
+    assert flow.speaker.texts() == [WAITING_FOR_MODEL, "Ready."]
+    flow.flow.model_loading()  # the user chose another model: text is still read meanwhile
+    assert flow.flow.model_state == "reading"
+    flow.flow.say_if_waiting_for_model()
+    flow.flow.model_ready()
+    assert flow.speaker.texts() == [WAITING_FOR_MODEL, "Ready.", "Ready."]
+
+
+def test_read_before_the_captioner_the_text_and_that_the_picture_follows_then_only_the_caption(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, screen(), awaiting_caption=True))
+    flow.flow.described(job, render.describe(screen("a mail program")))
+    (first, interrupt), (rest, rest_interrupt) = flow.speaker.said
+    assert first == ("Screen with text. Text: Inbox. 3 unread messages. "
+                     "The picture's description follows once its model has loaded.")
+    assert interrupt is True and flow.sounds == ["done"]
+    assert rest == "Could be: A mail program." and rest_interrupt is False
+
+
+def test_read_before_the_captioner_a_screen_without_text_says_so_and_a_photo_keeps_its_text():
+    flow = Flow()
+    job = DescribeJob(source="screen", kind_hint="screen")
+    empty = Description(kind=ImageKind.SCREEN)
+    flow.flow.early(JobPartial(job, empty, awaiting_caption=True))
+    flow.flow.described(job, render.describe(Description(kind=ImageKind.SCREEN, caption="a video")))
+    assert flow.speaker.texts() == [
+        "Screen. No text was found. The picture's description follows once its model has loaded.",
+        "Could be: A video."]
+    photo_job = DescribeJob(source="photo.jpg")
+    sign = [TextLine("YAMAHA", (0, 0, 50, 10), 0.9)]
+    flow.flow.early(JobPartial(photo_job, Description(kind=ImageKind.PHOTO, text_lines=sign),
+                               awaiting_caption=True))
+    flow.flow.described(photo_job, render.describe(
+        Description(kind=ImageKind.PHOTO, text_lines=sign, caption="a piano")))
+    assert flow.speaker.texts()[2:] == [
+        "Picture. Sign reads: YAMAHA. The picture's description follows once its model has loaded.",
+        "The model guesses: A piano."]
+
+
+def test_read_before_the_captioner_a_screen_reader_hears_that_it_follows_then_all_of_it_once():
+    flow = Flow(whole_texts=True)
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, screen(), awaiting_caption=True))
+    final = render.describe(screen("a mail program"))
+    flow.flow.described(job, final)
+    assert flow.speaker.texts() == ["The picture's description follows once its model has loaded.",
+                                    final.speech]
+
+
+def test_a_request_replaced_while_it_waited_for_its_caption_says_nothing_more(flow):
+    waiting = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.file_dropped(waiting)  # dropped on this thread before its text, queued, arrived
+    flow.flow.early(JobPartial(waiting, screen(), awaiting_caption=True))
+    assert flow.speaker.said == []
+    said_first = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(said_first, screen(), awaiting_caption=True))
+    flow.flow.file_dropped(said_first)
+    newer = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.described(newer, render.describe(screen("a mail program")))
+    assert len(flow.speaker.said) == 2 and flow.speaker.said[1][0].startswith("Screen with text.")
+    assert flow.statuses == [] and flow.deferred == []  # screens are not counted as skipped files
+
+
 def test_files_skipped_for_a_newer_request_are_counted_and_said_once(flow):
     for name in ("a.png", "b.png", "c.png"):
         flow.flow.file_dropped(DescribeJob(source=name, path=Path(name)))
