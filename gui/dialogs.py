@@ -16,6 +16,7 @@ from describe_aloud.gui.batch_dialog import BatchDialog
 from describe_aloud.gui.history_view import HistoryDialog
 from describe_aloud.gui.main_window import MainWindow, shortcut_text
 from describe_aloud.gui.settings_dialog import SettingsDialog
+from describe_aloud.gui.text_dialog import TextDialog
 from describe_aloud.gui.spoken_flow import SpokenFlow
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,7 @@ class Dialogs:
         self._apply_settings = apply_settings
         self.history_dialog: HistoryDialog | None = None
         self.batch_dialog: BatchDialog | None = None
+        self.shortcuts_dialog: TextDialog | None = None
 
     def show_history(self) -> None:
         """Open (or bring back) the history window."""
@@ -83,8 +85,15 @@ class Dialogs:
         return "\n".join(lines)
 
     def show_shortcuts(self) -> None:
-        self.window.show_result(self.shortcuts_text())
-        self.window.set_status(_("Keyboard shortcuts are shown in the description area."))
+        """In a window of their own: the description being read stays where it is."""
+        if self.shortcuts_dialog is None:
+            self.shortcuts_dialog = TextDialog(_("Keyboard shortcuts"), self.shortcuts_text(), self.window)
+        else:
+            self.shortcuts_dialog.view.setPlainText(self.shortcuts_text())  # hotkeys may have changed
+        self.shortcuts_dialog.show()
+        self.shortcuts_dialog.raise_()
+        self.shortcuts_dialog.activateWindow()
+        self.shortcuts_dialog.view.setFocus()
 
     def shutdown(self) -> None:
         if self.batch_dialog is not None:

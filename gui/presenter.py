@@ -86,7 +86,12 @@ class Presenter(QObject):
     def report_error(self, message: str, *, shown: str | None = None, interrupt: bool = True) -> None:
         """Shown (`shown`, else the message), announced (assertively), spoken, and the error earcon."""
         self.window.set_status(message, assertive=True, spoken=True)
-        self.window.show_result(shown or message, focus=self._focus_result())
+        # Never over a description: the user may be reading it (the status line has the message); details
+        # that have no other place go below it.
+        if self.last is None:
+            self.window.show_result(shown or message, focus=self._focus_result())
+        elif shown:
+            self.window.append_result(shown)
         self.flow.report(message, interrupt=interrupt)
 
     # The model ---------------------------------------------------------------------------------------
@@ -112,7 +117,8 @@ class Presenter(QObject):
             return
         message = _("{problem} Until then only text in images is read.").format(problem=message)
         self.window.set_status(message, assertive=True, spoken=True)
-        self.window.show_result(message, focus=False)
+        if self.last is None:
+            self.window.show_result(message, focus=False)
         self.flow.model_failed(message)
 
     # Jobs --------------------------------------------------------------------------------------------

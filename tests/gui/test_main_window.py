@@ -162,6 +162,26 @@ def test_more_detail_keeps_what_the_history_knew_of_a_screen(qtbot, make_app, ti
     assert after.detailed_caption
 
 
+def test_an_error_or_the_shortcut_list_never_replaces_the_description_being_read(qtbot, make_app, tiny_git_dir):
+    from PySide6.QtGui import QGuiApplication
+
+    controller = make_app(model=tiny_git_dir)
+    controller.describe_image(text_image(TEXT_LINES), "list")
+    qtbot.waitUntil(lambda: "shopping" in controller.window.result_text().lower(), timeout=JOB_MS)
+    shown = controller.window.result_text()
+    QGuiApplication.clipboard().clear()
+    controller.window.action("paste").trigger()
+    qtbot.waitUntil(lambda: "clipboard holds no image" in controller.test_speaker.texts()[-1], timeout=JOB_MS)
+    assert "clipboard holds no image" in controller.window.status_label.text()  # written, and spoken
+    assert controller.window.result_text() == shown
+    controller.window.action("shortcuts").trigger()
+    dialog = controller.dialogs.shortcuts_dialog
+    assert dialog is not None and dialog.isVisible()
+    assert "Ctrl+O" in dialog.view.toPlainText()
+    assert controller.window.result_text() == shown
+    dialog.close()
+
+
 def test_missing_model_is_announced_with_the_download_command(qtbot, make_app):
     controller = make_app(model="git-base", wait_ready=False)
     qtbot.waitUntil(lambda: controller.model_state == "failed", timeout=JOB_MS)
