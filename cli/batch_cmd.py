@@ -59,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--write-metadata", action="store_true",
                         help=_("Write the alt text into the image files (JPEG, PNG, WebP, TIFF) without "
                                "re-encoding them."))
+    parser.add_argument("--replace-alt-text", action="store_true",
+                        help=_("With --write-metadata: also replace alt text that the image files already "
+                               "hold and that Describe Aloud did not write (by default it is kept)."))
     add_model_arguments(parser)
     add_description_arguments(parser)
     parser.add_argument("--batch-size", type=int, metavar="N",
@@ -83,6 +86,7 @@ def options_from_args(args: argparse.Namespace) -> BatchOptions:
         out=out,
         sidecar=args.sidecar,
         write_metadata=args.write_metadata,
+        replace_alt_text=args.replace_alt_text,
         model=chosen_model(args),
         detail=args.detail,
         batch_size=args.batch_size,

@@ -43,6 +43,7 @@ def options_from_args(args: argparse.Namespace):
     return RayBatchOptions(
         input=args.folder, out=out, address=None if args.ray == "local" else args.ray,
         recursive=args.recursive, sidecar=args.sidecar, write_metadata=args.write_metadata,
+        replace_alt_text=args.replace_alt_text,
         model=chosen_model(args), detail=args.detail, batch_size=args.batch_size, concurrency=args.concurrency,
         shard_size=args.shard_size, precision=args.precision, use_ocr=not args.no_ocr,
     )

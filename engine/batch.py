@@ -323,6 +323,7 @@ class BatchRunner:
     def _side_effects(self, folder: Path, entry: Entry | None, journal: Journal, summary: BatchSummary) -> None:
         """Sidecar and in-file metadata for a done entry, when asked and not already written."""
         from describe_aloud.engine.metadata import write_alt_text, write_xmp_sidecar
+        from describe_aloud.engine.metadata_formats.existing import record_before_writing
         from describe_aloud.engine.outputs import write_text_sidecar
 
         opts = self.options
@@ -346,7 +347,8 @@ class BatchRunner:
                 journal.update_file_state(entry.path, sidecar_status=status, sidecar_note=note)
         if opts.write_metadata and entry.metadata_status not in ("written", "unsupported"):
             try:
-                result = write_alt_text(path, alt)
+                ours = record_before_writing(journal, path, alt)  # our own earlier text may be replaced
+                result = write_alt_text(path, alt, ours=ours, replace_existing=opts.replace_alt_text)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", entry.path)
                 from describe_aloud.engine.metadata import MetadataResult

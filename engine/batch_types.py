@@ -18,6 +18,7 @@ class BatchOptions:
     out: str | None = None  # results file (.csv / .jsonl / .json); None: journal only
     sidecar: str | None = None  # "txt" | "xmp" | None
     write_metadata: bool = False
+    replace_alt_text: bool = False  # with write_metadata: also replace alt text Describe Aloud did not write
     model: str | None = None  # catalog name / hub id / folder / checkpoint; None: the default
     detail: bool = False
     batch_size: int | None = None  # None: 4 on CPU, 16 on GPU

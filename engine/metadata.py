@@ -52,6 +52,7 @@ from describe_aloud.engine.metadata_formats.containers import (
     sniff_format,
     webp_with_alt_text,
 )
+from describe_aloud.engine.metadata_formats.existing import foreign_alt_text, hashes_of_written
 from describe_aloud.engine.metadata_formats.tiff import (
     TAG_XMP,
     TAG_XP_COMMENT,
@@ -70,7 +71,7 @@ TMP_SUFFIX = ".describe-aloud-tmp"
 @dataclass
 class MetadataResult:
     path: str
-    status: str  # "written" | "unsupported" | "failed"
+    status: str  # "written" | "unsupported" | "kept" (someone else's alt text is there) | "failed"
     reason: str = ""
 
     @property
@@ -162,9 +163,13 @@ def read_alt_text(path: str | os.PathLike, *, fmt: str | None = None) -> str | N
     return read_xmp_alt_text(packet) if packet else None
 
 
-def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
+def write_alt_text(path: str | os.PathLike, alt_text: str, *, ours: set[str] | None = None,
+                   replace_existing: bool = False) -> MetadataResult:
     """Write `alt_text` into the image file at `path` (see the module docstring). Never raises for a file
-    problem: returns a MetadataResult whose `reason` is a sentence for the user."""
+    problem: returns a MetadataResult whose `reason` is a sentence for the user.
+
+    Alt text already in the file that Describe Aloud did not write (its hash is not in `ours`, see
+    metadata_formats.existing) is kept: status "kept", unless `replace_existing`."""
     shown = str(path)
     alt_text = xml_text(alt_text)  # what is written is what is verified afterwards
     real = os.path.realpath(path)  # through a symlink: rewrite the target, keep the link
@@ -184,6 +189,10 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
             reason = (_("{what} files cannot hold alt text here; use --sidecar xmp instead").format(what=what) if what
                       else _("Files of this kind cannot hold alt text here; use --sidecar xmp instead"))
             return MetadataResult(shown, "unsupported", reason)
+        if not replace_existing:
+            theirs = foreign_alt_text(real, fmt, alt_text, ours or set())
+            if theirs is not None:
+                return MetadataResult(shown, "kept", kept_reason(theirs))
         if fmt == "tiff":
             _write_tiff(real, alt_text)
         else:
@@ -199,6 +208,12 @@ def write_alt_text(path: str | os.PathLike, alt_text: str) -> MetadataResult:
         # A malformed structure our parser did not foresee: nothing was replaced.
         return MetadataResult(shown, "failed", _("left untouched: its metadata could not be parsed ({reason})").format(reason=exc))
     return MetadataResult(shown, "written")
+
+
+def kept_reason(theirs: str) -> str:
+    shown = theirs if len(theirs) <= 60 else theirs[:57] + "..."
+    return _("left untouched: it already has alt text that Describe Aloud did not write (“{text}”); "
+             "--replace-alt-text (in the app: “Replace alt text others wrote”) replaces it").format(text=shown)
 
 
 def _write_tiff(path: str, alt_text: str) -> None:
@@ -326,6 +341,7 @@ __all__ = [  # the format-level names are re-exported for readers of files (test
     "MetadataResult",
     "ascii_or_none",
     "atomic_write_bytes",
+    "hashes_of_written",
     "build_xmp",
     "read_alt_text",
     "read_xmp_alt_text",

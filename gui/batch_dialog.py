@@ -145,6 +145,13 @@ class BatchDialog(QDialog):
         self.metadata_check.setAccessibleDescription(
             _("The pictures themselves are not changed; only their metadata. Other formats are reported."))
         form.addRow(self.metadata_check)
+        self.replace_alt_check = QCheckBox(_("Replace alt text others &wrote"))
+        self.replace_alt_check.setAccessibleName(_("Replace alt text others wrote"))
+        self.replace_alt_check.setAccessibleDescription(
+            _("Off: an image file that already holds alt text Describe Aloud did not write is left as it is."))
+        self.replace_alt_check.setEnabled(False)
+        self.metadata_check.toggled.connect(self.replace_alt_check.setEnabled)
+        form.addRow(self.replace_alt_check)
 
         self.detail_check = QCheckBox(_("&Detailed descriptions (slower)"))
         self.detail_check.setAccessibleName(_("Detailed descriptions"))
@@ -219,6 +226,7 @@ class BatchDialog(QDialog):
             out=str(Path(folder) / f"{RESULTS_STEM}{suffix}") if suffix and folder else None,
             sidecar=self.sidecar_combo.currentData(),
             write_metadata=self.metadata_check.isChecked(),
+            replace_alt_text=self.metadata_check.isChecked() and self.replace_alt_check.isChecked(),
             model=model or self.settings.model,
             detail=detail,
             precision=self.settings.precision,
@@ -352,6 +360,7 @@ class BatchDialog(QDialog):
         for widget in (self.folder_edit, self.browse_button, self.recursive_check, self.output_combo,
                        self.sidecar_combo, self.metadata_check, self.detail_check, self.start_button):
             widget.setEnabled(not running)
+        self.replace_alt_check.setEnabled(not running and self.metadata_check.isChecked())
         self.pause_button.setEnabled(running)
         self.cancel_button.setEnabled(running)
         self.pause_button.setText(_("&Pause"))

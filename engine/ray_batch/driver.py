@@ -46,6 +46,7 @@ class RayBatchOptions:
     recursive: bool = False
     sidecar: str | None = None
     write_metadata: bool = False
+    replace_alt_text: bool = False  # with write_metadata: also replace alt text Describe Aloud did not write
     model: str | None = None
     detail: bool = False
     batch_size: int | None = None  # images per model call

@@ -19,6 +19,7 @@ class SideEffects:
     def __init__(self, options, lock_journal, summary) -> None:
         self.sidecar = options.sidecar
         self.write_metadata = options.write_metadata
+        self.replace_alt_text = getattr(options, "replace_alt_text", False)
         self.journal = lock_journal  # holds the hashes of the text sidecars we wrote
         self.summary = summary
         self._remote_reported = False
@@ -40,6 +41,7 @@ class SideEffects:
 
     def _one(self, path: Path, rel: str, alt_text: str) -> None:
         from describe_aloud.engine.metadata import MetadataResult, write_alt_text, write_xmp_sidecar
+        from describe_aloud.engine.metadata_formats.existing import record_before_writing
         from describe_aloud.engine.outputs import write_text_sidecar
 
         summary = self.summary
@@ -55,7 +57,8 @@ class SideEffects:
                 summary.sidecar_problems.append((rel, note))
         if self.write_metadata:
             try:
-                result = write_alt_text(path, alt_text)
+                ours = record_before_writing(self.journal, path, alt_text)
+                result = write_alt_text(path, alt_text, ours=ours, replace_existing=self.replace_alt_text)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", rel)
                 result = MetadataResult(str(path), "failed", _("left untouched: {name__}: {reason}").format(

@@ -87,13 +87,13 @@ def test_jpeg_exif_description_is_ascii_only_and_xpcomment_is_utf16(tmp_path):
     assert tags["ImageDescription"] == 'A cafe - "quoted"'
     assert tags["XPComment"] == "A café – “quoted”"
 
-    assert metadata.write_alt_text(path, BMP_ONLY).ok
+    assert metadata.write_alt_text(path, BMP_ONLY, ours=metadata.hashes_of_written("A café – “quoted”")).ok
     tags = exif_read(path)
     # CJK / Hebrew / Arabic cannot be written as ASCII: the tag is left out rather than mangled.
     assert "ImageDescription" not in tags or tags["ImageDescription"] == 'A cafe - "quoted"'
     assert tags["XPComment"] == BMP_ONLY
     # Emoji: exiftool 12 decodes XP tags as UCS-2, so check the raw UTF-16LE bytes with Pillow.
-    assert metadata.write_alt_text(path, NON_ASCII).ok
+    assert metadata.write_alt_text(path, NON_ASCII, ours=metadata.hashes_of_written(BMP_ONLY)).ok
     with Image.open(path) as im:
         raw = im.getexif()[metadata.TAG_XP_COMMENT]
     assert bytes(raw).decode("utf-16-le").rstrip("\x00") == NON_ASCII
@@ -111,7 +111,8 @@ def test_existing_exif_and_xmp_are_kept_and_merged(tmp_path):
     before = pixels(path)
 
     assert metadata.write_alt_text(path, "First text").ok
-    assert metadata.write_alt_text(path, ASCII).ok  # a second run replaces ours, adds nothing
+    # A second run replaces ours (its hash recorded, as the batch does), adds nothing.
+    assert metadata.write_alt_text(path, ASCII, ours=metadata.hashes_of_written("First text")).ok
 
     tags = exif_read(path, "-XMP-iptcCore:AltTextAccessibility", "-XMP-dc:Description", "-XMP-dc:Description-de",
                      "-XMP-dc:Creator", "-EXIF:Make", "-EXIF:Orientation#", "-EXIF:ImageDescription")
@@ -132,7 +133,7 @@ def test_second_write_replaces_ours_and_keeps_one_packet(tmp_path):
     for name, fmt in (("a.png", "PNG"), ("b.webp", "WEBP"), ("c.tif", "TIFF"), ("d.jpg", "JPEG")):
         path = make(tmp_path, name, fmt)
         assert metadata.write_alt_text(path, "one").ok
-        assert metadata.write_alt_text(path, "two").ok
+        assert metadata.write_alt_text(path, "two", ours=metadata.hashes_of_written("one")).ok
         assert exif_read(path)["AltTextAccessibility"] == "two"
         data = path.read_bytes()
         # TIFF: the first directory written last time is left unreferenced (documented), so count what a

@@ -127,3 +127,14 @@ def test_shutdown_while_running_stops_the_worker_promptly(qtbot, dialog, tmp_pat
     assert dialog.shutdown(timeout_ms=30_000)  # what the app does on quit
     assert time.monotonic() - started < 20
     assert not dialog.running
+
+
+def test_replacing_others_alt_text_is_off_and_only_offered_with_write_metadata(dialog, tmp_path):
+    dialog.folder_edit.setText(str(tmp_path))
+    assert not dialog.replace_alt_check.isEnabled() and not dialog.options().replace_alt_text
+    dialog.metadata_check.setChecked(True)
+    assert dialog.replace_alt_check.isEnabled() and not dialog.options().replace_alt_text
+    dialog.replace_alt_check.setChecked(True)
+    assert dialog.options().replace_alt_text and dialog.options().write_metadata
+    dialog.metadata_check.setChecked(False)  # no alt text is written at all: nothing is replaced
+    assert not dialog.replace_alt_check.isEnabled() and not dialog.options().replace_alt_text
