@@ -72,7 +72,31 @@ def add_speaking_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--speak", action="store_true", help=_("Speak the description aloud."))
     parser.add_argument("--save-audio", metavar="OUT.wav",
                         help=_("Write the spoken description to a WAV file."))
+    add_overwrite_argument(parser)
     add_speech_arguments(parser)
+
+
+def add_overwrite_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--overwrite", action="store_true",
+                        help=_("Replace the file named by --save-audio or --save-image when it already exists "
+                               "(by default an existing file is left as it is)."))
+
+
+def check_output_options(args: argparse.Namespace) -> str | None:
+    """Check --save-audio / --save-image before any work (engine.output_paths); the refusal sentence or
+    None. The options are replaced by the absolute paths, which is what the messages then name."""
+    from describe_aloud.engine.output_paths import AUDIO_SUFFIXES, IMAGE_SUFFIXES, OutputRefused, check_new_file
+
+    overwrite = getattr(args, "overwrite", False)
+    try:
+        for name, option, suffixes in (("save_audio", "--save-audio", AUDIO_SUFFIXES),
+                                       ("save_image", "--save-image", IMAGE_SUFFIXES)):
+            if getattr(args, name, None):
+                setattr(args, name, str(check_new_file(getattr(args, name), option=option, suffixes=suffixes,
+                                                       overwrite=overwrite)))
+    except OutputRefused as exc:
+        return str(exc)
+    return None
 
 
 def add_device_argument(parser: argparse.ArgumentParser, *, default: str | None = "auto") -> None:

@@ -110,6 +110,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.func is None:
         parser.print_help()
         return 2
+    # --save-audio / --save-image: a folder, a wrong kind or an existing file is refused before any work.
+    from describe_aloud.cli.common import check_output_options
+
+    if (refusal := check_output_options(args)) is not None:
+        print(refusal, file=sys.stderr)
+        return 2
     return int(args.func(args) or 0)
 
 

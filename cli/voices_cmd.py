@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 
+from describe_aloud.cli.common import add_overwrite_argument
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.speech import add_speech_arguments
 
@@ -37,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     say.add_argument("text", nargs="+", help=_("The text to speak."))
     say.add_argument("--save-audio", metavar="OUT.wav", help=_("Write the speech to a WAV file instead."))
+    add_overwrite_argument(say)
     add_speech_arguments(say)
     say.set_defaults(func=run_say)
 
