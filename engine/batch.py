@@ -43,6 +43,7 @@ from describe_aloud.engine.batch_types import (
     BatchOptions,
     BatchSummary,
     Progress,
+    record_settings,
 )
 from describe_aloud.engine.errors import ImageLoadError, UserFacingError
 from describe_aloud.engine.i18n import _, ngettext
@@ -203,6 +204,7 @@ class BatchRunner:
         opts = self.options
         todo: list[tuple[str, FileKey | None]] = []
         model_id = describer.model_id if describer else None
+        settings = record_settings(opts, self._language())
         for rel in rel_paths:
             try:
                 # Hashing (with --hash) is done here only for files the journal already knows; new
@@ -212,7 +214,8 @@ class BatchRunner:
             except (OSError, ImageLoadError):  # a FIFO with --hash: the loader reports what it is
                 todo.append((rel, None))  # the loader reports why it cannot be read
                 continue
-            if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail):
+            if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail,
+                                                     settings=settings):
                 summary.skipped += 1
                 self._side_effects(folder, journal.get(rel), journal, summary)  # new flags on an old run
                 continue
@@ -313,7 +316,7 @@ class BatchRunner:
 
         return Entry(path=item.rel, key=item.key or FileKey(0, 0), status="done", model_id=describer.model_id,
                      detail=self.options.detail, description=d.to_dict(), alt_text=alt_text(d),
-                     described_at=utc_now())
+                     described_at=utc_now(), settings=record_settings(self.options, self._language()))
 
     def _failed(self, item: LoadedImage, reason: str, describer) -> Entry:
         return Entry(path=item.rel, key=item.key or FileKey(-1, -1), status="failed",

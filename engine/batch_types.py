@@ -36,6 +36,18 @@ class BatchOptions:
     translate_text: bool = False
 
 
+def record_settings(options: BatchOptions, language: str) -> str:
+    """The settings besides model and detail that change what a record holds, as the journal compares
+    them: a result made with OCR off, or in another language, is never reused for a run that asks
+    otherwise (it is described again)."""
+    import json
+
+    # max_side None: the default size, which follows OCR (recorded already).
+    return json.dumps({"ocr": bool(options.use_ocr), "language": language,
+                       "translate_text": bool(options.translate_text), "max_side": options.max_side},
+                      sort_keys=True)
+
+
 @dataclass
 class Progress:
     """A snapshot for progress displays (counts are of this run's work list)."""

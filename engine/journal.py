@@ -3,8 +3,8 @@
 A SQLite database in WAL mode with `synchronous=FULL`, so a committed batch survives Ctrl+C, SIGKILL and a
 power cut. One row per image, keyed by its path relative to the folder; the row also stores the file's
 size, modification time (ns) and, when asked, its SHA-256. A row counts as done only while all of these
-still match the file on disk (and the model and detail setting are the same), so a changed file is
-described again and a result is never duplicated (the path is the primary key).
+still match the file on disk (and the model, detail and the other settings that change a record, see
+batch_types.record_settings, are the same), so a changed file or setting means the image is described again and a result is never duplicated (the path is the primary key).
 
 Threading: a Journal (one sqlite3 connection) is used by the one thread that opened it.
 """
@@ -39,7 +39,8 @@ CREATE TABLE IF NOT EXISTS entries (
     metadata_status TEXT,           -- 'written' | 'unsupported' | 'failed' | NULL (not asked)
     metadata_note TEXT,
     sidecar_status TEXT,
-    sidecar_note TEXT
+    sidecar_note TEXT,
+    settings TEXT                   -- OCR, language... it was described with (NULL: not recorded)
 );
 -- Files we wrote (outputs, text sidecars) with the hash of what we wrote: we only overwrite our own.
 CREATE TABLE IF NOT EXISTS written_files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
@@ -89,6 +90,7 @@ class Entry:
     metadata_note: str | None = None
     sidecar_status: str | None = None
     sidecar_note: str | None = None
+    settings: str | None = None  # batch_types.record_settings() of the run that described it
 
 
 def default_journal_path(folder: str | os.PathLike, *, in_folder: bool = True) -> Path:
@@ -155,6 +157,7 @@ class Journal:
             self._db.execute("PRAGMA synchronous=FULL")
             self._check_intact()
             self._db.executescript(_SCHEMA)
+            self._add_settings_column()
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -166,6 +169,12 @@ class Journal:
             if type(exc) is sqlite3.DatabaseError:  # "not a database", "malformed": not locked / read-only
                 raise JournalDamaged(f"{self.path}: {exc}") from exc
             raise
+
+    def _add_settings_column(self) -> None:
+        """A journal made before `settings` existed gets the column (its rows: NULL, described again)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
+        if "settings" not in columns:
+            self._db.execute("ALTER TABLE entries ADD COLUMN settings TEXT")
 
     def _check_intact(self) -> None:
         """Raise sqlite3.DatabaseError when the file is damaged (also pages a plain open does not read)."""
@@ -200,8 +209,10 @@ class Journal:
         for row in rows:
             yield self._entry(row)
 
-    def is_done(self, path: str, key: FileKey, *, model_id: str | None = None, detail: bool | None = None) -> bool:
-        """True when `path` was described with this exact file version (and model / detail, when given)."""
+    def is_done(self, path: str, key: FileKey, *, model_id: str | None = None, detail: bool | None = None,
+                settings: str | None = None) -> bool:
+        """True when `path` was described with this exact file version (and model / detail / settings,
+        when given)."""
         entry = self.get(path)
         if entry is None or entry.status != "done":
             return False
@@ -213,6 +224,8 @@ class Journal:
             return False
         if detail is not None and bool(entry.detail) != bool(detail):
             return False
+        if settings is not None and entry.settings != settings:
+            return False  # other OCR / language / translation settings: that record is not this run's
         return True
 
     def counts(self) -> dict[str, int]:
@@ -225,7 +238,7 @@ class Journal:
             self._db.executemany(
                 "INSERT OR REPLACE INTO entries (path, size, mtime_ns, sha256, status, model_id, detail, "
                 "description, alt_text, error, described_at, metadata_status, metadata_note, sidecar_status, "
-                "sidecar_note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "sidecar_note, settings) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [self._row(e) for e in entries],
             )
 
@@ -276,18 +289,19 @@ class Journal:
             _path_key(e.path), e.key.size, e.key.mtime_ns, e.key.sha256, e.status, e.model_id, int(bool(e.detail)),
             _description_json(e.description) if e.description is not None else None,
             text(e.alt_text), text(e.error), e.described_at or utc_now(), e.metadata_status, text(e.metadata_note),
-            e.sidecar_status, text(e.sidecar_note),
+            e.sidecar_status, text(e.sidecar_note), e.settings,
         )
 
     @staticmethod
     def _entry(row: tuple) -> Entry:
         (path, size, mtime_ns, sha, status, model_id, detail, description, alt_text, error, described_at,
-         metadata_status, metadata_note, sidecar_status, sidecar_note) = row
+         metadata_status, metadata_note, sidecar_status, sidecar_note) = row[:15]
+        settings = row[15] if len(row) > 15 else None  # a journal read before the column was added
         return Entry(
             path=_path_from_key(path), key=FileKey(size, mtime_ns, sha), status=status, model_id=model_id, detail=bool(detail),
             description=json.loads(description) if description else None, alt_text=alt_text, error=error,
             described_at=described_at, metadata_status=metadata_status, metadata_note=metadata_note,
-            sidecar_status=sidecar_status, sidecar_note=sidecar_note,
+            sidecar_status=sidecar_status, sidecar_note=sidecar_note, settings=settings,
         )
 
 
