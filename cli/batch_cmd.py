@@ -171,6 +171,7 @@ def run(args: argparse.Namespace) -> int:
         print(line, file=sys.stderr if line.startswith(("Failed", "Metadata not", "Sidecar not")) else sys.stdout)
     if summary.interrupted or summary.cancelled:
         return 130
-    if summary.failed or summary.metadata_problems or summary.sidecar_problems or summary.output_problems:
+    if (summary.failed or summary.metadata_problems or summary.sidecar_problems or summary.output_problems
+            or summary.left_out):  # HEIC photos left out: not everything asked was done
         return 1
     return 0

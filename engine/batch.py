@@ -137,7 +137,7 @@ class BatchRunner:
                 check_output_writable(opts.out, journal)
                 summary.out = str(Path(opts.out).resolve())
             self._status(_("Looking for images…"))
-            rel_paths = scan_folder(folder, recursive=opts.recursive)
+            rel_paths = scan_folder(folder, recursive=opts.recursive, unreadable=summary.left_out)
             summary.found = len(rel_paths)
             self._scanned = set(rel_paths)
             remove_stale_temp_files(folder, rel_paths)

@@ -40,19 +40,36 @@ def image_extensions() -> frozenset[str]:
 
 
 def scan_folder(folder: str | os.PathLike, *, recursive: bool = False,
-                extensions: frozenset[str] | None = None) -> list[str]:
+                extensions: frozenset[str] | None = None, unreadable: list[str] | None = None) -> list[str]:
     """Relative paths ('/' separators, sorted) of the image files in `folder`. Hidden files and folders
-    (names starting with '.') are skipped: that is where our journal and temp files live."""
+    (names starting with '.') are skipped: that is where our journal and temp files live.
+
+    `unreadable`: receives the HEIC/HEIF photos left out because pillow-heif is not installed, so that
+    the summary says so (heif_note) instead of leaving them out silently."""
     root = Path(folder)
     extensions = extensions or image_extensions()
     found: list[str] = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith(".")) if recursive else []
         for name in filenames:
-            if name.startswith(".") or Path(name).suffix.lower() not in extensions:
+            suffix = Path(name).suffix.lower()
+            if name.startswith(".") or suffix not in extensions:
+                if unreadable is not None and suffix in HEIF_EXTENSIONS and not name.startswith("."):
+                    unreadable.append((Path(dirpath) / name).relative_to(root).as_posix())
                 continue
             found.append((Path(dirpath) / name).relative_to(root).as_posix())
     return sorted(found)
+
+
+def heif_note(count: int) -> str:
+    """The sentence for HEIC/HEIF photos left out of a batch, naming the command that makes them readable."""
+    from describe_aloud.engine.i18n import ngettext
+    from describe_aloud.engine.invocation import pip_install_command
+
+    return ngettext("{count} HEIC/HEIF photo was left out: reading it needs the pillow-heif package. "
+                    "Install it with: {command}",
+                    "{count} HEIC/HEIF photos were left out: reading them needs the pillow-heif package. "
+                    "Install it with: {command}", count).format(count=count, command=pip_install_command("pillow-heif"))
 
 
 def remove_stale_temp_files(folder: Path, rel_paths: Sequence[str]) -> int:

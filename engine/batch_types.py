@@ -80,6 +80,7 @@ class BatchSummary:
     sidecar_problems: list[tuple[str, str]] = field(default_factory=list)
     output_problems: list[str] = field(default_factory=list)
     output_notes: list[str] = field(default_factory=list)  # e.g. the user's edited results file kept aside
+    left_out: list[str] = field(default_factory=list)  # images the scan could not take (HEIC without pillow-heif)
     out: str | None = None
     journal: str | None = None
     model_id: str | None = None
@@ -97,6 +98,12 @@ class BatchSummary:
         if self.cancelled or self.interrupted:
             counts = _("Stopped early. {counts}").format(counts=counts)
         lines = [counts]
+        if not self.found and not self.left_out:
+            lines.append(_("No images were found in {folder}.").format(folder=self.folder))
+        if self.left_out:
+            from describe_aloud.engine.batch_inputs import heif_note
+
+            lines.append(heif_note(len(self.left_out)))
         lines.extend(outcome_lines(self.failed, self.metadata_written, self.metadata_problems,
                                    self.sidecars_written, self.sidecar_problems))
         lines.extend(self.output_problems)

@@ -53,3 +53,9 @@ def command_words(argv0: str | None = None) -> list[str]:
 def user_command(*args: str) -> str:
     """A command line for the user to type, e.g. `user_command("models", "download", "git-base")`."""
     return shlex.join([*command_words(), *args])
+
+
+def pip_install_command(*packages: str) -> str:
+    """The command that installs optional Python packages into the environment this program runs in
+    (a virtual environment's own pip, whatever is on PATH)."""
+    return shlex.join([_shown_path(Path(sys.executable)), "-m", "pip", "install", *packages])
