@@ -76,3 +76,24 @@ def test_our_own_earlier_alt_text_is_replaced_and_camera_boilerplate_does_not_co
         result = write_alt_text(image, "Another caption.", ours=record_before_writing(journal, image, "Another caption."))
     assert result.status == "kept" and MINE in result.reason
     assert read_alt_text(image) == MINE
+
+
+def test_a_ray_batch_keeps_it_too(tmp_path):
+    """The Ray driver writes alt text with the same rule (engine.ray_batch.side_effects)."""
+    from describe_aloud.engine.ray_batch.driver import RayBatchOptions
+    from describe_aloud.engine.ray_batch.side_effects import SideEffects
+    from describe_aloud.engine.ray_batch.summary import RaySummary
+
+    make_many_images(tmp_path, 1)
+    image = tmp_path / "img_000.jpg"
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", f"-XMP-dc:Description={MINE}", str(image)], check=True)
+    for replace in (False, True):
+        options = RayBatchOptions(input=str(tmp_path), out=str(tmp_path / "r.csv"), write_metadata=True,
+                                  replace_alt_text=replace)
+        summary = RaySummary(input=str(tmp_path))
+        with Journal(tmp_path / "lock.sqlite") as journal:
+            SideEffects(options, journal, summary)._one(image, "img_000.jpg", "A red square.")
+        if not replace:
+            assert summary.metadata_written == 0 and "did not write" in summary.metadata_problems[0][1]
+            assert exif(image)["Description"] == MINE
+    assert summary.metadata_written == 1 and exif(image)["Description"] == "A red square."
