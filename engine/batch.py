@@ -214,8 +214,7 @@ class BatchRunner:
             except (OSError, ImageLoadError):  # a FIFO with --hash: the loader reports what it is
                 todo.append((rel, None))  # the loader reports why it cannot be read
                 continue
-            if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail,
-                                                     settings=settings):
+            if known is not None and journal.is_done(rel, key, model_id=model_id, detail=opts.detail, settings=settings):
                 summary.skipped += 1
                 self._side_effects(folder, journal.get(rel), journal, summary)  # new flags on an old run
                 continue
