@@ -71,3 +71,26 @@ def test_loaded_models_use_it_and_caption_as_before(tiny_florence2_dir, tiny_ved
         got = [r.caption for r in captioner.caption(images, max_new_tokens=6, min_new_tokens=6)]
         assert got == [captioner.adapter.clean(t) for t in
                        captioner.processor.tokenizer.batch_decode(expected, skip_special_tokens=True)]
+
+
+def test_grouped_query_attention_takes_the_matmul_path_and_matches_sdpa():
+    """SmolVLM's Llama: several query heads share one key/value head (head i uses key/value head i // groups)."""
+    import describe_aloud.engine.captioners.decode_attention as decode_attention
+
+    g = torch.Generator().manual_seed(7)
+    q = torch.randn(1, 6, 1, 16, generator=g).to(torch.bfloat16)
+    k = torch.randn(1, 2, 300, 16, generator=g).to(torch.bfloat16)
+    v = torch.randn(1, 2, 300, 16, generator=g).to(torch.bfloat16)
+    module = torch.nn.Module().eval()
+    module.num_key_value_groups = 3
+    calls = []
+    original = decode_attention.single_query_attention
+    decode_attention.single_query_attention = lambda *a: calls.append(a) or original(*a)
+    try:
+        out, _ = sdpa_decode_attention(module, q, k, v, None, scaling=0.25)
+    finally:
+        decode_attention.single_query_attention = original
+    reference = torch.nn.functional.scaled_dot_product_attention(q.float(), k.float(), v.float(), scale=0.25,
+                                                                 enable_gqa=True)
+    assert len(calls) == 1 and out.shape == (1, 1, 6, 16)
+    torch.testing.assert_close(out.float(), reference.transpose(1, 2), rtol=0.02, atol=0.02)
