@@ -14,6 +14,13 @@ How it stays quick on a CPU:
   runs the question's own tokens (`Answer.reused_image`);
 - greedy decoding in our own loop (no generate() thread): each token's probability is at hand for the
   "I can't tell" rule (engine.ask.confidence), and the first sentence is handed over as soon as it ends.
+  The loop is token for token what greedy `generate` says on the same inputs (tests/engine/test_ask.py), and
+  costs no more per token: profiled on SmolVLM-256M shapes, its own work between two model steps (the
+  probability, decoding the answer so far, the sentence split) is well under 1 ms of a ~45 ms step; the
+  step's time is the model's (bench/bench_ask.py prints both);
+- the model's side (engine.ask.loading): a decoding step's attention as two products, grouped-query heads
+  included (engine.captioners.decode_attention), and bf16 Linear weights packed for oneDNN when the
+  captioners' start-up measurement finds that faster on this CPU (engine.captioners.decode_path).
 
 Threading contract: like HFCaptioner, an Asker is not thread-safe. Build it on one thread and call `ask`
 only from the thread that owns it; `cancel` (a threading.Event) may be set from any thread, and stops the
@@ -56,6 +63,7 @@ class Answer:
     sentences: list[AnswerSentence] = field(default_factory=list)
     unsure: bool = False  # "I can't tell from this image": the first sentence failed the confidence rule
     guess: str = ""  # everything the model generated, said or not (for the log and --json)
+    token_ids: list[int] = field(default_factory=list)  # what the model generated (tests, bench; not saved)
     first_token_prob: float = 0.0
     mean_prob: float = 0.0  # over the tokens of the sentences that were said (the first one when unsure)
     stopped: bool = False  # a newer question or the user stopped it
@@ -151,6 +159,7 @@ class Asker:
         stops.update(eos if isinstance(eos, (list, tuple)) else [eos])
         self._stop_ids = {int(i) for i in stops if isinstance(i, int) and i >= 0}
         self.image_encodings = 0  # how many times an image went through the vision tower (tests, bench)
+        self.packed_linear_layers = 0  # bf16 Linear layers on packed weights (set by load_asker)
 
     def __repr__(self) -> str:
         return f"Asker({self.model_id!r}, {self.device}, {self.precision})"
@@ -232,6 +241,7 @@ class Asker:
 
         tokenizer = self.processor.tokenizer
         ids: list[int] = []
+        answer.token_ids = ids  # grows with the answer (also when the confidence rule cuts it)
         probs: list[float] = []
         sentence_start = 0  # index in ids/probs where the current sentence began
         said = 0  # sentences handed over

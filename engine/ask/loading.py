@@ -28,6 +28,7 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
     it is not a question-answering model."""
     from describe_aloud.engine.captioners.hf_loading import hub_kwargs, load_errors, resolve_source
     from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
+    from describe_aloud.engine.captioners.decode_path import pack_if_faster
     from describe_aloud.engine.device import resolve_device, resolve_precision, torch_dtype
 
     target = target or DEFAULT_ASK_MODEL
@@ -54,6 +55,9 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
         model.eval()
         if device != "cpu":
             model.to(device)
-        use_sdpa_decode(model)
-    log.info("loaded ask model %s on %s in %s", target, device, precision)
-    return Asker(model, processor, model_id=target, device=device, precision=precision, **options)
+        use_sdpa_decode(model)  # a decoding step's attention as two products (grouped-query too)
+        packed = pack_if_faster(model, device, precision)  # the captioners' per-CPU measurement, reused
+    log.info("loaded ask model %s on %s in %s (%d Linear layers packed)", target, device, precision, packed)
+    asker = Asker(model, processor, model_id=target, device=device, precision=precision, **options)
+    asker.packed_linear_layers = packed
+    return asker

@@ -146,6 +146,16 @@ def measured_choice(key: str, measure_times: Callable[[], dict[str, float]],
     return choice
 
 
+def pack_if_faster(model: Any, device: str, precision: str) -> int:
+    """bf16 on a CPU: pack `model`'s Linear weights for oneDNN when `choose_path` finds that faster here (the
+    captioners and the ask model share this one measurement). Returns how many layers were packed."""
+    if precision != "bf16" or device != "cpu":
+        return 0
+    from describe_aloud.engine.captioners.packed_linear import pack_linear_layers
+
+    return pack_linear_layers(model) if choose_path(model) == PATH_PACKED else 0
+
+
 def _machine_is_quiet() -> bool:
     """Fewer runnable processes than cores (the 1-minute load average), where the system tells."""
     try:
@@ -181,4 +191,4 @@ def _write_cache(path: Path, key: str, value: dict[str, Any]) -> None:
 
 
 __all__ = ["ENV_FORCE", "PATH_PACKED", "PATH_PLAIN", "choose_path", "cpu_identity", "linear_shapes", "measure",
-           "measured_choice"]
+           "measured_choice", "pack_if_faster"]

@@ -310,12 +310,9 @@ def load_hf_captioner(
 def _pack_if_faster(model: Any, device: str, precision: str) -> int:
     """bf16 on a CPU: pack the Linear weights for oneDNN when that is faster here (engine.captioners.
     decode_path measures it once per CPU). Returns how many layers were packed."""
-    if precision != "bf16" or device != "cpu":
-        return 0
-    from describe_aloud.engine.captioners.decode_path import PATH_PACKED, choose_path
-    from describe_aloud.engine.captioners.packed_linear import pack_linear_layers
+    from describe_aloud.engine.captioners.decode_path import pack_if_faster
 
-    return pack_linear_layers(model) if choose_path(model) == PATH_PACKED else 0
+    return pack_if_faster(model, device, precision)
 
 
 def _as_rgb(image: Image.Image) -> Image.Image:
