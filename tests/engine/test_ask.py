@@ -173,3 +173,50 @@ def test_answers_round_trip_through_their_dict():
     answer = Answer(QUESTION, [AnswerSentence("Red", SEEN, 0.7)], first_token_prob=0.6, mean_prob=0.7)
     again = Answer.from_dict(answer.to_dict())
     assert render.answer(again).speech == render.answer(answer).speech == "It looks like red."
+
+
+# ------------------------------------------------------------- the Asker's own loop is greedy `generate`
+MANY_LINES = ["Main Street Garage", "Open 8:00 - 18:00", "Parking for customers only", "Exit", "Tel. 555 0123",
+              "No entry for trucks over 3.5 t", "Please pay at the machine"]  # > 128 keys: bf16 takes the fast path
+
+
+def _generate_ids(model, asker, question, lines, history=()):
+    """Greedy `generate` on the whole prompt (image encoded with it, no cache reuse): the new token ids."""
+    import torch
+
+    prompt = build(asker.processor, question, lines, list(history))
+    inputs = asker.processor(text=[prompt.text], images=[[red_car()]], return_tensors="pt")
+    inputs["pixel_values"] = inputs["pixel_values"].to(model.dtype)
+    with torch.inference_mode():
+        out = model.generate(**inputs, max_new_tokens=asker.max_new_tokens, do_sample=False,
+                             eos_token_id=sorted(asker._stop_ids), pad_token_id=asker.processor.tokenizer.pad_token_id)
+    new = out[0, inputs["input_ids"].shape[1]:].tolist()
+    return new[:-1] if new and new[-1] in asker._stop_ids else new
+
+
+@pytest.mark.parametrize("precision,packed", [("fp32", "0"), ("bf16", "0"), ("bf16", "1")])
+def test_the_answer_is_token_for_token_what_greedy_generate_says(tiny_smolvlm_dir, precision, packed, monkeypatch):
+    import torch
+
+    from describe_aloud.engine.captioners.packed_linear import packed_linear_works
+
+    if packed == "1" and not packed_linear_works():
+        pytest.skip("this torch build has no oneDNN packed bf16 Linear")
+    monkeypatch.setenv("DESCRIBE_ALOUD_PACKED_LINEAR", packed)  # both bf16 paths the start-up measurement picks from
+    asker = load_asker(str(tiny_smolvlm_dir), precision=precision, first_token_min=0.0, mean_min=0.0,
+                       max_new_tokens=24)
+    assert (asker.packed_linear_layers > 0) == (packed == "1")
+    first = asker.ask(red_car(), QUESTION, lines=MANY_LINES).run()
+    assert len(first.token_ids) >= 5  # a real answer to compare, not an immediate stop
+    assert first.token_ids == _generate_ids(asker.model, asker, QUESTION, MANY_LINES)
+    # A follow-up starts from the cached image; it still says what generate says for the whole conversation.
+    history = [Turn(QUESTION, first.guess)]
+    follow = asker.ask(red_car(), "And the sign?", lines=MANY_LINES, history=history).run()
+    assert follow.reused_image
+    assert follow.token_ids == _generate_ids(asker.model, asker, "And the sign?", MANY_LINES, history)
+    if precision == "fp32":  # and what stock transformers says, on a model loaded as transformers loads it
+        from transformers import AutoModelForImageTextToText
+
+        stock = AutoModelForImageTextToText.from_pretrained(str(tiny_smolvlm_dir), dtype=torch.float32).eval()
+        assert stock.config._attn_implementation == "sdpa"
+        assert first.token_ids == _generate_ids(stock, asker, QUESTION, MANY_LINES)
