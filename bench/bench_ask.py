@@ -211,7 +211,7 @@ def bench(size: str, precision: str, repeats: int) -> None:
                            max_new_tokens=TOKENS)
         print(f"SmolVLM-{size} {precision}: app's model loaded in {time.perf_counter() - started:.1f} s "
               f"(attention {asker.model.config._attn_implementation}, {asker.packed_linear_layers} Linear layers "
-              "packed)")
+              f"packed, decoding steps on {asker.decode_threads or torch.get_num_threads()} thread(s))")
         dtype = torch.bfloat16 if asker.precision == "bf16" else torch.float32
         stock = AutoModelForImageTextToText.from_pretrained(str(folder), dtype=dtype).eval()
         asker._stop_ids = set()  # random weights: never stop early, always 30 tokens

@@ -160,6 +160,7 @@ class Asker:
         self._stop_ids = {int(i) for i in stops if isinstance(i, int) and i >= 0}
         self.image_encodings = 0  # how many times an image went through the vision tower (tests, bench)
         self.packed_linear_layers = 0  # bf16 Linear layers on packed weights (set by load_asker)
+        self.decode_threads: int | None = None  # torch threads of a decoding step (None: the process's; load_asker)
 
     def __repr__(self) -> str:
         return f"Asker({self.model_id!r}, {self.device}, {self.precision})"
@@ -266,8 +267,7 @@ class Asker:
                 yield done
             if len(ids) >= self.max_new_tokens:
                 break  # no decoding step for a token that will not be used
-            logits = self.model(input_ids=torch.tensor([[token]], device=self.device), cache=cache,
-                                use_cache=True).logits[:, -1]
+            logits = self._step(token, cache)
         answer.guess = clean(tokenizer.decode(ids, skip_special_tokens=True))
         pieces = split_sentences(answer.guess)
         if len(pieces) > said and not answer.stopped:
@@ -276,6 +276,22 @@ class Asker:
                 yield done
         elif said == 0 and not answer.stopped:
             answer.unsure = True  # the model said nothing at all
+
+    def _step(self, token: int, cache):
+        """One decoding step, with `decode_threads` torch threads (engine.ask.speed: one thread when that was
+        measured faster here), the process's count restored after it (so before any yield)."""
+        import torch
+
+        before = torch.get_num_threads()
+        switch = self.decode_threads is not None and self.decode_threads != before
+        if switch:
+            torch.set_num_threads(self.decode_threads)
+        try:
+            return self.model(input_ids=torch.tensor([[token]], device=self.device), cache=cache,
+                              use_cache=True).logits[:, -1]
+        finally:
+            if switch:
+                torch.set_num_threads(before)
 
     def _hand_over(self, text: str, token_probs: list[float], lines: list[str], answer: Answer,
                    first: bool) -> tuple[bool, AnswerSentence | None]:

@@ -60,4 +60,8 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
     log.info("loaded ask model %s on %s in %s (%d Linear layers packed)", target, device, precision, packed)
     asker = Asker(model, processor, model_id=target, device=device, precision=precision, **options)
     asker.packed_linear_layers = packed
+    if device == "cpu":
+        from describe_aloud.engine.ask.speed import decode_threads
+
+        asker.decode_threads = decode_threads(model)  # one thread when a step runs faster so on this CPU
     return asker

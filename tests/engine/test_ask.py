@@ -220,3 +220,32 @@ def test_the_answer_is_token_for_token_what_greedy_generate_says(tiny_smolvlm_di
         stock = AutoModelForImageTextToText.from_pretrained(str(tiny_smolvlm_dir), dtype=torch.float32).eval()
         assert stock.config._attn_implementation == "sdpa"
         assert first.token_ids == _generate_ids(stock, asker, QUESTION, MANY_LINES)
+
+
+def test_decoding_threads_are_measured_per_cpu_and_restored_after_each_step(tiny_smolvlm_dir, tmp_path, monkeypatch):
+    import torch
+
+    from describe_aloud.engine.ask import speed
+
+    asker = load_asker(str(tiny_smolvlm_dir), precision="bf16", first_token_min=0.0, mean_min=0.0,
+                       max_new_tokens=24)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        times = speed.measure(asker.model, [2, 1], rounds=1)
+        assert set(times) == {1, 2} and all(t > 0 for t in times.values())
+        monkeypatch.setattr(speed, "measure", lambda model, counts: {counts[0]: 10.0, 1: 1.0})
+        assert speed.decode_threads(asker.model, cache_file=tmp_path / "a.json") == 1  # one thread is faster
+        monkeypatch.setattr(speed, "measure", lambda model, counts: {counts[0]: 1.0, 1: 1.05})
+        assert speed.decode_threads(asker.model, cache_file=tmp_path / "b.json") is None  # not enough: keep 2
+        # Steps on one thread: the same answer as generate on two, and the process's count is back after it.
+        asker.decode_threads = 1
+        seen = []
+        original = asker.model.forward
+        monkeypatch.setattr(asker.model, "forward", lambda *a, **k: seen.append(torch.get_num_threads()) or original(*a, **k))
+        answer = asker.ask(red_car(), QUESTION, lines=MANY_LINES).run()
+        monkeypatch.undo()
+        assert torch.get_num_threads() == 2 and 1 in seen and seen[0] == 2  # the question itself on two
+        assert answer.token_ids == _generate_ids(asker.model, asker, QUESTION, MANY_LINES)
+    finally:
+        torch.set_num_threads(before)
