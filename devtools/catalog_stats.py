@@ -9,7 +9,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LOCALE = REPO / "engine" / "locale"
 DOMAIN = "describe-aloud"
-REQUIRED_COMPLETE = ("zh_CN",)
+REQUIRED_COMPLETE = ("zh_CN", "de")
 
 
 def stats(po: Path) -> dict[str, int]:

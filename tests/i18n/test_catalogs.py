@@ -13,7 +13,7 @@ from describe_aloud.engine.i18n import DOMAIN, LOCALE_DIR, available_languages, 
 
 ROOT = Path(__file__).resolve().parents[2]
 FIELD = re.compile(r"\{([a-z_]*)[^{}]*\}")
-COMPLETE = ("zh_CN",)
+COMPLETE = ("zh_CN", "de")
 HISTORY_COUNT = ("{count} description in the history.", "{count} descriptions in the history.")  # gui/history_view.py
 
 
