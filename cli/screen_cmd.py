@@ -118,10 +118,15 @@ def fast_path(argv: list[str]) -> int | None:
 def run(args: argparse.Namespace) -> int:
     name = args.screen_command
     app_command, target, _help = SCREEN_COMMANDS[name]
-    if not args.standalone and _deliver(app_command, args.timeout):
-        if not args.json:
-            print(_("Sent to the running Describe Aloud app."))
+    own_options = [] if name in APP_ONLY else options_for_this_process(args)
+    if not args.standalone and not own_options and _deliver(app_command, args.timeout):
+        print(_("Sent to the running Describe Aloud app."))
         return 0
+    if own_options and not args.standalone and _deliver("ping", args.timeout):
+        # The running app takes a bare command over its socket: the work is done here, as asked, and said
+        # so (a second model in memory for a moment is better than an option silently dropped).
+        print(_("The running Describe Aloud app cannot take {options}, so this command does the work "
+                "itself.").format(options=", ".join(own_options)), file=sys.stderr)
     if name == "stop-speech":
         print(_(APP_ONLY[name]))
         return 0
@@ -145,6 +150,23 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(_("Could not save the image to {save_image}: {reason}.").format(save_image=args.save_image, reason=exc), file=sys.stderr)
     return _describe(args, image, source)
+
+
+# Options that change what is done or where it goes; the running app takes a bare command over its socket,
+# so any of them means the command works on its own. (attribute, spelling, default: the value when not given)
+_OWN_OPTIONS = (
+    ("json", "--json", False), ("save_image", "--save-image", None), ("save_audio", "--save-audio", None),
+    ("detail", "--detail", False), ("no_ocr", "--no-ocr", False), ("translate_text", "--translate-text", False),
+    ("model", "--model", None), ("precision", "--precision", "auto"),
+    ("region_size", "--region-size", DEFAULT_REGION_SIZE),
+    ("voice", "--voice", None), ("rate", "--rate", None), ("volume", "--volume", None),
+    ("queue", "--queue", False), ("speech_output", "--speech-output", None),
+)
+
+
+def options_for_this_process(args: argparse.Namespace) -> list[str]:
+    """The options given that only this process can honour (see _OWN_OPTIONS), as typed."""
+    return [flag for attribute, flag, unset in _OWN_OPTIONS if getattr(args, attribute, unset) != unset]
 
 
 def _deliver(app_command: str, timeout: float) -> bool:
