@@ -259,7 +259,7 @@ def record(d: Description) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------- answers
 # What "ask" says (engine.ask). Typed loosely (Any): render stays free of the model code's imports.
-READ_ROLE, GUESS_ROLE, UNSURE_ROLE = "read", "guess", "unsure"
+READ_ROLE, GUESS_ROLE, UNSURE_ROLE, STOPPED_ROLE = "read", "guess", "unsure", "stopped"
 
 
 def _lower_first(text: str) -> str:
@@ -283,15 +283,25 @@ def answer_sentence(s: Any, *, previous: str | None = None) -> Part:
 
 
 def answer(a: Any) -> Rendering:
-    """A whole answer: its sentences, or "I can't tell from this image" when the model was not sure."""
+    """A whole answer: its sentences, or "I can't tell from this image" when the model was not sure. An
+    answer stopped (by the user, or a newer request) says so: what was cut off is not the model's doubt."""
+    if getattr(a, "stopped", False):
+        if not a.sentences:
+            return Rendering((_one(STOPPED_ROLE, _("The question was stopped before it was answered.")),))
+        return Rendering(_answer_sentences(a.sentences)
+                         + (_one(STOPPED_ROLE, _("The answer was stopped before its end.")),))
     if a.unsure or not a.sentences:
         return Rendering((_one(UNSURE_ROLE, _("I can't tell from this image.")),))
+    return Rendering(_answer_sentences(a.sentences))
+
+
+def _answer_sentences(sentences: Any) -> tuple[Part, ...]:
     parts = []
     previous = None
-    for s in a.sentences:
+    for s in sentences:
         parts.append(answer_sentence(s, previous=previous))
         previous = s.grounding
-    return Rendering(tuple(parts))
+    return tuple(parts)
 
 
 def question(text: str) -> Part:

@@ -48,3 +48,25 @@ def test_empty_history_says_so(capsys):
     assert "empty" in capsys.readouterr().err
     assert main(["history", "--last", "--json"]) == 1
     assert json.loads(capsys.readouterr().out) is None
+
+
+def test_questions_asked_about_an_entry_are_printed_and_found(capsys):
+    with HistoryStore() as store:
+        entry = store.add(Description(kind=ImageKind.PHOTO, caption="a red car", model_id="tiny"), source="car.jpg")
+        store.add_answer(entry.id, "What colour is the car?",
+                         {"question": "What colour is the car?", "answer": "The car is red.",
+                          "sentences": [{"text": "The car is red.", "grounding": "seen"}]},
+                         "It looks like the car is red.")
+        # A question cut off by a newer request: said as stopped, never as the model's doubt.
+        store.add_answer(entry.id, "Is it parked?", {"question": "Is it parked?", "stopped": True}, "")
+    assert main(["history", "--last"]) == 0
+    out = capsys.readouterr().out
+    assert "You asked: What colour is the car?\nIt looks like the car is red." in out
+    assert "You asked: Is it parked?\nThe question was stopped before it was answered." in out
+    assert "can't tell" not in out
+    assert main(["history", "--last", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [a["question"] for a in data["answers"]] == ["What colour is the car?", "Is it parked?"]
+    assert data["answers"][0]["speech"] == "It looks like the car is red."
+    assert main(["history", "--search", "colour", "--json"]) == 0  # the question is searched too
+    assert [e["source"] for e in json.loads(capsys.readouterr().out)] == ["car.jpg"]
