@@ -26,9 +26,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--last", action="store_true", help=_("Print only the newest description."))
     what.add_argument("--search", metavar="TEXT", help=_("Only descriptions containing every word of TEXT."))
-    parser.add_argument("--limit", type=int, default=10, metavar="N", help=_("Print at most N entries (default 10)."))
+    parser.add_argument("--limit", type=_at_least_one, default=10, metavar="N",
+                        help=_("Print at most N entries (default 10)."))
     parser.add_argument("--json", action="store_true", help=_("Print JSON instead of text."))
     parser.set_defaults(func=run)
+
+
+def _at_least_one(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(_("the limit must be a whole number of 1 or more, not {value!r}").format(
+            value=value))
+    return number
 
 
 def _format_entry(entry, conversation: str) -> str:

@@ -62,3 +62,11 @@ def test_a_captioner_from_the_catalog_is_refused_without_suggesting_its_download
     assert code == 1
     assert "blip-base describes images but cannot answer questions" in err
     assert "smolvlm-256m, smolvlm-500m" in err and "download" not in err
+
+
+def test_an_empty_question_is_asked_for_not_answered(capsys, image_files):
+    code, out, err = _ask(capsys, image_files["photo"], "  ")
+    assert code == 1 and out == ""
+    assert "The question is empty" in err
+    code, out, err = _ask(capsys, "--last", "")
+    assert code == 1 and "The question is empty" in err

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from describe_aloud.engine.description import Description, ImageKind, TextLine
 from describe_aloud.engine.history import HistoryStore
 from describe_aloud.cli.main import main
@@ -70,3 +72,11 @@ def test_questions_asked_about_an_entry_are_printed_and_found(capsys):
     assert data["answers"][0]["speech"] == "It looks like the car is red."
     assert main(["history", "--search", "colour", "--json"]) == 0  # the question is searched too
     assert [e["source"] for e in json.loads(capsys.readouterr().out)] == ["car.jpg"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_a_limit_below_one_is_refused(limit, capsys):
+    _record((1.0, "a.jpg", "a dog"))
+    with pytest.raises(SystemExit):
+        main(["history", "--limit", limit])
+    assert "the limit must be a whole number of 1 or more" in capsys.readouterr().err
