@@ -49,8 +49,8 @@ SCREEN_COMMANDS: dict[str, tuple[str, str | None, str]] = {
 # Commands that only mean something to a running app (no capture, no options).
 APP_ONLY = {
     "stop-speech": N_("Describe Aloud is not running, so there is nothing to stop."),
-    "more-detail": N_("Describe Aloud is not running, so there is no description to add detail to. Use "
-                      "describe-screen --detail (or describe --detail FILE) for a detailed description now."),
+    "more-detail": N_("Describe Aloud is not running, so there is no description to add detail to. For a "
+                      "detailed description now, use {screen} (or {file})."),
 }
 SOURCE_LABELS = {
     "monitor_under_pointer": N_("screen"),
@@ -131,7 +131,10 @@ def run(args: argparse.Namespace) -> int:
         print(_(APP_ONLY[name]))
         return 0
     if name in APP_ONLY:
-        print(_(APP_ONLY[name]), file=sys.stderr)
+        from describe_aloud.engine.invocation import user_command
+
+        print(_(APP_ONLY[name]).format(screen=user_command("describe-screen", "--detail"),
+                                       file=user_command("describe", "--detail", "FILE")), file=sys.stderr)
         return 1
     if target is None:
         image, source, hint = _clipboard_image()
@@ -199,11 +202,16 @@ def _clipboard_image():
 
         content = ImageGrab.grabclipboard()
     except Exception as exc:  # noqa: BLE001 - Pillow raises assorted errors when a clipboard tool is missing
-        hint = ""
+        # Pillow's own text names its function ("ImageGrab.grabclipboard() requires..."): the log keeps it,
+        # the user gets what to do.
+        log.info("the clipboard could not be read: %s", exc)
+        from describe_aloud.engine.invocation import user_command
+
         if sys.platform.startswith("linux"):
-            hint = " " + _("Install wl-clipboard (Wayland) or xclip (X11), or start the app and use "
-                           "describe-clipboard.")
-        return None, None, _("The clipboard could not be read ({reason}).").format(reason=exc) + hint
+            return None, None, _("The clipboard could not be read. Install wl-clipboard (Wayland) or xclip (X11), "
+                                 "or start the app and use {command}.").format(
+                                     command=user_command("describe-clipboard"))
+        return None, None, _("The clipboard could not be read ({reason}).").format(reason=exc)
     if content is None:
         return None, None, _("There is no image on the clipboard.")
     if isinstance(content, list):  # file names (Windows / macOS): describe the first image file
