@@ -14,6 +14,7 @@ import sqlite3
 import sys
 import time
 
+from describe_aloud.engine import render
 from describe_aloud.engine.i18n import _
 
 
@@ -47,12 +48,11 @@ def _format_entry(entry, conversation: str) -> str:
     """The entry, then the questions asked about it and their answers (as the Ask dialog shows them)."""
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time))
     source = entry.source or _("unknown source")
-    text = f"[{entry.id}] {when}  {source}  ({entry.kind})\n{entry.text}"
+    text = f"[{entry.id}] {when}  {source}  ({render.kind_name(entry.kind) if entry.kind else '?'})\n{entry.text}"
     return text + "\n" + conversation if conversation else text
 
 
 def run(args: argparse.Namespace) -> int:
-    from describe_aloud.engine import render
     from describe_aloud.engine.history import HistoryStore, history_path
 
     entries, answers, conversations = [], {}, {}

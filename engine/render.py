@@ -126,6 +126,22 @@ def _text_part(lines: list[TextLine], scene: bool = False) -> Part:
     return Part("text", speech, (speech,), runs)
 
 
+def kind_name(kind: ImageKind | str) -> str:
+    """The kind of an image as one word in the app's language ("photo", "screen"): the command line's
+    `describe` and `history` print it. An unknown value (an old history row) is given as it is."""
+    names = {
+        # Translators: the kind of an image, printed after its file name ("photo.jpg: photo").
+        ImageKind.PHOTO: pgettext("image kind", "photo"),
+        ImageKind.SCREEN: pgettext("image kind", "screen"),
+        ImageKind.DOCUMENT: pgettext("image kind", "document"),
+        ImageKind.BLANK: pgettext("image kind", "blank"),
+    }
+    try:
+        return names[ImageKind(kind)]
+    except ValueError:
+        return str(kind)
+
+
 def _kind_part(d: Description) -> Part:
     if d.kind is ImageKind.SCREEN:
         # A screen capture is a screen even with no text on it (a photo viewer, a video): no "with text".
