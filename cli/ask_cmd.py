@@ -54,6 +54,12 @@ def run(args: argparse.Namespace) -> int:
         usage = '--last "QUESTION"' if args.last else 'IMAGE "QUESTION"'
         print(_("Give {usage} (put the question in quotes).").format(usage=usage), file=sys.stderr)
         return 1
+    question = " ".join(args.words[-1].split())
+    if not question:  # an empty question would only get "I can't tell from this image"
+        usage = '--last "QUESTION"' if args.last else 'IMAGE "QUESTION"'
+        print(_("The question is empty. Give {usage} (put the question in quotes).").format(usage=usage),
+              file=sys.stderr)
+        return 1
     if args.last:
         return _ask_running_app(args.words[0], args.timeout)
     return _ask_here(args, args.words[0], args.words[1])

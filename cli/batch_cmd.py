@@ -113,7 +113,7 @@ class _ProgressBar:
             from tqdm import tqdm
 
             self.bar = tqdm(total=progress.total, unit="img", file=sys.stderr, dynamic_ncols=True,
-                            desc="Describing")
+                            desc=_("Describing"))
         self.bar.update(progress.done - self.bar.n)
         if progress.current:
             self.bar.set_postfix_str(progress.current[-40:], refresh=False)

@@ -176,7 +176,7 @@ def _print_json(record: dict[str, object]) -> None:
 
 def _plain_text(path: str, description: Description) -> str:
     """The path, the kind, then what is said, one part per line; read text one line per line."""
-    lines = [f"{path}: {description.kind.value}"]
+    lines = [f"{path}: {render.kind_name(description.kind)}"]
     for part in render.describe(description).parts:
         if part.role != "kind":  # already on the first line
             lines.extend(f"  {line}" for line in part.lines)

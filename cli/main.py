@@ -69,6 +69,7 @@ def _set_language(chosen: str | None) -> None:
     """Before any help text is made: --language, else the language chosen in Settings, else the system's."""
     from describe_aloud.engine.i18n import set_language
 
+    from_settings = not chosen
     if not chosen:
         try:
             from describe_aloud.engine.config import Settings
@@ -77,6 +78,11 @@ def _set_language(chosen: str | None) -> None:
         except Exception:  # noqa: BLE001 - unreadable settings: the system's language
             chosen = None
     set_language(chosen)
+    if chosen and not from_settings:  # --language given: a language the app cannot speak is said
+        from describe_aloud.engine.i18n import missing_catalog_note
+
+        if note := missing_catalog_note(chosen):
+            print(note, file=sys.stderr)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -49,8 +49,8 @@ SCREEN_COMMANDS: dict[str, tuple[str, str | None, str]] = {
 # Commands that only mean something to a running app (no capture, no options).
 APP_ONLY = {
     "stop-speech": N_("Describe Aloud is not running, so there is nothing to stop."),
-    "more-detail": N_("Describe Aloud is not running, so there is no description to add detail to. Use "
-                      "describe-screen --detail (or describe --detail FILE) for a detailed description now."),
+    "more-detail": N_("Describe Aloud is not running, so there is no description to add detail to. For a "
+                      "detailed description now, use {screen} (or {file})."),
 }
 SOURCE_LABELS = {
     "monitor_under_pointer": N_("screen"),
@@ -118,15 +118,23 @@ def fast_path(argv: list[str]) -> int | None:
 def run(args: argparse.Namespace) -> int:
     name = args.screen_command
     app_command, target, _help = SCREEN_COMMANDS[name]
-    if not args.standalone and _deliver(app_command, args.timeout):
-        if not args.json:
-            print(_("Sent to the running Describe Aloud app."))
+    own_options = [] if name in APP_ONLY else options_for_this_process(args)
+    if not args.standalone and not own_options and _deliver(app_command, args.timeout):
+        print(_("Sent to the running Describe Aloud app."))
         return 0
+    if own_options and not args.standalone and _deliver("ping", args.timeout):
+        # The running app takes a bare command over its socket: the work is done here, as asked, and said
+        # so (a second model in memory for a moment is better than an option silently dropped).
+        print(_("The running Describe Aloud app cannot take {options}, so this command does the work "
+                "itself.").format(options=", ".join(own_options)), file=sys.stderr)
     if name == "stop-speech":
         print(_(APP_ONLY[name]))
         return 0
     if name in APP_ONLY:
-        print(_(APP_ONLY[name]), file=sys.stderr)
+        from describe_aloud.engine.invocation import user_command
+
+        print(_(APP_ONLY[name]).format(screen=user_command("describe-screen", "--detail"),
+                                       file=user_command("describe", "--detail", "FILE")), file=sys.stderr)
         return 1
     if target is None:
         image, source, hint = _clipboard_image()
@@ -145,6 +153,23 @@ def run(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             print(_("Could not save the image to {save_image}: {reason}.").format(save_image=args.save_image, reason=exc), file=sys.stderr)
     return _describe(args, image, source)
+
+
+# Options that change what is done or where it goes; the running app takes a bare command over its socket,
+# so any of them means the command works on its own. (attribute, spelling, default: the value when not given)
+_OWN_OPTIONS = (
+    ("json", "--json", False), ("save_image", "--save-image", None), ("save_audio", "--save-audio", None),
+    ("detail", "--detail", False), ("no_ocr", "--no-ocr", False), ("translate_text", "--translate-text", False),
+    ("model", "--model", None), ("precision", "--precision", "auto"),
+    ("region_size", "--region-size", DEFAULT_REGION_SIZE),
+    ("voice", "--voice", None), ("rate", "--rate", None), ("volume", "--volume", None),
+    ("queue", "--queue", False), ("speech_output", "--speech-output", None),
+)
+
+
+def options_for_this_process(args: argparse.Namespace) -> list[str]:
+    """The options given that only this process can honour (see _OWN_OPTIONS), as typed."""
+    return [flag for attribute, flag, unset in _OWN_OPTIONS if getattr(args, attribute, unset) != unset]
 
 
 def _deliver(app_command: str, timeout: float) -> bool:
@@ -177,11 +202,16 @@ def _clipboard_image():
 
         content = ImageGrab.grabclipboard()
     except Exception as exc:  # noqa: BLE001 - Pillow raises assorted errors when a clipboard tool is missing
-        hint = ""
+        # Pillow's own text names its function ("ImageGrab.grabclipboard() requires..."): the log keeps it,
+        # the user gets what to do.
+        log.info("the clipboard could not be read: %s", exc)
+        from describe_aloud.engine.invocation import user_command
+
         if sys.platform.startswith("linux"):
-            hint = " " + _("Install wl-clipboard (Wayland) or xclip (X11), or start the app and use "
-                           "describe-clipboard.")
-        return None, None, _("The clipboard could not be read ({reason}).").format(reason=exc) + hint
+            return None, None, _("The clipboard could not be read. Install wl-clipboard (Wayland) or xclip (X11), "
+                                 "or start the app and use {command}.").format(
+                                     command=user_command("describe-clipboard"))
+        return None, None, _("The clipboard could not be read ({reason}).").format(reason=exc)
     if content is None:
         return None, None, _("There is no image on the clipboard.")
     if isinstance(content, list):  # file names (Windows / macOS): describe the first image file

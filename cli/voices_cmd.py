@@ -52,11 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from describe_aloud.engine.speech import create_speaker, settings_from_args
 
     errors: list[str] = []
-    settings = settings_from_args(args)
+    settings = settings_from_args(args, save=False)  # remembered below, once the voice is known to exist
     speaker = create_speaker(settings, on_error=errors.append)
     try:
         voices = speaker.voices()
         if not voices:
+            if not args.voice:  # a voice cannot be checked without voices; the other options are kept
+                settings_from_args(args)
             speaker.wait_until_idle(0.2)
             print(speaker.unavailable_reason or _("No voices were found."), file=sys.stderr)
             return 1
@@ -68,6 +70,11 @@ def run(args: argparse.Namespace) -> int:
             width = max((len(v.id) for v in voices), default=2)
             for v in voices:
                 print(f"{v.id:<{width}}  {v.name}  ({', '.join(v.languages) or '?'})")
+        if args.voice and not _voice_known(args.voice, speaker.voices()):
+            print(_("The voice {voice!r} is not installed, so nothing was saved. Choose one of the voices "
+                    "listed.").format(voice=args.voice), file=sys.stderr)
+            return 2
+        settings = settings_from_args(args)  # the options given are remembered now
         if settings.voice and not _voice_known(settings.voice, speaker.voices()):
             print(_("Note: the voice {voice!r} is not installed; the default voice is used.").format(voice=settings.voice),
                   file=sys.stderr)
@@ -90,10 +97,15 @@ def _voice_known(wanted: str, voices) -> bool:
 
 def run_say(args: argparse.Namespace) -> int:
     from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.invocation import user_command
     from describe_aloud.engine.speech import create_speaker, settings_from_args
 
     settings = settings_from_args(args)
-    text = " ".join(args.text)
+    text = " ".join(" ".join(args.text).split())
+    if not text:
+        print(_("There is nothing to say: give the text to speak, e.g. {command}").format(
+            command=user_command("say", '"Hello"')), file=sys.stderr)
+        return 1
     messages: list[str] = []
     speaker = create_speaker(settings, on_error=messages.append)
     code = 0

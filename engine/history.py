@@ -210,6 +210,19 @@ class HistoryStore:
                         "speech": row["speech"], "time": float(row["time"])})
         return out
 
+    def conversation(self, entry_id: int) -> list[tuple[str, Any]]:
+        """The questions asked about an entry with their answers (engine.ask.Answer), oldest first: what
+        render.conversation shows (the Ask dialog, the History window, the history command)."""
+        from describe_aloud.engine.ask import Answer  # no model code: the Answer record only
+
+        turns = []
+        for row in self.answers(entry_id):
+            try:
+                turns.append((row["question"], Answer.from_dict(row["answer"])))
+            except (KeyError, TypeError, ValueError):  # a damaged row: the other answers still show
+                continue
+        return turns
+
     def delete(self, entry_id: int) -> None:
         with self._lock, self._conn:
             self._conn.execute("DELETE FROM entries WHERE id=?", (entry_id,))
@@ -257,7 +270,8 @@ class HistoryStore:
         return self._query("SELECT * FROM entries ORDER BY time DESC, id DESC LIMIT ?", (limit,))
 
     def search(self, query: str, limit: int = 100) -> list[HistoryEntry]:
-        """Entries whose text or source contains every word of `query` (case-insensitive), newest first.
+        """Entries whose text, source or questions and answers contain every word of `query`
+        (case-insensitive), newest first.
         An empty query returns the most recent entries."""
         words = [w for w in query.split() if w]
         if not words:
@@ -266,8 +280,10 @@ class HistoryStore:
         params: list[Any] = []
         for word in words:
             pattern = "%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            clauses.append("(text LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\')")
-            params += [pattern, pattern]
+            # The questions asked about an entry and what was answered are found too.
+            clauses.append("(text LIKE ? ESCAPE '\\' OR source LIKE ? ESCAPE '\\' OR id IN (SELECT entry_id "
+                           "FROM answers WHERE question LIKE ? ESCAPE '\\' OR speech LIKE ? ESCAPE '\\'))")
+            params += [pattern, pattern, pattern, pattern]
         sql = f"SELECT * FROM entries WHERE {' AND '.join(clauses)} ORDER BY time DESC, id DESC LIMIT ?"
         return self._query(sql, (*params, limit))
 

@@ -93,6 +93,15 @@ def N_(message: str) -> str:
     return message
 
 
+def missing_catalog_note(language: str) -> str | None:
+    """A sentence when `language` (asked for with --language) has no catalog, so messages stay in English;
+    None for English and for languages the app speaks ("de_AT" uses "de")."""
+    if language.split("_")[0].lower() == "en" or isinstance(_load(language), _gettext.GNUTranslations):
+        return None
+    return _("There is no catalog for the language {language}, so the app's messages stay in English. Languages "
+             "with a catalog: {languages}.").format(language=language, languages=", ".join(available_languages()))
+
+
 def available_languages() -> list[str]:
     """The languages the app has a catalog for ("de", "zh_CN"...), besides English (the source strings)."""
     if not LOCALE_DIR.is_dir():

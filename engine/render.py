@@ -126,6 +126,22 @@ def _text_part(lines: list[TextLine], scene: bool = False) -> Part:
     return Part("text", speech, (speech,), runs)
 
 
+def kind_name(kind: ImageKind | str) -> str:
+    """The kind of an image as one word in the app's language ("photo", "screen"): the command line's
+    `describe` and `history` print it. An unknown value (an old history row) is given as it is."""
+    names = {
+        # Translators: the kind of an image, printed after its file name ("photo.jpg: photo").
+        ImageKind.PHOTO: pgettext("image kind", "photo"),
+        ImageKind.SCREEN: pgettext("image kind", "screen"),
+        ImageKind.DOCUMENT: pgettext("image kind", "document"),
+        ImageKind.BLANK: pgettext("image kind", "blank"),
+    }
+    try:
+        return names[ImageKind(kind)]
+    except ValueError:
+        return str(kind)
+
+
 def _kind_part(d: Description) -> Part:
     if d.kind is ImageKind.SCREEN:
         # A screen capture is a screen even with no text on it (a photo viewer, a video): no "with text".
@@ -259,7 +275,7 @@ def record(d: Description) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------- answers
 # What "ask" says (engine.ask). Typed loosely (Any): render stays free of the model code's imports.
-READ_ROLE, GUESS_ROLE, UNSURE_ROLE = "read", "guess", "unsure"
+READ_ROLE, GUESS_ROLE, UNSURE_ROLE, STOPPED_ROLE = "read", "guess", "unsure", "stopped"
 
 
 def _lower_first(text: str) -> str:
@@ -283,15 +299,25 @@ def answer_sentence(s: Any, *, previous: str | None = None) -> Part:
 
 
 def answer(a: Any) -> Rendering:
-    """A whole answer: its sentences, or "I can't tell from this image" when the model was not sure."""
+    """A whole answer: its sentences, or "I can't tell from this image" when the model was not sure. An
+    answer stopped (by the user, or a newer request) says so: what was cut off is not the model's doubt."""
+    if getattr(a, "stopped", False):
+        if not a.sentences:
+            return Rendering((_one(STOPPED_ROLE, _("The question was stopped before it was answered.")),))
+        return Rendering(_answer_sentences(a.sentences)
+                         + (_one(STOPPED_ROLE, _("The answer was stopped before its end.")),))
     if a.unsure or not a.sentences:
         return Rendering((_one(UNSURE_ROLE, _("I can't tell from this image.")),))
+    return Rendering(_answer_sentences(a.sentences))
+
+
+def _answer_sentences(sentences: Any) -> tuple[Part, ...]:
     parts = []
     previous = None
-    for s in a.sentences:
+    for s in sentences:
         parts.append(answer_sentence(s, previous=previous))
         previous = s.grounding
-    return Rendering(tuple(parts))
+    return tuple(parts)
 
 
 def question(text: str) -> Part:

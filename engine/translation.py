@@ -188,7 +188,7 @@ def load_translator_for(language: str, *, precision: str = "auto") -> Translator
     spec = translation_model_for(language)
     if spec is None:
         raise ModelLoadError(
-            _("There is no translation model for the language {language}, so descriptions stay in English.")
+            _("There is no translation model for the language {language}.")
             .format(language=language))
     return load_translator(spec.name, language=language, precision=precision)
 
@@ -201,7 +201,7 @@ def translator_or_reason(language: str | None, *, precision: str = "auto") -> tu
     try:
         return (load_translator_for(language, precision=precision) if language else None), None
     except Exception as exc:  # noqa: BLE001 - any failure: said once, describing goes on in English
-        log.warning("translator for %s not loaded: %s", language, exc)
+        log.debug("translator for %s not loaded: %s", language, exc)  # the user is told once, below
         reason = user_message(exc, doing=_("Loading the translation model failed"))
         return None, _("Descriptions stay in English: {reason}").format(reason=reason)
 

@@ -67,6 +67,7 @@ class AskFlow(QObject):
         self._spoken: list[render.Part] = []
         self._groundings: list[str] = []  # of the sentences said so far (the label goes on the first of a kind)
         self._stopped = False
+        self._in_window: Subject | None = None  # the subject whose questions the main window's result shows
         self.closed = False
         worker.ask_started.connect(self._started)
         worker.ask_sentence.connect(self._sentence)
@@ -181,13 +182,19 @@ class AskFlow(QObject):
         if self.dialog is not None and rest:
             self.dialog.append(rest.display)
         subject = self.subject
+        # A question stopped before any word of its answer has no answer to keep: it is said as stopped
+        # (above, unless the user stopped it) and shown, but neither kept nor given to the next question.
+        unanswered = answer.stopped and not answer.sentences
         if subject is not None and subject.source == job.source:
             if subject.lines is None:
                 subject.lines = list(result.lines)
             if subject.image is None:
                 subject.image = result.image  # the file is decoded once; follow-ups reuse its encoding
-            subject.turns.append((job.question, answer))
-        self._record(job, answer, rendering)
+            if not unanswered:
+                subject.turns.append((job.question, answer))
+        self._show_in_window(job.question, rendering)
+        if not unanswered:
+            self._record(job, answer, rendering)
         if self.dialog is not None:
             self.dialog.set_busy(False)
         self._status(_("Stopped.") if answer.stopped else _("Answered."))
@@ -215,6 +222,18 @@ class AskFlow(QObject):
         self._report(message)
 
     # Helpers -------------------------------------------------------------------------------------------
+    def _show_in_window(self, question: str, rendering: render.Rendering) -> None:
+        """The question and its answer also go in the main window's result, after the description asked
+        about: with no sound, or once the Ask dialog is closed, the answer is still there to read."""
+        block = render.question(question).speech + "\n" + rendering.display
+        subject = self.subject
+        if subject is not None and subject is not self._in_window and subject.image_path is not None:
+            # A chosen file, never described: its answers follow the description shown (never replace it),
+            # under what they are about.
+            block = _("Asking about: {source}").format(source=subject.source) + "\n" + block
+        self.window.append_result(block)
+        self._in_window = subject
+
     def _record(self, job: AskJob, answer: Answer, rendering: render.Rendering) -> None:
         if job.history_id is None:
             return
@@ -242,7 +261,7 @@ class AskFlow(QObject):
         if history_id is None:
             return []
         try:
-            return [(row["question"], Answer.from_dict(row["answer"])) for row in self.history.answers(history_id)]
+            return self.history.conversation(history_id)
         except Exception:  # noqa: BLE001 - an unreadable old conversation must not stop new questions
             log.warning("the saved conversation could not be read", exc_info=True)
             return []
@@ -261,6 +280,7 @@ class AskFlow(QObject):
             dialog.copy_requested.connect(self.copy_conversation)
             dialog.image_requested.connect(self.choose_image)
             self.dialog = dialog
+            self._show_subject()  # questions asked before the dialog existed (e.g. `ask --last`) show in it
         return self.dialog
 
     def _status(self, message: str, *, assertive: bool = False) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from describe_aloud.engine import render
 from describe_aloud.engine.history import HistoryEntry, HistoryStore
 from describe_aloud.engine.i18n import _, ngettext
 from describe_aloud.gui.announce import announce
@@ -166,7 +167,12 @@ class HistoryDialog(QDialog):
         if entry is None:
             self.detail_view.clear()
             return
-        self.detail_view.setPlainText(entry.display_text)
+        self.detail_view.setPlainText(self._full_text(entry, entry.display_text))
+
+    def _full_text(self, entry: HistoryEntry, text: str) -> str:
+        """The description, then the questions asked about its image and their answers."""
+        conversation = render.conversation(self.store.conversation(entry.id))
+        return text + "\n\n" + conversation if conversation else text
 
     # Commands ----------------------------------------------------------------------------------------
     def speak_selected(self) -> None:
@@ -179,7 +185,7 @@ class HistoryDialog(QDialog):
     def copy_selected(self) -> None:
         entry = self.selected_entry()
         if entry is not None:
-            QApplication.clipboard().setText(entry.text)
+            QApplication.clipboard().setText(self._full_text(entry, entry.text))
             announce(self.list, _("Description copied."), label=self.status_label)
 
     def delete_selected(self) -> None:

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from describe_aloud.engine.ask.asker import ASK_FAMILIES, Asker
-from describe_aloud.engine.catalog import DEFAULT_ASK_MODEL, catalog_entry
+from describe_aloud.engine.catalog import ASK_CAPABILITY, CATALOG, DEFAULT_ASK_MODEL, catalog_entry
 from describe_aloud.engine.errors import ModelLoadError
 from describe_aloud.engine.i18n import _
 
@@ -33,6 +33,10 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
 
     target = target or DEFAULT_ASK_MODEL
     entry = catalog_entry(target)
+    if entry is not None and ASK_CAPABILITY not in entry.capabilities:
+        # Said before looking for its files: never "download blip-base" for a model that cannot answer.
+        raise ModelLoadError(_("The model {name} describes images but cannot answer questions. Ask with "
+                               "{models}.").format(name=entry.name, models=_ask_models()))
     if entry is not None:  # a catalog name: the hub cache knows the model by its Hugging Face id
         target = entry.hf_id
     device = resolve_device(device)
@@ -47,8 +51,8 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
         config = AutoConfig.from_pretrained(source, **load_kwargs)
         if config.model_type not in ASK_FAMILIES:
             raise ModelLoadError(
-                _("The model in {where} is a {family!r} model, which cannot answer questions. Use {default} or "
-                  "another SmolVLM model.").format(where=where, family=config.model_type, default=DEFAULT_ASK_MODEL)
+                _("This model cannot answer questions: {where} holds a model of the kind {family}. Ask with "
+                  "{models}.").format(where=where, family=config.model_type, models=_ask_models())
             )
         processor = AutoProcessor.from_pretrained(source, **PROCESSOR_OPTIONS, **load_kwargs)
         model = AutoModelForImageTextToText.from_pretrained(source, dtype=torch_dtype(precision), **load_kwargs)
@@ -65,3 +69,9 @@ def load_asker(target: str | None = None, *, precision: str = "auto", device: st
 
         asker.decode_threads = decode_threads(model)  # one thread when a step runs faster so on this CPU
     return asker
+
+
+def _ask_models() -> str:
+    """The catalog's question-answering models, the default first: "smolvlm-256m, smolvlm-500m"."""
+    names = [e.name for e in CATALOG if ASK_CAPABILITY in e.capabilities]
+    return ", ".join(sorted(names, key=lambda name: name != DEFAULT_ASK_MODEL))

@@ -60,7 +60,7 @@ def refuse_remote_code(folder: str | Path, where: str, known_types: Iterable[str
     known = sorted(known_types)
     if isinstance(config, dict) and model_type not in known:
         raise ModelLoadError(_(
-            "The model in {where} is a {model_type} model, which this app cannot use for descriptions. "
-            "Supported families: {known}."
+            "Images cannot be described with {where}: its kind of model ({model_type}) is not one this app "
+            "can use for descriptions. Supported kinds: {known}."
         ).format(where=where, model_type=repr(model_type) if model_type else _("untyped"),
                  known=", ".join(known)))

@@ -288,8 +288,8 @@ def load_hf_captioner(
         if adapter is None:
             supported = ", ".join(sorted(ADAPTERS))
             raise ModelLoadError(
-                _("The model in {where} is a {model_type!r} model, which this app cannot use for "
-                  "descriptions. Supported families: {supported}.").format(where=where, model_type=config.model_type, supported=supported)
+                _("Images cannot be described with {where}: its kind of model ({model_type}) is not one this "
+                  "app can use for descriptions. Supported kinds: {supported}.").format(where=where, model_type=config.model_type, supported=supported)
             )
         processor = load_processor(adapter, source, load_kwargs)
         model = load_model(source, load_kwargs, device, precision)

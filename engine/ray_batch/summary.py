@@ -46,9 +46,11 @@ class RaySummary:
 
     def lines(self) -> list[str]:
         head = _("Stopped early. ") if self.stopped else ""
-        lines = [head + _("{found} images found: {described} described, {skipped} already done (skipped), "
-                          "{failed} failed.").format(found=self.found, described=self.described,
-                                                     skipped=self.skipped, failed=len(self.failed))]
+        lines = [head + ngettext(
+            "{found} image found: {described} described, {skipped} already done (skipped), {failed} failed.",
+            "{found} images found: {described} described, {skipped} already done (skipped), {failed} failed.",
+            self.found).format(found=self.found, described=self.described, skipped=self.skipped,
+                               failed=len(self.failed))]
         if self.described or self.failed:
             lines.append(_("{rate:.2f} images per second over {seconds:.0f} s.").format(
                 rate=self.rate, seconds=self.elapsed))

@@ -46,9 +46,10 @@ def add_speech_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def settings_from_args(args: argparse.Namespace) -> Settings:
+def settings_from_args(args: argparse.Namespace, *, save: bool = True) -> Settings:
     """Load the settings, apply the speech options given on the command line, save them (so they are
-    remembered by the app and later commands) and return them. Nothing given: nothing is written."""
+    remembered by the app and later commands) and return them. Nothing given: nothing is written.
+    `save=False`: applied for this run only (the caller checks them first, e.g. that the voice exists)."""
     from describe_aloud.engine.settings_loader import print_load_notes
 
     settings = Settings.load()
@@ -63,7 +64,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     if output is not None and settings.speech_output != SPEECH_OUTPUTS[output]:
         settings.speech_output = SPEECH_OUTPUTS[output]
         changed.append("speech_output")
-    if changed:
+    if changed and save:
         settings.save_changes(changed)  # only these: the running app may have saved others meanwhile
     if getattr(args, "queue", False) is True:
         settings.interrupt = False  # for this run only; not remembered (a one-off wish)

@@ -305,7 +305,7 @@ class FallbackPlayer:
             if self._silent_on_purpose or self._announced:
                 return
             self._announced = True
-        if platform.system() == "Linux":
+        if platform.system() == "Linux" and shutil.which("aplay") is None:  # aplay found and failing: not a package
             hint = _("install alsa-utils (sudo apt install alsa-utils) or check the sound device")
         else:
             hint = _("check the sound device")

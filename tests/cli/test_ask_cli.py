@@ -55,3 +55,18 @@ def test_ask_last_without_a_running_app_says_what_to_do_instead(capsys):
 def test_the_words_must_match_the_form(capsys):
     assert _ask(capsys, "only-a-question-without-image")[0] == 1
     assert _ask(capsys, "--last", "image.png", "question")[0] == 1
+
+
+def test_a_captioner_from_the_catalog_is_refused_without_suggesting_its_download(capsys, image_files):
+    code, out, err = _ask(capsys, image_files["photo"], "What is this?", "--model", "blip-base")
+    assert code == 1
+    assert "blip-base describes images but cannot answer questions" in err
+    assert "smolvlm-256m, smolvlm-500m" in err and "download" not in err
+
+
+def test_an_empty_question_is_asked_for_not_answered(capsys, image_files):
+    code, out, err = _ask(capsys, image_files["photo"], "  ")
+    assert code == 1 and out == ""
+    assert "The question is empty" in err
+    code, out, err = _ask(capsys, "--last", "")
+    assert code == 1 and "The question is empty" in err

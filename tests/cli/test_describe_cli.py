@@ -175,4 +175,27 @@ def test_more_detail_without_the_app_says_what_to_do_instead(capsys):
     code = main.main(["more-detail"])
     out, err = capsys.readouterr()
     assert code == 1
-    assert "not running" in err and "describe-screen --detail" in err
+    assert "not running" in err and user_command("describe-screen", "--detail") in err
+
+
+def test_an_unreadable_clipboard_says_what_to_install_and_the_command_not_pillows_words(capsys, monkeypatch):
+    monkeypatch.setenv("PATH", "/nonexistent")  # neither wl-paste nor xclip
+    monkeypatch.setattr("sys.platform", "linux")
+    code = main.main(["describe-clipboard", "--standalone"])
+    err = capsys.readouterr().err
+    assert code == 1 and "xclip" in err and user_command("describe-clipboard") in err
+    assert "ImageGrab" not in err and "grabclipboard" not in err
+
+
+def test_a_language_without_a_catalog_is_said_and_its_missing_translation_once(capsys):
+    from describe_aloud.engine.translation import translator_or_reason
+
+    main.main(["--language", "xx_YY", "history"])
+    assert "There is no catalog for the language xx_YY" in capsys.readouterr().err
+    main.main(["--language", "de_AT", "history"])
+    assert "no catalog" not in capsys.readouterr().err  # German is spoken ("de")
+    main.main(["--language", "en", "history"])
+    capsys.readouterr()
+    translator, reason = translator_or_reason("fr")
+    assert translator is None and reason.count("English") == 1 and "fr" in reason
+    assert "not loaded" not in capsys.readouterr().err  # no raw log line before the sentence

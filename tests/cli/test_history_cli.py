@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from describe_aloud.engine.description import Description, ImageKind, TextLine
 from describe_aloud.engine.history import HistoryStore
 from describe_aloud.cli.main import main
@@ -48,3 +50,33 @@ def test_empty_history_says_so(capsys):
     assert "empty" in capsys.readouterr().err
     assert main(["history", "--last", "--json"]) == 1
     assert json.loads(capsys.readouterr().out) is None
+
+
+def test_questions_asked_about_an_entry_are_printed_and_found(capsys):
+    with HistoryStore() as store:
+        entry = store.add(Description(kind=ImageKind.PHOTO, caption="a red car", model_id="tiny"), source="car.jpg")
+        store.add_answer(entry.id, "What colour is the car?",
+                         {"question": "What colour is the car?", "answer": "The car is red.",
+                          "sentences": [{"text": "The car is red.", "grounding": "seen"}]},
+                         "It looks like the car is red.")
+        # A question cut off by a newer request: said as stopped, never as the model's doubt.
+        store.add_answer(entry.id, "Is it parked?", {"question": "Is it parked?", "stopped": True}, "")
+    assert main(["history", "--last"]) == 0
+    out = capsys.readouterr().out
+    assert "You asked: What colour is the car?\nIt looks like the car is red." in out
+    assert "You asked: Is it parked?\nThe question was stopped before it was answered." in out
+    assert "can't tell" not in out
+    assert main(["history", "--last", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [a["question"] for a in data["answers"]] == ["What colour is the car?", "Is it parked?"]
+    assert data["answers"][0]["speech"] == "It looks like the car is red."
+    assert main(["history", "--search", "colour", "--json"]) == 0  # the question is searched too
+    assert [e["source"] for e in json.loads(capsys.readouterr().out)] == ["car.jpg"]
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "ten"])
+def test_a_limit_below_one_is_refused(limit, capsys):
+    _record((1.0, "a.jpg", "a dog"))
+    with pytest.raises(SystemExit):
+        main(["history", "--limit", limit])
+    assert "the limit must be a whole number of 1 or more" in capsys.readouterr().err

@@ -104,7 +104,7 @@ def test_a_model_folder_of_an_unknown_type_is_named_as_such(tmp_path):
     try:
         load_captioner(str(folder))
     except ModelLoadError as exc:
-        assert "'evil-captioner' model, which this app cannot use" in str(exc)
+        assert "its kind of model ('evil-captioner') is not one this app can use" in str(exc)
     else:
         raise AssertionError("an unknown model type was loaded")
 

@@ -54,9 +54,16 @@ def test_voices_with_options_saves_them(capsys):
     assert (Settings.load().voice, Settings.load().rate) == ("en-us", 200)
 
 
-def test_voices_warns_about_an_unknown_voice(capsys):
-    assert main(["voices", "--voice", "xx-none"]) == 2
-    assert "not installed" in capsys.readouterr().err
+def test_voices_warns_about_an_unknown_voice_and_saves_nothing(capsys):
+    assert main(["voices", "--voice", "xx-none", "--rate", "300"]) == 2
+    assert "not installed, so nothing was saved" in capsys.readouterr().err
+    assert (Settings.load().voice, Settings.load().rate) == (Settings().voice, Settings().rate)
+
+
+@pytest.mark.parametrize("text", ["", "   "])
+def test_say_with_nothing_to_say_says_so(text, capsys):
+    assert main(["say", text]) == 1
+    assert "There is nothing to say" in capsys.readouterr().err
 
 
 def test_say_save_audio_writes_a_wav(tmp_path, capsys):

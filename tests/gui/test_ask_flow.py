@@ -143,6 +143,9 @@ def test_ask_before_describing_a_chosen_file_reads_its_text_and_a_bad_file_is_sa
     assert results[-1].lines == TEXT_LINES  # read in the worker, given to the model
     assert controller.test_speaker.texts()[-1] == CANNOT_TELL
     assert controller.last is None  # asked, not described
+    # Shown in the main window too, saying which file the answer is about.
+    assert f"Asking about: {image_files['text']}\nYou asked: What does the text say?\n{CANNOT_TELL}" \
+        in controller.window.result_text()
 
     controller.asking.ask_about_file(str(bad_image_files["not_image"]))
     controller.asking.ask("What is this?")
@@ -169,3 +172,40 @@ def test_asking_has_a_global_hotkey_that_can_be_changed_and_reaches_the_action()
     assert DEFAULT_HOTKEYS["ask"] == "ctrl+alt+k"
     assert remote_action("ask").shortcuts == ("Ctrl+K",)
     assert action_label("ask") == "Ask about the image" and "ask" in TRAY_ACTIONS
+
+
+def test_an_answer_heard_through_the_socket_is_also_shown_and_the_dialog_opened_later_has_it(
+        qtbot, make_app, tiny_git_dir, installed_ask_model):
+    controller = make_app(model=tiny_git_dir)
+    described(qtbot, controller, text_image(TEXT_LINES), "list.png")
+    assert controller.asking.dialog is None  # `ask --last` with the dialog never opened
+    controller.handle_command("ask What does the text say?")
+    answered(qtbot, controller)
+    # With no sound the answer is still there to read, after the description it is about.
+    result = controller.window.result_text()
+    assert result.index("Text:") < result.index("You asked: What does the text say?\n" + CANNOT_TELL)
+    controller.window.action("ask").trigger()
+    dialog = controller.asking.dialog
+    assert "Asking about: list.png" in dialog.about_label.text()
+    assert dialog.conversation.toPlainText() == "You asked: What does the text say?\n" + CANNOT_TELL
+
+
+def test_a_question_cut_off_by_more_detail_is_said_as_stopped_and_not_kept_as_cannot_tell(
+        qtbot, make_app, tiny_git_dir, installed_ask_model):
+    controller = make_app(model=tiny_git_dir)
+    controller.worker.asks.asker_options = dict(SURE, max_new_tokens=200)
+    last = described(qtbot, controller, photo_image(), "garden.png")
+    started = []
+    controller.worker.ask_started.connect(started.append)
+    job = controller.asking.ask("Describe everything you can see in great detail.")
+    qtbot.waitUntil(lambda: job in started, timeout=JOB_MS)
+    controller.handle_command("more_detail")  # `more-detail` while the answer is being made
+    qtbot.waitUntil(lambda: controller.asking.current is None, timeout=JOB_MS)
+    said = controller.test_speaker.texts()
+    assert CANNOT_TELL not in said
+    with HistoryStore() as store:
+        kept = store.answers(last.history_id)
+    if kept:  # a sentence was complete before the cut: kept, and said to be cut short
+        assert kept[0]["answer"]["stopped"] and "The answer was stopped before its end." in said
+    else:  # nothing was answered: said as stopped, nothing kept
+        assert "The question was stopped before it was answered." in said

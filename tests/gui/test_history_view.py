@@ -40,3 +40,20 @@ def test_delete_says_deleted_once_and_ctrl_z_puts_the_entry_back_with_its_questi
         dialog.undo_delete()
         assert "Nothing to undo" in dialog.status_label.text()
         dialog.close()
+
+
+def test_the_questions_asked_about_an_entry_show_with_it_and_are_copied(qtbot):
+    from PySide6.QtGui import QGuiApplication
+
+    with HistoryStore() as store:
+        car = store.add(Description(kind=ImageKind.PHOTO, caption="a blue car"), source="car.jpg", when=2.0)
+        store.add_answer(car.id, "What colour?", {"sentences": [{"text": "Blue.", "grounding": "seen"}]},
+                         "It looks like blue.")
+        dialog = HistoryDialog(store, lambda text: None)
+        qtbot.addWidget(dialog)
+        dialog.refresh()
+        shown = dialog.detail_view.toPlainText()
+        assert shown.startswith(car.display_text) and shown.endswith("You asked: What colour?\nIt looks like blue.")
+        dialog.copy_selected()
+        assert QGuiApplication.clipboard().text().endswith("You asked: What colour?\nIt looks like blue.")
+        dialog.close()
