@@ -102,20 +102,25 @@ class Settings:
         on_disk.save(path)
         return outside
 
-    def reload(self, path: Path | None = None) -> list[str]:
-        """Take over what the settings file holds now; the names of the fields that changed."""
+    def reload(self, path: Path | None = None) -> tuple[list[str], list[str]]:
+        """Take over the usable values the settings file holds now: (names of the fields that changed, names
+        of values there that cannot be used: the app keeps its own for those). The file is not touched."""
+        from describe_aloud.engine.settings_loader import checked_values
+
         path = path or settings_path()
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return []  # gone, or being written or edited: the next change is read again
+            return [], []  # gone, or being written or edited: the next change is read again
         if not isinstance(raw, dict):
-            return []
-        fresh = Settings.load(path)
-        if fresh.load_notes:  # values that cannot be used: the file is kept aside; ours stay
-            self.load_notes.extend(fresh.load_notes)
-            return []
-        return self._take_over(fresh)
+            return [], []
+        values, bad = checked_values(Settings, raw, DEFAULT_HOTKEYS)
+        changed = []
+        for name, value in values.items():
+            if getattr(self, name) != value:
+                setattr(self, name, copy.deepcopy(value))
+                changed.append(name)
+        return changed, bad
 
     def _take_over(self, other: "Settings") -> list[str]:
         changed = []

@@ -73,26 +73,12 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
     except (OSError, ValueError) as exc:
         log.warning("settings file unreadable: %r", exc)
         raw = None
-    bad: list[str] = []
     if not isinstance(raw, dict):
-        bad.append("*")
+        bad = ["*"]
     else:
-        for f in fields(cls):
-            if f.name not in raw:
-                continue
-            value, default = raw[f.name], _default(f)
-            if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) \
-                    and value.is_integer():
-                value = int(value)  # 180.0 written by another tool is still 180
-            if not _valid(default, value, f.name):
-                bad.append(f.name)
-                continue
-            if f.name == "hotkeys":
-                good = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
-                if len(good) != len(value):
-                    bad.append(f.name)
-                value = {**default_hotkeys, **good}
-            setattr(settings, f.name, value)
+        values, bad = checked_values(cls, raw, default_hotkeys)
+        for name, value in values.items():
+            setattr(settings, name, value)
     if bad:
         kept = keep_aside(path)
         where = kept.name if kept is not None else path.name
@@ -106,6 +92,29 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
     return settings
 
 
+def checked_values(cls: type, raw: dict, default_hotkeys: dict[str, str]) -> tuple[dict[str, Any], list[str]]:
+    """The usable values among `raw`'s known keys, and the names of those that cannot be used."""
+    values: dict[str, Any] = {}
+    bad: list[str] = []
+    for f in fields(cls):
+        if f.name not in raw:
+            continue
+        value, default = raw[f.name], _default(f)
+        if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float) \
+                and value.is_integer():
+            value = int(value)  # 180.0 written by another tool is still 180
+        if not _valid(default, value, f.name):
+            bad.append(f.name)
+            continue
+        if f.name == "hotkeys":
+            good = {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+            if len(good) != len(value):
+                bad.append(f.name)
+            value = {**default_hotkeys, **good}
+        values[f.name] = value
+    return values, bad
+
+
 def print_load_notes(settings: Any) -> None:  # an engine.config.Settings (config imports this module)
     """For the command line: each note on stderr (where messages for the user go)."""
     import sys
@@ -114,4 +123,4 @@ def print_load_notes(settings: Any) -> None:  # an engine.config.Settings (confi
         print(note, file=sys.stderr)
 
 
-__all__ = ["keep_aside", "load_settings", "print_load_notes"]
+__all__ = ["checked_values", "keep_aside", "load_settings", "print_load_notes"]

@@ -16,6 +16,7 @@ from pathlib import Path
 from PySide6.QtCore import QFileSystemWatcher, QObject, QTimer, Signal
 
 from describe_aloud.engine.config import Settings, settings_path
+from describe_aloud.engine.i18n import _
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ class SettingsWatcher(QObject):
         self._timer.setSingleShot(True)
         self._timer.setInterval(SETTLE_MS)
         self._timer.timeout.connect(self.check)
+        self._last_content = self._read()  # what the app started with (its notes were said then)
         self._watcher = QFileSystemWatcher(self)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -54,16 +56,26 @@ class SettingsWatcher(QObject):
         if self.path.exists() and str(self.path) not in self._watcher.files():
             self._watcher.addPath(str(self.path))
 
+    def _read(self) -> bytes | None:
+        try:
+            return self.path.read_bytes()
+        except OSError:
+            return None
+
     def check(self) -> None:
         self._watch_file()  # a replaced file is a new file
-        notes_before = len(self.settings.load_notes)
+        content = self._read()
+        if content is None or content == self._last_content:
+            return  # the folder changed, not the file (a temporary file, a copy kept aside...)
+        self._last_content = content
         try:
-            names = self.settings.reload(self.path)
+            names, unusable = self.settings.reload(self.path)
         except Exception:  # noqa: BLE001 - the app goes on with the settings it has
             log.warning("reading the changed settings failed", exc_info=True)
             return
-        for note in self.settings.load_notes[notes_before:]:
-            self.problem.emit(note)
+        if unusable:
+            self.problem.emit(_("The settings file has values that cannot be used ({names}); the app keeps its "
+                                "current values for them.").format(names=", ".join(unusable)))
         if names:
             log.info("settings changed by another program: %s", ", ".join(names))
             self.changed.emit(names)

@@ -38,6 +38,16 @@ def test_reload_takes_over_a_finished_edit_but_not_one_half_written():
     app = Settings.load()
     settings_path().parent.mkdir(parents=True, exist_ok=True)
     settings_path().write_text('{"rate": 150, "voice": ', encoding="utf-8")
-    assert app.reload() == [] and app.rate == 180
+    assert app.reload() == ([], []) and app.rate == 180
     settings_path().write_text('{"rate": 150, "voice": "gmw/en-us"}', encoding="utf-8")
-    assert sorted(app.reload()) == ["rate", "voice"] and (app.rate, app.voice) == (150, "gmw/en-us")
+    changed, unusable = app.reload()
+    assert sorted(changed) == ["rate", "voice"] and unusable == [] and (app.rate, app.voice) == (150, "gmw/en-us")
+
+
+def test_reload_takes_the_usable_values_keeps_its_own_for_the_others_and_leaves_the_file_alone():
+    app = Settings.load()
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text('{"rate": "fast", "volume": 0.5}', encoding="utf-8")
+    assert app.reload() == (["volume"], ["rate"])
+    assert (app.rate, app.volume) == (180, 0.5)
+    assert not list(settings_path().parent.glob("*.damaged-*"))

@@ -384,6 +384,14 @@ def test_a_settings_file_being_edited_is_not_taken_over_or_kept_aside(qtbot, mak
     assert not list(settings_path().parent.glob("*.damaged-*"))
     settings_path().write_text('{"rate": 120}', encoding="utf-8")  # the edit finished
     qtbot.waitUntil(lambda: controller.settings.rate == 120, timeout=5000)
+    problems: list[str] = []
+    controller.settings_watch.problem.connect(problems.append)
+    settings_path().write_text('{"rate": "fast", "volume": 0.5}', encoding="utf-8")  # one value unusable
+    qtbot.waitUntil(lambda: controller.settings.volume == 0.5, timeout=5000)  # the usable one is applied
+    qtbot.wait(1000)
+    assert controller.settings.rate == 120 and len(problems) == 1 and "rate" in problems[0]  # said once
+    assert "keeps its current values" in controller.window.status_label.text()
+    assert not list(settings_path().parent.glob("*.damaged-*"))
 
 
 def test_history_window_searches_and_speaks_again(qtbot, make_app, tiny_git_dir):
