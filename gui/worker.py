@@ -291,6 +291,7 @@ class DescribeWorker(JobWorker, WorkerModels):
 
         def caption() -> JobResult:
             assert self._describer is not None
+            self._describer.translate_text = self.translate_text  # a new describer: the setting is set per job
             description = self._describer.caption_read(waiting.read, detail=job.detail)
             return self._result(job, description, waiting.image, waiting.thumbnail, waiting.started)
 

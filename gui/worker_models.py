@@ -55,7 +55,11 @@ class WorkerModels:
 
     def _start_captioner_load(self: DescribeWorker) -> None:
         with self._cond:
+            if self._stopping:
+                return  # quit during start-up: nothing to wait for
             spec, precision = self._model, self._precision
+            # A model chosen before this point is the one loaded now: no second load of it afterwards.
+            self._reload_requested = False
             self._loading = True
         language = self._language if self._translator is None else None
         self._load = CaptionerLoad(

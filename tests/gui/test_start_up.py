@@ -173,3 +173,28 @@ def test_the_app_says_ready_once_then_the_text_then_only_the_caption(qtbot, make
         latest = store.latest()
     assert latest.source == "screen" and "Tuesday shopping list" in latest.text and rest in latest.text
     assert FOLLOWS not in latest.text and FOLLOWS not in controller.window.result_text()
+
+
+def test_quitting_while_the_text_reader_starts_loads_no_captioner(qtbot, tiny_git_dir):
+    held = HeldLoad()
+    worker = DescribeWorker(str(tiny_git_dir), captioner_loader=held)
+    worker.start()
+    worker.stop()  # the text reader takes seconds to come up: this is well before the captioner's turn
+    assert worker.wait(60_000)  # not held up by a load nobody needs (the gate is never opened)
+    assert held.calls == 0
+
+
+def test_a_model_chosen_while_the_text_reader_starts_is_loaded_once(qtbot, tiny_git_dir):
+    specs: list[str] = []
+    held = HeldLoad(lambda spec, **kwargs: (specs.append(spec), load_captioner(spec, **kwargs))[1])
+    worker = DescribeWorker("git-base", captioner_loader=held)  # the model in the settings at start...
+    worker.start()
+    worker.set_model(str(tiny_git_dir))  # ...changed at once (Settings, or settings.json edited meanwhile)
+    held.gate.set()
+    try:
+        with qtbot.waitSignal(worker.model_ready, timeout=TIMEOUT_MS):
+            pass
+        qtbot.wait(1500)  # a second load would have started by now
+        assert specs == [str(tiny_git_dir)]
+    finally:
+        assert worker.stop_and_wait(60_000)
