@@ -133,6 +133,10 @@ class BatchRunner:
             ) from None
         summary.journal = str(journal_path)
         with journal:
+            if journal.upgraded:  # alt text an older version wrote stays replaceable by this one
+                from describe_aloud.engine.metadata_formats.existing import adopt_earlier_alt_text
+
+                adopt_earlier_alt_text(journal, folder)
             if opts.out:
                 check_output_writable(opts.out, journal)
                 summary.out = str(Path(opts.out).resolve())

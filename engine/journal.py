@@ -173,7 +173,8 @@ class Journal:
     def _add_settings_column(self) -> None:
         """A journal made before `settings` existed gets the column (its rows: NULL, described again)."""
         columns = {row[1] for row in self._db.execute("PRAGMA table_info(entries)")}
-        if "settings" not in columns:
+        self.upgraded = "settings" not in columns  # made by an older version (see adopt_earlier_alt_text)
+        if self.upgraded:
             self._db.execute("ALTER TABLE entries ADD COLUMN settings TEXT")
 
     def _check_intact(self) -> None:

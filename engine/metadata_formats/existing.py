@@ -145,3 +145,21 @@ def record_before_writing(journal, image_path: str | os.PathLike, alt_text: str)
     kept = sorted(new) + sorted(ours - new)
     journal.set_written_hash(os.path.realpath(image_path) + _JOURNAL_SUFFIX, ",".join(kept[:_KEPT_HASHES]))
     return ours | new
+
+
+def adopt_earlier_alt_text(journal, folder: str | os.PathLike) -> int:
+    """A journal of an older version recorded no hashes, but its entries say which files it wrote alt
+    text into, and what: that text counts as ours, so the upgraded batch may replace it (and only it: a
+    person's later edit has another hash). Returns how many files were adopted."""
+    adopted = 0
+    for entry in list(journal.entries("done")):  # read first: the loop writes to the same database
+        if entry.metadata_status != "written" or not entry.alt_text:
+            continue
+        image = Path(folder) / entry.path
+        if recorded_hashes(journal, image):
+            continue
+        journal.set_written_hash(os.path.realpath(image) + _JOURNAL_SUFFIX,
+                                 ",".join(sorted(hashes_of_written(entry.alt_text))[:_KEPT_HASHES]))
+        adopted += 1
+    return adopted
+

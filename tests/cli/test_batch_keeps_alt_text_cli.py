@@ -97,3 +97,32 @@ def test_a_ray_batch_keeps_it_too(tmp_path):
             assert summary.metadata_written == 0 and "did not write" in summary.metadata_problems[0][1]
             assert exif(image)["Description"] == MINE
     assert summary.metadata_written == 1 and exif(image)["Description"] == "A red square."
+
+
+def test_alt_text_an_older_version_wrote_is_still_ours_after_the_upgrade(tmp_path, tiny_git_dir):
+    """An older version recorded no hashes, but its journal says what it wrote into which file."""
+    import sqlite3
+
+    from describe_aloud.engine.journal import JOURNAL_NAME
+
+    folder = tmp_path / "upgraded"
+    make_many_images(folder, 2)
+    ours, edited = folder / "img_000.jpg", folder / "img_001.jpg"
+    for image, text in ((ours, "An old caption."), (edited, "Another old caption.")):
+        assert write_alt_text(image, text, ours=set()).ok  # what the older version wrote
+    subprocess.run([EXIFTOOL, "-q", "-overwrite_original", f"-XMP-iptcCore:AltTextAccessibility={MINE}",
+                    f"-XMP-dc:Description={MINE}", str(edited)], check=True)  # then a person edited one
+    with sqlite3.connect(folder / JOURNAL_NAME) as db:  # the older version's journal (no settings column)
+        db.execute("CREATE TABLE entries (path TEXT PRIMARY KEY, size INTEGER NOT NULL, mtime_ns INTEGER NOT NULL, "
+                   "sha256 TEXT, status TEXT NOT NULL, model_id TEXT, detail INTEGER NOT NULL DEFAULT 0, "
+                   "description TEXT, alt_text TEXT, error TEXT, described_at TEXT NOT NULL, metadata_status TEXT, "
+                   "metadata_note TEXT, sidecar_status TEXT, sidecar_note TEXT)")
+        for image, text in ((ours, "An old caption."), (edited, "Another old caption.")):
+            db.execute("INSERT INTO entries (path, size, mtime_ns, status, model_id, alt_text, described_at, "
+                       "metadata_status) VALUES (?, 1, 2, 'done', 'm', ?, 'then', 'written')", (image.name, text))
+
+    result = batch(folder, tiny_git_dir)
+    new = exif(ours).get("AltTextAccessibility")
+    assert new and new != "An old caption.", result.stdout + result.stderr  # ours: replaced without asking
+    assert exif(edited)["AltTextAccessibility"] == MINE  # the person's edit: kept, and said
+    assert "already has alt text that Describe Aloud did not write" in result.stdout + result.stderr
