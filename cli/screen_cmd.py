@@ -209,8 +209,8 @@ def _clipboard_image():
 
         if sys.platform.startswith("linux"):
             return None, None, _("The clipboard could not be read. Install wl-clipboard (Wayland) or xclip (X11), "
-                                 "or start the app and use {command}.").format(
-                                     command=user_command("describe-clipboard"))
+                                 "or run {command} without options while the app is running: the app reads the "
+                                 "clipboard itself.").format(command=user_command("describe-clipboard"))
         return None, None, _("The clipboard could not be read ({reason}).").format(reason=exc)
     if content is None:
         return None, None, _("There is no image on the clipboard.")
