@@ -30,6 +30,7 @@ from describe_aloud.engine.catalog import catalog_entry
 from describe_aloud.engine.description import Description, DetectedObject, TextLine
 from describe_aloud.engine.errors import ModelLoadError, ModelNotAvailable
 from describe_aloud.engine.i18n import _
+from describe_aloud.engine.translation_decode import generate_ids
 
 log = logging.getLogger(__name__)
 
@@ -50,10 +51,6 @@ TRANSLATION_MODELS: dict[str, TranslationModel] = {
     "es": TranslationModel("opus-mt-en-es"),
 }
 
-# A caption of ~20 words is ~30 pieces; a translation is rarely more than twice as long.
-MAX_NEW_TOKENS_FACTOR = 2
-MIN_NEW_TOKENS_CAP = 16
-MAX_SOURCE_TOKENS = 256
 
 
 def needs_translation(language: str | None) -> bool:
@@ -103,34 +100,6 @@ class Translator:
     def _generate(self, texts: list[str]) -> list[str]:
         out = generate_ids(self.model, self.tokenizer, texts, self.target_token, threads=self.threads)
         return [t.strip() for t in self.tokenizer.batch_decode(out, skip_special_tokens=True)]
-
-
-def generate_ids(model: Any, tokenizer: Any, texts: list[str], target_token: str | None, *,
-                 threads: int | None = None) -> Any:
-    """Greedy translation token ids of `texts` (the lean loop where the model's generation config allows it,
-    else generate: the same tokens either way)."""
-    import torch
-
-    from describe_aloud.engine.translation_decode import greedy_generate, lean_loop_fits
-
-    prefixed = [f"{target_token} {t}" if target_token else t for t in texts]
-    # Neither side may run past the model's position table (512 for OPUS-MT): a long read text is cut.
-    positions = int(getattr(model.config, "max_position_embeddings", MAX_SOURCE_TOKENS))
-    inputs = tokenizer(prefixed, return_tensors="pt", padding=True, truncation=True,
-                       max_length=min(MAX_SOURCE_TOKENS, positions))
-    longest = int(inputs["input_ids"].shape[1])
-    max_new = min(positions - 1, max(MIN_NEW_TOKENS_CAP, longest * MAX_NEW_TOKENS_FACTOR))
-    before = torch.get_num_threads()
-    try:
-        if threads and threads != before:
-            torch.set_num_threads(threads)
-        with torch.inference_mode():
-            if lean_loop_fits(model):
-                return greedy_generate(model, inputs["input_ids"], inputs["attention_mask"], max_new_tokens=max_new)
-            return model.generate(**inputs, num_beams=1, do_sample=False, max_new_tokens=max_new)
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
 
 
 def load_translator(target: str, *, language: str | None = None, precision: str = "auto") -> Translator:

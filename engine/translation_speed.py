@@ -219,7 +219,7 @@ def convert(model: Any, precision: str) -> Any:
 def _agreement(model: Any, tokenizer: Any, target_token: str | None) -> float:
     import copy
 
-    from describe_aloud.engine.translation import generate_ids
+    from describe_aloud.engine.translation_decode import generate_ids
 
     def run(m: Any) -> Callable[[list[str]], list[list[int]]]:
         return lambda texts: generate_ids(m, tokenizer, texts, target_token).tolist()
