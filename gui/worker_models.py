@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
-
 from describe_aloud.engine.captioners import Captioner, load_captioner
 from describe_aloud.engine.describer import Describer
 from describe_aloud.engine.errors import UserFacingError, user_message
@@ -21,18 +19,16 @@ from describe_aloud.engine.translation import translator_or_reason
 from describe_aloud.gui.captioner_loader import CaptionerLoad, Loaded
 from describe_aloud.gui.describe_jobs import model_label, set_torch_threads
 
-if TYPE_CHECKING:
-    from describe_aloud.gui.worker import DescribeWorker
-
 log = logging.getLogger(__name__)
 
 OUT_OF_MEMORY = N_("There is not enough memory to describe this image.")
 
 
 class WorkerModels:
-    """The model-loading half of DescribeWorker (mixed into it; it holds no state of its own)."""
+    """The model-loading half of DescribeWorker (mixed into it; it holds no state of its own). Its methods use
+    the worker's attributes; gui.worker is not imported here, so the two modules form no import loop."""
 
-    def _close_describers(self: DescribeWorker) -> None:
+    def _close_describers(self) -> None:
         """Drop the models (ending the describers' caption threads first)."""
         for describer in {id(d): d for d in (self._describer, self._detail_describer) if d is not None}.values():
             describer.close()
@@ -40,7 +36,7 @@ class WorkerModels:
         self._detail_describer = None
         self.asks.close()
 
-    def _start_text_reader(self: DescribeWorker) -> None:
+    def _start_text_reader(self) -> None:
         """The OCR first, alone (measured: beside torch's import it took twice as long): once it has read
         a sample, a hotkey gets the screen's text, so `text_ready` ("Ready.") goes out."""
         with self._cond:
@@ -53,7 +49,7 @@ class WorkerModels:
         log.info("text reader ready in %.2f s", time.perf_counter() - started)
         self.text_ready.emit()
 
-    def _start_captioner_load(self: DescribeWorker) -> None:
+    def _start_captioner_load(self) -> None:
         with self._cond:
             if self._stopping:
                 return  # quit during start-up: nothing to wait for
@@ -67,21 +63,21 @@ class WorkerModels:
             translator=(lambda: translator_or_reason(language)) if language else None,
             deliver=self._deliver).start()
 
-    def _load_captioner(self: DescribeWorker, spec: str | None, precision: str) -> Captioner:
+    def _load_captioner(self, spec: str | None, precision: str) -> Captioner:
         """On the loader's thread."""
         load = self._captioner_loader or load_captioner
         captioner = load(spec, precision=precision, device=self._device, local_files_only=True)
         set_torch_threads(self._threads)
         return captioner
 
-    def _deliver(self: DescribeWorker, loaded: Loaded) -> None:
+    def _deliver(self, loaded: Loaded) -> None:
         """On the loader's thread: hand the load's outcome to this worker's thread."""
         with self._cond:
             self._loaded = loaded
             self._loading = False
             self._cond.notify_all()
 
-    def _adopt(self: DescribeWorker, loaded: Loaded) -> None:
+    def _adopt(self, loaded: Loaded) -> None:
         """The captioner has loaded (or failed to): from now on requests are described whole; the request
         waiting for its caption gets it first."""
         with self._cond:
@@ -116,13 +112,13 @@ class WorkerModels:
         self._warm_up(self._describer)
         self._warm_up_screen_reading(self._ocr)
 
-    def _reload(self: DescribeWorker) -> None:
+    def _reload(self) -> None:
         """Another captioner (settings changed): the text reader stays, so requests are still read at once."""
         self._close_describers()
         self._describer = self._ocr_only_describer(None, ocr=self._ocr)
         self._start_captioner_load()
 
-    def _attach_translator(self: DescribeWorker) -> None:
+    def _attach_translator(self) -> None:
         """Load the translator into the app's language (nothing for English) and give it to the describers.
         A missing translation model is said once; descriptions then stay in English."""
         if self._translator is None and self._language is not None:
@@ -145,7 +141,7 @@ class WorkerModels:
         except Exception:  # noqa: BLE001 - a failure here shows up (and is reported) on the first job
             log.warning("warm-up failed", exc_info=True)
 
-    def _warm_up_screen_reading(self: DescribeWorker, ocr: OcrEngine | None) -> None:
+    def _warm_up_screen_reading(self, ocr: OcrEngine | None) -> None:
         if ocr is None or not self._screen_size or self._stopping or self._screen_reading_warm:
             return
         try:
@@ -162,7 +158,7 @@ class WorkerModels:
         except Exception:  # noqa: BLE001 - said with the first description that needs the text
             log.warning("OCR is not ready", exc_info=True)
 
-    def _new_ocr_engine(self: DescribeWorker) -> OcrEngine | None:
+    def _new_ocr_engine(self) -> OcrEngine | None:
         """The main describer's OCR engine; None when it cannot even be created (reported on first use)."""
         try:
             return OcrEngine(threads=self._threads)
@@ -170,7 +166,7 @@ class WorkerModels:
             log.warning("OCR engine could not be created", exc_info=True)
             return None
 
-    def _make_describer(self: DescribeWorker, spec: str | None, precision: str, *, use_ocr: bool = True,
+    def _make_describer(self, spec: str | None, precision: str, *, use_ocr: bool = True,
                         ocr: OcrEngine | None = None):
         """The main describer reads the text, hands it over (spoken at once), then captions, each stage
         with every core. The detail model's describer (no OCR) adds only the detail and objects."""
@@ -180,14 +176,14 @@ class WorkerModels:
         set_torch_threads(self._threads)
         return Describer(captioner, ocr=ocr or OcrEngine(threads=self._threads)), captioner
 
-    def _ocr_only_describer(self: DescribeWorker, message: str | None, *, ocr: OcrEngine | None = None) -> Describer | None:
+    def _ocr_only_describer(self, message: str | None, *, ocr: OcrEngine | None = None) -> Describer | None:
         try:
             return Describer(None, ocr=ocr or OcrEngine(threads=self._threads), caption_error=message)
         except Exception:  # noqa: BLE001 - the engine itself is broken: every job will report it
             log.exception("no describer at all")
             return None
 
-    def _detail(self: DescribeWorker) -> Describer:
+    def _detail(self) -> Describer:
         """The detail model's describer, loaded on first use (on this thread)."""
         with self._cond:
             spec, precision = self._detail_model, self._precision
