@@ -252,6 +252,10 @@ _local = threading.local()
 
 def _capturer():
     sct = getattr(_local, "sct", None)
+    display = os.environ.get("DISPLAY")
+    if sct is not None and getattr(_local, "display", None) != display:
+        close_thread_capturer()  # opened for another display (a new session's X server): not usable here
+        sct = None
     if sct is None:
         import mss
 
@@ -259,7 +263,7 @@ def _capturer():
             sct = mss.MSS()
         except Exception as exc:  # mss raises ScreenShotError, or OSError when no X server is reachable
             raise CaptureError(_no_screen_message(exc)) from exc
-        _local.sct = sct
+        _local.sct, _local.display = sct, display
     return sct
 
 
@@ -291,7 +295,10 @@ def close_thread_capturer() -> None:
     sct = getattr(_local, "sct", None)
     if sct is not None:
         _local.sct = None
-        sct.close()
+        try:
+            sct.close()
+        except Exception:  # noqa: BLE001 - its connection is already gone: nothing left to release
+            log.debug("closing a broken screen grabber", exc_info=True)
 
 
 def _no_screen_message(exc: Exception) -> str:
@@ -325,8 +332,15 @@ def capture(
         sct, monitors = _current_monitors()
     except CaptureError:
         raise
-    except Exception as exc:
-        raise CaptureError(_no_screen_message(exc)) from exc
+    except Exception:
+        # This thread's connection broke since its last capture (the X server restarted): one fresh try.
+        close_thread_capturer()
+        try:
+            sct, monitors = _current_monitors()
+        except CaptureError:
+            raise
+        except Exception as exc:
+            raise CaptureError(_no_screen_message(exc)) from exc
     if pointer is None and target != "all_monitors":
         pointer = pointer_position()
     if target == "active_window" and window_rect is None:

@@ -221,3 +221,22 @@ def test_monitors_added_while_running_are_seen_and_the_pointer_picks_its_own(xvf
     assert left.box == (0, 0, 640, 720)
     assert left.image.getpixel((10, 10)) == (0, 0, 0)
     assert everything.box == (0, 0, 1280, 720)
+
+
+@pytest.mark.xvfb
+def test_a_capture_after_the_x_server_changed_connects_again(xvfb, monkeypatch):
+    """The grabber a thread keeps open belongs to one X server: after that server is gone (a new session,
+    or the X server restarted), the next capture connects to the one in DISPLAY instead of failing."""
+    from tests.fixtures.xvfb import start_xvfb, stop_xvfb
+
+    first = cap.capture("all_monitors")
+    assert first.image.size == (xvfb.width, xvfb.height)
+    other = start_xvfb(800, 600)
+    try:
+        monkeypatch.setenv("DISPLAY", other.display)
+        stop_xvfb(xvfb)  # the server the grabber was connected to goes away
+        again = cap.capture("all_monitors")
+        assert again.image.size == (800, 600)
+    finally:
+        stop_xvfb(other)
+        cap.close_thread_capturer()
