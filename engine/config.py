@@ -98,7 +98,7 @@ class Settings:
             return []
         for name in changed:
             setattr(on_disk, name, copy.deepcopy(getattr(self, name)))
-        outside = self._take_over(on_disk)
+        outside = self._take_over({f.name: getattr(on_disk, f.name) for f in fields(self)})
         on_disk.save(path)
         return outside
 
@@ -115,20 +115,15 @@ class Settings:
         if not isinstance(raw, dict):
             return [], []
         values, bad = checked_values(Settings, raw, DEFAULT_HOTKEYS)
+        return self._take_over(values), bad
+
+    def _take_over(self, values: dict[str, object]) -> list[str]:
+        """Set the fields named in `values` that differ; their names."""
         changed = []
         for name, value in values.items():
             if getattr(self, name) != value:
                 setattr(self, name, copy.deepcopy(value))
                 changed.append(name)
-        return changed, bad
-
-    def _take_over(self, other: "Settings") -> list[str]:
-        changed = []
-        for f in fields(self):
-            value = getattr(other, f.name)
-            if getattr(self, f.name) != value:
-                setattr(self, f.name, copy.deepcopy(value))
-                changed.append(f.name)
         return changed
 
     def save(self, path: Path | None = None) -> None:
