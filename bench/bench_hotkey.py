@@ -649,20 +649,27 @@ def main(argv: list[str] | None = None) -> int:
         raise
 
 
+def isolated_app_with_captioner(tmp: Path, tokens: int) -> Path:
+    """Private config, data and model-cache folders in `tmp` for the app under test and for this process
+    (which talks to the app's socket and reads its history), and the default captioner built there at full
+    size; returns the model's folder."""
+    config, data, cache = tmp / "config", tmp / "data", tmp / "hf"
+    for d in (config, data, cache):
+        d.mkdir()
+    os.environ.update(DESCRIBE_ALOUD_CONFIG_DIR=str(config), DESCRIBE_ALOUD_DATA_DIR=str(data),
+                      HF_HOME=str(cache), HF_HUB_OFFLINE="1")
+    model_dir = tmp / "git-base"
+    t0 = time.perf_counter()
+    build_default_captioner(model_dir, tokens)
+    log(f"built git-base full size (random weights) in {time.perf_counter() - t0:.1f} s")
+    return model_dir
+
+
 def _bench(args: argparse.Namespace, tmp: Path) -> int:
     import torch
 
-    config, data, cache, sink_dir = tmp / "config", tmp / "data", tmp / "hf", tmp / "sink"
-    for d in (config, data, cache):
-        d.mkdir()
-    # This process talks to the app's socket and reads its history: same isolated folders.
-    os.environ.update(DESCRIBE_ALOUD_CONFIG_DIR=str(config), DESCRIBE_ALOUD_DATA_DIR=str(data),
-                      HF_HOME=str(cache), HF_HUB_OFFLINE="1")
-
-    model_dir = tmp / "git-base"
-    t0 = time.perf_counter()
-    build_default_captioner(model_dir, args.tokens)
-    log(f"built git-base full size (random weights) in {time.perf_counter() - t0:.1f} s")
+    sink_dir = tmp / "sink"
+    model_dir = isolated_app_with_captioner(tmp, args.tokens)
     if args.detail:  # the app's detail model, loaded by the app on the first "more detail"
         from describe_aloud.engine.config import Settings
 

@@ -50,8 +50,8 @@ from bench_hotkey import (  # noqa: E402
     HistoryWatch,
     NewSounds,
     Sink,
-    build_default_captioner,
     cold_start,
+    isolated_app_with_captioner,
     load_average,
     percentile,
     show_picture,
@@ -251,15 +251,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args: argparse.Namespace, tmp: Path) -> int:
-    config, data, cache = tmp / "config", tmp / "data", tmp / "hf"
-    for d in (config, data, cache):
-        d.mkdir()
-    os.environ.update(DESCRIBE_ALOUD_CONFIG_DIR=str(config), DESCRIBE_ALOUD_DATA_DIR=str(data),
-                      HF_HOME=str(cache), HF_HUB_OFFLINE="1")
-    model_dir = tmp / "git-base"
-    t0 = time.perf_counter()
-    build_default_captioner(model_dir, args.tokens)
-    log(f"built git-base full size (random weights) in {time.perf_counter() - t0:.1f} s")
+    model_dir = isolated_app_with_captioner(tmp, args.tokens)
 
     variants: dict[str, dict[str, str]] = {"this checkout": {}}
     if not args.no_baseline:
