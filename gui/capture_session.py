@@ -22,6 +22,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QWidget
 
 from describe_aloud.engine import capture as screen
+from describe_aloud.engine.capture_platform import x11_focus_on
 from describe_aloud.engine.errors import user_message
 from describe_aloud.engine.i18n import N_, _
 
@@ -122,6 +123,19 @@ def primary_screen_pixels() -> tuple[int, int] | None:
     return round(size.width() * ratio), round(size.height() * ratio)
 
 
+def still_focused(window: QWidget) -> bool:
+    """Whether the window system still gives `window` (active for Qt) the keyboard focus.
+
+    On X11 Qt keeps a window active for 400 ms after it lost the focus (waiting for a FocusIn to another
+    of its windows). A user who switches to another application and presses the hotkey within that time
+    was in that application: taken as ours, our window would come back over it with the focus. The X
+    server does not lag, so it is asked; elsewhere Qt hears of activation at once."""
+    handle = window.windowHandle()
+    if handle is None or QGuiApplication.platformName() != "xcb":
+        return True
+    return x11_focus_on([int(window.winId())]) is not False
+
+
 def hide_own_windows(excluded: set[int]) -> HiddenWindows | None:
     """Hide every window of ours that a capture would show; None when there is none (minimised, in the
     tray, or kept out of captures by the system). Returns once the display server has processed it."""
@@ -135,6 +149,8 @@ def hide_own_windows(excluded: set[int]) -> HiddenWindows | None:
         return None
     started = time.perf_counter()
     active = QApplication.activeWindow()
+    if active is not None and not still_focused(active):
+        active = None
     focus = QApplication.focusWidget()  # hiding moves the focus away; it is put back on this one
     for window in windows:
         window.hide()
