@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 Point = tuple[int, int]
 Box = tuple[int, int, int, int]  # left, top, width, height (as engine.capture)
+POINTER_ROOT = 1  # X11's focus value "PointerRoot" (0 is "None": nobody has the focus)
 
 
 def pointer_position() -> Point | None:
@@ -101,6 +102,8 @@ def x11_focus_on(windows: Iterable[int]) -> bool | None:
     try:
         focus, revert = ctypes.c_ulong(), ctypes.c_int()
         lib.XGetInputFocus(display, ctypes.byref(focus), ctypes.byref(revert))
+        if focus.value == POINTER_ROOT:  # the keys go to whatever is under the pointer: not a clear answer
+            return None
         return focus.value in _with_frames(lib, display, ids)
     finally:
         lib.XCloseDisplay(display)

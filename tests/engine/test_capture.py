@@ -240,3 +240,40 @@ def test_a_capture_after_the_x_server_changed_connects_again(xvfb, monkeypatch):
     finally:
         stop_xvfb(other)
         cap.close_thread_capturer()
+
+
+@pytest.mark.xvfb
+def test_the_x_server_says_whether_one_of_our_windows_or_its_frame_has_the_keyboard_focus(xvfb):
+    from Xlib import X
+    from Xlib import display as xdisplay
+
+    from describe_aloud.engine.capture_platform import x11_focus_on
+
+    dpy = xdisplay.Display(xvfb.display)
+    try:
+        root = dpy.screen().root
+        frame = root.create_window(10, 10, 300, 200, 0, dpy.screen().root_depth)  # a window manager's frame
+        ours = frame.create_window(0, 20, 300, 180, 0, dpy.screen().root_depth)
+        theirs = root.create_window(400, 10, 200, 200, 0, dpy.screen().root_depth)
+        for window in (frame, ours, theirs):
+            window.map()
+        dpy.sync()
+
+        def focus(window) -> None:
+            dpy.set_input_focus(window, X.RevertToParent, X.CurrentTime)
+            dpy.sync()
+
+        focus(ours)
+        assert x11_focus_on([ours.id]) is True
+        focus(frame)
+        assert x11_focus_on([ours.id]) is True  # the frame around our window
+        focus(theirs)
+        assert x11_focus_on([ours.id]) is False  # the user is in another application
+        focus(X.PointerRoot)
+        assert x11_focus_on([ours.id]) is None  # keys follow the pointer: no clear answer
+        theirs.destroy()
+        dpy.sync()
+        assert x11_focus_on([ours.id]) is None
+        assert x11_focus_on([]) is None
+    finally:
+        dpy.close()
