@@ -58,6 +58,7 @@ from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
 from describe_aloud.engine.captioners.folder_check import refuse_remote_code
 from describe_aloud.engine.errors import ModelLoadError
 from describe_aloud.engine.i18n import _
+from describe_aloud.engine.memory_release import release_freed_memory
 
 log = logging.getLogger(__name__)
 
@@ -296,6 +297,8 @@ def load_hf_captioner(
         fused = adapter.fuse_attention(model) if adapter.fuse_attention is not None else 0
         use_sdpa_decode(model)
         packed = _pack_if_faster(model, device, precision)
+    # The load freed its buffers (and packing the plain weights): give those pages back (engine/memory_release.py).
+    release_freed_memory()
 
     log.info("loaded captioner %s (%s) on %s in %s", target, adapter.family, device, precision)
     captioner = HFCaptioner(
