@@ -69,7 +69,10 @@ class OcrEngine:
         with self._warm_lock:
             if self._warm:
                 return
-            sample = Image.new("RGB", (160, 48), "white")
+            # Shaped like a screen (16:9): rapidocr scales every image so its short side is 736 px, and
+            # OpenVINO keeps buffers for the largest detector input it has seen. A 160x48 strip became
+            # 2453x736 (+350 MB resident); 256x144 becomes 1312x736, a 1280x720 screen's own size (+200 MB).
+            sample = Image.new("RGB", (256, 144), "white")
             ImageDraw.Draw(sample).text((8, 8), "Ready", fill="black", font_size=24)
             # Text, so that detection finds a line and the classifier and recogniser load too.
             self._engine()(np.asarray(sample)[:, :, ::-1])
