@@ -45,6 +45,7 @@ from describe_aloud.engine.describer import Describer, ReadImage
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.images import load_image
 from describe_aloud.engine.i18n import _
+from describe_aloud.engine.memory_release import release_freed_memory
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.gui.ask_jobs import AskJob, AskRunner
 from describe_aloud.gui.captioner_loader import CaptionerLoad, Loaded
@@ -224,6 +225,9 @@ class DescribeWorker(JobWorker, WorkerModels):
             step()
             with self._cond:
                 self._busy = False
+                idle = not self._has_work_locked()
+            if idle:  # ~10 ms, between requests: the pages the last one freed go back to the system
+                release_freed_memory()
         if self._load is not None:
             self._load.join()  # a load cannot be interrupted: the thread ends after it
         self._close_describers()
