@@ -1,0 +1,84 @@
+"""Memory the app gives back (engine.memory_release, issue 17): the captions and the text read stay the same
+with it, packed captioners keep no plain copy of their weights, and the text reader's warm-up still loads
+all of its models with the smaller, screen-shaped sample."""
+from __future__ import annotations
+
+import sys
+
+import pytest
+import torch
+from PIL import Image
+
+from describe_aloud import engine
+from describe_aloud.engine import environment, memory_release
+from describe_aloud.engine.captioners import decode_path, packed_linear
+from describe_aloud.engine.ocr import OcrEngine
+from tests.fixtures.images import LEFT_COLUMN, RIGHT_COLUMN, two_column_image
+
+
+def _images():
+    return [Image.new("RGB", (64, 48), (200, 40, 40)), Image.linear_gradient("L").resize((64, 64)).convert("RGB")]
+
+
+def _load(path, monkeypatch, *, packed: str, trim: str):
+    monkeypatch.setenv(decode_path.ENV_FORCE, packed)
+    monkeypatch.setenv(environment.MEMORY_TRIM.name, trim)
+    captioner = engine.load_captioner(str(path), precision="bf16", device="cpu")
+    return captioner, [r.caption for r in captioner.caption(_images())]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="malloc_trim is glibc's (Linux)")
+def test_freed_memory_is_given_back_on_linux_unless_turned_off(monkeypatch):
+    monkeypatch.delenv(environment.MEMORY_TRIM.name, raising=False)
+    assert memory_release.release_freed_memory()
+    monkeypatch.setenv(environment.MEMORY_TRIM.name, "0")
+    assert not memory_release.release_freed_memory()
+
+
+def test_without_malloc_trim_nothing_happens_and_nothing_breaks(monkeypatch):
+    monkeypatch.delenv(environment.MEMORY_TRIM.name, raising=False)
+    monkeypatch.setattr(memory_release, "_malloc_trim", lambda: None)  # Windows, macOS, musl
+    assert not memory_release.release_freed_memory()
+
+
+def test_a_packed_captioner_keeps_no_plain_weights_and_captions_as_the_plain_model(tiny_git_dir, monkeypatch):
+    packed_linear.packed_linear_works.cache_clear()
+    if not packed_linear.packed_linear_works():
+        pytest.skip("oneDNN packed linear is not in this torch build (not x86-64)")
+    plain, plain_captions = _load(tiny_git_dir, monkeypatch, packed="0", trim="0")
+    packed, packed_captions = _load(tiny_git_dir, monkeypatch, packed="1", trim="1")
+    assert all(plain_captions) and packed_captions == plain_captions
+    assert packed.packed_linear_layers > 0
+    # The plain weights of packed layers are gone (only a weight tied to an embedding stays, as the embedding).
+    linear_weights = {id(m.weight) for m in plain.model.modules() if isinstance(m, torch.nn.Linear)}
+    embedding_weights = {id(m.weight) for m in plain.model.modules() if isinstance(m, torch.nn.Embedding)}
+    assert not any(hasattr(m, "weight") and "weight" in m._parameters
+                   for m in packed.model.modules() if type(m).__name__ == "PackedLinear")
+    kept = sum(p.numel() for p in packed.model.parameters())
+    plain_total = sum(p.numel() for p in plain.model.parameters())
+    plain_linear = sum(m.weight.numel() for m in plain.model.modules()
+                       if isinstance(m, torch.nn.Linear) and id(m.weight) not in embedding_weights)
+    assert linear_weights and kept == plain_total - plain_linear
+
+
+def test_the_text_reader_warm_up_reads_its_sample_and_then_the_screen(monkeypatch):
+    """The warm-up sample (16:9 now, so the detector's buffers are a screen's size) still holds text that is
+    found and read: detector, classifier and recogniser are all loaded before the first hotkey."""
+    ocr = OcrEngine()
+    results = []
+    real_engine = ocr._engine
+
+    def recording_engine():
+        run = real_engine()
+
+        def call(array):
+            results.append(run(array))
+            return results[-1]
+
+        return call
+
+    monkeypatch.setattr(ocr, "_engine", recording_engine)
+    ocr.warm_up()
+    assert list(results[0].txts) == ["Ready"]
+    lines = ocr.read(two_column_image(title="Weekend plans"))
+    assert [line.text for line in lines] == ["Weekend plans", *LEFT_COLUMN, *RIGHT_COLUMN]
