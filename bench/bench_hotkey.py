@@ -25,7 +25,8 @@ One run of this script:
    --detail-tokens) is the app's detail model (settings.json); after the hotkey runs the bench sends the
    socket command more_detail (what `python main.py more-detail` sends) 1 + --detail-runs times (the first
    loads the model) and measures: command -> first speech WAV of the detail, -> the history entry holds it;
-7. each step of the worker's start (imports, captioner load, warm-ups) in a fresh interpreter.
+7. each step of the worker's start (imports, captioner load, warm-ups) in a fresh interpreter;
+8. resident memory step by step, with and without the memory savings (bench_memory.py), in turns.
 
     .venv/bin/python bench/bench_hotkey.py                  # 20 runs
     .venv/bin/python bench/bench_hotkey.py --runs 5 --detail
@@ -620,6 +621,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-starts", type=int, default=3, help="times the app is started cold (default 3)")
     parser.add_argument("--detail-tokens", type=int, default=64,
                         help="tokens per row for --detail (a real detailed caption is ~50-90; default 64)")
+    parser.add_argument("--memory-rounds", type=int, default=1,
+                        help="before/after pairs of bench_memory.py's step-by-step memory (default 1)")
     parser.add_argument("--ready-timeout", type=float, default=900, help="seconds to wait for Ready")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (app log, sink)")
     args = parser.parse_args(argv)
@@ -766,6 +769,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
         same = baseline(model_dir, captured, max(1, args.runs))
         torch.set_num_threads(default_threads)
     cold = cold_breakdown(model_dir)
+    from bench_memory import compare as memory_by_step  # before/after the memory savings, step by step
 
     # ------------------------------------------------------------------------------------- report
     sec = lambda key: [r.timings_ms[key] / 1000 for r in runs if key in r.timings_ms]  # noqa: E731
@@ -853,6 +857,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
             f"complete {details[0].complete_s:.3f}")
     log("== Cold start, step by step (a fresh interpreter doing what the worker does before Ready) ==")
     log("  " + ", ".join(f"{k} {v:.2f}" for k, v in cold.items()))
+    memory_by_step(model_dir, rounds=args.memory_rounds, log=log)
     log(f"at end: {load_average()}")
     if args.keep:
         log(f"kept {tmp}")
