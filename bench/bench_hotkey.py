@@ -622,7 +622,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detail-tokens", type=int, default=64,
                         help="tokens per row for --detail (a real detailed caption is ~50-90; default 64)")
     parser.add_argument("--memory-rounds", type=int, default=1,
-                        help="before/after pairs of bench_memory.py's step-by-step memory (default 1)")
+                        help="before/after pairs of bench_memory.py's step-by-step memory (default 1; 0: none)")
     parser.add_argument("--ready-timeout", type=float, default=900, help="seconds to wait for Ready")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (app log, sink)")
     args = parser.parse_args(argv)
@@ -857,7 +857,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
             f"complete {details[0].complete_s:.3f}")
     log("== Cold start, step by step (a fresh interpreter doing what the worker does before Ready) ==")
     log("  " + ", ".join(f"{k} {v:.2f}" for k, v in cold.items()))
-    memory_by_step(model_dir, rounds=args.memory_rounds, log=log)
+    if args.memory_rounds > 0:
+        memory_by_step(model_dir, rounds=args.memory_rounds, log=log)
     log(f"at end: {load_average()}")
     if args.keep:
         log(f"kept {tmp}")
