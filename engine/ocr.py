@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from itertools import takewhile
 from typing import Any
 
 import numpy as np
@@ -18,7 +20,9 @@ from PIL import Image, ImageDraw
 from describe_aloud.engine.description import TextLine
 from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
 from describe_aloud.engine.ocr_input import bounded_for_ocr
+from describe_aloud.engine.ocr_two_step import FirstBlock, read_in_two_steps, two_steps_supported
 from describe_aloud.engine.reading.order import Piece as _Piece
+from describe_aloud.engine.reading.phantom import SAME_PLACE_OVERLAP, overlap
 from describe_aloud.engine.reading.order import reading_order
 
 __all__ = ["OcrEngine", "reading_order"]
@@ -102,8 +106,14 @@ class OcrEngine:
         except Exception:  # noqa: BLE001 - the owner's own warm_up or first read reports the failure
             log.warning("OCR warm-up failed", exc_info=True)
 
-    def read(self, image: Image.Image) -> list[TextLine]:
-        """The text lines of `image` in reading order, boxes in the image's own pixels."""
+    def read(self, image: Image.Image, *,
+             on_first_lines: Callable[[list[TextLine]], None] | None = None) -> list[TextLine]:
+        """The text lines of `image` in reading order, boxes in the image's own pixels.
+
+        on_first_lines: on a dense image (engine.ocr_two_step), called with its first lines in reading
+        order while the rest is still recognised. They are the first lines of what `read` returns, unless
+        text recognised later changes the reading order (measured on the reading corpus: never); the
+        lines returned are the same as without it."""
         self._check_owner()
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         scale = 1.0
@@ -114,8 +124,18 @@ class OcrEngine:
         rgb = bounded_for_ocr(rgb)  # a thin strip would be upscaled to gigabytes: see engine/ocr_input.py
         if rgb is None:
             return []
+        bgr = np.asarray(rgb)[:, :, ::-1]  # rapidocr takes BGR arrays
         with self._warm_lock:  # a warm-up still running on its own thread finishes first
-            result = self._engine()(np.asarray(rgb)[:, :, ::-1])  # rapidocr takes BGR arrays
+            ocr = self._engine()
+            if on_first_lines is not None and two_steps_supported(ocr):
+                def first(block: FirstBlock) -> None:
+                    lines = _first_lines(block, scale, image.size)
+                    if lines:
+                        on_first_lines(lines)
+
+                result = read_in_two_steps(ocr, bgr, first)
+            else:
+                result = ocr(bgr)
         pieces = _pieces_from_result(result, scale, image.size)
         return reading_order(pieces)
 
@@ -176,6 +196,34 @@ def _sessions_without_spinning(ocr: Any, threads: int | None) -> int:
     return replaced
 
 
+# Stands for the text of a box not recognised yet (no digits, no colon: neutral to the table rule).
+_PENDING = "\ufffc"
+
+
+def _first_lines(block: FirstBlock, scale: float, size: tuple[int, int]) -> list[TextLine]:
+    """The lines that lead the reading order of the whole image with the first block recognised: the boxes
+    still being recognised take their places, and the first line that has one of them ends the early lines.
+    So does a line over the place of a box still being read: engine.reading.phantom may merge the two
+    readings into one, and the early line must not be one the whole text drops."""
+    pending = [_piece(_PENDING, quad, 1.0, scale, size) for quad in block.pending]
+    lines = reading_order(_pieces_from_result(block.result, scale, size) + pending)
+    places = [TextLine(p.text, (p.x0, p.y0, p.x1, p.y1), 1.0) for p in pending]
+
+    def settled(line: TextLine) -> bool:
+        return _PENDING not in line.text and all(overlap(line, p) < SAME_PLACE_OVERLAP for p in places)
+
+    return list(takewhile(settled, lines))
+
+
+def _piece(text: str, quad: Any, score: float, scale: float, size: tuple[int, int] | None) -> _Piece:
+    q = np.asarray(quad, dtype=float) * scale
+    if size is not None:  # the detector's margin may reach past the edge
+        q[:, 0] = q[:, 0].clip(0, size[0])
+        q[:, 1] = q[:, 1].clip(0, size[1])
+    return _Piece(text, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()),
+                  score)
+
+
 def _pieces_from_result(result: Any, scale: float, size: tuple[int, int] | None = None) -> list[_Piece]:
     """Pieces of text from rapidocr's output: boxes scaled back to the image (and kept inside it)."""
     boxes = getattr(result, "boxes", None)
@@ -186,16 +234,8 @@ def _pieces_from_result(result: Any, scale: float, size: tuple[int, int] | None 
     pieces = []
     for quad, text, score in zip(boxes, txts, scores):
         text = " ".join(str(text).split())
-        if not _worth_keeping(text, float(score)):
-            continue
-        q = np.asarray(quad, dtype=float) * scale
-        if size is not None:  # the detector's margin may reach past the edge
-            q[:, 0] = q[:, 0].clip(0, size[0])
-            q[:, 1] = q[:, 1].clip(0, size[1])
-        pieces.append(
-            _Piece(text, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()),
-                   float(q[:, 1].max()), float(score))
-        )
+        if _worth_keeping(text, float(score)):
+            pieces.append(_piece(text, quad, float(score), scale, size))
     return pieces
 
 

@@ -75,7 +75,7 @@ def _similar(a: str, b: str) -> bool:
     return a in b or b in a or SequenceMatcher(None, a, b).ratio() >= SAME_TEXT_RATIO
 
 
-def _overlap(a: TextLine, b: TextLine) -> float:
+def overlap(a: TextLine, b: TextLine) -> float:
     """Intersection over the smaller box's area."""
     w = min(a.box[2], b.box[2]) - max(a.box[0], b.box[0])
     h = min(a.box[3], b.box[3]) - max(a.box[1], b.box[1])
@@ -86,7 +86,7 @@ def _overlap(a: TextLine, b: TextLine) -> float:
 
 
 def _merge_same_place(lines: list[TextLine]) -> list[TextLine]:
-    return _merge(lines, lambda a, b: _overlap(a, b) >= SAME_PLACE_OVERLAP and _similar(a.text, b.text))
+    return _merge(lines, lambda a, b: overlap(a, b) >= SAME_PLACE_OVERLAP and _similar(a.text, b.text))
 
 
 def _merge_similar(lines: list[TextLine]) -> list[TextLine]:
