@@ -44,13 +44,17 @@ class FirstBlock:
 
 
 def two_steps_supported(ocr: Any) -> bool:
-    rec = getattr(ocr, "text_rec", None) or (ocr._load_rec_model() if hasattr(ocr, "_load_rec_model") else None)
+    """Whether `ocr` (a rapidocr 3 RapidOCR, models loaded) has the steps this module calls, and reads
+    lines that can be split: no word boxes, not right to left (rapidocr reorders those after recognising)."""
+    rec: Any = getattr(ocr, "text_rec", None)
+    if rec is None and hasattr(ocr, "_load_rec_model"):
+        rec = ocr._load_rec_model()
+    needed = ("resize_norm_img", "session", "postprocess_op", "rec_batch_num", "rec_image_shape", "cfg")
     return (all(callable(getattr(ocr, step, None)) for step in _STEPS)
-            and getattr(ocr, "use_det", False) and getattr(ocr, "use_rec", False)
+            and bool(getattr(ocr, "use_det", False)) and bool(getattr(ocr, "use_rec", False))
             and not getattr(ocr, "return_word_box", True)
-            and all(hasattr(rec, a) for a in ("resize_norm_img", "session", "postprocess_op", "rec_batch_num",
-                                              "rec_image_shape", "cfg"))
-            and str(getattr(rec.cfg, "lang_type", "")).lower() not in ("ar", "arabic", "langrec.arabic"))
+            and all(hasattr(rec, name) for name in needed)
+            and "arab" not in str(getattr(rec.cfg, "lang_type", "")).lower())
 
 
 def read_in_two_steps(ocr: Any, bgr: np.ndarray, on_first: Callable[[FirstBlock], None]) -> Any:
@@ -104,9 +108,10 @@ def read_in_two_steps(ocr: Any, bgr: np.ndarray, on_first: Callable[[FirstBlock]
 def _rec_output(indices: list[int], images: list[Any], read: list[tuple[str, float]]) -> Any:
     from rapidocr.ch_ppocr_rec import TextRecOutput
 
-    return TextRecOutput(imgs=[images[i] for i in indices], txts=tuple(read[i][0] for i in indices),
-                         scores=tuple(read[i][1] for i in indices), word_results=tuple(None for _ in indices),
-                         elapse=0.0)
+    fields: dict[str, Any] = {  # as TextRecognizer returns them (its type hints are narrower than its values)
+        "imgs": [images[i] for i in indices], "txts": tuple(read[i][0] for i in indices),
+        "scores": tuple(read[i][1] for i in indices), "word_results": tuple(None for _ in indices), "elapse": 0.0}
+    return TextRecOutput(**fields)
 
 
 def _batch_widths(rec: Any, crops: list[np.ndarray]) -> list[float]:
