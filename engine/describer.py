@@ -126,21 +126,26 @@ class Describer:
         on_text: called on this (the owner) thread as soon as the text is read, before the caption is
         ready, when the trust rules put the text first (a screen or document with text), so speaking can
         start early. It gets a Description without caption; speak `render.describe(partial)`, then, when
-        describe returns, only what `render.describe(final).after(...)` adds."""
-        read = self.read_first(image, source=source, kind_hint=kind_hint)
+        describe returns, only what `render.describe(final).after(...)` adds. With a kind_hint, on a dense
+        image (engine.ocr_two_step) it is called twice: first with the first lines, while the rest is
+        recognised, then with all of them; each time say only what `after` the earlier ones adds."""
+        read = self.read_first(image, source=source, kind_hint=kind_hint, on_first_lines=on_text)
         d = read.description
         if on_text is not None and d.mostly_text and d.text_lines:
             on_text(read.partial())
         return self.caption_read(read, detail=detail)
 
-    def read_first(self, image: Image.Image, *, source: str | None = None, kind_hint: KindHint = None) -> "ReadImage":
+    def read_first(self, image: Image.Image, *, source: str | None = None, kind_hint: KindHint = None,
+                   on_first_lines: TextReadyCallback | None = None) -> "ReadImage":
         """`describe`'s first half: the blank check and the text, no caption yet. `caption_read` (of this
-        or another Describer: the app reads text before its captioner has loaded) does the rest."""
+        or another Describer: the app reads text before its captioner has loaded) does the rest.
+        on_first_lines: with a kind_hint (the kind is known before the text), a dense image's first lines,
+        as a Description without caption, while the rest is recognised (see `describe`'s on_text)."""
         started = time.perf_counter()
         hint = _hint(kind_hint)
         d, rgb, thumb = self._prepare(image, source)
         if d.kind is not ImageKind.BLANK:
-            self._read_text(d, rgb, thumb, hint)
+            self._read_text(d, rgb, thumb, hint, on_first_lines if hint is not None else None)
         return ReadImage(d, rgb, started)
 
     def caption_read(self, read: "ReadImage", *, detail: bool = False) -> Description:
@@ -249,13 +254,21 @@ class Describer:
         return d, rgb, thumb
 
     def _read_text(self, d: Description, rgb: Image.Image, thumb: np.ndarray,
-                   hint: ImageKind | None = None) -> None:
+                   hint: ImageKind | None = None, on_first_lines: TextReadyCallback | None = None) -> None:
         """OCR, then the kind (from the text and the background, unless the caller knows it), then the
-        lines worth saying for that kind."""
+        lines worth saying for that kind. With a hint, `on_first_lines` may get the first lines early."""
         if self.ocr is not None:
             t = time.perf_counter()
+            first = None
+            if on_first_lines is not None and hint is not None:
+                def first(lines: list) -> None:
+                    early = replace(d, kind=hint, text_lines=keep_readable(lines, hint, rgb.size),
+                                    timings_ms={**d.timings_ms, "ocr_first": _ms_since(t)})
+                    if early.mostly_text and early.text_lines:
+                        on_first_lines(early)
             try:
-                d.text_lines = self.ocr.read(rgb)
+                # Without the keyword when not needed: other readers (the Ray batch's) take only the image.
+                d.text_lines = self.ocr.read(rgb, on_first_lines=first) if first else self.ocr.read(rgb)
             except Exception as exc:  # noqa: BLE001 - reported to the user; the caption still comes
                 log.exception("OCR failed")
                 d.ocr_error = _(OCR_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}")
