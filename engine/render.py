@@ -13,6 +13,7 @@ Trust rules (never state what is not there):
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,8 @@ class Part:
     # The speech cut where its language changes (read text in Chinese and English...); empty when all of
     # it is in the app's language.
     runs: tuple[Run, ...] = ()
+    # A "text" part's read lines (TextLine.text), so that a text that grew says only its new lines (`after`).
+    read: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,24 @@ class Rendering:
         return [part.role for part in self.parts]
 
     def after(self, earlier: "Rendering") -> "Rendering":
-        """The parts not already in `earlier` (e.g. the caption after the text was spoken early)."""
+        """The parts not already in `earlier` (e.g. the caption after the text was spoken early). A read text
+        that grew (a dense screen's first lines were said, now all of them are read: every line said is
+        still there) gives only the lines not said yet; a text that changed is said whole again."""
         said = {part.speech for part in earlier.parts}
-        return Rendering(tuple(part for part in self.parts if part.speech not in said))
+        said_lines = Counter(line for part in earlier.parts if part.role == "text" for line in part.read)
+        parts: list[Part] = []
+        for part in self.parts:
+            if part.speech in said:
+                continue
+            if part.role == "text" and said_lines and not said_lines - Counter(part.read):
+                new = list(part.read)
+                for line in said_lines.elements():
+                    new.remove(line)
+                if new:
+                    parts.append(_text_continued(new))
+                continue
+            parts.append(part)
+        return Rendering(tuple(parts))
 
     def __add__(self, other: "Rendering") -> "Rendering":
         return Rendering(self.parts + other.parts)
@@ -97,6 +115,12 @@ def full_stop(text: str) -> str:
     return "。" if "\u3040" <= last <= "\u9fff" or "\uf900" <= last <= "\ufaff" else "."
 
 
+def _text_continued(texts: list[str]) -> Part:
+    """More lines of a read text already begun (its label said): said and shown without the label."""
+    read = sentence(spoken_text([TextLine(text, (0, 0, 0, 0), 1.0) for text in texts]))
+    return Part("text", read, tuple(f"  {text}" for text in texts), tuple(language_runs(read)), tuple(texts))
+
+
 def spoken_text(lines: list[TextLine]) -> str:
     """Read lines as one text to speak. A line that starts with a capital (a menu item, a heading, a new
     sentence) after one with no closing punctuation gets a full stop, so the voice pauses between UI
@@ -121,9 +145,10 @@ def _text_part(lines: list[TextLine], scene: bool = False) -> Part:
     lead = label.split("{text}")[0].strip()
     # The label in the app's language, then the read text in the languages of its scripts.
     runs = ((Run(lead, None),) if lead else ()) + tuple(language_runs(read))
+    read_lines = tuple(line.text for line in lines)
     if len(lines) > 1:
-        return Part("text", speech, (lead, *(f"  {line.text}" for line in lines)), runs)
-    return Part("text", speech, (speech,), runs)
+        return Part("text", speech, (lead, *(f"  {line.text}" for line in lines)), runs, read_lines)
+    return Part("text", speech, (speech,), runs, read_lines)
 
 
 def kind_name(kind: ImageKind | str) -> str:
