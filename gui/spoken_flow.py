@@ -1,7 +1,8 @@
 """What the user hears about describing, and when: no windows here, only speech, earcons and the status line.
 
 - A screen's read text (or "more detail"'s detail) is said as soon as it is ready (`early`); when the whole
-  description arrives only what it adds is said (`described`, `detail_added`), nothing twice.
+  description arrives only what it adds is said (`described`, `detail_added`), nothing twice. A dense
+  screen's text comes in two: its first lines, then all of it, of which only the lines not said yet follow.
 - Stopping the speech also drops what was still to come for the jobs already speaking (`stop`).
 - "Ready." is said once, as soon as a request gets at least the text (`text_ready`), not again when the
   captioner has loaded (`model_ready`). A request before that is answered at once with a notice; one after
@@ -128,9 +129,23 @@ class SpokenFlow:
             rendering, interrupt = render.describe(partial.description), partial.job.interrupt
         else:
             return  # without spoken text there is nothing worth saying early
+        if partial.job.id in self._spoken_early:
+            self._more_text(partial.job.id, rendering)
+            return
         self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
         self.earcon("done")
         self.speaker.say(rendering.speech, interrupt=interrupt)
+
+    def _more_text(self, job_id: int, rendering: render.Rendering) -> None:
+        """All of a dense screen's text, after its first lines were said: the lines not said yet follow them
+        (nothing when the user stopped the speech meanwhile)."""
+        early = self._spoken_early[job_id]
+        if early is None:
+            return
+        rest = rendering.after(early)
+        self._spoken_early[job_id] = early + rest
+        if rest:
+            self.speaker.say(rest.speech, interrupt=False)
 
     def _read_before_caption(self, partial: JobPartial) -> None:
         """Read before the captioner had loaded: the text now and that the picture's description follows

@@ -327,8 +327,10 @@ class DescribeWorker(JobWorker, WorkerModels):
         if job.kind_hint == "screen":
             def on_text(partial: Description) -> None:  # on this thread; the GUI speaks it, queued
                 self.job_progress.emit(JobPartial(job, partial))
-                # Made here or after the caption, the thumbnail costs the same; here it is done.
-                thumbnails.append(make_thumbnail_quickly(image))
+                # Made here or after the caption, the thumbnail costs the same; here it is done. A dense
+                # screen's text comes twice (its first lines, then all): one thumbnail.
+                if not thumbnails:
+                    thumbnails.append(make_thumbnail_quickly(image))
         self._describer.translate_text = self.translate_text
         description = self._describer.describe(image, detail=job.detail, source=job.source,
                                                on_text=on_text, kind_hint=job.kind_hint)

@@ -234,3 +234,54 @@ def test_when_speech_cannot_start_the_app_gets_a_silent_output_and_the_reason(qa
     speaker.say("Ready.")  # silent, never an error
     working = RecordingSpeaker()
     assert start_speech(lambda s, b: working, Settings(), SpeechBridge()) == (working, None)
+
+
+DENSE = [TextLine(text, (0, 20 * i, 200, 20 * i + 12), 0.9) for i, text in enumerate(
+    ["File Edit View", "Invoice March.pdf", "Holiday photos", "budget-2026.ods", "notes.txt", "Recipes"])]
+
+
+def dense(count: int, caption: str | None = None) -> Description:
+    return Description(kind=ImageKind.SCREEN, text_lines=DENSE[:count], caption=caption)
+
+
+def test_a_dense_screens_first_lines_then_the_rest_then_the_caption_each_line_once_in_order(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, dense(2)))  # the first lines, while the rest is recognised
+    flow.flow.early(JobPartial(job, dense(6)))  # all of the text
+    final = render.describe(dense(6, "a file list"))
+    flow.flow.described(job, final)
+    (first, interrupt), (rest, rest_interrupt), (caption, _) = flow.speaker.said
+    assert first == "Screen with text. Text: File Edit View. Invoice March.pdf." and interrupt is True
+    assert rest == "Holiday photos budget-2026.ods notes.txt. Recipes." and rest_interrupt is False
+    assert caption == "Could be: A file list."
+    heard = " ".join(flow.speaker.texts())
+    positions = [heard.find(line.text) for line in DENSE]
+    assert all(heard.count(line.text) == 1 for line in DENSE) and positions == sorted(positions)
+    assert flow.sounds == ["done"]
+
+
+def test_a_dense_screen_stopped_after_its_first_lines_says_nothing_more(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, dense(2)))
+    flow.flow.stop()
+    flow.flow.early(JobPartial(job, dense(6)))
+    flow.flow.described(job, render.describe(dense(6, "a file list")))
+    assert len(flow.speaker.said) == 1
+
+
+def test_a_screen_reader_hears_a_dense_screen_once_whole():
+    flow = Flow(whole_texts=True)
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, dense(2)))
+    flow.flow.early(JobPartial(job, dense(6)))
+    final = render.describe(dense(6, "a file list"))
+    flow.flow.described(job, final)
+    assert flow.speaker.texts() == [final.speech]
+
+
+def test_a_read_text_that_changed_instead_of_growing_is_said_whole_again_nothing_is_skipped(flow):
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, dense(2)))
+    changed = Description(kind=ImageKind.SCREEN, text_lines=[TextLine("File Edit", DENSE[0].box, 0.9), *DENSE[1:]])
+    flow.flow.early(JobPartial(job, changed))
+    assert flow.speaker.texts()[-1] == render.describe(changed).parts[1].speech  # "Text: ..." whole
