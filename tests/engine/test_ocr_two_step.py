@@ -1,0 +1,104 @@
+"""A dense screen's first lines are handed over while the rest is recognised (engine.ocr_two_step), on real
+screens (real programs on a real X server, devtools/real_screens.py) read by the real rapidocr: the first lines
+come before most of the text is recognised, they are the first lines of the whole text, and the whole text is
+exactly what the one-step read gives. What the user hears of it: each line once, in order, then the caption."""
+from __future__ import annotations
+
+import pytest
+
+from describe_aloud.engine import render
+from describe_aloud.engine.describer import Describer
+from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.engine.ocr_two_step import FIRST_BLOCK_BOXES
+from devtools.real_screens import build_screens
+
+pytestmark = pytest.mark.xvfb
+NAMES = {"xterm-dense-small", "gtk-file-list", "xterm-few-lines", "gtk-message"}
+
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory):
+    from PIL import Image
+
+    built = build_screens(tmp_path_factory.mktemp("real-screens"), names=NAMES)
+    assert {s.name for s in built} == NAMES, "xterm and zenity are test packages (devtools/setup.sh)"
+    return {s.name: Image.open(s.path).convert("RGB") for s in built}
+
+
+@pytest.fixture(scope="module")
+def ocr():
+    engine = OcrEngine()
+    engine.warm_up()
+    return engine
+
+
+class CountingSession:
+    """The recogniser's own session, passed through, counting the crops it has recognised."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self.crops = 0
+
+    def __call__(self, batch):
+        self.crops += len(batch)
+        return self.session(batch)
+
+
+def _as_tuples(lines):
+    return [(line.text, line.box, line.confidence, line.block, line.index) for line in lines]
+
+
+@pytest.mark.parametrize("name", ["xterm-dense-small", "gtk-file-list"])
+def test_a_dense_screens_first_lines_come_first_and_the_whole_text_is_the_one_step_reads(screens, ocr, name):
+    image = screens[name]
+    one_step = ocr.read(image)
+    rec = ocr._ocr.text_rec
+    counting = CountingSession(rec.session)
+    rec.session = counting
+    handed: list[tuple[list, int]] = []
+    try:
+        two_steps = ocr.read(image, on_first_lines=lambda lines: handed.append((lines, counting.crops)))
+    finally:
+        rec.session = counting.session
+    assert _as_tuples(two_steps) == _as_tuples(one_step)  # same lines, boxes, scores, order
+    assert len(handed) == 1
+    first, recognised_then = handed[0]
+    assert first and len(first) < len(two_steps)
+    assert [line.text for line in first] == [line.text for line in two_steps[:len(first)]]
+    assert recognised_then <= FIRST_BLOCK_BOXES < counting.crops  # handed over before the rest was read
+
+
+@pytest.mark.parametrize("name", ["xterm-few-lines", "gtk-message"])
+def test_a_screen_with_few_lines_is_read_in_one_step_as_before(screens, ocr, name):
+    handed = []
+    assert _as_tuples(ocr.read(screens[name], on_first_lines=handed.append)) == _as_tuples(ocr.read(screens[name]))
+    assert handed == []
+
+
+def test_describing_a_dense_screen_says_each_line_once_in_reading_order(screens, ocr):
+    partials = []
+    describer = Describer(None, ocr=ocr)
+    final = describer.describe(screens["gtk-file-list"], kind_hint="screen", on_text=partials.append)
+    assert len(partials) == 2  # the first lines, then all of them, before the (missing) caption
+    first, whole = partials
+    assert 0 < len(first.text_lines) < len(whole.text_lines) == len(final.text_lines)
+    said = render.describe(first)
+    heard = [said.speech]
+    for rendering in (render.describe(whole), render.describe(final)):  # what gui.spoken_flow says
+        rest = rendering.after(said)
+        said = said + rest
+        heard.append(rest.speech)
+    speech = " ".join(part for part in heard if part)
+    assert speech.count("Text:") == 1 and speech.count("Screen with text.") == 1
+    assert speech.startswith(render.describe(first).speech)
+    assert speech.endswith(render.describe(final).parts[-1].speech)  # why there is no caption, last
+    positions = [speech.find(line.text) for line in final.text_lines]
+    assert -1 not in positions and positions == sorted(positions)  # every line, in reading order
+    # Nothing twice: as many words as the whole description has.
+    assert len(speech.split()) == len(render.describe(final).speech.split())
+
+
+def test_a_photo_or_a_drop_without_a_kind_gets_its_text_once(screens, ocr):
+    partials = []
+    Describer(None, ocr=ocr).describe(screens["gtk-file-list"], on_text=partials.append)
+    assert len(partials) <= 1
