@@ -18,8 +18,14 @@ round the variants take turns on each screen (A B C ... A B C), so a load change
 Medians per screen; the ratio is `before` / variant. The text column compares the lines read with `before`'s:
 "same" or "DIFFERS (n lines)"; differing lines are printed below the table.
 
+First block (--first-block: only this figure): on each dense screen (more text boxes than
+engine.ocr_two_step.MIN_BOXES), the app's OcrEngine reads in one step (`read(image)`: all the text at once) and
+in two steps (`read(image, on_first_lines=...)`, the hotkey's path): time to the first lines, time to all the
+text, interleaved (one step, two steps, one step...) on the same engine; the text must be identical.
+
     .venv/bin/python bench/bench_ocr.py                # 7 rounds
     .venv/bin/python bench/bench_ocr.py --runs 3 --variants before,ov-736
+    .venv/bin/python bench/bench_ocr.py --first-block --runs 9
 """
 from __future__ import annotations
 
@@ -89,7 +95,11 @@ def main() -> int:
     parser.add_argument("--variants", default=DEFAULT_VARIANTS, help=f"of {', '.join(VARIANTS)}")
     parser.add_argument("--screens", type=Path, default=Path(tempfile.gettempdir()) / "describe-aloud-screens",
                         help="folder for the captured screens (reused between runs)")
+    parser.add_argument("--first-block", action="store_true",
+                        help="only the dense screens' time to the first lines vs to all the text")
     args = parser.parse_args()
+    if args.first_block:
+        return first_block(args)
 
     from PIL import Image
 
@@ -172,6 +182,54 @@ def main() -> int:
             print(f"   {name} only: {t!r}")
     if not differences:
         print("\nevery variant read exactly the same lines as before on every screen")
+    return 0
+
+
+def first_block(args: argparse.Namespace) -> int:
+    """Dense screen: time to the first lines (two-step read) vs time to all the text (one-step read)."""
+    from PIL import Image
+
+    from describe_aloud.engine.ocr import OcrEngine
+    from describe_aloud.engine.ocr_two_step import FIRST_BLOCK_BOXES, MIN_BOXES
+
+    print(cpu_report())
+    start_load = os.getloadavg()[0]
+    screens = build_screens(args.screens)
+    engine = OcrEngine()  # the app's defaults
+    engine.warm_up()
+    print(f"OCR engine {engine.engine_name}, app defaults; first block <= {FIRST_BLOCK_BOXES} boxes, two steps "
+          f"above {MIN_BOXES} boxes; {args.runs} interleaved rounds after one warm-up read of each screen\n")
+    print(f"{'screen':26} {'lines':>5} {'first':>5} {'all, 1 step':>11} {'first lines':>11} {'all, 2 steps':>12}"
+          f" {'first/all':>9}  text")
+    ratios = []
+    for screen in screens:
+        image = Image.open(screen.path).convert("RGB")
+        first: list = []
+        one = engine.read(image)
+        two = engine.read(image, on_first_lines=first.append)
+        if not first:
+            continue  # few lines: read in one step, as before
+        same = [(l.text, l.box) for l in one] == [(l.text, l.box) for l in two]
+        t_one, t_first, t_two = [], [], []
+        for _ in range(args.runs):
+            t0 = time.perf_counter()
+            engine.read(image)
+            t_one.append(time.perf_counter() - t0)
+            got: list[float] = []
+            t0 = time.perf_counter()
+            engine.read(image, on_first_lines=lambda lines: got.append(time.perf_counter() - t0))
+            t_two.append(time.perf_counter() - t0)
+            t_first.append(got[0])
+        m_one, m_first, m_two = (statistics.median(v) for v in (t_one, t_first, t_two))
+        ratios.append(m_first / m_one)
+        print(f"{screen.name:26} {len(one):5d} {len(first[0]):5d} {m_one:11.3f} {m_first:11.3f} {m_two:12.3f}"
+              f" {m_first / m_one:9.2f}  {'same' if same else 'DIFFERS'}")
+    if ratios:
+        print(f"\nmedian share of the one-step read's time after which the first lines are ready: "
+              f"{statistics.median(ratios):.2f}")
+    print(cpu_report().splitlines()[1] + " (after the runs)")
+    if max(start_load, os.getloadavg()[0]) > 1.5:
+        print("busy machine: load above 1.5, absolute times are inflated (the ratios less so)")
     return 0
 
 
