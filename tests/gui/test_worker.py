@@ -288,3 +288,26 @@ def test_after_ready_ocr_has_read_a_screen_sized_page_and_a_request_meanwhile_st
     assert got.args[0].description.text == "\n".join(TEXT_LINES)
     assert sizes[0] == (640, 360)  # the warm-up read came first, at the screen's size
     assert len(sizes) == 2
+
+
+def test_a_dense_screen_capture_hands_its_first_lines_over_then_all_of_them_then_the_caption(
+        qtbot, make_worker, tiny_git_dir):
+    """More than 12 lines: the first ones come while the rest is recognised (engine.ocr_two_step), then all
+    of them, then the result; the spoken rest of each adds only what was not said."""
+    lines = [f"Line {n} of the settings page" for n in range(1, 17)]
+    worker = make_worker(tiny_git_dir)
+    start_and_wait_ready(qtbot, worker)
+    order: list[str] = []
+    partials, results = [], []
+    worker.job_progress.connect(lambda p: (order.append("partial"), partials.append(p)))
+    worker.job_result.connect(lambda r: (order.append("result"), results.append(r)))
+    page = text_image(lines, size=(900, 900), font_size=22, line_gap=52)
+    with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
+        worker.submit(DescribeJob(source="screen", image=page, kind_hint="screen"))
+    assert order == ["partial", "partial", "result"]
+    first, whole, final = partials[0].description, partials[1].description, results[0].description
+    assert 0 < len(first.text_lines) < len(whole.text_lines) == len(final.text_lines)
+    said = render.describe(first)
+    for rendering in (render.describe(whole), render.describe(final)):
+        said = said + rendering.after(said)
+    assert said.speech.split() == render.describe(final).speech.split()  # each word once, in order
