@@ -133,7 +133,11 @@ class OcrEngine:
                     if lines:
                         on_first_lines(lines)
 
-                result = read_in_two_steps(ocr, bgr, first)
+                try:
+                    result = read_in_two_steps(ocr, bgr, first)
+                except Exception:  # noqa: BLE001 - rapidocr's inner steps changed: read as before, in one
+                    log.warning("two-step read failed; reading in one step", exc_info=True)
+                    result = ocr(bgr)
             else:
                 result = ocr(bgr)
         pieces = _pieces_from_result(result, scale, image.size)

@@ -102,3 +102,16 @@ def test_a_photo_or_a_drop_without_a_kind_gets_its_text_once(screens, ocr):
     partials = []
     Describer(None, ocr=ocr).describe(screens["gtk-file-list"], on_text=partials.append)
     assert len(partials) <= 1
+
+
+def test_a_rapidocr_whose_inner_steps_changed_still_reads_everything_in_one_step(screens, ocr, monkeypatch):
+    import describe_aloud.engine.ocr as ocr_module
+
+    def changed(*args, **kwargs):
+        raise TypeError("postprocess_op() got an unexpected keyword argument 'wh_ratio_list'")
+
+    monkeypatch.setattr(ocr_module, "read_in_two_steps", changed)
+    image = screens["gtk-file-list"]
+    handed = []
+    assert _as_tuples(ocr.read(image, on_first_lines=handed.append)) == _as_tuples(ocr.read(image))
+    assert handed == []  # no early lines, but all of the text
