@@ -6,8 +6,8 @@ so does each description (the image tensors, the OCR's cut-out lines); the freed
 app's resident memory until glibc hands them back, which it does only for the top of its main heap.
 `malloc_trim(0)` returns every free page of every arena. Measured on the default captioner (GIT-base, bf16
 packed): -80 MB right after the load, -90 MB after three descriptions (docs/benchmarks.md, "Memory").
-It takes ~10 ms, so it runs after a load and when the worker has nothing left to do, never on a request's
-way. Nothing a model computes depends on it: only pages no object uses are given back.
+It takes ~10 ms, so it runs after a load and after 20 s without a request (gui/worker.py), never on a
+request's way: the next request faults given-back pages in again (after every request: +0.1 s hotkey p95). Nothing a model computes depends on it: only pages no object uses are given back.
 
 Elsewhere (Windows, macOS, musl) it does nothing: their allocators return memory their own way.
 `DESCRIBE_ALOUD_MEMORY_TRIM=0` turns it off (the bench measures with and without).
