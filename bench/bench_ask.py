@@ -32,12 +32,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
+from _machine import cpu_line, load_average  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -52,25 +52,6 @@ SIZES = {
     "500m": dict(hidden_size=960, intermediate_size=2560, num_hidden_layers=32, num_attention_heads=15,
                  num_key_value_heads=5),
 }
-
-
-def cpu_line() -> str:
-    import torch
-
-    name = platform.processor() or ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-        flags = Path("/proc/cpuinfo").read_text()
-        wanted = [f for f in ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16") if f" {f}" in flags]
-    except OSError:
-        wanted = []
-    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
-    return f"CPU: {name} ({os.cpu_count()} cores), flags {' '.join(wanted)}; torch {torch.__version__}, " \
-           f"{torch.get_num_threads()} threads; load average at start {load} (above 1.5 on 2 cores: a busy " \
-           "machine, the absolute figures are slower than an idle one's; compare the rows of one run)"
 
 
 def build_full_size(size: str, folder: Path) -> Path:
@@ -316,7 +297,10 @@ def main() -> None:
     _set_thread_policy()  # the app's OpenMP spin policy (GOMP_SPINCOUNT), set before torch starts its threads
     if args.packed != "auto":
         os.environ["DESCRIBE_ALOUD_PACKED_LINEAR"] = args.packed
-    print(cpu_line())
+    import torch
+
+    print(f"CPU: {cpu_line()}; torch {torch.__version__}, {torch.get_num_threads()} threads; at start: "
+          f"{load_average()}")
     print(f'question: "{QUESTION}" (10 words); follow-up: "{FOLLOW_UP}"; image 1280x720 as one 512 px tile; '
           f"{len(LINES)} read lines in the prompt; p50 / p90 of {args.repeats}; {TOKENS}-token answers; "
           f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT', 'unset')} (as the app)")

@@ -27,6 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _machine import cpu_line, load_average  # noqa: E402
+
 import numpy as np  # noqa: E402
 from PIL import Image, ImageDraw  # noqa: E402
 
@@ -114,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--folder", type=Path, help="keep the generated images here (default: a temp folder)")
     args = parser.parse_args(argv)
+    print(f"CPU: {cpu_line()}; at start: {load_average()}", flush=True)
 
     import torch
 

@@ -30,6 +30,8 @@ from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _machine import cpu_line, load_average  # noqa: E402
+
 from PIL import Image, ImageDraw, ImageFont  # noqa: E402
 
 TOKENS = 20
@@ -273,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--detail", action="store_true", help="also time caption + detail + objects (Florence-2)")
     parser.add_argument("--no-ocr", action="store_true", help="skip the OCR timing")
     args = parser.parse_args(argv)
+    print(f"CPU: {cpu_line()}; at start: {load_average()}", flush=True)
 
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     unknown = [m for m in models if m not in BUILDERS]

@@ -25,6 +25,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _machine import cpu_line, load_average  # noqa: E402
+
 from PIL import Image, ImageDraw  # noqa: E402
 
 from bench_batch import FixedTokens  # noqa: E402
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--precision", default="auto")
     args = parser.parse_args(argv)
+    print(f"CPU: {cpu_line()}; at start: {load_average()}", flush=True)
 
     from describe_aloud.engine.captioners.hf import load_hf_captioner
     from describe_aloud.engine.describer import Describer

@@ -34,16 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip() + f" ({os.cpu_count()} logical CPUs)"
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
+from _machine import cpu_line  # noqa: E402
 
 
 def pixels_digest(path: Path) -> str:
@@ -110,7 +101,7 @@ def main() -> int:
                    DESCRIBE_ALOUD_DATA_DIR=str(work / "data"), HF_HUB_OFFLINE="1")
         cmd = [sys.executable, str(ROOT / "main.py"), "batch", str(folder), "--model", str(model), "--out", str(out),
                "--write-metadata", "--batch-size", "1", "--no-progress", *([] if args.ocr else ["--no-ocr"])]
-        print(f"CPU: {cpu_model()}; Python {platform.python_version()}")
+        print(f"CPU: {cpu_line()}; Python {platform.python_version()}")
         kills = crashes = 0
         for _ in range(args.kills):
             before = done_rows(folder)

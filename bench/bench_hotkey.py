@@ -58,6 +58,7 @@ sys.path.insert(0, str(REPO / "bench"))
 from bench_captioners import build_florence2_base, build_git_base, screen_image  # noqa: E402
 from devtools.xvfb import XServer, XvfbUnavailable  # noqa: E402
 from devtools.xvfb import start_xvfb as _start_xvfb  # noqa: E402
+from _machine import cpu_line, load_average  # noqa: E402
 
 SCREEN = (1280, 720)
 HOTKEY = "ctrl+alt+d"
@@ -73,11 +74,6 @@ TARGETS = {
 # ------------------------------------------------------------------------------------------- helpers
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min) on {os.cpu_count()} CPUs"
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -636,6 +632,7 @@ def main(argv: list[str] | None = None) -> int:
     transformers.utils.logging.disable_progress_bar()
     from describe_aloud.engine.device import cpu_has_native_bf16
 
+    log(f"bench_hotkey: CPU {cpu_line()}")
     log(f"bench_hotkey: torch {torch.__version__}, transformers {transformers.__version__}, "
         f"{os.cpu_count()} CPUs, native bf16: {cpu_has_native_bf16()}, OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, OMP_WAIT_POLICY="

@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from _machine import cpu_line, load_average
+
 REPO = Path(__file__).resolve().parents[1]
 
 # Run in a fresh interpreter: argv = model folder, "before" | "after". Prints one JSON line.
@@ -84,27 +86,6 @@ def run_stages(model_dir: Path, variant: str) -> dict:
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (ValueError, IndexError):
         raise RuntimeError(f"the {variant} run failed:\n{done.stderr[-3000:]}") from None
-
-
-def cpu_line() -> str:
-    model, flags = platform.processor() or platform.machine(), ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="ignore").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = " ".join(f for f in value.split() if f.startswith(("avx512_bf16", "amx", "avx2")))
-                break
-    except OSError:
-        pass
-    return f"{model} ({os.cpu_count()} CPUs; {flags or 'no avx2'})"
-
-
-def load_average() -> str:
-    one, five, fifteen = os.getloadavg()
-    busy = "  (busy machine)" if one > 1.5 else ""
-    return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f}{busy}"
 
 
 def compare(model_dir: Path, rounds: int = 2, log=print) -> dict[str, dict[str, float]]:

@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,6 +42,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from devtools.real_screens import available_specs, build_screens  # noqa: E402
+from _machine import cpu_line, load_average  # noqa: E402
 
 VARIANTS = {
     "before": dict(engine="onnxruntime", det_max_side=None, use_cls=True),
@@ -59,21 +59,8 @@ TARGETS = {"few": 0.15, "dense": 0.40}  # seconds for a 1280x720 screen (issue 1
 
 
 def cpu_report() -> str:
-    model, flags = "unknown CPU", ""
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        for line in out.splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "Model name":
-                model = value.strip()
-            if key.strip() == "Flags":
-                wanted = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_bf16", "amx_tile", "avx_vnni")
-                flags = " ".join(f for f in value.split() if f in wanted)
-    except OSError:
-        pass
-    one, five, fifteen = os.getloadavg()
-    return (f"CPU: {model}, {os.cpu_count()} CPUs; flags of note: {flags or 'none'}\n"
-            f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} (1/5/15 min)")
+    """Two lines: the CPU, then the load average (callers print the second again after their runs)."""
+    return f"CPU: {cpu_line()}\n{load_average()}"
 
 
 def words_found(reference: list[str], read: list[str]) -> float:

@@ -21,32 +21,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
 from pathlib import Path
+from _machine import cpu_line, load_average  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def cpu_line() -> str:
-    model, flags = platform.processor() or "?", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("?", ""):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    wanted = ("avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile", "fma")
-    return f"CPU: {model}, {os.cpu_count()} cores; flags: {' '.join(f for f in wanted if f in flags) or 'none of'}"
 
 
 class FixedFactory:
@@ -119,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ray.cloudpickle.register_pickle_by_value(bench_batch)  # workers do not have bench/ on their path
 
-    print(cpu_line())
+    print(f"CPU: {cpu_line()}; {load_average()}")
     print(f"Ray {ray.__version__}, batch size {args.batch_size}, shard size {args.shard_size}, "
           f"precision {args.precision}")
     with tempfile.TemporaryDirectory(prefix="bench-ray-") as tmp:

@@ -12,8 +12,6 @@ Target: the reading (kind + order + text worth saying) costs <= 20 ms on a 1280x
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,23 +31,9 @@ from describe_aloud.engine.reading.order import reading_order  # noqa: E402
 from describe_aloud.engine.reading.phantom import keep_readable  # noqa: E402
 from devtools.reading_corpus import build  # noqa: E402
 from devtools.reading_score import evaluate, report, summarise  # noqa: E402
+from _machine import cpu_line, load_average  # noqa: E402
 
 TARGET_MS = 20.0
-
-
-def cpu() -> str:
-    model, flags = platform.processor() or "unknown CPU", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("unknown CPU", platform.processor()):
-                model = line.split(":", 1)[1].strip()
-            if line.startswith("flags") and not flags:
-                wanted = ("avx", "avx2", "avx512f", "avx512_bf16", "amx_bf16", "fma", "sse4_2")
-                flags = " ".join(f for f in line.split(":", 1)[1].split() if f in wanted)
-    except OSError:
-        pass
-    one, five, _ = os.getloadavg()
-    return f"{model}; flags: {flags or '?'}; {os.cpu_count()} CPUs; load {one:.2f}/{five:.2f} (1/5 min)"
 
 
 def median_ms(fn, runs: int) -> float:
@@ -93,7 +77,7 @@ def main() -> int:
     parser.add_argument("--timing-only", action="store_true",
                         help="only time the reading, on the 1280x720 screen of a corpus built before (--corpus)")
     args = parser.parse_args()
-    print(cpu())
+    print(f"{cpu_line()}; {load_average()}")
     if args.timing_only:
         if args.corpus is None:
             parser.error("--timing-only needs --corpus DIR (a corpus built by an earlier run)")

@@ -19,6 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from _machine import cpu_line, load_average  # noqa: E402
+
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -33,6 +35,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=10, help="timed captions per decoding mode")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     args = parser.parse_args()
+    print(f"CPU: {cpu_line()}; at start: {load_average()}", flush=True)
 
     import torch
 

@@ -26,6 +26,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from _machine import cpu_line, load_average  # noqa: E402
+
 TEXT = (
     "A person is riding a bicycle down a city street next to a red bus. "
     "Text on the screen reads: Welcome to the main station, trains leave every ten minutes. "
@@ -87,6 +89,7 @@ def main() -> int:
                         "process: a stand-in player process (measures starting and killing a process)")
     parser.add_argument("--rate", type=int, default=180)
     args = parser.parse_args()
+    print(f"CPU: {cpu_line()}; at start: {load_average()}", flush=True)
 
     os.environ.setdefault("DESCRIBE_ALOUD_CONFIG_DIR", tempfile.mkdtemp(prefix="bench-speech-config-"))
     os.environ.pop("DESCRIBE_ALOUD_AUDIO_SINK", None)

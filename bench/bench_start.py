@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -45,6 +44,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
+from _machine import cpu_line, load_average  # noqa: E402
 from bench_hotkey import (  # noqa: E402
     App,
     HistoryWatch,
@@ -52,7 +52,6 @@ from bench_hotkey import (  # noqa: E402
     Sink,
     cold_start,
     isolated_app_with_captioner,
-    load_average,
     percentile,
     show_picture,
     start_xvfb,
@@ -65,27 +64,11 @@ TARGETS = {"ready": 3.0, "caption": 4.5}  # seconds from process start (issue 17
 # The baseline default: the commit before the one that split describing in two (read first, caption later),
 # the first change of the start-up described in docs/architecture.md ("Start-up").
 FIRST_CHANGE = ("class ReadImage", "engine/describer.py")
-CPU_FLAGS = ("avx2", "avx512f", "avx512_bf16", "avx512_vnni", "amx_tile", "amx_bf16")
 EXPECTED_WORDS = ("minutes", "meeting")
 
 
 def log(message: str) -> None:
     print(message, flush=True)
-
-
-def cpu_description() -> str:
-    model, flags = "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-    except OSError:
-        pass
-    shown = " ".join(f for f in CPU_FLAGS if f in flags) or "none of " + " ".join(CPU_FLAGS)
-    return f"{model}; {os.cpu_count()} CPUs; flags: {shown}"
 
 
 def default_baseline() -> str:
@@ -235,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
 
     transformers.logging.set_verbosity_error()
-    log(f"bench_start: {cpu_description()}; torch {torch.__version__}, transformers {transformers.__version__}")
+    log(f"bench_start: {cpu_line()}; torch {torch.__version__}, transformers {transformers.__version__}")
     log(f"at start: {load_average()}")
     tmp = Path(tempfile.mkdtemp(prefix="bench-start-"))
     try:

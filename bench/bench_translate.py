@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
 from pathlib import Path
+from _machine import cpu_line  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -40,20 +40,6 @@ OPUS_MT_EN_ZH = dict(
     decoder_start_token_id=65000, eos_token_id=0, forced_eos_token_id=0, share_encoder_decoder_embeddings=True,
     static_position_embeddings=True,
 )
-FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "fma")
-
-
-def cpu_description() -> str:
-    model, flags = platform.processor() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and model in ("", "unknown CPU", platform.processor()):
-                model = line.split(":", 1)[1].strip()
-            elif line.startswith("flags"):
-                flags = set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return f"{model}; flags: {' '.join(f for f in FLAGS if f in flags) or '-'}"
 
 
 def build(precision: str):
@@ -121,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     from describe_aloud.engine.translation_decode import greedy_generate
 
     torch.set_num_threads(args.threads)
-    print(f"CPU: {cpu_description()}; {os.cpu_count()} logical CPUs; load average before: "
+    print(f"CPU: {cpu_line()}; load average before: "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print(f"torch {torch.__version__}, transformers {transformers.__version__}, threads {args.threads}, "
           f"GOMP_SPINCOUNT {os.environ.get('GOMP_SPINCOUNT')}")
