@@ -86,8 +86,9 @@ def x11_focus_on(windows: Iterable[int]) -> bool | None:
 
     A toolkit's own idea of "our window is active" can lag the X server: Qt waits 400 ms after a FocusOut
     for a FocusIn to another of its windows before it lets go. The X server's answer does not lag.
-    Only our own windows are walked (XQueryTree): a foreign window may be gone by the time it is asked
-    about, and Xlib's default answer to that error is to end the process."""
+    Only our windows and the frames above them are walked (XQueryTree), never the focused window's own
+    ancestry; still, a frame may vanish meanwhile (a window manager restarting), and Xlib's default answer
+    to that error is to end the process, so errors are ignored while asking (`_XErrorsIgnored`)."""
     ids = [window for window in windows if window]
     if not ids or not (sys.platform.startswith("linux") and os.environ.get("DISPLAY")):
         return None
@@ -100,13 +101,35 @@ def x11_focus_on(windows: Iterable[int]) -> bool | None:
     if not display:
         return None
     try:
-        focus, revert = ctypes.c_ulong(), ctypes.c_int()
-        lib.XGetInputFocus(display, ctypes.byref(focus), ctypes.byref(revert))
-        if focus.value == POINTER_ROOT:  # the keys go to whatever is under the pointer: not a clear answer
-            return None
-        return focus.value in _with_frames(lib, display, ids)
+        with _XErrorsIgnored(lib):
+            focus, revert = ctypes.c_ulong(), ctypes.c_int()
+            lib.XGetInputFocus(display, ctypes.byref(focus), ctypes.byref(revert))
+            if focus.value == POINTER_ROOT:  # the keys go to whatever is under the pointer: no clear answer
+                return None
+            return focus.value in _with_frames(lib, display, ids)
     finally:
         lib.XCloseDisplay(display)
+
+
+_X_ERROR_HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+_IGNORE_X_ERROR = _X_ERROR_HANDLER(lambda display, event: 0)  # kept alive: Xlib holds a pointer to it
+
+
+class _XErrorsIgnored:
+    """Xlib's error handler set to one that ignores errors for the block, then given back. The handler is
+    per process: used only on the thread that owns the X work (the GUI thread), for a few round trips."""
+
+    def __init__(self, lib) -> None:  # noqa: ANN001 - the ctypes libX11
+        self.lib = lib
+        self.previous = None
+
+    def __enter__(self) -> None:
+        self.lib.XSetErrorHandler.restype = ctypes.c_void_p
+        self.lib.XSetErrorHandler.argtypes = [ctypes.c_void_p]
+        self.previous = self.lib.XSetErrorHandler(ctypes.cast(_IGNORE_X_ERROR, ctypes.c_void_p))
+
+    def __exit__(self, *exc: object) -> None:
+        self.lib.XSetErrorHandler(self.previous)
 
 
 def _with_frames(lib, display, ids: list[int]) -> set[int]:

@@ -275,5 +275,12 @@ def test_the_x_server_says_whether_one_of_our_windows_or_its_frame_has_the_keybo
         dpy.sync()
         assert x11_focus_on([ours.id]) is None
         assert x11_focus_on([]) is None
+        # A window gone by the time it is asked about: an X error, which must not end this process.
+        gone = root.create_window(0, 0, 10, 10, 0, dpy.screen().root_depth)
+        gone_id = gone.id
+        gone.destroy()
+        focus(ours)
+        assert x11_focus_on([gone_id]) is False
+        assert x11_focus_on([gone_id, ours.id]) is True
     finally:
         dpy.close()
