@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from itertools import takewhile
 from typing import Any
 
@@ -111,9 +112,9 @@ class OcrEngine:
         """The text lines of `image` in reading order, boxes in the image's own pixels.
 
         on_first_lines: on a dense image (engine.ocr_two_step), called with its first lines in reading
-        order while the rest is still recognised. They are the first lines of what `read` returns, unless
-        text recognised later changes the reading order (measured on the reading corpus: never); the
-        lines returned are the same as without it."""
+        order while the rest is still recognised: only lines whose place in the reading order no text still
+        being recognised can change (`_first_lines`), so they are the first lines of what `read` returns.
+        The lines returned are the same as without it."""
         self._check_owner()
         rgb = image if image.mode == "RGB" else image.convert("RGB")
         scale = 1.0
@@ -135,6 +136,8 @@ class OcrEngine:
 
                 try:
                     result = read_in_two_steps(ocr, bgr, first)
+                except MemoryError:
+                    raise  # reading again would only run out of memory again
                 except Exception:  # noqa: BLE001 - rapidocr's inner steps changed: read as before, in one
                     log.warning("two-step read failed; reading in one step", exc_info=True)
                     result = ocr(bgr)
@@ -200,23 +203,46 @@ def _sessions_without_spinning(ocr: Any, threads: int | None) -> int:
     return replaced
 
 
-# Stands for the text of a box not recognised yet (no digits, no colon: neutral to the table rule).
-_PENDING = "\ufffc"
+# What the boxes not recognised yet may turn out to say, at the two extremes of the reading order's
+# table-or-columns rule (engine.reading.order: a side of numbers or of "Label:" texts makes a table): text
+# that is neither, and text that is both. Only lines placed the same way in both are said early.
+_NEUTRAL = "\ufffc"
+_NUMBER_AND_LABEL = "0:"
+# Sentence ends: an early handover that stops after a line without one, in the middle of a paragraph, would
+# cut a sentence in two ("... open the." / "Settings page ...").
+_ENDS_SENTENCE = tuple(".!?:;。！？：；…")
+# A line this many times wider than high is prose (a UI label, a menu item, a file name is much shorter).
+_PROSE_ASPECT = 15.0
 
 
 def _first_lines(block: FirstBlock, scale: float, size: tuple[int, int]) -> list[TextLine]:
-    """The lines that lead the reading order of the whole image with the first block recognised: the boxes
-    still being recognised take their places, and the first line that has one of them ends the early lines.
-    So does a line over the place of a box still being read: engine.reading.phantom may merge the two
-    readings into one, and the early line must not be one the whole text drops."""
-    pending = [_piece(_PENDING, quad, 1.0, scale, size) for quad in block.pending]
-    lines = reading_order(_pieces_from_result(block.result, scale, size) + pending)
-    places = [TextLine(p.text, (p.x0, p.y0, p.x1, p.y1), 1.0) for p in pending]
+    """The lines that lead the reading order of the whole image, whatever the boxes still being recognised
+    say: their order is worked out with those boxes in their places as text that tips the table rule one
+    way and as text that tips it the other, and only the lines both orders begin with, the same, are early.
+    A line over the place of a box still being read ends them too (engine.reading.phantom may merge the two
+    readings), and so does a line of prose that ends without a full stop (its sentence goes on)."""
+    known = _pieces_from_result(block.result, scale, size)
+    places = [_piece(_NEUTRAL, quad, 1.0, scale, size) for quad in block.pending]
+    boxes = [TextLine(p.text, (p.x0, p.y0, p.x1, p.y1), 1.0) for p in places]
 
     def settled(line: TextLine) -> bool:
-        return _PENDING not in line.text and all(overlap(line, p) < SAME_PLACE_OVERLAP for p in places)
+        return all(overlap(line, p) < SAME_PLACE_OVERLAP for p in boxes)
 
-    return list(takewhile(settled, lines))
+    orders = [list(takewhile(settled, reading_order(known + [replace(p, text=text) for p in places])))
+              for text in (_NEUTRAL, _NUMBER_AND_LABEL)]
+    early: list[TextLine] = []
+    for a, b in zip(*orders):
+        if (a.text, a.box) != (b.text, b.box):
+            break
+        early.append(a)
+    while early and _sentence_goes_on(early[-1]):
+        early.pop()
+    return early
+
+
+def _sentence_goes_on(line: TextLine) -> bool:
+    x0, y0, x1, y1 = line.box
+    return not line.text.rstrip().endswith(_ENDS_SENTENCE) and (x1 - x0) >= _PROSE_ASPECT * max(1.0, y1 - y0)
 
 
 def _piece(text: str, quad: Any, score: float, scale: float, size: tuple[int, int] | None) -> _Piece:

@@ -115,3 +115,53 @@ def test_a_rapidocr_whose_inner_steps_changed_still_reads_everything_in_one_step
     handed = []
     assert _as_tuples(ocr.read(image, on_first_lines=handed.append)) == _as_tuples(ocr.read(image))
     assert handed == []  # no early lines, but all of the text
+
+
+def _page(rows: list[tuple[str, str]], *, right_x: int | None = 700, line_gap: int = 40):
+    from PIL import Image, ImageDraw
+
+    from tests.fixtures.images import font
+
+    page = Image.new("RGB", (1280, 720), "white")
+    draw = ImageDraw.Draw(page)
+    for i, (left, right) in enumerate(rows):
+        draw.text((60, 30 + i * line_gap), left, font=font(22), fill="black")
+        if right and right_x is not None:
+            draw.text((right_x, 30 + i * line_gap), right, font=font(22), fill="black")
+    return page
+
+
+def test_a_name_and_size_list_is_not_said_as_a_column_first_and_then_again_as_a_table(ocr):
+    # Before the sizes are read the list looks like two columns; read, the numbers make it a table.
+    names = ["Documents", "Pictures", "Downloads", "Music", "Videos", "Desktop", "Projects", "Archive",
+             "Templates", "Public", "Backups", "Notes"]
+    sizes = ["12.4 MB", "3.1 GB", "845 KB", "7.9 GB", "21.0 GB", "1.2 MB", "640 MB", "2.5 GB", "12 KB",
+             "0 KB", "88.1 GB", "4.4 MB"]
+    page = _page(list(zip(names, sizes)))
+    handed = []
+    whole = ocr.read(page, on_first_lines=handed.append)
+    assert [line.text for line in whole] == [line.text for line in ocr.read(page)]
+    assert "\t" in whole[0].text, [line.text for line in whole]  # read as a table: name, size
+    for first in handed:  # whatever is said early is where the whole text has it
+        assert [line.text for line in first] == [line.text for line in whole[:len(first)]]
+
+
+def test_an_early_handover_does_not_cut_a_sentence_of_a_paragraph_in_two(ocr):
+    words = ("the settings page lets you choose a language for the whole application and for the "
+             "descriptions it speaks and the voice that reads them to you when a screen reader is not "
+             "running on this computer so that you hear everything in the language you chose").split()
+    rows, line = [], []
+    for word in words * 6:
+        line.append(word)
+        if len(" ".join(line)) > 80:
+            rows.append(" ".join(line))
+            line = []
+    rows = rows[:15]
+    rows[1] += " again."  # the only sentence end among the first lines
+    page = _page([(row, "") for row in rows], right_x=None, line_gap=38)
+    handed = []
+    whole = ocr.read(page, on_first_lines=handed.append)
+    assert len(whole) == 15, [line.text for line in whole]
+    assert len(handed) == 1
+    first = handed[0]
+    assert [line.text for line in first] == [line.text for line in whole[:2]]  # up to the sentence's end
