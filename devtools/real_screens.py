@@ -133,6 +133,23 @@ def _truth(spec: ScreenSpec) -> str | None:
     return out.stdout.rstrip("\n")
 
 
+# A program may still be painting after `settle_s` on a slow machine (xterm printing a long listing):
+# the screen is taken once two grabs STILL_GAP_S apart are the same, or at STILL_TIMEOUT_S.
+STILL_GAP_S = 0.4
+STILL_TIMEOUT_S = 15.0
+
+
+def _settled_shot(grabber, deadline: float):  # noqa: ANN001, ANN202 - an mss grabber and its shot
+    shot = grabber.grab(grabber.monitors[1])
+    while time.monotonic() < deadline:
+        time.sleep(STILL_GAP_S)
+        again = grabber.grab(grabber.monitors[1])
+        if again.rgb == shot.rgb:
+            return again
+        shot = again
+    return shot
+
+
 def _capture(server: XServer, spec: ScreenSpec, out: Path, timeout: float = 30.0) -> None:
     import mss
     import mss.tools
@@ -158,7 +175,7 @@ def _capture(server: XServer, spec: ScreenSpec, out: Path, timeout: float = 30.0
         os.environ["DISPLAY"] = server.display
         try:
             with (getattr(mss, "MSS", None) or mss.mss)() as grabber:  # mss 10 renamed the class
-                shot = grabber.grab(grabber.monitors[1])
+                shot = _settled_shot(grabber, deadline=time.monotonic() + STILL_TIMEOUT_S)
                 mss.tools.to_png(shot.rgb, shot.size, output=str(out))
         finally:
             if previous is None:
