@@ -4,8 +4,12 @@ decide which kernels run (figures from CPUs with different flags are not compara
 from __future__ import annotations
 
 import os
-import platform
+import sys
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from describe_aloud.engine.device import cpu_model_and_flags  # noqa: E402
 
 # The instruction sets the fast paths depend on (bf16/int8 matmuls, oneDNN's blocked layouts).
 CPU_FLAGS = ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_vnni", "avx_vnni", "amx_tile", "amx_bf16", "amx_int8")
@@ -14,17 +18,8 @@ BUSY_LOAD = 1.5
 
 def cpu_line() -> str:
     """'AMD EPYC ...; 2 CPUs; flags: avx2 fma avx512f ...' (Linux: /proc/cpuinfo; elsewhere what Python says)."""
-    model, flags = platform.processor() or platform.machine() or "unknown CPU", set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="ignore").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    except OSError:
-        pass
+    model, flags = cpu_model_and_flags()
+    model = model or "unknown CPU"
     shown = " ".join(f for f in CPU_FLAGS if f in flags) or "none of " + " ".join(CPU_FLAGS)
     return f"{model}; {os.cpu_count()} CPUs; flags: {shown}"
 

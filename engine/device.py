@@ -6,6 +6,7 @@ because dynamic quantization changes outputs.
 from __future__ import annotations
 
 import functools
+import platform
 from pathlib import Path
 
 from describe_aloud.engine import environment
@@ -23,12 +24,27 @@ PRECISIONS = tuple(PRECISION_LABELS)
 
 
 @functools.lru_cache(maxsize=1)
-def cpu_has_native_bf16() -> bool:
+def cpu_model_and_flags() -> tuple[str, frozenset[str]]:
+    """The CPU's model name and instruction-set flags (Linux: /proc/cpuinfo's first processor; elsewhere
+    what Python says, and no flags). Read once: what the fast paths, their cached choices and the benches'
+    reports all describe the CPU by."""
+    model, flags = platform.processor() or platform.machine(), frozenset()
     try:
-        flags = Path("/proc/cpuinfo").read_text(errors="ignore")
+        for line in Path("/proc/cpuinfo").read_text(errors="ignore").splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and value.strip():
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = frozenset(value.split())
+                break
     except OSError:
-        return False
-    return " avx512_bf16" in flags or " amx_bf16" in flags
+        pass
+    return model, flags
+
+
+def cpu_has_native_bf16() -> bool:
+    flags = cpu_model_and_flags()[1]
+    return "avx512_bf16" in flags or "amx_bf16" in flags
 
 
 def resolve_device(device: str = "auto") -> str:

@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import logging
 import os
-import platform
 import statistics
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from describe_aloud.engine import environment
+from describe_aloud.engine.device import cpu_model_and_flags
 
 log = logging.getLogger(__name__)
 
@@ -40,17 +40,7 @@ def cpu_identity() -> str:
     """CPU model + bf16-relevant flags + torch version + threads: what the fastest path depends on."""
     import torch
 
-    model, flags = platform.processor() or platform.machine(), set()
-    try:
-        for line in Path("/proc/cpuinfo").read_text(errors="ignore").splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name" and value.strip():
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = set(value.split())
-                break
-    except OSError:
-        pass
+    model, flags = cpu_model_and_flags()
     noted = "+".join(f for f in _FLAGS_OF_NOTE if f in flags) or "-"
     return f"{model}|{noted}|torch {torch.__version__}|{torch.get_num_threads()} threads"
 
