@@ -222,7 +222,7 @@ def _first_lines(block: FirstBlock, scale: float, size: tuple[int, int]) -> list
     A line over the place of a box still being read ends them too (engine.reading.phantom may merge the two
     readings), and so does a line of prose that ends without a full stop (its sentence goes on)."""
     known = _pieces_from_result(block.result, scale, size)
-    places = [_piece(_NEUTRAL, quad, 1.0, scale, size) for quad in block.pending]
+    places = [_Piece.from_quad(_NEUTRAL, quad, 1.0, scale, size) for quad in block.pending]
     boxes = [TextLine(p.text, (p.x0, p.y0, p.x1, p.y1), 1.0) for p in places]
 
     def settled(line: TextLine) -> bool:
@@ -245,15 +245,6 @@ def _sentence_goes_on(line: TextLine) -> bool:
     return not line.text.rstrip().endswith(_ENDS_SENTENCE) and (x1 - x0) >= _PROSE_ASPECT * max(1.0, y1 - y0)
 
 
-def _piece(text: str, quad: Any, score: float, scale: float, size: tuple[int, int] | None) -> _Piece:
-    q = np.asarray(quad, dtype=float) * scale
-    if size is not None:  # the detector's margin may reach past the edge
-        q[:, 0] = q[:, 0].clip(0, size[0])
-        q[:, 1] = q[:, 1].clip(0, size[1])
-    return _Piece(text, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()),
-                  score)
-
-
 def _pieces_from_result(result: Any, scale: float, size: tuple[int, int] | None = None) -> list[_Piece]:
     """Pieces of text from rapidocr's output: boxes scaled back to the image (and kept inside it)."""
     boxes = getattr(result, "boxes", None)
@@ -265,7 +256,7 @@ def _pieces_from_result(result: Any, scale: float, size: tuple[int, int] | None 
     for quad, text, score in zip(boxes, txts, scores):
         text = " ".join(str(text).split())
         if _worth_keeping(text, float(score)):
-            pieces.append(_piece(text, quad, float(score), scale, size))
+            pieces.append(_Piece.from_quad(text, quad, float(score), scale, size))
     return pieces
 
 

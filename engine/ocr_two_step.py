@@ -149,8 +149,7 @@ def _recognise(rec: Any, crops: list[np.ndarray], widths: list[float]) -> list[t
 def _first_block(boxes: np.ndarray) -> list[int]:
     """Indices of the boxes read first: whole lines in reading order (by geometry alone: the text is not
     read yet), up to FIRST_BLOCK_BOXES boxes, at least the first line."""
-    pieces = [Piece(_name(i), float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()),
-                    1.0) for i, q in enumerate(boxes)]
+    pieces = [Piece.from_quad(_name(i), quad, 1.0) for i, quad in enumerate(boxes)]
     chosen: list[int] = []
     for line in reading_order(pieces):
         ids = [_index(word) for word in line.text.split()]

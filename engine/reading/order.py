@@ -79,6 +79,18 @@ class Piece:
     def cy(self) -> float:
         return (self.y0 + self.y1) / 2
 
+    @classmethod
+    def from_quad(cls, text: str, quad, confidence: float, scale: float = 1.0,  # noqa: ANN001 - 4x2 points
+                  size: tuple[int, int] | None = None) -> "Piece":
+        """The box around a detector's quadrilateral, scaled by `scale` and, given the image's `size`, kept
+        inside the image (the detector's margin may reach past the edge)."""
+        q = np.asarray(quad, dtype=float) * scale
+        if size is not None:
+            q[:, 0] = q[:, 0].clip(0, size[0])
+            q[:, 1] = q[:, 1].clip(0, size[1])
+        return cls(text, float(q[:, 0].min()), float(q[:, 1].min()), float(q[:, 0].max()), float(q[:, 1].max()),
+                   confidence)
+
 
 @dataclass(frozen=True)
 class _Layout:
