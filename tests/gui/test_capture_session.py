@@ -92,6 +92,21 @@ def test_an_unexpected_capture_error_is_one_sentence(qtbot, monkeypatch):
     assert failed.args == ["The screen could not be captured: XGetImage failed"]
 
 
+def run_qt_program(source: str) -> dict:
+    """Run `source` as its own Qt program on the test's X server (xcb, accessibility on); its report is the
+    JSON object on its last line of output."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, QT_QPA_PLATFORM="xcb", QT_ACCESSIBILITY="1")
+    done = subprocess.run([sys.executable, "-c", source], env=env, capture_output=True, text=True, timeout=120,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 # Run as its own Qt program on the test's X server (the suite's QApplication is offscreen, where windows
 # have no real focus): a window with a focused button, a capture's hide and restore as fast as a quiet
 # machine makes them, then what the widgets layer (and so the screen reader) believes one second later.
@@ -130,16 +145,7 @@ app.exec()
 
 @pytest.mark.xvfb
 def test_a_fast_capture_gives_the_window_and_its_focused_control_back_to_the_screen_reader(xvfb):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", QT_ACCESSIBILITY="1")
-    done = subprocess.run([sys.executable, "-c", _FAST_CAPTURE], env=env, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_qt_program(_FAST_CAPTURE)
     assert report["before"] == [True, True], report
     assert report["after"] == [True, True], report  # active again, on the control the user was on
 
@@ -193,16 +199,7 @@ app.exec()
 
 @pytest.mark.xvfb
 def test_a_hotkey_right_after_switching_away_leaves_the_focus_in_the_other_application(xvfb):
-    import json
-    import os
-    import subprocess
-    import sys
-
-    env = dict(os.environ, QT_QPA_PLATFORM="xcb", QT_ACCESSIBILITY="1")
-    done = subprocess.run([sys.executable, "-c", _SWITCH_THEN_CAPTURE], env=env, capture_output=True,
-                          text=True, timeout=120)
-    assert done.returncode == 0, done.stderr[-3000:]
-    report = json.loads(done.stdout.strip().splitlines()[-1])
+    report = run_qt_program(_SWITCH_THEN_CAPTURE)
     assert report["ours_before"] and report["qt_still_says_ours"], report  # the race this is about
     assert not report["taken_as_ours"], report
     assert report["focus_on_editor"] and not report["ours_active"] and report["ours_visible"], report

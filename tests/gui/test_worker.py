@@ -210,16 +210,22 @@ def test_the_leftover_qthread_fixture_fails_a_leaky_test(tmp_path):
     assert "test_clean" not in result.stdout.split("short test summary info")[-1]
 
 
+def record_partials_and_results(worker: DescribeWorker) -> tuple[list[str], list, list]:
+    """What the worker hands over, as it comes: the order ("partial" / "result"), the partials, the results."""
+    order: list[str] = []
+    partials, results = [], []
+    worker.job_progress.connect(lambda p: (order.append("partial"), partials.append(p)))
+    worker.job_result.connect(lambda r: (order.append("result"), results.append(r)))
+    return order, partials, results
+
+
 def test_a_screen_capture_hands_its_text_over_before_the_caption(qtbot, make_worker, tiny_git_dir):
     """A capture (kind_hint "screen"): job_progress with the read text comes before job_result, so speech
     can start while the caption is still being made; the rest adds only the hedged caption. A dropped
     file (no hint) gets no partial: its description is spoken whole."""
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
-    order: list[str] = []
-    partials, results = [], []
-    worker.job_progress.connect(lambda p: (order.append("partial"), partials.append(p)))
-    worker.job_result.connect(lambda r: (order.append("result"), results.append(r)))
+    order, partials, results = record_partials_and_results(worker)
     job = DescribeJob(source="screen", image=text_image(TEXT_LINES), kind_hint="screen")
     with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
         worker.submit(job)
@@ -297,10 +303,7 @@ def test_a_dense_screen_capture_hands_its_first_lines_over_then_all_of_them_then
     lines = [f"Line {n} of the settings page" for n in range(1, 17)]
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
-    order: list[str] = []
-    partials, results = [], []
-    worker.job_progress.connect(lambda p: (order.append("partial"), partials.append(p)))
-    worker.job_result.connect(lambda r: (order.append("result"), results.append(r)))
+    order, partials, results = record_partials_and_results(worker)
     page = text_image(lines, size=(900, 900), font_size=22, line_gap=52)
     with qtbot.waitSignal(worker.job_finished, timeout=JOB_TIMEOUT_MS):
         worker.submit(DescribeJob(source="screen", image=page, kind_hint="screen"))
