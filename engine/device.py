@@ -5,8 +5,10 @@ because dynamic quantization changes outputs.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import platform
+from collections.abc import Iterator
 from pathlib import Path
 
 from describe_aloud.engine import environment
@@ -76,3 +78,22 @@ def torch_dtype(precision: str):
     import torch
 
     return {"fp32": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16, "int8": torch.float32}[precision]
+
+
+@contextlib.contextmanager
+def torch_threads(count: int | None = None) -> Iterator[None]:
+    """Run the block with `count` torch threads (None: as they are), and leave the count as it was found.
+
+    torch's thread count belongs to the calling thread once it has run an op, so a measurement or a decode
+    step that wants another count must put it back before it returns or yields: the caller's next model call
+    would otherwise run with it. The block may change the count itself (measurements try several)."""
+    import torch
+
+    before = torch.get_num_threads()
+    if count is not None and count != before:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != before:
+            torch.set_num_threads(before)

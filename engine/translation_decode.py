@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from describe_aloud.engine.device import torch_threads
+
 # A caption of ~20 words is ~30 pieces; a translation is rarely more than twice as long.
 MAX_NEW_TOKENS_FACTOR = 2
 MIN_NEW_TOKENS_CAP = 16
@@ -216,17 +218,10 @@ def generate_ids(model: Any, tokenizer: Any, texts: list[str], target_token: str
                        max_length=min(MAX_SOURCE_TOKENS, positions))
     longest = int(inputs["input_ids"].shape[1])
     max_new = min(positions - 1, max(MIN_NEW_TOKENS_CAP, longest * MAX_NEW_TOKENS_FACTOR))
-    before = torch.get_num_threads()
-    try:
-        if threads and threads != before:
-            torch.set_num_threads(threads)
-        with torch.inference_mode():
-            if lean_loop_fits(model):
-                return greedy_generate(model, inputs["input_ids"], inputs["attention_mask"], max_new_tokens=max_new)
-            return model.generate(**inputs, num_beams=1, do_sample=False, max_new_tokens=max_new)
-    finally:
-        if torch.get_num_threads() != before:
-            torch.set_num_threads(before)
+    with torch_threads(threads or None), torch.inference_mode():
+        if lean_loop_fits(model):
+            return greedy_generate(model, inputs["input_ids"], inputs["attention_mask"], max_new_tokens=max_new)
+        return model.generate(**inputs, num_beams=1, do_sample=False, max_new_tokens=max_new)
 
 
 

@@ -26,6 +26,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable
 
+from describe_aloud.engine.device import torch_threads
+
 log = logging.getLogger(__name__)
 
 FP32, BF16, INT8 = "fp32", "bf16", "int8"
@@ -106,23 +108,19 @@ def measure(workload: list[tuple[int, int, int]], thread_counts: list[int], *, r
 
     names = [candidate(p, t) for t in thread_counts for p in layers]
     samples: dict[str, list[float]] = {name: [] for name in names}
-    before = torch.get_num_threads()
-    try:
-        with torch.inference_mode():
-            for name in names:  # first calls build the kernels
+    with torch_threads(), torch.inference_mode():
+        for name in names:  # first calls build the kernels
+            precision, threads = parse_candidate(name)
+            torch.set_num_threads(threads)
+            one_step(precision)
+        for _ in range(rounds):
+            for name in names:
                 precision, threads = parse_candidate(name)
                 torch.set_num_threads(threads)
-                one_step(precision)
-            for _ in range(rounds):
-                for name in names:
-                    precision, threads = parse_candidate(name)
-                    torch.set_num_threads(threads)
-                    started = time.perf_counter()
-                    for _ in range(passes):
-                        one_step(precision)
-                    samples[name].append((time.perf_counter() - started) * 1000 / passes)
-    finally:
-        torch.set_num_threads(before)
+                started = time.perf_counter()
+                for _ in range(passes):
+                    one_step(precision)
+                samples[name].append((time.perf_counter() - started) * 1000 / passes)
     return {name: statistics.median(values) for name, values in samples.items()}
 
 

@@ -284,16 +284,11 @@ class Asker:
         measured faster here), the process's count restored after it (so before any yield)."""
         import torch
 
-        before = torch.get_num_threads()
-        switch = self.decode_threads is not None and self.decode_threads != before
-        if switch:
-            torch.set_num_threads(self.decode_threads)
-        try:
+        from describe_aloud.engine.device import torch_threads
+
+        with torch_threads(self.decode_threads):
             return self.model(input_ids=torch.tensor([[token]], device=self.device), cache=cache,
                               use_cache=True).logits[:, -1]
-        finally:
-            if switch:
-                torch.set_num_threads(before)
 
     def _hand_over(self, text: str, token_probs: list[float], lines: list[str], answer: Answer,
                    first: bool) -> tuple[bool, AnswerSentence | None]:

@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from describe_aloud.engine.device import torch_threads
+
 log = logging.getLogger(__name__)
 
 MIN_GAIN = 1.10  # one thread must be this much faster to be chosen (the process's setting is the default)
@@ -47,20 +49,16 @@ def measure(model: Any, thread_counts: list[int], *, rounds: int = 5) -> dict[in
             module(x)
 
     samples: dict[int, list[float]] = {n: [] for n in thread_counts}
-    before = torch.get_num_threads()
-    try:
-        with torch.inference_mode():
-            for threads in thread_counts:  # first calls build the kernels
+    with torch_threads(), torch.inference_mode():
+        for threads in thread_counts:  # first calls build the kernels
+            torch.set_num_threads(threads)
+            one_step()
+        for _ in range(rounds):
+            for threads in thread_counts:
                 torch.set_num_threads(threads)
+                started = time.perf_counter()
                 one_step()
-            for _ in range(rounds):
-                for threads in thread_counts:
-                    torch.set_num_threads(threads)
-                    started = time.perf_counter()
-                    one_step()
-                    samples[threads].append((time.perf_counter() - started) * 1000)
-    finally:
-        torch.set_num_threads(before)
+                samples[threads].append((time.perf_counter() - started) * 1000)
     return {n: statistics.median(v) for n, v in samples.items()}
 
 
