@@ -218,9 +218,11 @@ class _Voice:
     def text_ready(self, path: str) -> Callable[[Description], None]:
         """The Describer's on_text callback for this file: speak a screen's text before its caption."""
         def on_text(partial: Description) -> None:
+            # Called twice for a dense screen (its first lines, then all its text): say only what is new.
             rendering = render.describe(partial)
+            earlier = self._partial.get(path)
             self._partial[path] = rendering
-            self._say(self._prefixed(path, rendering.speech))
+            self._say(self._prefixed(path, (rendering.after(earlier) if earlier else rendering).speech))
         return on_text
 
     def described(self, path: str, description: Description) -> None:
