@@ -72,14 +72,14 @@ def _load_model(folder, precision: str):
         for name in expected:
             tensor = f.get_tensor(name)
             state[name] = tensor if not tensor.is_floating_point() else tensor.to(dtype)
+    if folder.shape.tie_word_embeddings:
+        state["output.weight"] = state["git.embeddings.word_embeddings.weight"]  # one tensor, two names
     with torch.device("meta"):
         model = LeanGit(folder.shape)
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as exc:  # a tensor of another shape than the config says
         raise Unsupported(f"checkpoint does not fit the config: {str(exc).splitlines()[0]}") from None
-    if folder.shape.tie_word_embeddings:
-        model.output.weight = model.git.embeddings.word_embeddings.weight
     return plain_classes(model).eval()
 
 
