@@ -8,6 +8,12 @@ DESCRIBE_ALOUD_LEAN_GIT=0), in each precision asked for; they caption the same 1
 identical (the bench says so, and exits 1 when they are not).
 
     .venv/bin/python bench/bench_lean_git.py --runs 9 --precisions auto,fp32
+    .venv/bin/python bench/bench_lean_git.py --cold 4      # also: cold loads in fresh interpreters
+
+--cold N: N fresh interpreters of each path, in turns, each doing what the app's captioner loader does
+(import torch, load the captioner through engine.load_captioner in "auto" precision, its warm-up) and
+reporting the seconds of each step, whether transformers / torch._dynamo got imported, and VmRSS after the
+warm-up.
 """
 from __future__ import annotations
 
@@ -28,6 +34,43 @@ from bench_captioners import screen_image  # noqa: E402
 from bench_hotkey import build_default_captioner  # noqa: E402
 
 STAGES = ("caption", "preprocess", "vision", "decode")
+
+_COLD = r"""
+import json, sys, time
+t0 = time.perf_counter()
+import torch
+t1 = time.perf_counter()
+from describe_aloud.engine import load_captioner
+captioner = load_captioner(sys.argv[1], precision="auto", device="auto", local_files_only=True)
+t2 = time.perf_counter()
+captioner.warm_up()
+t3 = time.perf_counter()
+rss = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmRSS")) / 1024
+print(json.dumps({"import torch": t1 - t0, "load": t2 - t1, "warm-up": t3 - t2, "total": t3 - t0, "rss": rss,
+                  "transformers": "transformers" in sys.modules, "dynamo": "torch._dynamo" in sys.modules}))
+"""
+
+
+def cold_loads(folder: Path, rounds: int) -> None:
+    import json
+    import subprocess
+
+    results: dict[str, list[dict]] = {"old": [], "new": []}
+    for _ in range(rounds):
+        for name in ("old", "new"):
+            env = {**os.environ, "DESCRIBE_ALOUD_LEAN_GIT": "0" if name == "old" else "1",
+                   "PYTHONPATH": str(REPO), "TRANSFORMERS_VERBOSITY": "error"}
+            done = subprocess.run([sys.executable, "-c", _COLD, str(folder)], env=env, capture_output=True,
+                                  text=True, timeout=900)
+            results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
+    print(f"
+cold loads, fresh interpreter, {rounds} of each in turns (median seconds; VmRSS MB):")
+    for key in ("import torch", "load", "warm-up", "total", "rss"):
+        o, n = (statistics.median(r[key] for r in results[name]) for name in ("old", "new"))
+        print(f"  {key:12} old {o:8.2f}  new {n:8.2f}  old/new {o / n:4.2f}x")
+    for name in ("old", "new"):
+        print(f"  {name}: transformers imported {sorted({r['transformers'] for r in results[name]})}, "
+              f"torch._dynamo imported {sorted({r['dynamo'] for r in results[name]})}")
 
 
 def _load(folder: Path, precision: str, lean: bool):
@@ -50,6 +93,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=9)
     parser.add_argument("--tokens", type=int, default=20)
     parser.add_argument("--precisions", default="auto,fp32")
+    parser.add_argument("--cold", type=int, default=0, help="also N cold loads of each path (fresh interpreters)")
     args = parser.parse_args()
     import torch
 
@@ -83,6 +127,8 @@ def main() -> int:
                 print(f"    {stage:10} old {o:.3f}  new {n:.3f}  old/new {o / n:4.2f}x")
             print(f"  captions identical: {same}" + ("" if same else f"\n    old {captions['old']!r}\n    new {captions['new']!r}"))
             del old, new
+        if args.cold:
+            cold_loads(folder, args.cold)
     print(f"\nat end: {load_average()}")
     return 0 if all_same else 1
 

@@ -244,3 +244,30 @@ def test_the_default_captioner_loads_and_captions_without_importing_transformers
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.startswith("LeanGitCaptioner microsoft/git-base-coco")
+
+
+@pytest.mark.parametrize("weights", ["model.safetensors", "pytorch_model.bin"])
+def test_a_2022_style_checkpoint_loads_lean_with_the_same_words(tiny_git_dir, tmp_path, weights, monkeypatch):
+    """As microsoft/git-base-coco was saved (transformers 4.2x): no tie_word_embeddings in config.json, the
+    position_ids buffers stored with the weights, maybe only a PyTorch .bin, sizes as plain numbers."""
+    import shutil
+
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    folder = Path(shutil.copytree(tiny_git_dir, tmp_path / "git"))
+    config = json.loads((folder / "config.json").read_text())
+    del config["tie_word_embeddings"]
+    (folder / "config.json").write_text(json.dumps(config))
+    tensors = load_file(folder / "model.safetensors")
+    tensors["git.embeddings.position_ids"] = torch.arange(config["max_position_embeddings"])[None]
+    tensors["git.image_encoder.vision_model.embeddings.position_ids"] = torch.arange(17)[None]
+    (folder / "model.safetensors").unlink()
+    if weights == "pytorch_model.bin":
+        torch.save(tensors, folder / weights)
+    else:
+        save_file(tensors, folder / weights, metadata={"format": "pt"})
+    lean = _lean(folder, "fp32")
+    old = _transformers(folder, "fp32", monkeypatch)
+    images = _images()
+    assert [r.caption for r in lean.caption(images)] == [r.caption for r in old.caption(images)]

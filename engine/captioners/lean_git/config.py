@@ -48,6 +48,10 @@ _CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
 _CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
 
 
+# One file of weights, as the model store downloads it: safetensors when the repo has them, else PyTorch's.
+WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
 class Unsupported(Exception):
     """This folder needs the transformers path (the message says why, for the log)."""
 
@@ -236,9 +240,9 @@ def read_folder(folder: Path) -> GitFolder:
     """Everything the lean captioner needs from `folder`, or Unsupported with the reason."""
     config = _read(folder / "config.json")
     shape = read_shape(config)
-    weights = folder / "model.safetensors"
-    if not weights.is_file():
-        raise Unsupported("no model.safetensors (a sharded or .bin checkpoint)")
+    weights = next((folder / name for name in WEIGHT_FILES if (folder / name).is_file()), None)
+    if weights is None:
+        raise Unsupported("no single-file checkpoint (a sharded one)")
     tokenizer_file, cleanup = read_tokenizer(folder)
     return GitFolder(shape=shape, generation=read_generation(folder, config),
                      image=read_image_settings(folder, shape), tokenizer_file=tokenizer_file,

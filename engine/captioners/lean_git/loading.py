@@ -53,25 +53,46 @@ def load_lean_git(source: str, *, model_id: str, device: str, precision: str):
     return captioner
 
 
+# Buffers that checkpoints saved by transformers 4.2x still hold (they were persistent then); transformers
+# 5 computes them and ignores the stored copies (always 0, 1, 2, ...), and so does the lean model.
+_IGNORED_SUFFIX = ".position_ids"
+
+
+def _read_tensors(path: Path, names_wanted) -> dict:
+    """{name: tensor} of a safetensors file (only `names_wanted(all names)`), or of a PyTorch .bin loaded
+    with weights_only (plain tensors, never code)."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="pt") as f:
+            return {name: f.get_tensor(name) for name in names_wanted(set(f.keys()))}
+    state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise Unsupported("the .bin checkpoint is not a plain state dict")
+    return {name: state[name] for name in names_wanted(set(state))}
+
+
 def _load_model(folder, precision: str):
     import torch
-    from safetensors import safe_open
 
     from describe_aloud.engine.captioners.lean_git.model import LeanGit, expected_keys, plain_classes
 
     dtype = torch.bfloat16 if precision == "bf16" else torch.float32
     expected = expected_keys(folder.shape)
-    with safe_open(str(folder.weights), framework="pt") as f:
-        stored = set(f.keys())
+
+    def check(stored: set[str]) -> set[str]:
+        stored = {name for name in stored if not name.endswith(_IGNORED_SUFFIX)}
         if folder.shape.tie_word_embeddings:
             stored.discard("output.weight")  # transformers ties it to the word embeddings, whatever is stored
         if stored != expected:
             missing, extra = sorted(expected - stored), sorted(stored - expected)
             raise Unsupported(f"checkpoint tensors differ (missing {missing[:3]}, unexpected {extra[:3]})")
-        state = {}
-        for name in expected:
-            tensor = f.get_tensor(name)
-            state[name] = tensor if not tensor.is_floating_point() else tensor.to(dtype)
+        return expected
+
+    state = {name: tensor.to(dtype) if tensor.is_floating_point() else tensor
+             for name, tensor in _read_tensors(folder.weights, check).items()}
     if folder.shape.tie_word_embeddings:
         state["output.weight"] = state["git.embeddings.word_embeddings.weight"]  # one tensor, two names
     with torch.device("meta"):
