@@ -63,8 +63,7 @@ def cold_loads(folder: Path, rounds: int) -> None:
             done = subprocess.run([sys.executable, "-c", _COLD, str(folder)], env=env, capture_output=True,
                                   text=True, timeout=900)
             results[name].append(json.loads(done.stdout.strip().splitlines()[-1]))
-    print(f"
-cold loads, fresh interpreter, {rounds} of each in turns (median seconds; VmRSS MB):")
+    print(f"\ncold loads, fresh interpreter, {rounds} of each in turns (median seconds; VmRSS MB):")
     for key in ("import torch", "load", "warm-up", "total", "rss"):
         o, n = (statistics.median(r[key] for r in results[name]) for name in ("old", "new"))
         print(f"  {key:12} old {o:8.2f}  new {n:8.2f}  old/new {o / n:4.2f}x")
