@@ -58,20 +58,21 @@ def load_lean_git(source: str, *, model_id: str, device: str, precision: str):
 _IGNORED_SUFFIX = ".position_ids"
 
 
-def _read_tensors(path: Path, names_wanted) -> dict:
-    """{name: tensor} of a safetensors file (only `names_wanted(all names)`), or of a PyTorch .bin loaded
-    with weights_only (plain tensors, never code)."""
+def _read_tensors(path: Path, names_wanted, convert) -> dict:
+    """{name: convert(tensor)} of a safetensors file (only `names_wanted(all names)`), or of a PyTorch .bin
+    loaded with weights_only (plain tensors, never code). One tensor at a time is converted, so the file's
+    fp32 copy of all the weights is never in memory next to the bf16 one."""
     import torch
 
     if path.suffix == ".safetensors":
         from safetensors import safe_open
 
         with safe_open(str(path), framework="pt") as f:
-            return {name: f.get_tensor(name) for name in names_wanted(set(f.keys()))}
+            return {name: convert(f.get_tensor(name)) for name in names_wanted(set(f.keys()))}
     state = torch.load(str(path), map_location="cpu", weights_only=True, mmap=True)
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise Unsupported("the .bin checkpoint is not a plain state dict")
-    return {name: state[name] for name in names_wanted(set(state))}
+    return {name: convert(state[name]) for name in names_wanted(set(state))}
 
 
 def _load_model(folder, precision: str):
@@ -91,8 +92,8 @@ def _load_model(folder, precision: str):
             raise Unsupported(f"checkpoint tensors differ (missing {missing[:3]}, unexpected {extra[:3]})")
         return expected
 
-    state = {name: tensor.to(dtype) if tensor.is_floating_point() else tensor
-             for name, tensor in _read_tensors(folder.weights, check).items()}
+    state = _read_tensors(folder.weights, check,
+                          lambda tensor: tensor.to(dtype) if tensor.is_floating_point() else tensor)
     if folder.shape.tie_word_embeddings:
         state["output.weight"] = state["git.embeddings.word_embeddings.weight"]  # one tensor, two names
     with torch.device("meta"):
