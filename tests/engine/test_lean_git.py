@@ -271,3 +271,16 @@ def test_a_2022_style_checkpoint_loads_lean_with_the_same_words(tiny_git_dir, tm
     old = _transformers(folder, "fp32", monkeypatch)
     images = _images()
     assert [r.caption for r in lean.caption(images)] == [r.caption for r in old.caption(images)]
+
+
+def test_damaged_weights_give_the_load_error_sentence(tiny_git_dir, tmp_path):
+    """A download cut short: the same clear ModelLoadError as the transformers path gives, not a crash."""
+    import shutil
+
+    from describe_aloud.engine.errors import ModelLoadError
+
+    folder = Path(shutil.copytree(tiny_git_dir, tmp_path / "git"))
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(ModelLoadError, match="could not be loaded"):
+        load_hf_captioner(str(folder), precision="fp32", device="cpu")
