@@ -249,7 +249,8 @@ def test_the_default_captioner_loads_and_captions_without_importing_transformers
 @pytest.mark.parametrize("weights", ["model.safetensors", "pytorch_model.bin"])
 def test_a_2022_style_checkpoint_loads_lean_with_the_same_words(tiny_git_dir, tmp_path, weights, monkeypatch):
     """As microsoft/git-base-coco was saved (transformers 4.2x): no tie_word_embeddings in config.json, the
-    position_ids buffers stored with the weights, maybe only a PyTorch .bin, sizes as plain numbers."""
+    position_ids buffers stored with the weights, maybe only a PyTorch .bin, the tokenizer's clean-up of
+    spaces on."""
     import shutil
 
     import torch
@@ -259,6 +260,7 @@ def test_a_2022_style_checkpoint_loads_lean_with_the_same_words(tiny_git_dir, tm
     config = json.loads((folder / "config.json").read_text())
     del config["tie_word_embeddings"]
     (folder / "config.json").write_text(json.dumps(config))
+    _edit_json(folder / "tokenizer_config.json", clean_up_tokenization_spaces=True)
     tensors = load_file(folder / "model.safetensors")
     tensors["git.embeddings.position_ids"] = torch.arange(config["max_position_embeddings"])[None]
     tensors["git.image_encoder.vision_model.embeddings.position_ids"] = torch.arange(17)[None]
@@ -269,6 +271,7 @@ def test_a_2022_style_checkpoint_loads_lean_with_the_same_words(tiny_git_dir, tm
         save_file(tensors, folder / weights, metadata={"format": "pt"})
     lean = _lean(folder, "fp32")
     old = _transformers(folder, "fp32", monkeypatch)
+    assert lean._clean_up and old.processor.tokenizer.clean_up_tokenization_spaces
     images = _images()
     assert [r.caption for r in lean.caption(images)] == [r.caption for r in old.caption(images)]
 
