@@ -6,8 +6,10 @@ where that is faster: the production load path); its warm-up; the text reader's 
 read; three descriptions of the bench's screen; the app's idle trim. VmRSS (and its anonymous part) after
 each step, in MB.
 
-"before": DESCRIBE_ALOUD_MEMORY_TRIM=0 and the text reader warmed up on the 160x48 sample it used before
-(rapidocr scales it to 2453x736; engine/ocr.py now warms up on a 16:9 sample). "after": the app as it is.
+"before": DESCRIBE_ALOUD_MEMORY_TRIM=0, the text reader warmed up on the 160x48 sample it used before
+(rapidocr scales it to 2453x736; engine/ocr.py now warms up on a 16:9 sample), and GIT loaded with
+transformers (DESCRIBE_ALOUD_LEAN_GIT=0, transformers imported first). "after": the app as it is (the lean
+GIT captioner: transformers is never imported).
 The two are run in turns (before, after, before, after, ...); the caption and the text read must be the same
 in every run, or the row says so.
 
@@ -47,7 +49,9 @@ def step(name):
     stages.append([name, rss()])
 step("python")
 import torch; step("import torch")
-from transformers import AutoModelForImageTextToText, AutoProcessor; step("import transformers")
+if sys.argv[2] == "before":  # the app imported transformers for its captioner; the lean GIT path does not
+    from transformers import AutoModelForImageTextToText, AutoProcessor
+step("import transformers (before only)")
 from describe_aloud.engine import Describer, load_captioner
 from describe_aloud.engine.memory_release import release_freed_memory
 from describe_aloud.engine.ocr import OcrEngine
@@ -79,6 +83,7 @@ print(json.dumps({"stages": stages, "caption": d.caption, "text": [l.text for l 
 
 def run_stages(model_dir: Path, variant: str) -> dict:
     env = {**os.environ, "DESCRIBE_ALOUD_MEMORY_TRIM": "0" if variant == "before" else "1",
+           "DESCRIBE_ALOUD_LEAN_GIT": "0" if variant == "before" else "1",
            "PYTHONPATH": str(REPO), "TRANSFORMERS_VERBOSITY": "error", "HF_HUB_OFFLINE": "1"}
     done = subprocess.run([sys.executable, "-c", _STAGES, str(model_dir), variant], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=900)

@@ -17,8 +17,10 @@ One run of this script:
      caption  the whole description (text and caption) is in the history, i.e. the caption has joined;
    and checks the text was read and a caption made;
 3. one fresh interpreter doing the start's steps one after the other (importing the app, the text reader's
-   import and first read, torch, transformers' GIT, loading the captioner), and the share of
-   `from transformers import GitForCausalLM` that is torch._dynamo (python -X importtime).
+   import and first read, torch, loading the captioner: the lean GIT one, which imports no transformers;
+   the step says which class loaded and whether transformers / torch._dynamo were imported), and the share
+   of `from transformers import GitForCausalLM` that is torch._dynamo (python -X importtime: what the lean
+   path saves).
 
     .venv/bin/python bench/bench_start.py                 # 5 starts of each
     .venv/bin/python bench/bench_start.py --starts 3 --baseline main
@@ -155,11 +157,12 @@ from describe_aloud.gui.app import AppController; step("import the app (Qt, engi
 from describe_aloud.engine.ocr import OcrEngine
 ocr = OcrEngine(threads=2); ocr.warm_up(); step("text reader: import + first read")
 import torch; step("import torch")
-from transformers import GitForCausalLM; step("from transformers import GitForCausalLM")
 from describe_aloud.engine import load_captioner
 captioner = load_captioner(sys.argv[1], precision="auto", device="auto", local_files_only=True)
-step("load captioner")
+step("load captioner (" + type(captioner).__name__ + ")")
 captioner.warm_up(); step("captioner warm-up (one caption)")
+out["transformers imported"] = "transformers" in sys.modules
+out["torch._dynamo imported"] = "torch._dynamo" in sys.modules
 print(json.dumps(out))
 """
 
@@ -290,7 +293,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
 
     log("")
     log("== One fresh interpreter, the start's steps one after the other (seconds) ==")
-    log("  " + ", ".join(f"{k} {v:.2f}" for k, v in start_steps(model_dir).items()))
+    log("  " + ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k}: {v}"
+                         for k, v in start_steps(model_dir).items()))
     dynamo, total = dynamo_share()
     log(f"  python -X importtime, after import torch: GitForCausalLM {total:.2f} s of imports, of which "
         f"torch._dynamo {dynamo:.2f} s ({100 * dynamo / total if total else float('nan'):.0f} %)")

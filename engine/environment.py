@@ -40,9 +40,13 @@ PACKED_LINEAR = Knob("DESCRIBE_ALOUD_PACKED_LINEAR",
                      "1 | 0: bf16 captioners on a CPU do / do not pack their Linear weights for oneDNN "
                      "(default: whatever the start-up measurement found faster on this CPU).")
 
+LEAN_GIT = Knob("DESCRIBE_ALOUD_LEAN_GIT",
+                 "0: load GIT captioners (the default one) with transformers instead of the app's own lean "
+                 "GIT code (default on; benches compare).")
+
 MEMORY_TRIM = Knob("DESCRIBE_ALOUD_MEMORY_TRIM",
                    "0: do not hand freed memory back to the system after a model load and between requests "
                    "(Linux; default on; benches compare).")
 
 KNOBS = (CONFIG_DIR, DATA_DIR, NO_BF16, SCREEN_READER, AUDIO_PLAYER, AUDIO_SINK, TTS_DRIVER, OCR_ENGINE,
-         PACKED_LINEAR, MEMORY_TRIM)
+         PACKED_LINEAR, LEAN_GIT, MEMORY_TRIM)

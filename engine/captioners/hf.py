@@ -56,6 +56,7 @@ from describe_aloud.engine.captioners.hf_loading import (
 )
 from describe_aloud.engine.captioners.decode_attention import use_sdpa_decode
 from describe_aloud.engine.captioners.folder_check import refuse_remote_code
+from describe_aloud.engine.captioners.lean_git.loading import load_lean_git
 from describe_aloud.engine.errors import ModelLoadError
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.memory_release import release_freed_memory
@@ -267,9 +268,10 @@ def load_hf_captioner(
     precision: str = "auto",
     device: str = "auto",
     local_files_only: bool = True,
-) -> HFCaptioner:
+) -> Any:
     """Load a captioner from a Hugging Face id (from the cache in engine.config.hub_cache_dir()) or a
-    `save_pretrained` folder. Raises ModelNotAvailable when the model is not on this machine (and
+    `save_pretrained` folder: an HFCaptioner, or for a GIT checkpoint the lean one (engine.captioners.
+    lean_git: no transformers import). Raises ModelNotAvailable when the model is not on this machine (and
     `local_files_only`), ModelLoadError when its files are there but cannot be loaded.
 
     Slow (seconds): call it from a worker thread, never the GUI thread."""
@@ -280,10 +282,17 @@ def load_hf_captioner(
     source, where, advice = resolve_source(target, local_files_only)
 
     with load_errors(where, advice):
+        refuse_remote_code(source, where, ADAPTERS)  # before transformers could ask "run custom code? [y/N]"
+        # GIT (the default captioner) without transformers when the lean path computes it exactly.
+        lean = load_lean_git(source, model_id=target, device=device, precision=precision)
+    if lean is not None:
+        release_freed_memory()
+        return lean
+
+    with load_errors(where, advice):
         from transformers import AutoConfig
 
         load_kwargs = hub_kwargs(source, local_files_only)
-        refuse_remote_code(source, where, ADAPTERS)  # before transformers could ask "run custom code? [y/N]"
         config = AutoConfig.from_pretrained(source, **load_kwargs)
         adapter = ADAPTERS.get(config.model_type)
         if adapter is None:

@@ -36,6 +36,13 @@ def _images() -> list[Image.Image]:
     return [red, shapes, grey]
 
 
+@pytest.fixture(autouse=True)
+def transformers_path_for_git(monkeypatch):
+    """This file tests the transformers backend, GIT included; the app's own GIT code (which loads GIT
+    checkpoints by default) is tests/engine/test_lean_git.py, checked against this path."""
+    monkeypatch.setenv("DESCRIBE_ALOUD_LEAN_GIT", "0")
+
+
 @pytest.fixture(params=sorted(FAMILY_FIXTURES))
 def family_dir(request) -> tuple[str, Path]:
     return request.param, request.getfixturevalue(FAMILY_FIXTURES[request.param])
