@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from describe_aloud.engine.description import TextLine
 from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
 from describe_aloud.engine.ocr_input import bounded_for_ocr
+from describe_aloud.engine.ocr_prep import bgr_array, install_exact_det_preprocess
 from describe_aloud.engine.ocr_two_step import FirstBlock, read_in_two_steps, two_steps_supported
 from describe_aloud.engine.reading.order import Piece as _Piece
 from describe_aloud.engine.reading.phantom import SAME_PLACE_OVERLAP, overlap
@@ -63,6 +64,7 @@ class OcrEngine:
             ocr, self.engine_name = build_rapidocr(self.settings, max_side_len=self.max_side)
             if self.engine_name == ENGINE_ONNXRUNTIME:
                 _sessions_without_spinning(ocr, self.settings.threads)
+            install_exact_det_preprocess(ocr)  # same values, a quarter of the time: engine/ocr_prep.py
             self._ocr = ocr
         return self._ocr
 
@@ -125,7 +127,7 @@ class OcrEngine:
         rgb = bounded_for_ocr(rgb)  # a thin strip would be upscaled to gigabytes: see engine/ocr_input.py
         if rgb is None:
             return []
-        bgr = np.asarray(rgb)[:, :, ::-1]  # rapidocr takes BGR arrays
+        bgr = bgr_array(rgb)  # contiguous: a strided view made every OpenCV call copy it (engine/ocr_prep.py)
         with self._warm_lock:  # a warm-up still running on its own thread finishes first
             ocr = self._engine()
             if on_first_lines is not None and two_steps_supported(ocr):
