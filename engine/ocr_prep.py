@@ -11,7 +11,7 @@ the models were a third of a read, and neither changes a single value the models
   `(img.astype(float32) / 255 - mean) / std` with mean and std as float64 arrays, so the whole 1312x736x3
   image is converted to float64 and back (38 ms). Each output value depends only on the input byte and its
   channel, so a 256-entry table per channel, computed with exactly rapidocr's expression, gives the same
-  float32 bits by construction (`ExactDetPreProcess`, 8 ms). It is installed only after a probe of every
+  float32 bits by construction (`ExactDetPreProcess`, 2 ms). It is installed only after a probe of every
   byte value in every channel through rapidocr's own DetPreProcess came out identical; otherwise rapidocr's
   is kept (another rapidocr version whose pre-processing differs).
 
@@ -68,10 +68,12 @@ def exact_det_preprocess_class() -> type | None:
             table = self._tables.get(key)
             if table is None:
                 table = self._tables[key] = _table(self.scale, self.mean, self.std)
-            chw = np.ascontiguousarray(resized.transpose(2, 0, 1))
-            out = np.empty((1, *chw.shape), dtype=np.float32)
-            for channel in range(3):
-                np.take(table[channel], chw[channel], out=out[0, channel])
+            import cv2
+
+            # OpenCV's LUT writes float32 from a float32 table: 1.6 ms for a 1312x736 plane set (np.take 6 ms).
+            out = np.empty((1, 3, *resized.shape[:2]), dtype=np.float32)
+            for channel, plane in enumerate(cv2.split(resized)):
+                out[0, channel] = cv2.LUT(plane, table[channel].reshape(1, 256))
             return out
 
     return ExactDetPreProcess
