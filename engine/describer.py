@@ -267,8 +267,11 @@ class Describer:
                     if early.mostly_text and early.text_lines:
                         on_first_lines(early)
             try:
-                # Without the keyword when not needed: other readers (the Ray batch's) take only the image.
-                d.text_lines = self.ocr.read(rgb, on_first_lines=first) if first else self.ocr.read(rgb)
+                # Only the keywords needed: other readers (the Ray batch's) take only the image.
+                options: dict = {"on_first_lines": first} if first else {}
+                if hint is ImageKind.SCREEN:  # a capture: no text upside down, no angle classifier
+                    options["upright"] = True
+                d.text_lines = self.ocr.read(rgb, **options)
             except Exception as exc:  # noqa: BLE001 - reported to the user; the caption still comes
                 log.exception("OCR failed")
                 d.ocr_error = _(OCR_FAILED_MESSAGE).format(reason=f"{type(exc).__name__}: {exc}")

@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from describe_aloud.engine.description import TextLine
 from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
 from describe_aloud.engine.ocr_input import bounded_for_ocr
+from describe_aloud.engine.ocr_prep import bgr_array, install_exact_det_preprocess
 from describe_aloud.engine.ocr_two_step import FirstBlock, read_in_two_steps, two_steps_supported
 from describe_aloud.engine.reading.order import Piece as _Piece
 from describe_aloud.engine.reading.phantom import SAME_PLACE_OVERLAP, overlap
@@ -63,6 +64,7 @@ class OcrEngine:
             ocr, self.engine_name = build_rapidocr(self.settings, max_side_len=self.max_side)
             if self.engine_name == ENGINE_ONNXRUNTIME:
                 _sessions_without_spinning(ocr, self.settings.threads)
+            install_exact_det_preprocess(ocr)  # same values, a quarter of the time: engine/ocr_prep.py
             self._ocr = ocr
         return self._ocr
 
@@ -108,8 +110,14 @@ class OcrEngine:
             log.warning("OCR warm-up failed", exc_info=True)
 
     def read(self, image: Image.Image, *,
-             on_first_lines: Callable[[list[TextLine]], None] | None = None) -> list[TextLine]:
+             on_first_lines: Callable[[list[TextLine]], None] | None = None,
+             upright: bool = False) -> list[TextLine]:
         """The text lines of `image` in reading order, boxes in the image's own pixels.
+
+        upright: the text cannot be upside down (a capture of the screen): the angle classifier, which only
+        tells 0 from 180 degrees, is skipped. Measured on the reading corpus's 32 screens and 6 real screens
+        (docs/benchmarks.md): the same lines, or better ones where it had turned a short word over
+        ("rot" for "root", "Mik" for "Milk"), and one model run per line less.
 
         on_first_lines: on a dense image (engine.ocr_two_step), called with its first lines in reading
         order while the rest is still recognised: only lines whose place in the reading order no text still
@@ -125,9 +133,10 @@ class OcrEngine:
         rgb = bounded_for_ocr(rgb)  # a thin strip would be upscaled to gigabytes: see engine/ocr_input.py
         if rgb is None:
             return []
-        bgr = np.asarray(rgb)[:, :, ::-1]  # rapidocr takes BGR arrays
+        bgr = bgr_array(rgb)  # contiguous: a strided view made every OpenCV call copy it (engine/ocr_prep.py)
         with self._warm_lock:  # a warm-up still running on its own thread finishes first
             ocr = self._engine()
+            _set_classifier(ocr, self.settings.use_cls and not upright)
             if on_first_lines is not None and two_steps_supported(ocr):
                 def first(block: FirstBlock) -> None:
                     lines = _first_lines(block, scale, image.size)
@@ -152,6 +161,13 @@ class OcrEngine:
             self._owner = me
         elif self._owner != me:
             log.warning("OcrEngine used from a second thread; create one engine per thread")
+
+
+def _set_classifier(ocr: Any, on: bool) -> None:
+    """Whether this read runs rapidocr's angle classifier: rapidocr 3 reads its `use_cls` at every call (its
+    own `update_params(use_cls=...)` sets the same attribute), engine.ocr_two_step reads it too."""
+    if hasattr(ocr, "use_cls"):
+        ocr.use_cls = on
 
 
 # rapidocr 3.10's lazy model loaders and where each loaded part keeps its onnxruntime session.

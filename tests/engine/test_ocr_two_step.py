@@ -48,16 +48,19 @@ def _as_tuples(lines):
     return [(line.text, line.box, line.confidence, line.block, line.index) for line in lines]
 
 
+@pytest.mark.parametrize("upright", [False, True], ids=["classifier", "upright"])
 @pytest.mark.parametrize("name", ["xterm-dense-small", "gtk-file-list"])
-def test_a_dense_screens_first_lines_come_first_and_the_whole_text_is_the_one_step_reads(screens, ocr, name):
+def test_a_dense_screens_first_lines_come_first_and_the_whole_text_is_the_one_step_reads(screens, ocr, name,
+                                                                                           upright):
     image = screens[name]
-    one_step = ocr.read(image)
+    one_step = ocr.read(image, upright=upright)
     rec = ocr._ocr.text_rec
     counting = CountingSession(rec.session)
     rec.session = counting
     handed: list[tuple[list, int]] = []
     try:
-        two_steps = ocr.read(image, on_first_lines=lambda lines: handed.append((lines, counting.crops)))
+        two_steps = ocr.read(image, on_first_lines=lambda lines: handed.append((lines, counting.crops)),
+                             upright=upright)
     finally:
         rec.session = counting.session
     assert _as_tuples(two_steps) == _as_tuples(one_step)  # same lines, boxes, scores, order
