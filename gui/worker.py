@@ -45,7 +45,7 @@ from describe_aloud.engine.describer import Describer, ReadImage
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.images import load_image
 from describe_aloud.engine.i18n import _
-from describe_aloud.engine.memory_release import release_freed_memory
+from describe_aloud.engine.memory_release import release_idle_memory
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.gui.ask_jobs import AskJob, AskRunner
 from describe_aloud.gui.captioner_loader import CaptionerLoad, Loaded
@@ -228,7 +228,7 @@ class DescribeWorker(JobWorker, WorkerModels):
                     step = self._next_step_locked()
                     self._busy = True
             if step is None:  # a quiet spell: the pages the last requests freed go back to the system
-                release_freed_memory()
+                release_idle_memory(self._text_readers())
                 trim_due = False
                 continue
             step()
@@ -238,6 +238,11 @@ class DescribeWorker(JobWorker, WorkerModels):
         if self._load is not None:
             self._load.join()  # a load cannot be interrupted: the thread ends after it
         self._close_describers()
+
+    def _text_readers(self) -> list[OcrEngine]:
+        """The OCR engines this thread reads with (the screen's, and the describer's when it has its own)."""
+        engines = [self._ocr, self._describer.ocr if self._describer is not None else None]
+        return [ocr for i, ocr in enumerate(engines) if ocr is not None and ocr not in engines[:i]]
 
     def _wait_for_work_locked(self, trim_due: bool) -> bool:
         """Wait until there is work (True). With freed memory to give back, False instead once IDLE_TRIM_S

@@ -322,7 +322,13 @@ def test_freed_memory_is_given_back_after_a_quiet_spell_not_between_requests(qtb
 
     trims: list[float] = []
     monkeypatch.setattr(worker_module, "IDLE_TRIM_S", 5.0)  # far longer than between two submits here
-    monkeypatch.setattr(worker_module, "release_freed_memory", lambda: trims.append(time.monotonic()))
+    readers: list[list] = []
+
+    def release(ocr_engines):
+        trims.append(time.monotonic())
+        readers.append(list(ocr_engines))
+
+    monkeypatch.setattr(worker_module, "release_idle_memory", release)
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
     qtbot.waitUntil(lambda: len(trims) == 1, timeout=60_000)  # after the start's loads, once quiet
@@ -336,3 +342,5 @@ def test_freed_memory_is_given_back_after_a_quiet_spell_not_between_requests(qtb
     assert trims[1] - finished[-1] >= 4.0  # given back after the quiet spell (5 s here), once
     time.sleep(2)
     assert len(trims) == 2  # and not again while nothing happens
+    # The text reader's own buffers (OpenVINO's) go too: the screen's reader, once.
+    assert readers[1] == [worker._ocr] and worker._ocr is not None
