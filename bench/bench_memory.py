@@ -53,7 +53,7 @@ if sys.argv[2] == "before":  # the app imported transformers for its captioner; 
     from transformers import AutoModelForImageTextToText, AutoProcessor
 step("import transformers (before only)")
 from describe_aloud.engine import Describer, load_captioner
-from describe_aloud.engine.memory_release import release_freed_memory
+from describe_aloud.engine.memory_release import release_freed_memory, release_idle_memory
 from describe_aloud.engine.ocr import OcrEngine
 step("import engine")
 before = sys.argv[2] == "before"
@@ -75,10 +75,59 @@ image = screen_image()
 for _ in range(3):
     d = describer.describe(image)
 step("3 descriptions")
-release_freed_memory(); step("idle (the worker's trim)")
+release_idle_memory([ocr]); step("idle (the worker's trim)")
 print(json.dumps({"stages": stages, "caption": d.caption, "text": [l.text for l in d.text_lines],
                   "packed": captioner.packed_linear_layers, "precision": captioner.precision}))
 """
+
+
+# Run in a fresh interpreter: what the first read after a quiet spell costs with the idle trim as it was
+# (malloc_trim only) and as it is (OpenVINO's buffers released first), in turns, on the app's text reader.
+_QUIET = r"""
+import json, statistics, sys, time
+sys.path.insert(0, "bench")
+import torch  # the app's process has it: the same libraries and allocator state around the reader
+from describe_aloud.engine.memory_release import release_freed_memory, release_idle_memory
+from describe_aloud.engine.ocr import OcrEngine
+from bench_captioners import screen_image
+def rss():
+    return next(int(l.split()[1]) / 1024 for l in open("/proc/self/status") if l.startswith("VmRSS"))
+ocr = OcrEngine(); ocr.warm_up(); ocr.warm_up_for_size((1280, 720))
+image = screen_image()
+reference = [l.text for l in ocr.read(image)]
+trims = {"trim only": release_freed_memory, "release + trim": lambda: release_idle_memory([ocr])}
+got = {name: {"busy": [], "first": [], "rss": []} for name in trims}
+same = True
+for _ in range(int(sys.argv[1])):
+    for name, trim in trims.items():
+        for _ in range(2):
+            ocr.read(image)
+        t = time.perf_counter(); ocr.read(image); got[name]["busy"].append(time.perf_counter() - t)
+        trim(); got[name]["rss"].append(rss())
+        time.sleep(0.5)
+        t = time.perf_counter(); lines = ocr.read(image); got[name]["first"].append(time.perf_counter() - t)
+        same = same and [l.text for l in lines] == reference
+print(json.dumps({"engine": ocr.engine_name, "same": same,
+                  "medians": {n: {k: statistics.median(v) for k, v in g.items()} for n, g in got.items()}}))
+"""
+
+
+def quiet_spell_cost(rounds: int = 6, log=print) -> dict:
+    """The first read after the idle trim, as it was and as it is (one process, in turns); prints a table."""
+    log(f"== The text reader after a quiet spell ({rounds} turns each, one process; {load_average()}) ==")
+    env = {**os.environ, "DESCRIBE_ALOUD_MEMORY_TRIM": "1", "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", _QUIET, str(rounds)], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=900)
+    try:
+        got = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise RuntimeError(f"the quiet-spell run failed:\n{done.stderr[-3000:]}") from None
+    log(f"  {'idle trim':<16} {'VmRSS after':>11} {'read between requests':>22} {'first read after':>17}  (s, p50)")
+    for name, m in got["medians"].items():
+        log(f"  {name:<16} {m['rss']:9.0f} MB {m['busy']:22.3f} {m['first']:17.3f}")
+    log(f"  engine {got['engine']}; the same text read every time: {'yes' if got['same'] else 'NO'}; "
+        f"at end: {load_average()}")
+    return got
 
 
 def run_stages(model_dir: Path, variant: str) -> dict:
@@ -130,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, help="a GIT-base folder (default: built here, full size)")
     parser.add_argument("--rounds", type=int, default=2, help="before/after pairs (default 2)")
+    parser.add_argument("--quiet-rounds", type=int, default=6,
+                        help="turns of the quiet-spell read (trim only / release + trim; 0: skip)")
     args = parser.parse_args(argv)
     print(f"bench_memory: {cpu_line()}; python {platform.python_version()}; at start: {load_average()}")
     with tempfile.TemporaryDirectory(prefix="bench-memory-") as tmp:
@@ -141,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
             model_dir = Path(tmp) / "git-base"
             build_default_captioner(model_dir, 20)
         compare(model_dir, max(1, args.rounds))
+    if args.quiet_rounds > 0:
+        quiet_spell_cost(args.quiet_rounds)
     return 0
 
 

@@ -19,6 +19,7 @@ import ctypes.util
 import functools
 import logging
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from describe_aloud.engine import environment
@@ -58,4 +59,16 @@ def release_freed_memory() -> bool:
     return True
 
 
-__all__ = ["enabled", "release_freed_memory"]
+def release_idle_memory(ocr_engines: Iterable[Any] = ()) -> bool:
+    """What the app gives back after a quiet spell: the buffers the text readers' inference engine keeps
+    between reads (OpenVINO's, engine/ocr_memory.py: ~180 MB on a 1280x720 screen), then every freed page
+    (`release_freed_memory`). Returns whether pages were handed back. Not between requests: the next read
+    allocates those buffers again and faults their pages in (docs/benchmarks.md, "Memory")."""
+    if not enabled():
+        return False
+    for ocr in ocr_engines:
+        ocr.release_memory()
+    return release_freed_memory()
+
+
+__all__ = ["enabled", "release_freed_memory", "release_idle_memory"]

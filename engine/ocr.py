@@ -21,6 +21,7 @@ from PIL import Image, ImageDraw
 from describe_aloud.engine.description import TextLine
 from describe_aloud.engine.ocr_engines import ENGINE_ONNXRUNTIME, OcrSettings, build_rapidocr
 from describe_aloud.engine.ocr_input import bounded_for_ocr
+from describe_aloud.engine.ocr_memory import release_engine_memory
 from describe_aloud.engine.ocr_prep import bgr_array, install_exact_det_preprocess
 from describe_aloud.engine.ocr_two_step import FirstBlock, read_in_two_steps, two_steps_supported
 from describe_aloud.engine.reading.order import Piece as _Piece
@@ -154,6 +155,17 @@ class OcrEngine:
                 result = ocr(bgr)
         pieces = _pieces_from_result(result, scale, image.size)
         return reading_order(pieces)
+
+    def release_memory(self) -> int:
+        """Give back the buffers the inference engine keeps between reads (OpenVINO: those of the largest
+        image read; engine/ocr_memory.py), for a quiet spell: the next read allocates them again. Returns how
+        many models released theirs; 0 while a read or the warm-up runs (never waits for one)."""
+        if self._ocr is None or not self._warm_lock.acquire(blocking=False):
+            return 0
+        try:
+            return release_engine_memory(self._ocr)
+        finally:
+            self._warm_lock.release()
 
     def _check_owner(self) -> None:
         me = threading.get_ident()

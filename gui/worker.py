@@ -45,7 +45,7 @@ from describe_aloud.engine.describer import Describer, ReadImage
 from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.images import load_image
 from describe_aloud.engine.i18n import _
-from describe_aloud.engine.memory_release import release_freed_memory
+from describe_aloud.engine.memory_release import release_idle_memory
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.gui.ask_jobs import AskJob, AskRunner
 from describe_aloud.gui.captioner_loader import CaptionerLoad, Loaded
@@ -67,6 +67,10 @@ MAX_FILES_PER_REQUEST = 200
 # Seconds without a request after which the memory the last requests freed is given back to the system
 # (engine/memory_release.py): longer than the gap between the hotkeys of a user reading a screen.
 IDLE_TRIM_S = 20.0
+# Seconds without a request after which the text reader's own buffers (OpenVINO's, engine/ocr_memory.py:
+# ~180 MB) go too. Longer: the next read allocates them again (+0.1-0.2 s on its OCR, measured), so only a
+# user who has stopped reading screens for a while pays that, once.
+IDLE_RELEASE_S = 120.0
 
 @dataclass
 class _Awaiting:
@@ -216,10 +220,10 @@ class DescribeWorker(JobWorker, WorkerModels):
     def run(self) -> None:  # noqa: D401 - Qt entry point
         self._start_text_reader()
         self._start_captioner_load()
-        trim_due = False
+        idle_stages = 0  # after a request: 2 (give freed memory back, then the text reader's buffers)
         while True:
             with self._cond:
-                if not self._wait_for_work_locked(trim_due):
+                if not self._wait_for_work_locked(self._idle_wait(idle_stages)):
                     step = None
                 elif self._stopping:
                     self._busy = False
@@ -228,25 +232,37 @@ class DescribeWorker(JobWorker, WorkerModels):
                     step = self._next_step_locked()
                     self._busy = True
             if step is None:  # a quiet spell: the pages the last requests freed go back to the system
-                release_freed_memory()
-                trim_due = False
+                release_idle_memory(self._text_readers() if idle_stages == 1 else ())
+                idle_stages -= 1
                 continue
             step()
             with self._cond:
                 self._busy = False
-            trim_due = True
+            idle_stages = 2
         if self._load is not None:
             self._load.join()  # a load cannot be interrupted: the thread ends after it
         self._close_describers()
 
-    def _wait_for_work_locked(self, trim_due: bool) -> bool:
-        """Wait until there is work (True). With freed memory to give back, False instead once IDLE_TRIM_S
-        passed without any: given back after every request, its pages had to be faulted in again by the
-        next one (measured: hotkey -> first audio p95 0.34-0.40 s without, 0.49-0.50 s with)."""
+    def _text_readers(self) -> list[OcrEngine]:
+        """The OCR engines this thread reads with (the screen's, and the describer's when it has its own)."""
+        engines = [self._ocr, self._describer.ocr if self._describer is not None else None]
+        return [ocr for i, ocr in enumerate(engines) if ocr is not None and ocr not in engines[:i]]
+
+    @staticmethod
+    def _idle_wait(idle_stages: int) -> float | None:
+        """Seconds to wait for work before the next idle stage (None: no stage left, wait for work)."""
+        if idle_stages == 2:
+            return IDLE_TRIM_S
+        return max(0.0, IDLE_RELEASE_S - IDLE_TRIM_S) if idle_stages == 1 else None
+
+    def _wait_for_work_locked(self, timeout: float | None) -> bool:
+        """Wait until there is work (True). With memory to give back, False instead once `timeout` passed
+        without any: given back after every request, its pages had to be faulted in again by the next one
+        (measured: hotkey -> first audio p95 0.34-0.40 s without, 0.49-0.50 s with)."""
         while not self._has_work_locked():
-            if not trim_due:
+            if timeout is None:
                 self._cond.wait()
-            elif not self._cond.wait(IDLE_TRIM_S) and not self._has_work_locked():
+            elif not self._cond.wait(timeout) and not self._has_work_locked():
                 return False
         return True
 

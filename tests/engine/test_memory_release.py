@@ -13,6 +13,7 @@ from describe_aloud import engine
 from describe_aloud.engine import environment, memory_release
 from describe_aloud.engine.captioners import decode_path, packed_linear
 from describe_aloud.engine.ocr import OcrEngine
+from describe_aloud.engine.ocr_engines import OcrSettings
 from tests.fixtures.images import LEFT_COLUMN, RIGHT_COLUMN, two_column_image
 
 
@@ -82,3 +83,39 @@ def test_the_text_reader_warm_up_reads_its_sample_and_then_the_screen(monkeypatc
     assert list(results[0].txts) == ["Ready"]
     lines = ocr.read(two_column_image(title="Weekend plans"))
     assert [line.text for line in lines] == ["Weekend plans", *LEFT_COLUMN, *RIGHT_COLUMN]
+
+
+def _screen_page():
+    return two_column_image(title="Weekend plans")
+
+
+@pytest.mark.parametrize("engine_name", ["openvino", "onnxruntime"])
+def test_the_text_reader_gives_back_its_buffers_and_reads_the_same_text_afterwards(engine_name):
+    """OpenVINO keeps the buffers of the largest image read until asked (engine/ocr_memory.py): released,
+    the next read allocates them again and reads the same text. onnxruntime keeps none: nothing to do."""
+    if engine_name == "openvino":
+        pytest.importorskip("openvino")  # no wheel for some platforms (Intel macOS): onnxruntime reads there
+    ocr = OcrEngine(settings=OcrSettings(engine=engine_name))
+    assert ocr.release_memory() == 0  # nothing built yet
+    before = [line.text for line in ocr.read(_screen_page())]
+    assert ocr.engine_name == engine_name
+    released = ocr.release_memory()
+    models = 2 + (1 if ocr.settings.use_cls else 0)  # detector, recogniser (and the classifier when on)
+    assert released == (models if engine_name == "openvino" else 0)
+    assert [line.text for line in ocr.read(_screen_page())] == before == [
+        "Weekend plans", *LEFT_COLUMN, *RIGHT_COLUMN]
+
+
+def test_the_buffers_are_not_released_under_a_read_and_not_when_trimming_is_off(monkeypatch):
+    pytest.importorskip("openvino")
+    ocr = OcrEngine(settings=OcrSettings(engine="openvino"))
+    ocr.read(_screen_page())
+    with ocr._warm_lock:  # a read (or the warm-up) in progress on another thread
+        assert ocr.release_memory() == 0
+    calls = []
+    monkeypatch.setattr(ocr, "release_memory", lambda: calls.append(1) or 3)
+    monkeypatch.setenv(environment.MEMORY_TRIM.name, "0")
+    assert not memory_release.release_idle_memory([ocr]) and calls == []
+    monkeypatch.delenv(environment.MEMORY_TRIM.name)
+    memory_release.release_idle_memory([ocr])
+    assert calls == [1]

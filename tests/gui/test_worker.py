@@ -322,7 +322,14 @@ def test_freed_memory_is_given_back_after_a_quiet_spell_not_between_requests(qtb
 
     trims: list[float] = []
     monkeypatch.setattr(worker_module, "IDLE_TRIM_S", 5.0)  # far longer than between two submits here
-    monkeypatch.setattr(worker_module, "release_freed_memory", lambda: trims.append(time.monotonic()))
+    monkeypatch.setattr(worker_module, "IDLE_RELEASE_S", 1000.0)  # the text reader's buffers: next test
+    readers: list[list] = []
+
+    def release(ocr_engines):
+        trims.append(time.monotonic())
+        readers.append(list(ocr_engines))
+
+    monkeypatch.setattr(worker_module, "release_idle_memory", release)
     worker = make_worker(tiny_git_dir)
     start_and_wait_ready(qtbot, worker)
     qtbot.waitUntil(lambda: len(trims) == 1, timeout=60_000)  # after the start's loads, once quiet
@@ -336,3 +343,34 @@ def test_freed_memory_is_given_back_after_a_quiet_spell_not_between_requests(qtb
     assert trims[1] - finished[-1] >= 4.0  # given back after the quiet spell (5 s here), once
     time.sleep(2)
     assert len(trims) == 2  # and not again while nothing happens
+    assert readers == [[], []]  # freed pages only: the text reader keeps its buffers
+
+
+def test_the_text_readers_buffers_go_after_a_longer_quiet_spell_and_come_back_for_the_next_read(
+        qtbot, make_worker, tiny_git_dir, monkeypatch):
+    """OpenVINO's buffers (engine/ocr_memory.py) are given back only after IDLE_RELEASE_S without a request,
+    after the plain trim; the next screen is read as before."""
+    import describe_aloud.gui.worker as worker_module
+
+    calls: list[tuple[float, list]] = []
+    real_release = worker_module.release_idle_memory
+
+    def release(ocr_engines):
+        engines = list(ocr_engines)
+        calls.append((time.monotonic(), engines))
+        return real_release(engines)
+
+    monkeypatch.setattr(worker_module, "IDLE_TRIM_S", 2.0)
+    monkeypatch.setattr(worker_module, "IDLE_RELEASE_S", 5.0)
+    monkeypatch.setattr(worker_module, "release_idle_memory", release)
+    worker = make_worker(tiny_git_dir)
+    start_and_wait_ready(qtbot, worker)
+    qtbot.waitUntil(lambda: len(calls) == 2, timeout=60_000)
+    (trimmed, first), (released, second) = calls
+    assert first == [] and second == [worker._ocr] and worker._ocr is not None
+    assert released - trimmed >= 2.5  # 5 s of quiet in all, 2 of them before the plain trim
+    with qtbot.waitSignal(worker.job_result, timeout=JOB_TIMEOUT_MS) as got:
+        worker.submit(DescribeJob(source="screen", image=text_image(TEXT_LINES), kind_hint="screen"))
+    assert [line.text for line in got.args[0].description.text_lines] == TEXT_LINES
+    qtbot.waitUntil(lambda: len(calls) == 4, timeout=60_000)  # the same two stages after this request
+    assert [engines for _, engines in calls[2:]] == [[], [worker._ocr]]
