@@ -44,3 +44,18 @@ def test_a_description_the_history_cannot_keep_is_said_after_it(qtbot, make_app,
     texts = controller.test_speaker.texts()
     problem = next(i for i, t in enumerate(texts) if "history" in t.lower())
     assert any("shopping" in t.lower() for t in texts[:problem])  # the description first, then the problem
+
+
+def test_a_mistake_in_a_hand_edited_settings_file_is_said_with_where_it_is(qtbot, make_app, tiny_git_dir):
+    from describe_aloud.engine.config import settings_path
+
+    controller = make_app(model=tiny_git_dir, rate=180)
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text('{"rate": 120,,\n "volume": 0.5}', encoding="utf-8")  # a stray comma
+    qtbot.waitUntil(lambda: any("mistake" in t for t in controller.test_speaker.texts()), timeout=5000)
+    qtbot.wait(1000)
+    said = [t for t in controller.test_speaker.texts() if "mistake" in t]
+    assert len(said) == 1 and "line 1, column 14" in said[0]  # said once, where the stray comma is
+    assert controller.settings.rate == 180  # the app keeps its settings until the file is corrected
+    settings_path().write_text('{"rate": 120, "volume": 0.5}', encoding="utf-8")
+    qtbot.waitUntil(lambda: controller.settings.rate == 120, timeout=5000)
