@@ -31,6 +31,7 @@ from describe_aloud.cli.common import (
 )
 from describe_aloud.engine import render
 from describe_aloud.engine.i18n import N_, _
+from describe_aloud.engine.output_paths import write_whole
 
 log = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(args, hint)
     if args.save_image:
         try:
-            image.save(args.save_image)
+            write_whole(args.save_image, image.save)  # a full disk leaves no half image, nor half the one replaced
         except (OSError, ValueError) as exc:
             print(_("Could not save the image to {save_image}: {reason}.").format(save_image=args.save_image, reason=exc), file=sys.stderr)
     return _describe(args, image, source)

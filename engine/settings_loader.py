@@ -14,6 +14,7 @@ Plain Python, no Qt; called on whichever thread loads the settings.
 """
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import time
@@ -50,10 +51,20 @@ def _default(f) -> Any:
 
 
 def keep_aside(path: Path) -> Path | None:
-    """Copy `path` to `<name>.damaged-<time>` (the original stays until a save replaces it)."""
-    kept = path.with_name(f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}")
+    """Copy `path` to `<name>.damaged-<time>` (the original stays until a save replaces it). The same file
+    is kept once: the app and every command load it again (two copies a start, one a command, before), and
+    a copy of another content is never written over."""
     try:
-        kept.write_bytes(path.read_bytes())
+        content = path.read_bytes()
+        for earlier in sorted(path.parent.glob(glob.escape(path.name) + ".damaged-*")):
+            if earlier.is_file() and earlier.stat().st_size == len(content) and earlier.read_bytes() == content:
+                return earlier
+        stem = f"{path.name}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+        kept, n = path.with_name(stem), 1
+        while kept.exists():
+            n += 1
+            kept = path.with_name(f"{stem}-{n}")
+        kept.write_bytes(content)
     except OSError:
         log.warning("could not keep the damaged settings file aside", exc_info=True)
         return None

@@ -184,14 +184,20 @@ class AppController(QObject):
 
     def _connect(self) -> None:
         self.presenter.attach(self.worker)
-        self.bridge.speech_error.connect(lambda m: self.window.set_status(m, assertive=True))
+        self.bridge.speech_error.connect(lambda m: self.window.set_status(m, assertive=True))  # the voice failed
         self.window.files_dropped.connect(self.requests.describe_paths)
         self.window.image_dropped.connect(lambda img: self.requests.describe_qimage(img, "dropped image"))
         self.window.close_requested.connect(self._close_requested)
         self.settings_watch.changed.connect(self.apply_settings)
-        self.settings_watch.problem.connect(lambda note: self.window.set_status(note, assertive=True))
+        self.settings_watch.problem.connect(self.tell)
         for spec in ACTIONS:
             self.window.action(spec.name).triggered.connect(lambda _checked=False, run=spec.run: run(self))
+
+    def tell(self, problem: str) -> None:
+        """A problem found outside any request (start-up, a settings change): shown and said by whichever
+        voice speaks. An announcement alone reaches only a screen reader: with the own voice it was silent."""
+        self.window.set_status(problem, spoken=True)
+        self.flow.say_status(problem)
 
     # Start and stop ------------------------------------------------------------------------------
     def start(self, *, show: bool | None = None) -> None:
@@ -203,11 +209,11 @@ class AppController(QObject):
         self.capture.exclude(self.window)
         self.window.set_status(_("Starting…"))
         if self._speech_problem:
-            self.window.set_status(self._speech_problem, assertive=True)
+            self.tell(self._speech_problem)
         if self._history_problem:
-            self.window.set_status(self._history_problem, assertive=True)
+            self.tell(self._history_problem)
         for note in self.settings.load_notes:  # a damaged settings file, kept aside
-            self.window.set_status(note, assertive=True)
+            self.tell(note)
         self.worker.start()
         self.capture.prepare()
         if self.hotkeys is not None:
@@ -364,7 +370,7 @@ class AppController(QObject):
                 try:
                     apply()
                 except Exception as exc:  # noqa: BLE001 - report, keep the rest working
-                    self.window.set_status(user_message(exc, doing=failed), assertive=True)
+                    self.tell(user_message(exc, doing=failed))
         if "translate_text" in fields:
             self.worker.translate_text = self.settings.translate_text
         if "earcons" in fields and self.earcons is not None:

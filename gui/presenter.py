@@ -190,8 +190,9 @@ class Presenter(QObject):
                                     rendering=rendering).id
         except Exception as exc:  # noqa: BLE001 - sqlite3.Error, OSError: say it, go on
             log.warning("history write failed: %s", exc, exc_info=True)
-            self.window.set_status(
-                user_message(exc, doing=_("This description could not be added to the history")), assertive=True)
+            problem = user_message(exc, doing=_("This description could not be added to the history"))
+            self.window.set_status(problem, spoken=True)
+            self.flow.say_status(problem)  # after the description; an announcement alone is silent with the own voice
             return None
 
     def _job_dropped(self, job: DescribeJob) -> None:

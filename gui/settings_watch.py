@@ -3,13 +3,15 @@ settings.json) are taken over and applied, instead of being undone at the app's 
 
 The folder is watched for saves that replace the file (atomic saves, most editors: the watch on the old
 file ends there), and the file itself for edits in place; after each change the file is watched again.
-Our own saves come back here too and change nothing. A file that does not parse (being edited) is read
-again at its next change.
+Our own saves come back here too and change nothing. A file that does not parse once SETTLE_MS passed
+after its last change (a hand edit with a mistake: editors save a file whole) is said, with where the
+mistake is, and read again at its next change; the app keeps its settings meanwhile.
 
 Threading contract: GUI thread only.
 """
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
@@ -68,6 +70,10 @@ class SettingsWatcher(QObject):
         if content is None or content == self._last_content:
             return  # the folder changed, not the file (a temporary file, a copy kept aside...)
         self._last_content = content
+        mistake = _mistake_in(content)
+        if mistake:
+            self.problem.emit(mistake)
+            return
         try:
             names, unusable = self.settings.reload(self.path)
         except Exception:  # noqa: BLE001 - the app goes on with the settings it has
@@ -79,3 +85,19 @@ class SettingsWatcher(QObject):
         if names:
             log.info("settings changed by another program: %s", ", ".join(names))
             self.changed.emit(names)
+
+
+def _mistake_in(content: bytes) -> str | None:
+    """What is wrong with a settings file that does not parse, as a sentence; None when it parses."""
+    try:
+        json.loads(content.decode("utf-8"))
+    except UnicodeDecodeError:
+        where = _("it is not UTF-8 text")
+    except ValueError as exc:
+        line, column = getattr(exc, "lineno", None), getattr(exc, "colno", None)
+        where = (_("line {line}, column {column}").format(line=line, column=column) if line and column
+                 else _("it is not JSON"))
+    else:
+        return None
+    return _("The settings file has a mistake ({where}); the app keeps its current settings until it is "
+             "corrected.").format(where=where)

@@ -135,6 +135,10 @@ def _order(pieces: list[Piece], layout: _Layout, depth: int) -> list[Block]:
     if cut is None:
         return [(_rows(pieces), False)]
     crossing = [p for p in pieces if p.x0 < cut < p.x1]
+    if len(crossing) > max(2, GUTTER_CROSSING_SHARE * len(_rows(pieces))):
+        # Not titles over columns but a strip that happens to be empty in most lines (a dense terminal's
+        # lines cut into boxes at different places): cut there, each line was read in pieces out of order.
+        return [(_rows(pieces), False)]
     if not crossing:
         if _is_table(pieces, cut, layout):
             return [(_rows(pieces), True)]

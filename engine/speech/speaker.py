@@ -25,6 +25,7 @@ from pathlib import Path
 
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.i18n import N_, _
+from describe_aloud.engine.output_paths import write_whole
 
 from .callbacks import Callback, CallbackThread
 from .client import (
@@ -219,7 +220,8 @@ class Speaker:
                 raise SpeechUnavailable(_("The voice stopped responding; the audio was not saved.")) from None
             except RuntimeError as exc:
                 raise SpeechUnavailable(_("The voice could not produce audio: {reason}").format(reason=exc)) from exc
-            shutil.move(str(produced), str(path))
+            write_whole(path, lambda temp: shutil.copyfile(produced, temp))  # complete, or not at all
+            produced.unlink(missing_ok=True)
             return path
         raise AssertionError("unreachable")
 

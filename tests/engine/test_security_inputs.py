@@ -277,6 +277,18 @@ def test_a_damaged_settings_file_is_kept_aside_and_the_user_told(tmp_path):
     assert kept[0].name in settings.load_notes[0]
 
 
+def test_a_damaged_settings_file_loaded_again_is_kept_once_and_another_never_overwrites_it(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"volume": 0.8,,}')
+    notes = [Settings.load(path).load_notes[0] for _ in range(3)]  # the app and each command load it
+    kept = list(tmp_path.glob("settings.json.damaged-*"))
+    assert len(kept) == 1 and all(kept[0].name in note for note in notes)
+    path.write_text('{"rate": 120,,}')  # another damaged content, maybe within the same second
+    Settings.load(path)
+    contents = sorted(p.read_text() for p in tmp_path.glob("settings.json.damaged-*"))
+    assert contents == ['{"rate": 120,,}', '{"volume": 0.8,,}']
+
+
 def test_wrong_types_in_settings_fall_back_one_by_one(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text(json.dumps({"hotkeys": "x", "model": 5, "voice": ["x"], "rate": 150, "detail": "yes",

@@ -548,6 +548,7 @@ def test_history_problems_never_cost_the_description(qtbot, make_app, tiny_git_d
 
     monkeypatch.setattr(controller.history, "add", disk_full)
     controller.describe_image(text_image(TEXT_LINES), "list")
-    qtbot.waitUntil(lambda: len(controller.test_speaker.said) == 2, timeout=JOB_MS)
-    assert "shopping" in controller.test_speaker.texts()[-1].lower()
+    qtbot.waitUntil(lambda: len(controller.test_speaker.said) == 3, timeout=JOB_MS)
+    assert "shopping" in controller.test_speaker.texts()[-2].lower()
+    assert "history" in controller.test_speaker.texts()[-1].lower()  # said after the description
     assert "shopping" in controller.window.result_text().lower()
