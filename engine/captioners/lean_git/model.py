@@ -196,10 +196,12 @@ class SelfAttention(nn.Module):
         return context.transpose(1, 2).reshape(*shape, self.all_head_size)
 
 
-class SelfOutput(nn.Module):
-    def __init__(self, s: GitShape) -> None:
+class ResidualOutput(nn.Module):
+    """Linear back to the hidden size, the residual added, LayerNorm: after attention and after the MLP."""
+
+    def __init__(self, in_size: int, s: GitShape) -> None:
         super().__init__()
-        self.dense = Linear(s.hidden_size, s.hidden_size)
+        self.dense = Linear(in_size, s.hidden_size)
         self.LayerNorm = LayerNorm(s.hidden_size, eps=s.layer_norm_eps)
 
     def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
@@ -210,7 +212,7 @@ class Attention(nn.Module):
     def __init__(self, s: GitShape) -> None:
         super().__init__()
         self.self = SelfAttention(s)
-        self.output = SelfOutput(s)
+        self.output = ResidualOutput(s.hidden_size, s)
 
 
 class Intermediate(nn.Module):
@@ -223,22 +225,12 @@ class Intermediate(nn.Module):
         return self.act(self.dense(x))
 
 
-class Output(nn.Module):
-    def __init__(self, s: GitShape) -> None:
-        super().__init__()
-        self.dense = Linear(s.intermediate_size, s.hidden_size)
-        self.LayerNorm = LayerNorm(s.hidden_size, eps=s.layer_norm_eps)
-
-    def forward(self, x: torch.Tensor, residual: torch.Tensor) -> torch.Tensor:
-        return self.LayerNorm(self.dense(x) + residual)
-
-
 class Layer(nn.Module):
     def __init__(self, s: GitShape) -> None:
         super().__init__()
         self.attention = Attention(s)
         self.intermediate = Intermediate(s)
-        self.output = Output(s)
+        self.output = ResidualOutput(s.intermediate_size, s)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, cache: list, index: int) -> torch.Tensor:
         attended = self.attention.output(self.attention.self(x, mask, cache, index), x)
