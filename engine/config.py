@@ -32,6 +32,16 @@ def data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
+def cache_dir() -> Path:
+    """Folder for what the app can make again at any time (the OCR's compiled models): the platform's cache
+    folder, or `cache/` in the data folder when that is set (a portable setup, the tests)."""
+    if environment.DATA_DIR.get():
+        return data_dir() / "cache"
+    import platformdirs
+
+    return platformdirs.user_cache_path(APP_NAME, appauthor=False)
+
+
 def settings_path() -> Path:
     return config_dir() / "settings.json"
 

@@ -36,6 +36,9 @@ TTS_DRIVER = Knob("DESCRIBE_ALOUD_TTS_DRIVER", "The pyttsx3 driver of the own vo
 
 OCR_ENGINE = Knob("DESCRIBE_ALOUD_OCR_ENGINE",
                   "openvino | onnxruntime: run OCR on that engine (default: OpenVINO when installed).")
+OCR_CACHE = Knob("DESCRIBE_ALOUD_OCR_CACHE",
+                  "0: OpenVINO compiles the OCR models at every start instead of keeping them compiled in "
+                  "the cache folder (default on; benches compare); a folder: keep them there.")
 PACKED_LINEAR = Knob("DESCRIBE_ALOUD_PACKED_LINEAR",
                      "1 | 0: bf16 captioners on a CPU do / do not pack their Linear weights for oneDNN "
                      "(default: whatever the start-up measurement found faster on this CPU).")
@@ -49,4 +52,4 @@ MEMORY_TRIM = Knob("DESCRIBE_ALOUD_MEMORY_TRIM",
                    "(Linux; default on; benches compare).")
 
 KNOBS = (CONFIG_DIR, DATA_DIR, NO_BF16, SCREEN_READER, AUDIO_PLAYER, AUDIO_SINK, TTS_DRIVER, OCR_ENGINE,
-         PACKED_LINEAR, LEAN_GIT, MEMORY_TRIM)
+         OCR_CACHE, PACKED_LINEAR, LEAN_GIT, MEMORY_TRIM)

@@ -41,4 +41,6 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("DESCRIBE_ALOUD_DATA_DIR", str(root / "data"))
     monkeypatch.setenv("HF_HOME", str(root / "hf"))
     monkeypatch.setenv("HF_HUB_CACHE", str(root / "hf" / "hub"))
+    # One OpenVINO model cache for the whole run (engine/ocr_start.py): compiled once, ~31 MB, not per test.
+    monkeypatch.setenv("DESCRIBE_ALOUD_OCR_CACHE", str(tmp_path_factory.getbasetemp() / "ocr-compiled"))
     return root
