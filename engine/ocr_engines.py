@@ -119,7 +119,10 @@ def rapidocr_params(settings: OcrSettings, engine: str, *, max_side_len: int) ->
 def build_rapidocr(settings: OcrSettings, *, max_side_len: int) -> tuple[Any, str]:
     """(a RapidOCR instance, the engine it runs on). Falls back to onnxruntime when OpenVINO is installed
     but cannot build its models (an unsupported CPU, a broken install): text is still read."""
-    from describe_aloud.engine.ocr_start import cache_compiled_models, model_table_read_once
+    from describe_aloud.engine.ocr_start import (
+        cache_compiled_models,
+        model_table_read_once,
+    )
 
     with model_table_read_once():  # ~0.2 s sooner at start: engine/ocr_start.py
         from rapidocr import RapidOCR

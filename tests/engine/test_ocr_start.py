@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.engine.ocr_engines import ENGINE_OPENVINO, OcrSettings
 from describe_aloud.engine.ocr_start import compiled_models_dir
+
 from devtools.real_screens import build_screens
 
 REPO = Path(__file__).resolve().parents[2]
