@@ -3,6 +3,7 @@ with it, packed captioners keep no plain copy of their weights, and the text rea
 all of its models with the smaller, screen-shaped sample."""
 from __future__ import annotations
 
+import os
 import sys
 
 import pytest
@@ -34,6 +35,65 @@ def test_freed_memory_is_given_back_on_linux_unless_turned_off(monkeypatch):
     assert memory_release.release_freed_memory()
     monkeypatch.setenv(environment.MEMORY_TRIM.name, "0")
     assert not memory_release.release_freed_memory()
+
+
+_GPU_LIBRARIES = r"""
+import json, sys
+import torch
+from PIL import Image
+from describe_aloud import engine
+from describe_aloud.engine import memory_release
+
+def resident_kb():
+    ranges = [(start, end) for start, end, _, _ in memory_release.gpu_library_mappings()]
+    total, inside = 0, False
+    for line in open("/proc/self/smaps"):
+        head = line.split()[0]
+        if "-" in head and all(c in "0123456789abcdef-" for c in head):
+            start, end = (int(x, 16) for x in head.split("-"))
+            inside = (start, end) in ranges
+        elif inside and line.startswith("Rss:"):
+            total += int(line.split()[1])
+    return total
+
+imported = resident_kb()
+captioner = engine.load_captioner(sys.argv[1], precision="bf16", device="cpu")  # the load's trim drops them
+loaded = resident_kb()
+captions = [r.caption for r in captioner.caption([Image.new("RGB", (64, 48), (200, 40, 40))])]
+print(json.dumps({"mapped": len(memory_release.gpu_library_mappings()), "imported": imported,
+                  "loaded": loaded, "captioned": resident_kb(), "captions": captions}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise(MADV_PAGEOUT) is Linux's")
+def test_pages_of_gpu_only_libraries_are_handed_back_while_cuda_is_unused(tiny_git_dir):
+    """A fresh interpreter (what the app does after its load): the CUDA build of torch maps CUDA's libraries
+    and touches their pages; they leave the resident set, the captions stay the same and they stay out."""
+    import json
+    import subprocess
+
+    def run(trim: str) -> dict:
+        env = {**os.environ, environment.MEMORY_TRIM.name: trim}
+        done = subprocess.run([sys.executable, "-c", _GPU_LIBRARIES, str(tiny_git_dir)], capture_output=True,
+                              text=True, timeout=300, check=False, env=env)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    kept, dropped = run("0"), run("1")
+    if not dropped["mapped"]:
+        pytest.skip("this torch maps no CUDA libraries (a CPU-only build): nothing to hand back")
+    assert dropped["captions"][0] and dropped["captions"] == kept["captions"]
+    assert kept["imported"] > 20_000 and dropped["imported"] > 20_000  # KB touched by torch's import
+    assert kept["captioned"] > kept["imported"] / 2  # without the trim they stay
+    assert dropped["loaded"] < dropped["imported"] / 5 and dropped["captioned"] < dropped["imported"] / 5
+
+
+def test_gpu_library_pages_stay_while_cuda_is_in_use_or_trimming_is_off(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_initialized", lambda: True)
+    assert memory_release.release_unused_gpu_libraries() == 0
+    monkeypatch.undo()
+    monkeypatch.setenv(environment.MEMORY_TRIM.name, "0")
+    assert memory_release.release_unused_gpu_libraries() == 0
 
 
 def test_without_malloc_trim_nothing_happens_and_nothing_breaks(monkeypatch):
