@@ -9,13 +9,15 @@ what a user waits for after launching the app, and the captioner only starts loa
   it, so while rapidocr is imported the second reader gets the first one's object (`model_table_read_once`).
 - **OpenVINO compiles rapidocr's three ONNX models at every start** (0.6-0.7 s of the text reader's ~2 s).
   With OpenVINO's model cache (its `CACHE_DIR` property) the compiled models are written once and loaded
-  afterwards: 0.29-0.34 s for the three, read included. The outputs are the same bit for bit (checked on the
-  detector: tests/engine/test_ocr_start.py), a damaged cache file is compiled again and rewritten by
-  OpenVINO itself, and the cache's folder is named after the CPU, its flags and the OpenVINO version, so a
-  home folder moved to another computer or an OpenVINO upgrade starts a new one. ~31 MB in
-  `cache_dir()/openvino/`; the first start pays ~0.7 s more, once, to write it.
-  `DESCRIBE_ALOUD_OCR_CACHE=0` turns the cache off (benches compare), a folder puts it there (the tests
-  share one).
+  afterwards: 0.29-0.34 s for the three, read included. The text read is the same (lines, boxes and scores:
+  tests/engine/test_ocr_start.py; the detector's raw output was bit-identical in a one-off check). A damaged
+  cache file (a crash while writing, two processes writing at once, a full disk) is read as missing by
+  OpenVINO, which compiles again and rewrites it: slower once, never other text. The cache's folder is named
+  after the CPU, its flags and the OpenVINO version, so a home folder moved to another computer or an
+  OpenVINO upgrade starts a new one (old ones are not pruned). ~31 MB in `cache_dir()/openvino/`, private
+  to the user (0700); the first start pays ~0.7 s more, once, to write it.
+  `DESCRIBE_ALOUD_OCR_CACHE=0` turns the cache off (benches compare), an absolute folder puts it there (the
+  tests share one).
 """
 from __future__ import annotations
 
@@ -48,7 +50,7 @@ def model_table_read_once() -> Iterator[None]:
         return
     with _patch_lock:
         original = OmegaConf.__dict__["load"]
-        read = original.__func__
+        read = getattr(original, "__func__", original)  # a staticmethod, unless someone replaced it
         tables: dict[str, Any] = {}
 
         def load(file_: Any) -> Any:
@@ -70,7 +72,7 @@ def compiled_models_dir() -> Path | None:
     """Where OpenVINO keeps the compiled OCR models for this CPU and OpenVINO version, created; None when
     the cache is turned off or the folder cannot be written (then OpenVINO compiles at every start)."""
     setting = environment.OCR_CACHE.get()
-    if setting == "0":
+    if setting is not None and setting.lower() in ("0", "off", "no", "false"):
         return None
     try:
         import openvino
@@ -80,9 +82,12 @@ def compiled_models_dir() -> Path | None:
         return None
     model, flags = cpu_model_and_flags()
     key = hashlib.sha256(f"{model}|{' '.join(sorted(flags))}|{version}".encode()).hexdigest()[:16]
-    folder = (Path(setting) if setting else cache_dir() / "openvino") / key
+    base = Path(setting) if setting and Path(setting).is_absolute() else cache_dir() / "openvino"
+    folder = base / key
     try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        missing = [folder, *(p for p in folder.parents if not p.exists())]
+        for level in reversed(missing):  # every folder made here is the user's alone
+            level.mkdir(exist_ok=True, mode=0o700)
     except OSError as exc:
         log.info("no OpenVINO model cache (%s): the OCR models are compiled at every start", exc)
         return None

@@ -29,6 +29,13 @@ def dialog(tmp_path_factory):
     return Image.open(built[0].path).convert("RGB"), built[0].truth.splitlines()
 
 
+def _from_cache(engine: OcrEngine) -> list[bool]:
+    """Whether each of rapidocr's OpenVINO models was loaded from the cache (OpenVINO's own property)."""
+    ocr = engine._engine()
+    parts = [getattr(ocr, name, None) for name in ("text_det", "text_cls", "text_rec")]
+    return [part.session.session.get_compiled_model().get_property("LOADED_FROM_CACHE") for part in parts]
+
+
 def _lines(engine: OcrEngine, image) -> list[tuple[str, tuple, float]]:
     return [(line.text, tuple(line.box), round(line.confidence, 6)) for line in engine.read(image)]
 
@@ -62,10 +69,12 @@ def test_compiled_models_are_cached_and_read_exactly_the_same_text(dialog, tmp_p
     expected = _lines(uncached, image)
     assert [text for text, _, _ in expected] == truth
     assert not (tmp_path / "cache").exists()
+    assert _from_cache(uncached) == [False, False, False]
 
     monkeypatch.delenv("DESCRIBE_ALOUD_OCR_CACHE")  # the app's own place (in the data folder here)
     first = OcrEngine(settings=OcrSettings(engine=ENGINE_OPENVINO))  # compiles and writes the cache
     assert _lines(first, image) == expected
+    assert _from_cache(first) == [False, False, False]
     folder = compiled_models_dir()
     assert folder is not None and folder.is_relative_to(tmp_path / "cache" / "openvino")
     blobs = sorted(folder.glob("*.blob"))
@@ -75,6 +84,8 @@ def test_compiled_models_are_cached_and_read_exactly_the_same_text(dialog, tmp_p
     second = OcrEngine(settings=OcrSettings(engine=ENGINE_OPENVINO))  # loads them from the cache
     assert _lines(second, image) == expected  # same lines, boxes and scores
     assert second.engine_name == ENGINE_OPENVINO
+    assert _from_cache(second) == [True, True, True]
+    assert oct(folder.stat().st_mode & 0o777) == oct(0o700) and oct(folder.parent.stat().st_mode & 0o777) == oct(0o700)
 
     for blob in blobs:  # a damaged cache (a full disk, a crash while writing): compiled again
         blob.chmod(0o600)
@@ -82,6 +93,7 @@ def test_compiled_models_are_cached_and_read_exactly_the_same_text(dialog, tmp_p
     damaged = OcrEngine(settings=OcrSettings(engine=ENGINE_OPENVINO))
     assert _lines(damaged, image) == expected
     assert damaged.engine_name == ENGINE_OPENVINO
+    assert _from_cache(damaged) == [False, False, False]  # compiled again
     rewritten = {blob.name: blob.stat().st_size for blob in folder.glob("*.blob")}
     assert rewritten.keys() == sizes.keys()
     for name, size in rewritten.items():  # whole again (a compile writes a few bytes more or less)
@@ -95,6 +107,11 @@ def test_an_unusable_cache_folder_only_means_compiling_at_every_start(dialog, tm
     monkeypatch.delenv("DESCRIBE_ALOUD_OCR_CACHE")  # the app's own place, not the tests' shared one
     (tmp_path / "cache").write_text("not a folder")  # e.g. a file in the way
     assert compiled_models_dir() is None
+    monkeypatch.setenv("DESCRIBE_ALOUD_OCR_CACHE", "relative/folder")  # not a place: the app's own one
+    assert compiled_models_dir() is None and not Path("relative").exists()
+    monkeypatch.setenv("DESCRIBE_ALOUD_OCR_CACHE", "off")
+    assert compiled_models_dir() is None
+    monkeypatch.delenv("DESCRIBE_ALOUD_OCR_CACHE")
     engine = OcrEngine(settings=OcrSettings(engine=ENGINE_OPENVINO))
     assert [text for text, _, _ in _lines(engine, image)] == truth
     assert engine.engine_name == ENGINE_OPENVINO
