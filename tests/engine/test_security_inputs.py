@@ -109,8 +109,11 @@ def test_thin_strips_are_read_in_bounded_memory(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["texts"][0] == "" and report["texts"][1] == ""
     assert "Sale ends Friday" in report["texts"][2]
-    # Reading all four took less than 600 MB more than reading a small sample (4.1 GiB before).
-    assert report["grew_mb"] < 600, report
+    # Reading all four takes far less than the 4.1 GiB of the unbounded reader: 612-620 MB more than after
+    # the small warm-up sample when this file runs alone on the 2-core test machine (also at 7f674f4, where
+    # the bound was 600 and passed only inside the full run), mostly OpenVINO's buffers for the banner's
+    # wider detector input. The bound leaves room for that and still catches an unbounded read.
+    assert report["grew_mb"] < 800, report
 
 
 # ---------------------------------------------------------------------------------------- metadata
