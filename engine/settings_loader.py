@@ -8,7 +8,7 @@ crashed `gui` and `say` or killed the app's worker thread with nothing reported.
   aside as `settings.json.damaged-<time>` before anything can overwrite it;
 - uses each valid value, and the default for each invalid one (a hotkey table keeps its valid entries);
 - puts one sentence per problem in `settings.load_notes`, which the app shows and speaks at start and the
-  command line prints on stderr.
+  command line prints on stderr (once, for every command: describe_aloud.cli.main).
 
 Plain Python, no Qt; called on whichever thread loads the settings.
 """
@@ -82,7 +82,7 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
     except FileNotFoundError:
         return settings
     except (OSError, ValueError) as exc:
-        log.warning("settings file unreadable: %r", exc)
+        log.debug("settings file unreadable: %r", exc)  # the technical detail; the user gets the sentence
         raw = None
     if not isinstance(raw, dict):
         bad = ["*"]

@@ -218,3 +218,16 @@ def test_say_with_wrong_types_in_settings_still_speaks_and_says_what_was_reset(t
     assert wav.stat().st_size > 1000
     assert "Some settings had values that cannot be used" in result.stderr
     assert list(config.glob("settings.json.damaged-*"))
+
+
+def test_a_command_on_a_damaged_settings_file_prints_only_the_clear_sentence(tmp_path):
+    config, data = tmp_path / "config", tmp_path / "data"
+    config.mkdir()
+    data.mkdir()
+    (config / "settings.json").write_text('{"model": ')  # cut short: not JSON
+    result = subprocess.run([sys.executable, MAIN, "history"], capture_output=True, text=True, timeout=120,
+                            env=env(DESCRIBE_ALOUD_CONFIG_DIR=str(config), DESCRIBE_ALOUD_DATA_DIR=str(data)))
+    said = result.stderr.splitlines()
+    assert said[0].startswith("Your settings file could not be read, so the default settings are used."), said
+    assert said[1:] == ["The history is empty: nothing has been described yet."]  # said once, nothing else
+    assert "JSONDecodeError" not in result.stdout + result.stderr
