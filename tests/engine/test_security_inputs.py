@@ -265,6 +265,27 @@ def test_non_utf8_file_names_are_stored_and_found_again_exactly(tmp_path):
     assert doc["images"][0]["path"] == "caf\\xe9-\\xff.jpg"
 
 
+def test_a_non_utf8_file_name_is_said_readably_not_as_backslash_codes(tmp_path):
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9-\xff.jpg")  # Latin-1 bytes: not UTF-8
+    Path(os.fsdecode(raw)).write_bytes(b"")
+    with pytest.raises(ImageLoadError) as caught:
+        load_image(os.fsdecode(raw))
+    said = str(caught.value)
+    assert said == f"{tmp_path}/caf\ufffd-\ufffd.jpg is empty (0 bytes), so there is no image in it."
+    assert "\\x" not in said
+    from describe_aloud.engine.batch_inputs import load_for_batch
+
+    loaded = load_for_batch(tmp_path, os.fsdecode(b"caf\xe9-\xff.jpg"), None, 512, False)
+    assert loaded.error == "caf\ufffd-\ufffd.jpg is empty (0 bytes), so there is no image in it."
+    from describe_aloud.engine.batch_types import outcome_lines
+    from describe_aloud.engine.text_safety import for_terminal, printable_path
+
+    line = for_terminal(outcome_lines([(os.fsdecode(b"caf\xe9-\xff.jpg"), loaded.error)], 0, [], 0, [])[-1])
+    assert line == "Failed: caf\ufffd-\ufffd.jpg is empty (0 bytes), so there is no image in it."
+    # Terminal escapes in a name are still shown, never obeyed.
+    assert printable_path(os.fsdecode(b"caf\xe9\x1b[2J.png")) == "caf\ufffd\\x1b[2J.png"
+
+
 # ------------------------------------------------------------------------------------- settings
 
 def test_a_damaged_settings_file_is_kept_aside_and_the_user_told(tmp_path):
