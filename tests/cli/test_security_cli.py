@@ -230,5 +230,7 @@ def test_a_command_on_a_damaged_settings_file_prints_only_the_clear_sentence(tmp
                             env=env(DESCRIBE_ALOUD_CONFIG_DIR=str(config), DESCRIBE_ALOUD_DATA_DIR=str(data)))
     said = result.stderr.splitlines()
     assert said[0].startswith("Your settings file could not be read, so the default settings are used."), said
+    kept = next(config.glob("settings.json.damaged-*"))
+    assert said[0].endswith(f"A copy of it is kept as {kept}.")  # written: the whole path, to find it
     assert said[1:] == ["The history is empty: nothing has been described yet."]  # said once, nothing else
     assert "JSONDecodeError" not in result.stdout + result.stderr

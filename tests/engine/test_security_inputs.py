@@ -295,7 +295,23 @@ def test_a_damaged_settings_file_is_kept_aside_and_the_user_told(tmp_path):
     assert settings.model == Settings().model
     kept = list(tmp_path.glob("settings.json.damaged-*"))
     assert len(kept) == 1 and kept[0].read_text() == path.read_text()
-    assert kept[0].name in settings.load_notes[0]
+    assert str(kept[0]) in settings.load_notes[0].written
+
+
+def test_a_damaged_settings_file_is_said_in_one_short_sentence_and_written_with_the_whole_path(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"model": ')
+    note = Settings.load(path).load_notes[0]
+    kept = next(tmp_path.glob("settings.json.damaged-*"))
+    assert note.said == ("Your settings file could not be read, so the default settings are used. A copy of it "
+                         "is kept in the settings folder.")  # no path: seconds to hear
+    assert note.written == ("Your settings file could not be read, so the default settings are used. A copy of it "
+                            f"is kept as {kept}.")
+    path.write_text(json.dumps({"model": 5}))
+    note = Settings.load(path).load_notes[0]
+    assert note.said == ("Some settings had values that cannot be used (model); their defaults are used. A copy "
+                         "of the file as it was is kept in the settings folder.")
+    assert str(tmp_path) not in note.said and str(tmp_path) in note.written
 
 
 def test_a_damaged_settings_file_loaded_again_is_kept_once_and_another_never_overwrites_it(tmp_path):
@@ -303,7 +319,7 @@ def test_a_damaged_settings_file_loaded_again_is_kept_once_and_another_never_ove
     path.write_text('{"volume": 0.8,,}')
     notes = [Settings.load(path).load_notes[0] for _ in range(3)]  # the app and each command load it
     kept = list(tmp_path.glob("settings.json.damaged-*"))
-    assert len(kept) == 1 and all(kept[0].name in note for note in notes)
+    assert len(kept) == 1 and all(str(kept[0]) in note.written for note in notes)
     path.write_text('{"rate": 120,,}')  # another damaged content, maybe within the same second
     Settings.load(path)
     contents = sorted(p.read_text() for p in tmp_path.glob("settings.json.damaged-*"))
@@ -319,7 +335,7 @@ def test_wrong_types_in_settings_fall_back_one_by_one(tmp_path):
     assert (settings.hotkeys, settings.model, settings.voice, settings.detail) == (
         defaults.hotkeys, defaults.model, defaults.voice, defaults.detail)
     assert (settings.rate, settings.volume, settings.earcons) == (150, 0.5, False)
-    assert "(model, detail, voice, hotkeys)" in settings.load_notes[0]
+    assert "(model, detail, voice, hotkeys)" in settings.load_notes[0].said
     assert list(tmp_path.glob("settings.json.damaged-*"))
     settings.save(path)  # saving works and writes only valid values
     assert Settings.load(path).load_notes == []
