@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import os
 import sys
 
@@ -69,12 +70,14 @@ def _set_language(chosen: str | None) -> None:
     """Before any help text is made: --language, else the language chosen in Settings, else the system's."""
     from describe_aloud.engine.i18n import set_language
 
+    from describe_aloud.engine.config import Settings
+
     from_settings = not chosen
+    settings = None
     if not chosen:
         try:
-            from describe_aloud.engine.config import Settings
-
-            chosen = Settings.load().language
+            settings = Settings.load()
+            chosen = settings.language
         except Exception:  # noqa: BLE001 - unreadable settings: the system's language
             chosen = None
     set_language(chosen)
@@ -83,6 +86,21 @@ def _set_language(chosen: str | None) -> None:
 
         if note := missing_catalog_note(chosen):
             print(note, file=sys.stderr)
+    _say_settings_notes(settings)
+
+
+def _say_settings_notes(settings) -> None:
+    """A damaged settings file (kept aside) is said once, by every command, in the chosen language."""
+    from describe_aloud.engine.config import Settings
+    from describe_aloud.engine.settings_loader import print_load_notes
+
+    if settings is None or settings.load_notes:  # loaded again: its notes were made before the language
+        try:
+            settings = Settings.load()
+        except Exception:  # noqa: BLE001 - the command says what it needs; the detail is in the debug log
+            logging.getLogger(__name__).debug("settings could not be loaded", exc_info=True)
+            return
+    print_load_notes(settings)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from typing import Any, Sequence
 from describe_aloud.engine.errors import ImageLoadError
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.journal import FileKey
+from describe_aloud.engine.text_safety import printable_path
 
 log = logging.getLogger(__name__)
 
@@ -133,17 +134,18 @@ def decode_shrunk(path: Path, max_side: int):
 def load_for_batch(folder: Path, rel: str, key: FileKey | None, max_side: int, hash_files: bool) -> LoadedImage:
     """Decode one image and shrink it to `max_side` (runs in a loader thread; pure, thread-safe)."""
     path = folder / rel
+    name = printable_path(rel)  # as said in a sentence: readable even when the name is not UTF-8
     try:
         if key is None:
             key = FileKey.of(path, with_hash=hash_files)
         image, size = decode_shrunk(path, max_side)
         return LoadedImage(rel, key, image, size)
     except ImageLoadError as exc:
-        return LoadedImage(rel, key, error=str(exc).replace(str(path), rel))
+        return LoadedImage(rel, key, error=str(exc).replace(printable_path(path), name))
     except OSError as exc:
-        return LoadedImage(rel, key, error=_("{rel} cannot be read: {value}.").format(rel=rel, value=exc.strerror or exc))
+        return LoadedImage(rel, key, error=_("{rel} cannot be read: {value}.").format(rel=name, value=exc.strerror or exc))
     except MemoryError:
-        return LoadedImage(rel, key, error=_("{rel} is too large to open with the memory available.").format(rel=rel))
+        return LoadedImage(rel, key, error=_("{rel} is too large to open with the memory available.").format(rel=name))
     except Exception as exc:  # noqa: BLE001 - one odd file must not stop a thousand-image run
         log.exception("loading %s failed", rel)
-        return LoadedImage(rel, key, error=_("{rel} could not be read ({name__}: {reason}).").format(rel=rel, name__=type(exc).__name__, reason=exc))
+        return LoadedImage(rel, key, error=_("{rel} could not be read ({name__}: {reason}).").format(rel=name, name__=type(exc).__name__, reason=exc))

@@ -132,8 +132,10 @@ def outcome_lines(failed: list[tuple[str, str]], metadata_written: int, metadata
         lines.append(ngettext("{written} sidecar file written; {problems} not written.",
                               "{written} sidecar files written; {problems} not written.", sidecars_written)
                      .format(written=sidecars_written, problems=len(sidecar_problems)))
-    for path, reason in failed:
-        lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(path)
+    from describe_aloud.engine.text_safety import printable_path
+
+    for path, reason in failed:  # a reason naming the file names it readably (printable_path)
+        lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(printable_path(path))
                      else _("Failed: {path}: {reason}").format(path=path, reason=reason))
     for path, reason in metadata_problems:
         lines.append(_("Metadata not written: {path}: {reason}").format(path=path, reason=reason))

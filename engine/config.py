@@ -85,7 +85,7 @@ class Settings:
 
     def __post_init__(self) -> None:
         # What loading the file had to say (a damaged file kept aside...): not a setting, never saved.
-        self.load_notes: list[str] = []
+        self.load_notes: list = []  # engine.settings_loader.LoadNote (said short, written with the path)
 
     @classmethod
     def load(cls, path: Path | None = None) -> "Settings":

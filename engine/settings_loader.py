@@ -7,8 +7,10 @@ crashed `gui` and `say` or killed the app's worker thread with nothing reported.
 - keeps a file that cannot be read as settings (not JSON, not an object, or any value of the wrong type)
   aside as `settings.json.damaged-<time>` before anything can overwrite it;
 - uses each valid value, and the default for each invalid one (a hotkey table keeps its valid entries);
-- puts one sentence per problem in `settings.load_notes`, which the app shows and speaks at start and the
-  command line prints on stderr.
+- puts one `LoadNote` per problem in `settings.load_notes`: a short sentence the app says at start ("a
+  copy is kept in the settings folder": a whole path takes seconds to hear), and the same sentence with
+  the kept copy's whole path, which the app shows on its status line, the log records and the command
+  line prints on stderr (once, for every command: describe_aloud.cli.main).
 
 Plain Python, no Qt; called on whichever thread loads the settings.
 """
@@ -18,15 +20,28 @@ import glob
 import json
 import logging
 import time
-from dataclasses import MISSING, fields
+from dataclasses import MISSING, dataclass, fields
 from pathlib import Path
 from typing import Any
 
 from describe_aloud.engine.i18n import _
+from describe_aloud.engine.text_safety import printable_path
 
 log = logging.getLogger(__name__)
 
 _MAX_SETTINGS_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class LoadNote:
+    """A problem met loading the settings: `said` is short (spoken, announced), `written` names the kept
+    copy by its whole path (shown, printed, logged)."""
+
+    said: str
+    written: str
+
+    def __str__(self) -> str:
+        return self.written
 
 
 def _valid(default: Any, value: Any, name: str) -> bool:
@@ -82,7 +97,7 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
     except FileNotFoundError:
         return settings
     except (OSError, ValueError) as exc:
-        log.warning("settings file unreadable: %r", exc)
+        log.debug("settings file unreadable: %r", exc)  # the technical detail; the user gets the sentence
         raw = None
     if not isinstance(raw, dict):
         bad = ["*"]
@@ -92,13 +107,21 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
             setattr(settings, name, value)
     if bad:
         kept = keep_aside(path)
-        where = kept.name if kept is not None else path.name
+        where = printable_path(kept if kept is not None else path)
+        log.info("settings file %s could not be used (%s); kept as %s", printable_path(path), ", ".join(bad), where)
         if bad == ["*"]:
-            notes.append(_("Your settings file could not be read, so the default settings are used. The "
-                           "file is kept as {name}.").format(name=where))
+            notes.append(LoadNote(
+                _("Your settings file could not be read, so the default settings are used. A copy of it is "
+                  "kept in the settings folder."),
+                _("Your settings file could not be read, so the default settings are used. A copy of it is "
+                  "kept as {path}.").format(path=where)))
         else:
-            notes.append(_("Some settings had values that cannot be used ({names}); their defaults are used. "
-                           "The file as it was is kept as {name}.").format(names=", ".join(bad), name=where))
+            names = ", ".join(bad)
+            notes.append(LoadNote(
+                _("Some settings had values that cannot be used ({names}); their defaults are used. A copy of "
+                  "the file as it was is kept in the settings folder.").format(names=names),
+                _("Some settings had values that cannot be used ({names}); their defaults are used. A copy of "
+                  "the file as it was is kept as {path}.").format(names=names, path=where)))
     settings.load_notes.extend(notes)
     return settings
 
@@ -127,11 +150,12 @@ def checked_values(cls: type, raw: dict, default_hotkeys: dict[str, str]) -> tup
 
 
 def print_load_notes(settings: Any) -> None:  # an engine.config.Settings (config imports this module)
-    """For the command line: each note on stderr (where messages for the user go)."""
+    """For the command line: each note on stderr (where messages for the user go), written out: with the
+    kept copy's whole path (read, not heard)."""
     import sys
 
     for note in settings.load_notes:
-        print(note, file=sys.stderr)
+        print(note.written, file=sys.stderr)
 
 
-__all__ = ["checked_values", "keep_aside", "load_settings", "print_load_notes"]
+__all__ = ["LoadNote", "checked_values", "keep_aside", "load_settings", "print_load_notes"]

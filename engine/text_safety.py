@@ -5,10 +5,13 @@ Where such text comes from: file names (any bytes but "/" and NUL on Linux, so p
 possibly holding terminal escape sequences), OCR text read from a picture an attacker made, a caption.
 
 - Non-UTF-8 file names reach Python as `str` with lone surrogates (PEP 383). `escaped` turns them into a
-  visible, lossless `\\xNN` form that can be encoded as UTF-8 (the JSON, CSV and messages use it); the
-  real name is kept as bytes where it must be found again (the journal, see engine.journal).
-- `for_terminal` also shows control characters (ESC, BEL, NUL, CR...) as `\\xNN` so that a file name
-  cannot move the cursor, retitle the window or hide text on the user's terminal or screen reader.
+  visible, lossless `\\xNN` form that can be encoded as UTF-8 (the JSON and CSV use it); the real name is
+  kept as bytes where it must be found again (the journal, see engine.journal).
+- `for_terminal` (and `printable_path`, for a path put into a sentence) is for what the user reads or
+  hears: an undecodable byte becomes U+FFFD (the replacement character, as file managers show it; a
+  voice does not read out backslash codes), and control characters (ESC, BEL, NUL, CR...) are shown as
+  `\\xNN` so that a file name cannot move the cursor, retitle the window or hide text on the user's
+  terminal or screen reader.
 - `csv_cell` defuses formula injection: a cell starting with = + - @ TAB or CR is run by spreadsheet
   programs (`=HYPERLINK(...)`), so it gets a leading apostrophe (OWASP's advice; shown as text).
 - `xml_text` drops what XML 1.0 cannot hold (most control characters, lone surrogates), so an XMP packet
@@ -45,14 +48,21 @@ def _show_control(match: re.Match[str]) -> str:
     return f"\\x{ord(match.group()):02x}"
 
 
+def _readable(text: str) -> str:
+    """`text` encodable as UTF-8 for a sentence the user reads or hears: each undecodable byte of a file
+    name (a lone surrogate) as U+FFFD, never as a `\\xNN` a voice would spell out."""
+    return _SURROGATE.sub("\ufffd", text) if has_surrogates(text) else text
+
+
 def for_terminal(text: str, *, keep_newlines: bool = True) -> str:
-    """Text safe to print or speak: lone surrogates and control characters shown as `\\xNN`."""
+    """Text safe to print or speak: undecodable bytes as U+FFFD, control characters shown as `\\xNN`."""
     pattern = _CONTROL if keep_newlines else _CONTROL_ALL
-    return pattern.sub(_show_control, escaped(text))
+    return pattern.sub(_show_control, _readable(text))
 
 
 def printable_path(path: str | os.PathLike | bytes) -> str:
-    """A file name as shown to the user: lossless, one line, no control characters."""
+    """A file name as put into a sentence for the user: readable (undecodable bytes as U+FFFD), one line,
+    no control characters. The exact name stays where it must be found again (JSON, CSV, the journal)."""
     return for_terminal(os.fsdecode(path), keep_newlines=False)
 
 

@@ -193,10 +193,11 @@ class AppController(QObject):
         for spec in ACTIONS:
             self.window.action(spec.name).triggered.connect(lambda _checked=False, run=spec.run: run(self))
 
-    def tell(self, problem: str) -> None:
+    def tell(self, problem: str, *, written: str | None = None) -> None:
         """A problem found outside any request (start-up, a settings change): shown and said by whichever
-        voice speaks. An announcement alone reaches only a screen reader: with the own voice it was silent."""
-        self.window.set_status(problem, spoken=True)
+        voice speaks. An announcement alone reaches only a screen reader: with the own voice it was silent.
+        `written`: the longer form shown on the status line (a whole path: seconds to hear, useful to read)."""
+        self.window.set_status(problem, spoken=True, written=written)
         self.flow.say_status(problem)
 
     # Start and stop ------------------------------------------------------------------------------
@@ -213,7 +214,7 @@ class AppController(QObject):
         if self._history_problem:
             self.tell(self._history_problem)
         for note in self.settings.load_notes:  # a damaged settings file, kept aside
-            self.tell(note)
+            self.tell(note.said, written=note.written)
         self.worker.start()
         self.capture.prepare()
         if self.hotkeys is not None:

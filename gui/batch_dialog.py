@@ -25,6 +25,7 @@ from describe_aloud.engine.batch import (
 from describe_aloud.engine.config import Settings
 from describe_aloud.engine.i18n import N_, _, ngettext
 from describe_aloud.engine.speech.protocol import SpeechOutput
+from describe_aloud.engine.text_safety import printable_path
 from describe_aloud.gui.announce import announce
 from describe_aloud.gui.job_worker import JobWorker
 from describe_aloud.gui.scrolling import scrolling
@@ -303,7 +304,7 @@ class BatchDialog(QDialog):
             ngettext("{done} of {total} image", "{done} of {total} images", progress.total)
             .format(done=progress.done, total=progress.total))
         if progress.current:
-            self.current_label.setText(_("Last file: {name}").format(name=progress.current))
+            self.current_label.setText(_("Last file: {name}").format(name=printable_path(progress.current)))
         if progress.total:
             self.eta_label.setText(_("{rate} images per second, about {duration} left").format(
                 rate=f"{progress.rate:.1f}", duration=format_duration(progress.eta_seconds)))

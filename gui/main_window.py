@@ -194,11 +194,13 @@ class MainWindow(QMainWindow):
     def action(self, name: str) -> QAction:
         return self.actions_by_name[name]
 
-    def set_status(self, message: str, *, assertive: bool = False, spoken: bool = False) -> None:
+    def set_status(self, message: str, *, assertive: bool = False, spoken: bool = False,
+                   written: str | None = None) -> None:
         """Show `message` on the status line and announce it to the screen reader, unless the caller says
-        it (`spoken`): then it is only shown, so the screen reader hears it once."""
+        it (`spoken`): then it is only shown, so the screen reader hears it once. `written` (with `spoken`):
+        a longer form of `message` shown instead (a whole path), while the label's name stays short."""
         if spoken:
-            self.status_label.setText(message)
+            self.status_label.setText(written or message)
             self.status_label.setAccessibleName(_("Status: {message}").format(message=message))
         else:
             announce(self.status_label, message, assertive=assertive, label=self.status_label)

@@ -50,10 +50,7 @@ def settings_from_args(args: argparse.Namespace, *, save: bool = True) -> Settin
     """Load the settings, apply the speech options given on the command line, save them (so they are
     remembered by the app and later commands) and return them. Nothing given: nothing is written.
     `save=False`: applied for this run only (the caller checks them first, e.g. that the voice exists)."""
-    from describe_aloud.engine.settings_loader import print_load_notes
-
-    settings = Settings.load()
-    print_load_notes(settings)  # a damaged settings file is kept aside: say so
+    settings = Settings.load()  # a damaged settings file was said by the command line (cli.main)
     changed = []
     for name in ("voice", "rate", "volume"):
         value = getattr(args, name, None)

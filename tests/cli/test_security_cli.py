@@ -145,7 +145,8 @@ def test_describe_a_fifo_and_a_non_utf8_name_json_stays_valid_utf8(tmp_path, tin
                            capture_output=True, timeout=240, env=env())
     assert plain.returncode == 0
     assert b"\x1b" not in plain.stdout and b"\x07" not in plain.stdout  # escapes shown, not obeyed
-    assert b"caf\\xe9\\x1b]0;pwned\\x07.png" in plain.stdout
+    assert "caf\ufffd\\x1b]0;pwned\\x07.png".encode() in plain.stdout  # the byte not UTF-8 read as "�"
+    assert b"\\xe9" not in plain.stdout
 
 
 def test_batch_goes_on_past_fifos_odd_names_and_formula_names_and_resumes_exactly(tmp_path, tiny_git_dir):
@@ -218,3 +219,18 @@ def test_say_with_wrong_types_in_settings_still_speaks_and_says_what_was_reset(t
     assert wav.stat().st_size > 1000
     assert "Some settings had values that cannot be used" in result.stderr
     assert list(config.glob("settings.json.damaged-*"))
+
+
+def test_a_command_on_a_damaged_settings_file_prints_only_the_clear_sentence(tmp_path):
+    config, data = tmp_path / "config", tmp_path / "data"
+    config.mkdir()
+    data.mkdir()
+    (config / "settings.json").write_text('{"model": ')  # cut short: not JSON
+    result = subprocess.run([sys.executable, MAIN, "history"], capture_output=True, text=True, timeout=120,
+                            env=env(DESCRIBE_ALOUD_CONFIG_DIR=str(config), DESCRIBE_ALOUD_DATA_DIR=str(data)))
+    said = result.stderr.splitlines()
+    assert said[0].startswith("Your settings file could not be read, so the default settings are used."), said
+    kept = next(config.glob("settings.json.damaged-*"))
+    assert said[0].endswith(f"A copy of it is kept as {kept}.")  # written: the whole path, to find it
+    assert said[1:] == ["The history is empty: nothing has been described yet."]  # said once, nothing else
+    assert "JSONDecodeError" not in result.stdout + result.stderr

@@ -268,6 +268,27 @@ def test_non_utf8_file_names_are_stored_and_found_again_exactly(tmp_path):
     assert doc["images"][0]["path"] == "caf\\xe9-\\xff.jpg"
 
 
+def test_a_non_utf8_file_name_is_said_readably_not_as_backslash_codes(tmp_path):
+    raw = os.path.join(os.fsencode(tmp_path), b"caf\xe9-\xff.jpg")  # Latin-1 bytes: not UTF-8
+    Path(os.fsdecode(raw)).write_bytes(b"")
+    with pytest.raises(ImageLoadError) as caught:
+        load_image(os.fsdecode(raw))
+    said = str(caught.value)
+    assert said == f"{tmp_path}/caf\ufffd-\ufffd.jpg is empty (0 bytes), so there is no image in it."
+    assert "\\x" not in said
+    from describe_aloud.engine.batch_inputs import load_for_batch
+
+    loaded = load_for_batch(tmp_path, os.fsdecode(b"caf\xe9-\xff.jpg"), None, 512, False)
+    assert loaded.error == "caf\ufffd-\ufffd.jpg is empty (0 bytes), so there is no image in it."
+    from describe_aloud.engine.batch_types import outcome_lines
+    from describe_aloud.engine.text_safety import for_terminal, printable_path
+
+    line = for_terminal(outcome_lines([(os.fsdecode(b"caf\xe9-\xff.jpg"), loaded.error)], 0, [], 0, [])[-1])
+    assert line == "Failed: caf\ufffd-\ufffd.jpg is empty (0 bytes), so there is no image in it."
+    # Terminal escapes in a name are still shown, never obeyed.
+    assert printable_path(os.fsdecode(b"caf\xe9\x1b[2J.png")) == "caf\ufffd\\x1b[2J.png"
+
+
 # ------------------------------------------------------------------------------------- settings
 
 def test_a_damaged_settings_file_is_kept_aside_and_the_user_told(tmp_path):
@@ -277,7 +298,23 @@ def test_a_damaged_settings_file_is_kept_aside_and_the_user_told(tmp_path):
     assert settings.model == Settings().model
     kept = list(tmp_path.glob("settings.json.damaged-*"))
     assert len(kept) == 1 and kept[0].read_text() == path.read_text()
-    assert kept[0].name in settings.load_notes[0]
+    assert str(kept[0]) in settings.load_notes[0].written
+
+
+def test_a_damaged_settings_file_is_said_in_one_short_sentence_and_written_with_the_whole_path(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"model": ')
+    note = Settings.load(path).load_notes[0]
+    kept = next(tmp_path.glob("settings.json.damaged-*"))
+    assert note.said == ("Your settings file could not be read, so the default settings are used. A copy of it "
+                         "is kept in the settings folder.")  # no path: seconds to hear
+    assert note.written == ("Your settings file could not be read, so the default settings are used. A copy of it "
+                            f"is kept as {kept}.")
+    path.write_text(json.dumps({"model": 5}))
+    note = Settings.load(path).load_notes[0]
+    assert note.said == ("Some settings had values that cannot be used (model); their defaults are used. A copy "
+                         "of the file as it was is kept in the settings folder.")
+    assert str(tmp_path) not in note.said and str(tmp_path) in note.written
 
 
 def test_a_damaged_settings_file_loaded_again_is_kept_once_and_another_never_overwrites_it(tmp_path):
@@ -285,7 +322,7 @@ def test_a_damaged_settings_file_loaded_again_is_kept_once_and_another_never_ove
     path.write_text('{"volume": 0.8,,}')
     notes = [Settings.load(path).load_notes[0] for _ in range(3)]  # the app and each command load it
     kept = list(tmp_path.glob("settings.json.damaged-*"))
-    assert len(kept) == 1 and all(kept[0].name in note for note in notes)
+    assert len(kept) == 1 and all(str(kept[0]) in note.written for note in notes)
     path.write_text('{"rate": 120,,}')  # another damaged content, maybe within the same second
     Settings.load(path)
     contents = sorted(p.read_text() for p in tmp_path.glob("settings.json.damaged-*"))
@@ -301,7 +338,7 @@ def test_wrong_types_in_settings_fall_back_one_by_one(tmp_path):
     assert (settings.hotkeys, settings.model, settings.voice, settings.detail) == (
         defaults.hotkeys, defaults.model, defaults.voice, defaults.detail)
     assert (settings.rate, settings.volume, settings.earcons) == (150, 0.5, False)
-    assert "(model, detail, voice, hotkeys)" in settings.load_notes[0]
+    assert "(model, detail, voice, hotkeys)" in settings.load_notes[0].said
     assert list(tmp_path.glob("settings.json.damaged-*"))
     settings.save(path)  # saving works and writes only valid values
     assert Settings.load(path).load_notes == []

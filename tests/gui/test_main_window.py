@@ -394,6 +394,36 @@ def test_a_settings_file_being_edited_is_not_taken_over_or_kept_aside(qtbot, mak
     assert not list(settings_path().parent.glob("*.damaged-*"))
 
 
+def test_a_damaged_settings_file_is_said_short_and_shown_with_the_kept_copys_path(qtbot, tiny_git_dir):
+    from describe_aloud.engine.config import Settings, settings_path
+    from describe_aloud.gui.app import AppController
+    from tests.fixtures.qt import RecordingSpeaker
+
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text('{"model": ', encoding="utf-8")  # cut short
+    settings = Settings.load()
+    settings.model, settings.earcons = str(tiny_git_dir), False
+    speaker = RecordingSpeaker()
+    controller = AppController(settings, speaker_factory=lambda _s, _b: speaker, enable_hotkeys=False,
+                               enable_single_instance=False)
+    qtbot.addWidget(controller.window)
+    try:
+        with qtbot.waitSignals([controller.worker.model_ready], timeout=180_000):
+            controller.start()
+            shown = controller.window.status_label.text()  # before "Ready." replaces it
+            name = controller.window.status_label.accessibleName()
+        kept = next(settings_path().parent.glob("settings.json.damaged-*"))
+        short = ("Your settings file could not be read, so the default settings are used. A copy of it is kept "
+                 "in the settings folder.")
+        assert short in [text for text, _interrupt in speaker.said]  # heard: short, no path
+        assert not any(str(settings_path().parent) in text for text, _interrupt in speaker.said)
+        assert name == f"Status: {short}"
+        assert shown == ("Your settings file could not be read, so the default settings are used. A copy of it is "
+                         f"kept as {kept}.")  # read: where to find it
+    finally:
+        controller.shutdown()
+
+
 def test_history_window_searches_and_speaks_again(qtbot, make_app, tiny_git_dir):
     controller = make_app(model=tiny_git_dir)
     speaker = controller.test_speaker
