@@ -54,6 +54,9 @@ def x11_keysym(combo: Combo) -> str:
     return _NAMED_KEYS[combo.key][1] if combo.key in _NAMED_KEYS else _X_CHAR_KEYSYMS.get(combo.key, combo.key)
 
 
+STOP_SPEECH = "stop_speech"  # the action whose global key must always work
+
+
 def x11_conflicts(combos: dict[str, Combo]) -> dict[str, str]:
     """{action: reason} for combos another X11 client already grabbed. Empty where this cannot be checked."""
     if sys.platform.startswith(("win", "darwin")) or not os.environ.get("DISPLAY"):
@@ -170,6 +173,9 @@ class HotkeyManager(QObject):
         wanted = {action: combo for action, combo in hotkeys.items() if combo and combo.strip()}
         if not wanted:
             return {}
+        # A shortcut given to two actions goes to the first: stop speech comes first, so a hand-edited
+        # settings file can never leave the user without the key that silences the app.
+        wanted = dict(sorted(wanted.items(), key=lambda item: item[0] != STOP_SPEECH))
         if wayland_without_x():
             for action, combo in wanted.items():
                 self._fail(action, combo, _(WAYLAND_REASON).format(command=user_command(action_command(action))))

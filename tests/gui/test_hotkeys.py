@@ -68,6 +68,26 @@ def test_bad_and_duplicate_combos_are_reported_and_the_rest_registered(qtbot, mo
     assert manager.registered == {}
 
 
+def test_a_shortcut_given_to_stop_speech_and_another_action_stays_with_stop_speech(qtbot, monkeypatch):
+    """A hand-edited settings file gives describe_screen stop speech's key: the user keeps the key that
+    silences the app, and hears why the other action has none."""
+    monkeypatch.delenv("DISPLAY", raising=False)  # no conflict probe
+    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
+    made: list[_FakeListener] = []
+    manager = HotkeyManager(listener_factory=lambda mapping: made.append(_FakeListener(mapping)) or made[-1])
+    failures = []
+    manager.registration_failed.connect(lambda *args: failures.append(args))
+    registered = manager.apply({"describe_screen": "ctrl+alt+s", "describe_window": "ctrl+alt+w",
+                                "stop_speech": "ctrl+alt+s"})
+    assert registered == {"stop_speech": "ctrl+alt+s", "describe_window": "ctrl+alt+w"}
+    assert [(action, combo) for action, combo, _reason in failures] == [("describe_screen", "ctrl+alt+s")]
+    assert "stop speech" in failures[0][2].lower()  # says which action owns the key
+    with qtbot.waitSignal(manager.activated, timeout=2000) as blocker:
+        made[0].mapping["<ctrl>+<alt>+s"]()
+    assert blocker.args == ["stop_speech"]
+    manager.stop()
+
+
 def test_wayland_reports_every_hotkey_with_the_command_to_bind(qtbot, monkeypatch):
     monkeypatch.setenv("XDG_SESSION_TYPE", "wayland")
     monkeypatch.delenv("DISPLAY", raising=False)
