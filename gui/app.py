@@ -233,6 +233,10 @@ class AppController(QObject):
         if self.instance_server is not None:
             self.instance_server.close()
         self.dialogs.shutdown()
+        if self.worker.isRunning() and self.worker.is_loading():
+            # A model load cannot be interrupted and takes seconds: say why the app does not close at once.
+            self.speaker.say(_("Closing as soon as the picture model has finished loading. This takes a few "
+                               "seconds."), interrupt=True)
         self.worker.stop()
         if self.worker.isRunning() and not self.worker.wait(60_000):
             log.error("describe worker did not stop within 60 s")

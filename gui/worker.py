@@ -186,6 +186,11 @@ class DescribeWorker(JobWorker, WorkerModels):
         with self._cond:
             return len(self._pending)
 
+    def is_loading(self) -> bool:
+        """A captioner is being loaded (it cannot be interrupted: a stop waits for it)."""
+        with self._cond:
+            return self._loading
+
     def is_busy(self) -> bool:
         with self._cond:
             return self._busy or bool(self._pending) or self._awaiting is not None

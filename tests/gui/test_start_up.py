@@ -175,6 +175,31 @@ def test_the_app_says_ready_once_then_the_text_then_only_the_caption(qtbot, make
     assert FOLLOWS not in latest.text and FOLLOWS not in controller.window.result_text()
 
 
+def test_quitting_while_the_captioner_loads_says_why_the_app_does_not_close_at_once(qtbot, make_app, tiny_git_dir,
+                                                                                     monkeypatch):
+    """A load cannot be interrupted: quitting waits for it (seconds), and the user hears why instead of
+    silence."""
+    held = HeldLoad()
+    monkeypatch.setattr(worker_models, "load_captioner", held)
+    controller = make_app(model=tiny_git_dir, wait_ready=False)
+    speaker = controller.test_speaker
+    qtbot.waitUntil(lambda: speaker.texts() == ["Ready."] and held.calls == 1, timeout=TIMEOUT_MS)
+    opener = threading.Timer(0.5, held.gate.set)  # the load ends while the app waits for it
+    opener.start()
+    controller.shutdown()
+    opener.join()
+    said = speaker.texts()
+    assert said[-1] == "Closing as soon as the picture model has finished loading. This takes a few seconds."
+    assert not controller.worker.isRunning()
+
+
+def test_quitting_when_nothing_loads_says_nothing_more(qtbot, make_app, tiny_git_dir):
+    controller = make_app(model=tiny_git_dir)  # Ready, the captioner loaded
+    before = list(controller.test_speaker.texts())
+    controller.shutdown()
+    assert controller.test_speaker.texts() == before
+
+
 def test_quitting_while_the_text_reader_starts_loads_no_captioner(qtbot, tiny_git_dir):
     held = HeldLoad()
     worker = DescribeWorker(str(tiny_git_dir), captioner_loader=held)
