@@ -44,13 +44,19 @@ class _FakeListener(threading.Thread):
         self._stopped.set()
 
 
-def test_bad_and_duplicate_combos_are_reported_and_the_rest_registered(qtbot, monkeypatch):
+def _manager_with_fake_listener(monkeypatch):
+    """A HotkeyManager on X11 with no conflict probe, the listeners it made, and the failures it reported."""
     monkeypatch.delenv("DISPLAY", raising=False)  # no conflict probe
     monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
     made: list[_FakeListener] = []
     manager = HotkeyManager(listener_factory=lambda mapping: made.append(_FakeListener(mapping)) or made[-1])
-    failures = []
+    failures: list[tuple] = []
     manager.registration_failed.connect(lambda *args: failures.append(args))
+    return manager, made, failures
+
+
+def test_bad_and_duplicate_combos_are_reported_and_the_rest_registered(qtbot, monkeypatch):
+    manager, made, failures = _manager_with_fake_listener(monkeypatch)
     registered = manager.apply({"describe_screen": "ctrl+alt+d", "describe_window": "alt+ctrl+d",
                                 "describe_region": "ctrl+alt+nothing", "stop_speech": ""})
     assert registered == {"describe_screen": "ctrl+alt+d"}
@@ -71,12 +77,7 @@ def test_bad_and_duplicate_combos_are_reported_and_the_rest_registered(qtbot, mo
 def test_a_shortcut_given_to_stop_speech_and_another_action_stays_with_stop_speech(qtbot, monkeypatch):
     """A hand-edited settings file gives describe_screen stop speech's key: the user keeps the key that
     silences the app, and hears why the other action has none."""
-    monkeypatch.delenv("DISPLAY", raising=False)  # no conflict probe
-    monkeypatch.setenv("XDG_SESSION_TYPE", "x11")
-    made: list[_FakeListener] = []
-    manager = HotkeyManager(listener_factory=lambda mapping: made.append(_FakeListener(mapping)) or made[-1])
-    failures = []
-    manager.registration_failed.connect(lambda *args: failures.append(args))
+    manager, made, failures = _manager_with_fake_listener(monkeypatch)
     registered = manager.apply({"describe_screen": "ctrl+alt+s", "describe_window": "ctrl+alt+w",
                                 "stop_speech": "ctrl+alt+s"})
     assert registered == {"stop_speech": "ctrl+alt+s", "describe_window": "ctrl+alt+w"}
