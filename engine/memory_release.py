@@ -46,19 +46,23 @@ from describe_aloud.engine import environment
 log = logging.getLogger(__name__)
 
 
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> Any:
-    """glibc's malloc_trim, or None where there is none (not Linux, or another C library)."""
+def _libc_function(name: str, argtypes: list[Any]) -> Any:
+    """The C library's function `name` (returning int), or None where there is none (not Linux, or a C
+    library without it: musl has no malloc_trim)."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        trim = libc.malloc_trim  # glibc only: musl has no such function (AttributeError)
+        function = getattr(ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6"), name)
     except (OSError, AttributeError):
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
+    function.argtypes = argtypes
+    function.restype = ctypes.c_int
+    return function
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    return _libc_function("malloc_trim", [ctypes.c_size_t])
 
 
 def enabled() -> bool:
@@ -94,15 +98,7 @@ _MADV_PAGEOUT = 21  # Linux 5.4+
 
 @functools.lru_cache(maxsize=1)
 def _madvise() -> Any:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        advise = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True).madvise
-    except (OSError, AttributeError):
-        return None
-    advise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    advise.restype = ctypes.c_int
-    return advise
+    return _libc_function("madvise", [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int])
 
 
 def gpu_library_mappings(smaps: str = "/proc/self/smaps") -> list[tuple[int, int, str, str, int]]:
