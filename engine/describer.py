@@ -172,21 +172,41 @@ class Describer:
 
         The detail comes first, on its own: `on_detail` gets it (a Description without objects) while the
         objects are still being looked for, so it can be spoken at once; the objects are a second, shorter
-        step over the same image features. Never raises for a model failure (see `caption_error`)."""
+        step over the same image features. A captioner that hands on its answer as it is decoded
+        (`streams_text`) gets the detail said sentence by sentence: `on_detail` then gets the detail so far
+        each time a sentence is whole (engine.detail_stream), and the finished description begins with
+        exactly what it was given. Never raises for a model failure (see `caption_error`)."""
+        from describe_aloud.engine.detail_stream import DetailStream
+
         started = time.perf_counter()
         rgb = image if image.mode == "RGB" else _to_rgb(image)
         d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
                         model_id=self.model_id)
         caps = self.captioner.capabilities if self._can_caption() and self.captioner is not None else frozenset()
         detailed = "detailed" in caps
-        outcome = self._run_captioner([rgb], detailed, objects=False, plain=not detailed)
+
+        handed: list[str] = []  # the detail as last handed to on_detail
+
+        def hand_on(text: str) -> None:
+            assert on_detail is not None
+            handed[:] = [text]
+            on_detail(replace(d, detailed_caption=text, timings_ms=dict(d.timings_ms)))
+
+        stream = DetailStream(tidy=tidy_caption, translate=self._translated_detail,
+                              on_said=hand_on if on_detail is not None else None)
+        streams = detailed and on_detail is not None and getattr(self.captioner, "streams_text", False)
+        outcome = self._run_captioner([rgb], detailed, objects=False, plain=not detailed,
+                                      on_text=stream.feed if streams else None)
         self._apply(outcome, [d])
         if not detailed and d.caption:  # a family without a detailed caption: its caption is the detail
             d.detailed_caption, d.caption = d.caption, None
+        translate_started = time.perf_counter()
+        d.detailed_caption = stream.finish(d.detailed_caption)
+        translate_ms = _ms_since(translate_started)
         caption_ms = d.timings_ms.get("caption", 0.0)
         if "objects" in caps and outcome.error is None:
-            if on_detail is not None and d.detailed_caption:
-                on_detail(self._translated(replace(d, timings_ms=dict(d.timings_ms))))
+            if on_detail is not None and d.detailed_caption and [d.detailed_caption] != handed:
+                hand_on(d.detailed_caption)
             found = self._run_captioner([rgb], False, objects=True, plain=False)
             if found.results is not None:
                 d.objects = list(found.results[0].objects)
@@ -195,9 +215,20 @@ class Describer:
             d.timings_ms["objects"] = found.share_ms
             caption_ms += found.share_ms
         d.timings_ms["caption"] = caption_ms
-        d = self._translated(d)
+        detail = d.detailed_caption  # in the user's language already: only the object names are left
+        d = self._translated(replace(d, detailed_caption=None))
+        d.detailed_caption = detail
+        if self.translator is not None:
+            d.timings_ms["translate"] = d.timings_ms.get("translate", 0.0) + translate_ms
         d.timings_ms["total"] = _ms_since(started)
         return d
+
+    def _translated_detail(self, text: str) -> str:
+        """A detail's words in the user's language (itself when no translation is needed or it fails)."""
+        if self.translator is None or not text.strip():
+            return text
+        return translate_description(Description(kind=ImageKind.PHOTO, detailed_caption=text), self.translator,
+                                     translate_text=False).detailed_caption or text
 
     def describe_batch(
         self,
@@ -283,21 +314,22 @@ class Describer:
         return self.captioner is not None and not self.caption_error
 
     def _run_captioner(self, images: list[Image.Image], detail: bool, *, objects: bool | None = None,
-                       plain: bool = True) -> "_Outcome":
+                       plain: bool = True, on_text: Callable[[str], None] | None = None) -> "_Outcome":
         """Caption the images; never raises (a failure becomes the message said instead). `detail` asks
         for the detailed caption and, unless `objects` says otherwise, the objects (when the captioner can);
-        `plain=False` leaves the plain caption out."""
+        `plain=False` leaves the plain caption out. `on_text` goes to a captioner that `streams_text`."""
         if not self._can_caption():
             return _Outcome(error=self.caption_error or _(NO_CAPTIONER_MESSAGE))
         assert self.captioner is not None
         caps = self.captioner.capabilities
         if objects is None:
             objects = detail
+        streaming = {"on_text": on_text} if on_text is not None else {}  # only captioners that stream take it
         t = time.perf_counter()
         try:
             results = self.captioner.caption(
                 images, detail=detail and "detailed" in caps, objects=objects and "objects" in caps,
-                plain=plain,
+                plain=plain, **streaming,
             )
         except UserFacingError as exc:
             return _Outcome(error=str(exc))

@@ -36,7 +36,8 @@ class Part:
     # The speech cut where its language changes (read text in Chinese and English...); empty when all of
     # it is in the app's language.
     runs: tuple[Run, ...] = ()
-    # A "text" part's read lines (TextLine.text), so that a text that grew says only its new lines (`after`).
+    # A "text" part's read lines (TextLine.text), so that a text that grew says only its new lines; a
+    # "detail" part's words, so that a detail that grew says only its new sentences (`after`).
     read: tuple[str, ...] = ()
 
 
@@ -71,13 +72,22 @@ class Rendering:
     def after(self, earlier: "Rendering") -> "Rendering":
         """The parts not already in `earlier` (e.g. the caption after the text was spoken early). A read text
         that grew (a dense screen's first lines were said, now all of them are read: every line said is
-        still there) gives only the lines not said yet; a text that changed is said whole again."""
+        still there) gives only the lines not said yet; so does a detail that grew (said sentence by sentence
+        as the model wrote it) give only its new sentences; a text that changed is said whole again."""
         said = {part.speech for part in earlier.parts}
         said_lines = Counter(line for part in earlier.parts if part.role == "text" for line in part.read)
+        said_detail = max((part.read[0] for part in earlier.parts if part.role == "detail" and part.read),
+                          key=len, default="")
         parts: list[Part] = []
         for part in self.parts:
             if part.speech in said:
                 continue
+            if part.role == "detail" and said_detail and part.read:
+                if part.read[0].startswith(said_detail + " "):
+                    parts.append(_detail_continued(part.read[0], len(said_detail)))
+                    continue
+                if part.read[0] == said_detail:
+                    continue
             if part.role == "text" and said_lines and not said_lines - Counter(part.read):
                 new = list(part.read)
                 for line in said_lines.elements():
@@ -119,6 +129,12 @@ def _text_continued(texts: list[str]) -> Part:
     """More lines of a read text already begun (its label said): said and shown without the label."""
     read = sentence(spoken_text([TextLine(text, (0, 0, 0, 0), 1.0) for text in texts]))
     return Part("text", read, tuple(f"  {text}" for text in texts), tuple(language_runs(read)), tuple(texts))
+
+
+def _detail_continued(detail: str, said: int) -> Part:
+    """The sentences of a detail after its first `said` characters, which were said with the detail's label."""
+    rest = detail[said:].strip()
+    return Part("detail", rest, (rest,), read=(detail,))
 
 
 def spoken_text(lines: list[TextLine]) -> str:
@@ -243,9 +259,10 @@ def awaiting_caption(d: Description, *, include_text: bool = True) -> Rendering:
 
 def more_detail(d: Description) -> Rendering:
     """What "more detail" adds: the detail model's description (hedged), then the objects it found."""
-    added = d.detailed_caption or d.caption
+    added = (d.detailed_caption or d.caption or "").strip()
     if added:
-        first = _one("detail", _("More detail, guessed by the model: {caption}").format(caption=added.strip()))
+        speech = _("More detail, guessed by the model: {caption}").format(caption=added)
+        first = Part("detail", speech, (speech,), read=(added,))
     else:
         first = _one("detail", _("The detail model has nothing to add."))
     return Rendering((first,)) + objects(d)

@@ -113,8 +113,9 @@ class SpokenFlow:
 
     # Jobs ------------------------------------------------------------------------------------------------
     def early(self, partial: JobPartial) -> None:
-        """A screen's text, read before its caption is ready: say it now (the first words as early as
-        possible); `described` then says only what the whole description adds."""
+        """A screen's text, read before its caption is ready, or the detail so far of "more detail" (its
+        first sentences, while the model writes the rest): say it now (the first words as early as
+        possible); a later part or `described` / `detail_added` then says only what it adds."""
         if partial.job.id in self._dropped_jobs:
             return  # a newer request replaced it before this was said
         if partial.awaiting_caption:
@@ -123,7 +124,7 @@ class SpokenFlow:
         if self.whole_texts():
             return  # said whole by `described` / `detail_added`
         if partial.job.more_detail:
-            # The detail is ready, the objects are still being looked for: say the detail now.
+            # The detail's first sentences (or all of it, the objects still being looked for): say them now.
             rendering, interrupt = render.more_detail(partial.description), True
         elif self.settings.speak_ocr:
             rendering, interrupt = render.describe(partial.description), partial.job.interrupt
@@ -137,8 +138,8 @@ class SpokenFlow:
         self.speaker.say(rendering.speech, interrupt=interrupt)
 
     def _more_text(self, job_id: int, rendering: render.Rendering) -> None:
-        """All of a dense screen's text, after its first lines were said: the lines not said yet follow them
-        (nothing when the user stopped the speech meanwhile)."""
+        """All of a dense screen's text after its first lines were said, or more sentences of a detail: what
+        was not said yet follows (nothing when the user stopped the speech meanwhile)."""
         early = self._spoken_early[job_id]
         if early is None:
             return

@@ -28,7 +28,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from PIL import Image
 
@@ -110,8 +110,33 @@ class _FeatureCache:
         self._key, self._features = key, features
 
 
+class _TextSoFar:
+    """A `generate` streamer for one row: after each new token, the row's answer so far, cleaned as the
+    finished one is (markup never handed on), goes to `on_text`. Runs on the thread that runs generate."""
+
+    def __init__(self, processor: Any, adapter: FamilyAdapter, on_text: Callable[[str], None]) -> None:
+        self._tokenizer = processor.tokenizer
+        self._clean = adapter.clean
+        self._on_text = on_text
+        self._ids: list[int] = []
+        self._prompt_seen = False
+
+    def put(self, value: Any) -> None:
+        if not self._prompt_seen:  # generate hands over the prompt (the decoder's start) first
+            self._prompt_seen = True
+            return
+        self._ids.extend(int(token) for token in value.reshape(-1).tolist())
+        self._on_text(self._clean(self._tokenizer.decode(self._ids, skip_special_tokens=True)))
+
+    def end(self) -> None:
+        pass
+
+
 class HFCaptioner:
     """A loaded Hugging Face captioner. Not thread-safe: one owner thread calls `caption` / `warm_up`."""
+
+    # caption(on_text=...) hands on the answer as it is decoded (engine.detail_stream says it by sentences).
+    streams_text = True
 
     def __init__(
         self,
@@ -153,6 +178,7 @@ class HFCaptioner:
         max_new_tokens: int | None = None,
         plain: bool = True,
         min_new_tokens: int | None = None,
+        on_text: Callable[[str], None] | None = None,
     ) -> list[CaptionResult]:
         """Caption `images` (one result each, in order) with ONE batched `generate`.
 
@@ -161,7 +187,10 @@ class HFCaptioner:
         something else was asked for and can be made (it stays empty): "more detail" needs only the
         detail, and a batch runs as long as its longest row. For Florence-2 every (image, task) pair is one
         row of the same batch. `min_new_tokens` forces a token count (benchmarks). Timings per image, in ms:
-        preprocess, vision (the vision encoder, measured by hooks), decode (the rest of generate)."""
+        preprocess, vision (the vision encoder, measured by hooks), decode (the rest of generate).
+
+        `on_text`, when exactly one row is generated (one image, one task), gets that row's answer decoded
+        so far after each token, on this thread: "more detail" says it sentence by sentence."""
         import torch
 
         images = [_as_rgb(im) for im in images]
@@ -188,6 +217,8 @@ class HFCaptioner:
         if min_new_tokens is None:
             min_new_tokens = getattr(self.model.generation_config, "min_new_tokens", None) or 0
         gen_kwargs["min_new_tokens"] = min(min_new_tokens, budget)
+        if on_text is not None and len(rows) == 1:
+            gen_kwargs["streamer"] = _TextSoFar(self.processor, self.adapter, on_text)
         self._vision.reset()
         with torch.inference_mode():
             inputs = self._encode_each_image_once(inputs, n_images=len(images), n_tasks=len(tasks))

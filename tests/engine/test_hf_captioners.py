@@ -141,6 +141,24 @@ def test_florence2_more_detail_keeps_the_caption_and_looks_at_each_image_once(ti
     assert all(r.detailed_caption is not None for r in detailed)
 
 
+def test_florence2_hands_on_its_answer_as_it_is_decoded(tiny_florence2_dir):
+    """"More detail" is said sentence by sentence: with one row to write, the answer so far comes after
+    every token, cleaned as the finished one, ending with exactly the finished answer; it changes nothing."""
+    captioner = engine.load_captioner(str(tiny_florence2_dir), precision="fp32")
+    image = _images()[0]
+    so_far: list[str] = []
+    (streamed,) = captioner.caption([image], detail=True, plain=False, max_new_tokens=12, min_new_tokens=12,
+                                    on_text=so_far.append)
+    (quiet,) = captioner.caption([image], detail=True, plain=False, max_new_tokens=12, min_new_tokens=12)
+    assert streamed.detailed_caption == quiet.detailed_caption
+    assert len(so_far) >= 12 and so_far[-1] == streamed.detailed_caption
+    assert not any("<" in text for text in so_far)  # markup is never handed on
+    # Two rows (caption and detail) are written side by side: nothing is handed on.
+    so_far.clear()
+    captioner.caption([image], detail=True, max_new_tokens=4, on_text=so_far.append)
+    assert so_far == []
+
+
 def test_florence2_objects_are_mapped_to_original_pixels(tiny_florence2_dir):
     """The <OD> answer format (label + 4 location bins out of 1000) parsed by the model's own processor."""
     from transformers import AutoProcessor

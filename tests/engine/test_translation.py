@@ -114,6 +114,19 @@ def test_the_describer_speaks_a_chinese_description_with_the_text_exact(tiny_git
     assert page.caption.strip("。") in speech and "Invoice" in speech
 
 
+def test_more_detail_is_translated_once_and_said_before_the_objects(tiny_florence2_dir, translator, monkeypatch):
+    florence = load_captioner(str(tiny_florence2_dir), precision="fp32")
+    english = Describer(florence, use_ocr=False).add_detail(photo_image())
+    asked: list[str] = []
+    translate = translator.translate
+    monkeypatch.setattr(translator, "translate", lambda texts: (asked.extend(texts), translate(texts))[1])
+    handed: list[Description] = []
+    d = Describer(florence, use_ocr=False, translator=translator).add_detail(photo_image(), on_detail=handed.append)
+    assert english.detailed_caption and asked.count(english.detailed_caption) == 1  # once, not again at the end
+    assert chinese(d.detailed_caption) and handed[-1].detailed_caption == d.detailed_caption
+    assert handed[-1].objects == [] and d.timings_ms["translate"] > 0
+
+
 def test_a_batch_is_translated_too(tiny_git_dir, translator):
     describer = Describer(load_captioner(str(tiny_git_dir)), use_ocr=False, translator=translator)
     out = describer.describe_batch([photo_image(), Image.new("RGB", (64, 64), "white")])

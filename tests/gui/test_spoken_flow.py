@@ -99,6 +99,47 @@ def test_more_detail_says_the_detail_early_and_then_only_the_objects(flow):
                     "Objects it may contain: bicycle."]
 
 
+def detail(text: str, objects: list[DetectedObject] | None = None) -> Description:
+    return Description(kind=ImageKind.PHOTO, detailed_caption=text, objects=objects or [])
+
+
+BIKE = [DetectedObject("bicycle", (0, 0, 5, 5))]
+
+
+def test_more_detail_is_said_sentence_by_sentence_each_once_then_the_objects(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall. The wall is brick.")))
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall. The wall is brick. Ivy grows on it.")))
+    whole = detail("A red bicycle leans on a wall. The wall is brick. Ivy grows on it.", BIKE)
+    flow.flow.detail_added(job, render.more_detail(whole))
+    (first, interrupt), *rest = flow.speaker.said
+    assert first == "More detail, guessed by the model: A red bicycle leans on a wall." and interrupt is True
+    assert rest == [("The wall is brick.", False), ("Ivy grows on it.", False),
+                    ("Objects it may contain: bicycle.", False)]
+    assert flow.sounds == ["done"]
+
+
+def test_the_last_sentences_come_with_the_objects_and_a_changed_detail_is_said_again(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A cat sleeps.")))
+    flow.flow.detail_added(job, render.more_detail(detail("A cat sleeps. It is grey.", BIKE)))
+    assert flow.speaker.texts()[1:] == ["It is grey. Objects it may contain: bicycle."]
+    again = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(again, detail("A cat sleeps.")))
+    flow.flow.detail_added(again, render.more_detail(detail("A cat sleeps on a mat.")))
+    assert flow.speaker.texts()[-1] == "More detail, guessed by the model: A cat sleeps on a mat."
+
+
+def test_after_a_stop_no_more_of_the_detail_is_said(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
+    flow.flow.stop()
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall. The wall is brick.")))
+    flow.flow.detail_added(job, render.more_detail(detail("A red bicycle leans on a wall. The wall is brick.", BIKE)))
+    assert flow.speaker.texts() == ["More detail, guessed by the model: A red bicycle leans on a wall."]
+
+
 def test_an_error_after_the_early_text_follows_it_instead_of_cutting_it_off(flow):
     job = DescribeJob(source="screen", kind_hint="screen")
     flow.flow.early(JobPartial(job, screen()))
