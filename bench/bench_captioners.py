@@ -57,11 +57,13 @@ def _bert_tokenizer(vocab_size: int, *, dec_token: bool):
     return BertTokenizer(vocab=vocab, **kwargs), specials
 
 
-def _byte_level_vocab(specials: list[str], size: int) -> dict[str, int]:
+def _byte_level_vocab(specials: list[str], size: int, capitals: bool = False) -> dict[str, int]:
+    """Specials, the byte alphabet, then words "w<N>" ("W<N>" with `capitals`: a capital after a full stop
+    begins a sentence)."""
     from tokenizers.pre_tokenizers import ByteLevel
 
     tokens = list(specials) + sorted(ByteLevel.alphabet())
-    tokens += [f"Ġw{i}" for i in range(size - len(tokens))]
+    tokens += [f"Ġ{'W' if capitals else 'w'}{i}" for i in range(size - len(tokens))]
     return {tok: i for i, tok in enumerate(tokens)}
 
 
@@ -107,9 +109,10 @@ def build_blip_large(folder: Path) -> None:
     _build_blip(folder, large=True)
 
 
-def build_florence2_base(folder: Path) -> None:
+def build_florence2_base(folder: Path, capitals: bool = False) -> None:
     """florence-community/Florence-2-base-ft: DaViT (depths 1,1,9,1; 128..1024 wide) at 768 px, 577 image
-    tokens, + BART-base (6+6 layers, 768 wide), with the 1000 location tokens."""
+    tokens, + BART-base (6+6 layers, 768 wide), with the 1000 location tokens. `capitals`: see
+    _byte_level_vocab (the weights and the arithmetic are the same)."""
     from transformers import (
         BartTokenizer,
         CLIPImageProcessor,
@@ -118,7 +121,7 @@ def build_florence2_base(folder: Path) -> None:
         Florence2Processor,
     )
 
-    vocab = _byte_level_vocab(["<s>", "<pad>", "</s>", "<unk>"], 50265)
+    vocab = _byte_level_vocab(["<s>", "<pad>", "</s>", "<unk>"], 50265, capitals)
     tokenizer = BartTokenizer(vocab=vocab, merges=[], extra_special_tokens={"image_token": "<image>"})
     tokenizer.add_tokens([f"<loc_{i}>" for i in range(1000)] + ["<od>", "</od>", "<ocr>", "</ocr>"])
     image_processor = CLIPImageProcessor(

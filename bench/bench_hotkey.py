@@ -484,19 +484,23 @@ def captioner_alone(folder: Path, image, runs: int) -> float:
     return statistics.median(times)
 
 
-def build_detail_model(tmp: Path, tokens: int) -> Path:
+def build_detail_model(tmp: Path, tokens: int, sentences: bool = False) -> Path:
     """A full-size Florence-2-base with random weights whose every answer (detailed caption, objects) is
     exactly `tokens` tokens + the end token: generation_config.min_new_tokens (honoured by
     engine.captioners.hf), and the end token made the most likely one afterwards. Florence-2's LM head has
     no bias (it is the tied embedding), so the last decoder layer's LayerNorm bias points along the end
-    token's embedding row instead; the arithmetic per step is unchanged."""
+    token's embedding row instead; the arithmetic per step is unchanged.
+
+    `sentences`: the answer can be cut into sentences (`end_sentences` places their ends), as a real
+    detailed caption is, which the app says sentence by sentence: words "W<N>", and no token twice in an
+    answer (generation_config.no_repeat_ngram_size = 1; a random model otherwise repeats one token)."""
     import torch
     from transformers import Florence2ForConditionalGeneration
 
     folder = tmp / "florence-2-base"
     torch.manual_seed(0)
     t0 = time.perf_counter()
-    build_florence2_base(folder)
+    build_florence2_base(folder, capitals=sentences)
     model = Florence2ForConditionalGeneration.from_pretrained(folder, dtype=torch.float32)
     eos = model.generation_config.eos_token_id
     eos = eos[0] if isinstance(eos, list) else eos
@@ -506,14 +510,39 @@ def build_detail_model(tmp: Path, tokens: int) -> Path:
         language.shared.weight[eos] = direction
         language.decoder.layers[-1].final_layer_norm.bias.copy_(direction * 20.0)
     model.generation_config.min_new_tokens = tokens
+    if sentences:
+        model.generation_config.no_repeat_ngram_size = 1
+        # Decoding starts from <s>, not from the end token (BART's habit), which would then be banned too.
+        model.generation_config.decoder_start_token_id = model.generation_config.bos_token_id or 0
     model.save_pretrained(folder)
     log(f"built florence-2-base (random weights) in {time.perf_counter() - t0:.1f} s")
     return folder
 
 
+def end_sentences(folder: Path, image, words: int) -> list[str]:
+    """Make the detail model's answer about `image` (the screen the app will be asked about; moved by a
+    pixel it gives the same words) sentences of `words` words, as a real detailed caption's are: its answer
+    is read through the app's own loading path, and every `words`-th word of it becomes that word + "."
+    in the tokenizer (the weights and the arithmetic stay the same). Returns the answer's sentences."""
+    from describe_aloud.engine.captioners.hf import load_hf_captioner
+
+    captioner = load_hf_captioner(str(folder))
+    (result,) = captioner.caption([image], detail=True, plain=False)
+    del captioner
+    answer = (result.detailed_caption or "").split()
+    ends = {f"Ġ{word}" for word in answer[words - 1::words]}
+    path = folder / "tokenizer.json"
+    tokenizer = json.loads(path.read_text(encoding="utf-8"))
+    vocab = tokenizer["model"]["vocab"]
+    tokenizer["model"]["vocab"] = {(f"{token}." if token in ends else token): i for token, i in vocab.items()}
+    path.write_text(json.dumps(tokenizer, ensure_ascii=False), encoding="utf-8")
+    return [" ".join(answer[i:i + words]) + "." for i in range(0, len(answer), words)]
+
+
 @dataclass
 class DetailRun:
     first_audio_s: float | None = None  # "more detail" -> the first speech WAV of the added detail
+    first_sentence_words: int | None = None  # words of the detail in that first WAV (the first sentence)
     complete_s: float | None = None  # -> the history entry holds the detail and the objects
     timings_ms: dict[str, float] = field(default_factory=dict)
 
@@ -532,6 +561,7 @@ def detail_run(app: App, sink: Sink, timeout: float = 600.0) -> DetailRun:
     settle(sink)
     details, sounds = HistoryWatch(detail_count), NewSounds(sink)
     run = DetailRun()
+    first_wav: Path | None = None
     pressed = time.time()
     if not send_command("more_detail", 3000):
         raise SystemExit("the app did not accept more_detail on its socket")
@@ -541,13 +571,20 @@ def detail_run(app: App, sink: Sink, timeout: float = 600.0) -> DetailRun:
             raise SystemExit(f"the app exited during more detail:\n{app.tail()}")
         for wav, name in sounds.poll():
             if name is None and run.first_audio_s is None:
-                run.first_audio_s = sink.started_at(wav) - pressed
+                run.first_audio_s, first_wav = sink.started_at(wav) - pressed, wav
         if run.first_audio_s is not None and details.grew():
             run.complete_s = time.time() - pressed
         time.sleep(0.02)
     if run.complete_s is None:
         raise SystemExit(f"more detail did not finish within {timeout:.0f} s:\n{app.tail()}")
     send_command("stop_speech", 3000)
+    said = ""
+    for _ in range(50):  # the sink writes a sound's text when it ends (here: stopped)
+        said = sink.texts().get(first_wav.name if first_wav else "", "")
+        if said:
+            break
+        time.sleep(0.02)
+    run.first_sentence_words = len(said.rpartition("guessed by the model:")[2].split()) or None
     record = json.loads(app.cli("history", "--last", "--json").stdout)
     run.timings_ms = {k: float(v) for k, v in ((record.get("description") or {}).get("timings_ms") or {}).items()}
     return run
@@ -617,6 +654,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-starts", type=int, default=3, help="times the app is started cold (default 3)")
     parser.add_argument("--detail-tokens", type=int, default=64,
                         help="tokens per row for --detail (a real detailed caption is ~50-90; default 64)")
+    parser.add_argument("--detail-sentence", type=int, default=15,
+                        help="--detail's answers are sentences of this many words (a real detailed caption's "
+                             "first sentence has ~12-20); 0: one run-on answer, said when whole (default 15)")
     parser.add_argument("--no-long-idle", dest="long_idle", action="store_false",
                         help="skip the memory reading after IDLE_RELEASE_S (2 min) without a request")
     parser.add_argument("--memory-rounds", type=int, default=1,
@@ -676,7 +716,7 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
         from describe_aloud.engine.config import Settings
 
         settings = Settings.load()
-        settings.detail_model = str(build_detail_model(tmp, args.detail_tokens))
+        settings.detail_model = str(build_detail_model(tmp, args.detail_tokens, args.detail_sentence > 0))
         settings.save()
 
     server = start_xvfb(*SCREEN)
@@ -720,6 +760,10 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
         captured = shot.image
         log(f"capture in this process: {shot.elapsed_ms:.1f} ms ({captured.size[0]}x{captured.size[1]})")
         words = ["Quarterly", "report"] if args.picture == "mixed" else ["Minutes", "meeting"]
+        if args.detail and args.detail_sentence > 0:  # before the app loads the detail model
+            sentences = end_sentences(Path(settings.detail_model), captured, args.detail_sentence)
+            log(f"detail answers in sentences of {args.detail_sentence} words: {len(sentences)} sentences, "
+                f"the first {sentences[0]!r}")
 
         for i in range(args.warmup_runs + args.runs):
             run = one_run(app, sink, wid, args.trigger, words)
@@ -753,7 +797,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
                 log(f"  more detail {'warm-up (loads the model)' if i == 0 else i}: first audio "
                     f"{d.first_audio_s:.3f}  complete {d.complete_s:.3f}  stored caption "
                     f"{d.timings_ms.get('caption', 0) / 1000:.3f} (vision {d.timings_ms.get('vision', 0) / 1000:.3f}, "
-                    f"objects {d.timings_ms.get('objects', 0) / 1000:.3f})")
+                    f"objects {d.timings_ms.get('objects', 0) / 1000:.3f}), first sentence "
+                    f"{d.first_sentence_words} words")
             memory["app with the detail model too"] = memory_of(app.process.pid)
     finally:
         if app is not None:
@@ -866,6 +911,8 @@ def _bench(args: argparse.Namespace, tmp: Path) -> int:
             f"{args.detail_tokens} tokens: the detail is spoken first, then the objects are looked for ==")
         log(summarise("more detail -> first audio of the detail", firsts,
                       f"   target <= {TARGETS['detail']}: {verdict(max(firsts) <= TARGETS['detail'])}"))
+        log(f"  words in the detail's first sentence (said in that first audio): "
+            f"{', '.join(str(d.first_sentence_words) for d in timed)} (--detail-sentence {args.detail_sentence})")
         log(summarise("more detail -> detail and objects stored", [d.complete_s for d in timed]))
         for stage in ("vision", "decode", "objects", "caption"):
             log(summarise(f"  stored {stage}", [d.timings_ms.get(stage, 0) / 1000 for d in timed]))
