@@ -200,9 +200,12 @@ class Describer:
         self._apply(outcome, [d])
         if not detailed and d.caption:  # a family without a detailed caption: its caption is the detail
             d.detailed_caption, d.caption = d.caption, None
+        for stage in ("decode", "caption"):  # sentences were translated while the model wrote: not its time
+            if stage in d.timings_ms:
+                d.timings_ms[stage] = max(0.0, d.timings_ms[stage] - stream.translate_ms)
         translate_started = time.perf_counter()
         d.detailed_caption = stream.finish(d.detailed_caption)
-        translate_ms = _ms_since(translate_started)
+        translate_ms = _ms_since(translate_started) + stream.translate_ms
         caption_ms = d.timings_ms.get("caption", 0.0)
         if "objects" in caps and outcome.error is None:
             if on_detail is not None and d.detailed_caption and [d.detailed_caption] != handed:

@@ -13,6 +13,7 @@ Not thread-safe: one DetailStream serves one request, on the thread that runs th
 """
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 from describe_aloud.engine.speech.sentences import split_sentences
@@ -20,6 +21,7 @@ from describe_aloud.engine.speech.sentences import split_sentences
 # Characters that can end a sentence (split_sentences decides whether they do): before one of them has
 # been decoded there is nothing to split.
 _SENTENCE_ENDS = frozenset(".!?\u2026\u3002\uff01\uff1f")
+_CJK_ENDS = frozenset("\u3002\uff01\uff1f")
 
 
 class DetailStream:
@@ -34,11 +36,16 @@ class DetailStream:
         self._said: list[str] = []  # sentences handed on, in the model's language
         self._said_translated: list[str] = []  # the same, in the user's language (one entry per hand-over)
         self._stopped = False
+        self.translate_ms = 0.0  # spent translating while the model wrote (inside its decoding time)
 
     @property
     def said(self) -> str:
         """The detail handed on so far, in the user's language."""
-        return " ".join(text for text in self._said_translated if text)
+        out = ""
+        for text in filter(None, self._said_translated):
+            # Chinese and Japanese put no space after a full stop.
+            out = f"{out}{text}" if not out or out[-1] in _CJK_ENDS else f"{out} {text}"
+        return out
 
     def feed(self, text: str) -> None:
         """The model's answer decoded so far (each call a longer one)."""
@@ -55,15 +62,18 @@ class DetailStream:
         if not new:
             return
         self._said.extend(new)
+        started = time.perf_counter()
         self._said_translated.append(self._translate(" ".join(new)))
+        self.translate_ms += (time.perf_counter() - started) * 1000
         self._on_said(self.said)
 
     def finish(self, detail: str | None) -> str | None:
         """The finished detail (tidied, in the model's language) in the user's language: the sentences
         already said, then the rest translated. A detail that does not begin with what was said is
-        translated whole (and then said whole again: it differs from what was heard)."""
+        translated whole (and then said whole again: it differs from what was heard). No detail (the model
+        failed while writing it): what was said, so that it is not lost from the window and the history."""
         if not detail:
-            return detail
+            return self.said or detail
         sentences = split_sentences(detail)
         if self._said and sentences[:len(self._said)] == self._said:
             rest = " ".join(sentences[len(self._said):])

@@ -258,14 +258,18 @@ def awaiting_caption(d: Description, *, include_text: bool = True) -> Rendering:
 
 
 def more_detail(d: Description) -> Rendering:
-    """What "more detail" adds: the detail model's description (hedged), then the objects it found."""
+    """What "more detail" adds: the detail model's description (hedged), why it stopped when it failed
+    (after the sentences already said, or instead of them), then the objects it found."""
     added = (d.detailed_caption or d.caption or "").strip()
+    parts: list[Part] = []
     if added:
         speech = _("More detail, guessed by the model: {caption}").format(caption=added)
-        first = Part("detail", speech, (speech,), read=(added,))
-    else:
-        first = _one("detail", _("The detail model has nothing to add."))
-    return Rendering((first,)) + objects(d)
+        parts.append(Part("detail", speech, (speech,), read=(added,)))
+    if d.caption_error:
+        parts.append(_one("error", d.caption_error))
+    elif not added:
+        parts.append(_one("detail", _("The detail model has nothing to add.")))
+    return Rendering(tuple(parts)) + objects(d)
 
 
 MAX_ALT_TEXT_OCR = 300  # characters of read text quoted in the alt text

@@ -46,7 +46,9 @@ class Captioner(Protocol):
         """One result per image, in order. `detail` asks for the detailed caption too (when capable),
         `objects` for detected objects with boxes (when capable). `plain=False` leaves the plain caption
         out when something else was asked for and can be made (Describer.add_detail); a backend that can
-        only caption ignores it."""
+        only caption ignores it. A backend with `streams_text = True` also takes `on_text=`, a callable
+        given a single row's answer so far while it is decoded (Describer.add_detail says it sentence by
+        sentence); the Describer passes it only to those."""
         ...
 
     def warm_up(self) -> None:

@@ -165,6 +165,48 @@ def test_add_detail_hands_the_detail_over_before_looking_for_objects(tiny_floren
     assert plain.detailed_caption and plain.caption is None and len(handed) == 1
 
 
+@pytest.fixture
+def florence_writing_sentences(tiny_florence2_dir):
+    """The tiny Florence-2 with generation settings (its own generation_config, as a model ships them) that
+    make its detail sentences: a full stop is likely, and a capital follows one."""
+    captioner = load_captioner(str(tiny_florence2_dir), precision="fp32")
+    token = captioner.processor.tokenizer.convert_tokens_to_ids
+    stop, space, capital = token("."), token("Ġ"), token("T")
+    captioner.model.generation_config.sequence_bias = [[[stop], 3.0], [[stop, space], 50.0],
+                                                       [[stop, space, capital], 50.0]]
+    return captioner
+
+
+def test_more_detail_is_handed_on_a_sentence_at_a_time_while_it_is_written(florence_writing_sentences):
+    handed: list = []
+    d = Describer(florence_writing_sentences, use_ocr=False).add_detail(photo_image(), on_detail=handed.append)
+    quiet = Describer(florence_writing_sentences, use_ocr=False).add_detail(photo_image())
+    assert d.detailed_caption == quiet.detailed_caption  # streaming changes no word
+    texts = [p.detailed_caption for p in handed]
+    assert len(texts) >= 2 and texts[0].endswith(".") and texts[0] != d.detailed_caption  # before the end
+    assert texts[-1] == d.detailed_caption and all(d.detailed_caption.startswith(t) for t in texts)
+    assert all(p.objects == [] for p in handed) and d.caption_error is None
+
+
+def test_a_model_failing_while_writing_keeps_what_was_said_and_says_why(florence_writing_sentences, monkeypatch):
+    decoder = florence_writing_sentences.model.model.language_model.decoder
+    handed: list = []
+    forward = decoder.forward
+
+    def failing_after_a_sentence(*args, **kwargs):
+        if handed:
+            raise RuntimeError("out of memory")
+        return forward(*args, **kwargs)
+
+    monkeypatch.setattr(decoder, "forward", failing_after_a_sentence)
+    d = Describer(florence_writing_sentences, use_ocr=False).add_detail(photo_image(), on_detail=handed.append)
+    assert len(handed) == 1 and d.detailed_caption == handed[0].detailed_caption  # not lost from the history
+    assert "out of memory" in d.caption_error
+    speech = render.more_detail(d).speech
+    assert speech.startswith(f"More detail, guessed by the model: {d.detailed_caption}")
+    assert speech.endswith(d.caption_error) and "nothing to add" not in speech
+
+
 def test_without_a_captioner_the_text_is_still_read(ocr):
     d = Describer(None, ocr=ocr).describe(text_image(TEXT_LINES))
     assert d.text == "\n".join(TEXT_LINES)

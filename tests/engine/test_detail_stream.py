@@ -64,11 +64,20 @@ def test_a_decoding_loop_is_said_once_and_what_was_said_stays_the_beginning():
     assert stream.finish(tidy_caption(looping)) == "A dog runs. The park is green. Trees stand behind it."
 
 
+def test_translated_chinese_sentences_are_joined_without_a_space_and_kept_when_the_model_fails():
+    chinese = {"A cat sleeps.": "一只猫在睡觉。", "It is grey.": "它是灰色的。"}
+    stream, handed = stream_of(lambda text: chinese.get(text, text))
+    stream.feed("A cat sleeps. It")
+    stream.feed("A cat sleeps. It is grey. A")
+    assert handed == ["一只猫在睡觉。", "一只猫在睡觉。它是灰色的。"]
+    assert stream.finish(None) == "一只猫在睡觉。它是灰色的。"  # the model failed: what was said stays
+
+
 def test_a_finished_detail_that_does_not_begin_with_what_was_said_is_given_whole():
     stream, handed = stream_of(str.upper)
     stream.feed("A cat sleeps. It")
     assert handed == ["A CAT SLEEPS."]
-    assert stream.finish("A cat sleeps on a mat.") == "A CAT SLEEPS ON A MAT." 
+    assert stream.finish("A cat sleeps on a mat.") == "A CAT SLEEPS ON A MAT."
 
 
 @pytest.fixture(scope="module")

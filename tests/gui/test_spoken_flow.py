@@ -140,6 +140,29 @@ def test_after_a_stop_no_more_of_the_detail_is_said(flow):
     assert flow.speaker.texts() == ["More detail, guessed by the model: A red bicycle leans on a wall."]
 
 
+def test_a_newer_request_cuts_off_the_rest_of_a_detail_being_written(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
+    newer = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(newer, screen()))  # the user asked about the screen meanwhile
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall. The wall is brick.")))
+    flow.flow.detail_added(job, render.more_detail(detail("A red bicycle leans on a wall. The wall is brick.", BIKE)))
+    flow.flow.described(newer, render.describe(screen("a mail program")))
+    said = flow.speaker.texts()
+    assert said[0] == "More detail, guessed by the model: A red bicycle leans on a wall."
+    assert said[1].startswith("Screen with text.") and said[-1] == "Could be: A mail program."
+    assert not any("brick" in text or "bicycle" in text for text in said[1:])  # nor the objects
+
+
+def test_a_detail_cut_short_by_a_model_error_is_said_with_why(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
+    failed = detail("A red bicycle leans on a wall.")
+    failed.caption_error = "The picture could not be described by the model (out of memory)."
+    flow.flow.detail_added(job, render.more_detail(failed))
+    assert flow.speaker.texts()[1:] == [failed.caption_error]
+
+
 def test_an_error_after_the_early_text_follows_it_instead_of_cutting_it_off(flow):
     job = DescribeJob(source="screen", kind_hint="screen")
     flow.flow.early(JobPartial(job, screen()))
