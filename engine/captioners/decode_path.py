@@ -1,5 +1,13 @@
-"""Which bf16 decode path is fastest on THIS CPU: plain `nn.Linear` or weights packed for oneDNN
-(engine.captioners.packed_linear). Measured once per CPU at model load, cached with the CPU's identity.
+"""Which decode path is fastest on THIS CPU: plain `nn.Linear` or weights packed for oneDNN
+(engine.captioners.packed_linear), in bf16 (CPUs with native bf16) or fp32 (all others: most laptops).
+Measured once per CPU and precision at model load, cached with the CPU's identity.
+
+fp32: PyTorch's plain fp32 Linear goes to MKL, which on the AMD EPYC here (also limited to AVX2) streamed a
+one-token product at 14-16 GB/s where oneDNN's packed kernel reached 35-39 GB/s: GIT-base's caption 0.80 ->
+0.46 s (0.93 -> 0.66 s limited to AVX2), same captions. The products differ from MKL's in fp32's last bits
+(another summation order), so the captions are compared in tests/engine/test_packed_linear.py and the
+benches. Only the lean GIT loader packs fp32 weights (it copies them out of the file first); models loaded
+by transformers stay plain in fp32 (see pack_if_faster).
 
 Why measure: what is faster depends on the CPU. On an Intel Xeon with AMX, packing made GIT-base's decoding
 Linear layers 1.6x faster; on CPUs whose oneDNN bf16 kernels are different (AVX512-BF16 without AMX, AMD)
@@ -59,16 +67,20 @@ def linear_shapes(model: Any) -> list[tuple[int, int]]:
     return by_use[:4]
 
 
-def measure(shapes: list[tuple[int, int]], *, rounds: int = 5, calls: int = 20) -> dict[str, float]:
+def measure(shapes: list[tuple[int, int]], *, rounds: int = 5, calls: int = 20,
+            precision: str = "bf16") -> dict[str, float]:
     """Median ms of one pass over `shapes` (one token each) per path, plain and packed interleaved."""
     import torch
 
+    from describe_aloud.engine.captioners.packed_linear import torch_dtype
+
+    dtype = torch_dtype(precision)
     generator = torch.Generator().manual_seed(0)
     layers = []
     for n_in, n_out in shapes:
-        weight = torch.randn(n_out, n_in, generator=generator).to(torch.bfloat16)
-        layers.append((weight, torch.ops.mkldnn._reorder_linear_weight(weight), torch.zeros(n_out, dtype=torch.bfloat16),
-                       torch.randn(1, 1, n_in, generator=generator).to(torch.bfloat16)))
+        weight = torch.randn(n_out, n_in, generator=generator).to(dtype)
+        layers.append((weight, torch.ops.mkldnn._reorder_linear_weight(weight), torch.zeros(n_out, dtype=dtype),
+                       torch.randn(1, 1, n_in, generator=generator).to(dtype)))
 
     def plain() -> None:
         for weight, _, bias, x in layers:
@@ -90,25 +102,29 @@ def measure(shapes: list[tuple[int, int]], *, rounds: int = 5, calls: int = 20) 
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def choose_path(model: Any, cache_file: Path | None = None) -> str:
-    """PATH_PACKED or PATH_PLAIN for `model`'s bf16 Linear layers on this CPU (see the module docstring)."""
+def choose_path(model: Any, cache_file: Path | None = None, precision: str = "bf16") -> str:
+    """PATH_PACKED or PATH_PLAIN for `model`'s Linear layers in `precision` on this CPU (see the module
+    docstring)."""
     from describe_aloud.engine.captioners.packed_linear import packed_linear_works
 
     forced = environment.PACKED_LINEAR.get() or ""
     if forced in ("0", "1"):
-        return PATH_PACKED if forced == "1" and packed_linear_works() else PATH_PLAIN
-    if not packed_linear_works():
+        return PATH_PACKED if forced == "1" and packed_linear_works(precision) else PATH_PLAIN
+    if not packed_linear_works(precision):
         return PATH_PLAIN
     shapes = linear_shapes(model)
     if not shapes:
         return PATH_PLAIN
     key = f"{cpu_identity()}|{';'.join(f'{i}x{o}' for i, o in shapes)}"
+    if precision != "bf16":  # bf16's key as it always was: a kept choice stays valid
+        key += f"|{precision}"
 
     def decide(times: dict[str, float]) -> str:
         return PATH_PACKED if times[PATH_PLAIN] >= MIN_GAIN * times[PATH_PACKED] else PATH_PLAIN
 
     try:
-        return measured_choice(key, lambda: measure(shapes), decide, cache_file, what="decode path")
+        return measured_choice(key, lambda: measure(shapes, precision=precision), decide, cache_file,
+                               what=f"decode path ({precision})")
     except Exception:  # noqa: BLE001 - the operators misbehave on a real shape: stay plain
         log.info("measuring the packed decode path failed; using the plain one", exc_info=True)
         return PATH_PLAIN
@@ -136,14 +152,26 @@ def measured_choice(key: str, measure_times: Callable[[], dict[str, float]],
     return choice
 
 
+def packing_chosen(model: Any, device: str, precision: str) -> bool:
+    """Whether `model`'s Linear weights are to be packed here (bf16 or fp32 on a CPU, when `choose_path`
+    finds that faster). `model` may be on the meta device: only its layers' shapes are read."""
+    from describe_aloud.engine.captioners.packed_linear import PRECISIONS
+
+    return precision in PRECISIONS and device == "cpu" and choose_path(model, precision=precision) == PATH_PACKED
+
+
 def pack_if_faster(model: Any, device: str, precision: str) -> int:
-    """bf16 on a CPU: pack `model`'s Linear weights for oneDNN when `choose_path` finds that faster here (the
-    captioners and the ask model share this one measurement). Returns how many layers were packed."""
-    if precision != "bf16" or device != "cpu":
-        return 0
+    """bf16 on a CPU: pack a transformers-loaded `model`'s Linear weights for oneDNN when `choose_path` finds
+    that faster here (the captioners and the ask model share this one measurement). Returns how many layers
+    were packed. fp32 stays plain here: transformers leaves fp32 weights as views of the file's mapping,
+    which then stays resident beside the packed copies (+880 MB measured for Florence-2-base, also with the
+    other weights copied); the lean GIT loader, which gives its weights memory of their own, packs fp32 too
+    (packing_chosen)."""
     from describe_aloud.engine.captioners.packed_linear import pack_linear_layers
 
-    return pack_linear_layers(model) if choose_path(model) == PATH_PACKED else 0
+    if precision != "bf16" or not packing_chosen(model, device, precision):
+        return 0
+    return pack_linear_layers(model, precision)
 
 
 def _machine_is_quiet() -> bool:
@@ -181,4 +209,4 @@ def _write_cache(path: Path, key: str, value: dict[str, Any]) -> None:
 
 
 __all__ = ["ENV_FORCE", "PATH_PACKED", "PATH_PLAIN", "choose_path", "cpu_identity", "linear_shapes", "measure",
-           "measured_choice", "pack_if_faster"]
+           "measured_choice", "pack_if_faster", "packing_chosen"]

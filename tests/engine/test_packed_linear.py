@@ -25,24 +25,53 @@ def _images():
     return [Image.new("RGB", (64, 48), (200, 40, 40)), Image.linear_gradient("L").resize((64, 64)).convert("RGB")]
 
 
-def _captions(path, monkeypatch, force: str):
+def _captions(path, monkeypatch, force: str, precision: str = "bf16"):
     monkeypatch.setenv(decode_path.ENV_FORCE, force)
-    captioner = engine.load_captioner(str(path), precision="bf16", device="cpu")
+    captioner = engine.load_captioner(str(path), precision=precision, device="cpu")
     return captioner, [r.caption for r in captioner.caption(_images())]
 
 
-def test_packed_weights_give_the_same_captions_as_plain_ones(tiny_git_dir, monkeypatch):
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_packed_weights_give_the_same_captions_as_plain_ones(tiny_git_dir, monkeypatch, precision):
+    """bf16 where the CPU has it natively, fp32 on every other CPU (most laptops): both packed."""
     if platform.machine().lower() in ("x86_64", "amd64"):
-        assert packed_linear.packed_linear_works(), "every x86-64 torch build has oneDNN's packed linear"
-    elif not packed_linear.packed_linear_works():
+        assert packed_linear.packed_linear_works(precision), "every x86-64 torch build has oneDNN's packed linear"
+    elif not packed_linear.packed_linear_works(precision):
         pytest.skip("oneDNN packed linear is not in this torch build (not x86-64)")
-    plain, plain_captions = _captions(tiny_git_dir, monkeypatch, "0")
-    packed, packed_captions = _captions(tiny_git_dir, monkeypatch, "1")
+    plain, plain_captions = _captions(tiny_git_dir, monkeypatch, "0", precision)
+    packed, packed_captions = _captions(tiny_git_dir, monkeypatch, "1", precision)
     assert plain.packed_linear_layers == 0
     linears = sum(isinstance(m, torch.nn.Linear) for m in plain.model.modules())
     assert packed.packed_linear_layers == linears > 0
     assert all(caption for caption in plain_captions)
     assert packed_captions == plain_captions
+
+
+def _mapped(path) -> bool:
+    return str(path) in open("/proc/self/maps", encoding="utf-8").read()
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="reads /proc/self/maps")
+def test_packed_fp32_weights_are_not_kept_beside_the_file_they_came_from(tiny_git_dir, monkeypatch, tmp_path):
+    """An fp32 file's weights are views of its mapping: the plain path keeps them so (pages never read are
+    never loaded); the packed path copies them, so the file's pages do not stay resident beside the packed
+    copies (+590 MB for GIT-base)."""
+    import gc
+    import shutil
+
+    if not packed_linear.packed_linear_works("fp32"):
+        pytest.skip("oneDNN packed linear is not in this torch build")
+    folder = tmp_path / "git"
+    shutil.copytree(tiny_git_dir, folder)  # a file of its own: no other test maps it
+    weights = next(folder.glob("*.safetensors"))
+    plain, _ = _captions(folder, monkeypatch, "0", "fp32")
+    assert _mapped(weights)
+    del plain
+    gc.collect()
+    assert not _mapped(weights)
+    packed, captions = _captions(folder, monkeypatch, "1", "fp32")
+    assert packed.packed_linear_layers > 0 and all(captions)
+    assert not _mapped(weights)
 
 
 def test_without_the_private_operator_the_model_stays_plain_and_captions(tiny_git_dir, monkeypatch):
