@@ -82,7 +82,8 @@ def main() -> int:
             del probe
             os.environ.pop(decode_path.ENV_FORCE, None)
         else:
-            print("this CPU has no native bf16: the app runs fp32, nothing to pack (only the baseline is timed)")
+            print("this CPU has no native bf16: the app runs fp32 (its packed fp32 path is timed by bench_hotkey.py "
+                  "and docs/benchmarks.md; here only the baseline)")
 
         captions: dict[str, str] = {}
         samples: dict[str, list[float]] = {name: [] for name in variants}

@@ -40,7 +40,7 @@ OCR_CACHE = Knob("DESCRIBE_ALOUD_OCR_CACHE",
                   "0: OpenVINO compiles the OCR models at every start instead of keeping them compiled in "
                   "the cache folder (default on; benches compare); an absolute folder: keep them there.")
 PACKED_LINEAR = Knob("DESCRIBE_ALOUD_PACKED_LINEAR",
-                     "1 | 0: captioners on a CPU (bf16; fp32 too for GIT) do / do not pack their Linear "
+                     "1 | 0: captioners on a CPU (bf16; fp32 too for the lean GIT) do / do not pack their Linear "
                      "weights for oneDNN "
                      "(default: whatever the start-up measurement found faster on this CPU).")
 

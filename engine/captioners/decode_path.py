@@ -54,7 +54,8 @@ def cpu_identity() -> str:
 
 
 def linear_shapes(model: Any) -> list[tuple[int, int]]:
-    """(in, out) of the distinct bf16 Linear layers of `model`, largest first, at most 4 (what one step uses)."""
+    """(in, out) of the distinct Linear layers of `model`, most used first, at most 4 (what one step uses);
+    none once they are packed."""
     import torch
 
     seen: dict[tuple[int, int], int] = {}

@@ -82,6 +82,13 @@ VARIANTS = {
 }
 
 
+@pytest.fixture(autouse=True)
+def plain_linear_unless_a_test_says(monkeypatch):
+    """These tests compare the lean path's arithmetic with transformers': the Linear weights stay plain
+    (the per-CPU measurement could pack fp32 ones on another CPU), unless a test packs them itself."""
+    monkeypatch.setenv(environment.PACKED_LINEAR.name, "0")
+
+
 @pytest.fixture(scope="module", params=sorted(VARIANTS))
 def git_variant(request, tmp_path_factory) -> Path:
     return build_git_variant(tmp_path_factory.mktemp("git") / request.param, **VARIANTS[request.param])
