@@ -21,8 +21,8 @@ per CPU like bf16's (engine.captioners.decode_path), and the captions are compar
 
 What changes on a packed layer: its `weight` parameter is replaced by the packed tensor (kept as a plain
 attribute, not a parameter), so it costs no extra memory (a weight tied to an embedding, GIT's output layer,
-keeps the embedding's own copy: +47 MB for GIT-base in bf16, +94 MB in fp32). A packed model cannot be saved or trained; the app only
-runs it.
+keeps the embedding's own copy: +47 MB for GIT-base in bf16, +94 MB in fp32). A packed model cannot be
+saved or trained; the app only runs it.
 """
 from __future__ import annotations
 
