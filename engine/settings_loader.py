@@ -109,7 +109,9 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
         kept = keep_aside(path)
         where = printable_path(kept if kept is not None else path)
         log.info("settings file %s could not be used (%s); kept as %s", printable_path(path), ", ".join(bad), where)
-        if bad == ["*"]:
+        if kept is None:  # no copy (a full disk, a read-only folder): say so, and what saving would do
+            notes.append(_uncopied_note(bad, printable_path(path)))
+        elif bad == ["*"]:
             notes.append(LoadNote(
                 _("Your settings file could not be read, so the default settings are used. A copy of it is "
                   "kept in the settings folder."),
@@ -124,6 +126,23 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
                   "the file as it was is kept as {path}.").format(names=names, path=where)))
     settings.load_notes.extend(notes)
     return settings
+
+
+def _uncopied_note(bad: list[str], where: str) -> LoadNote:
+    """The settings file could not be used, nor copied aside: the user hears that saving settings would
+    replace it, so that they can keep it themselves first."""
+    if bad == ["*"]:
+        return LoadNote(
+            _("Your settings file could not be read, so the default settings are used. No copy of it could be "
+              "kept: saving settings will replace it."),
+            _("Your settings file could not be read, so the default settings are used. No copy of it could be "
+              "kept: saving settings will replace {path}.").format(path=where))
+    names = ", ".join(bad)
+    return LoadNote(
+        _("Some settings had values that cannot be used ({names}); their defaults are used. No copy of the file "
+          "could be kept: saving settings will replace it.").format(names=names),
+        _("Some settings had values that cannot be used ({names}); their defaults are used. No copy of the file "
+          "could be kept: saving settings will replace {path}.").format(names=names, path=where))
 
 
 def checked_values(cls: type, raw: dict, default_hotkeys: dict[str, str]) -> tuple[dict[str, Any], list[str]]:

@@ -317,6 +317,20 @@ def test_a_damaged_settings_file_is_said_in_one_short_sentence_and_written_with_
     assert str(tmp_path) not in note.said and str(tmp_path) in note.written
 
 
+def test_a_settings_file_that_cannot_be_copied_aside_is_said_so_whoever_runs_the_app(tmp_path, monkeypatch):
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"model": 5}))
+
+    def disk_full(self, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_bytes", disk_full)  # the copy fails however privileged the user is
+    note = Settings.load(path).load_notes[0]
+    assert note.said == ("Some settings had values that cannot be used (model); their defaults are used. No copy "
+                         "of the file could be kept: saving settings will replace it.")
+    assert str(path) in note.written and "is kept" not in note.written
+
+
 def test_a_damaged_settings_file_loaded_again_is_kept_once_and_another_never_overwrites_it(tmp_path):
     path = tmp_path / "settings.json"
     path.write_text('{"volume": 0.8,,}')
