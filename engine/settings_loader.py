@@ -80,8 +80,8 @@ def keep_aside(path: Path) -> Path | None:
             n += 1
             kept = path.with_name(f"{stem}-{n}")
         kept.write_bytes(content)
-    except OSError:
-        log.warning("could not keep the damaged settings file aside", exc_info=True)
+    except OSError:  # the user is told in the load note; the traceback only in the debug log
+        log.info("could not keep the damaged settings file aside", exc_info=True)
         return None
     return kept
 
