@@ -185,11 +185,8 @@ class Describer:
         caps = self.captioner.capabilities if self._can_caption() and self.captioner is not None else frozenset()
         detailed = "detailed" in caps
 
-        handed: list[str] = []  # the detail as last handed to on_detail
-
         def hand_on(text: str) -> None:
             assert on_detail is not None
-            handed[:] = [text]
             on_detail(replace(d, detailed_caption=text, timings_ms=dict(d.timings_ms)))
 
         stream = DetailStream(tidy=tidy_caption, translate=self._translated_detail,
@@ -203,12 +200,13 @@ class Describer:
         for stage in ("decode", "caption"):  # sentences were translated while the model wrote: not its time
             if stage in d.timings_ms:
                 d.timings_ms[stage] = max(0.0, d.timings_ms[stage] - stream.translate_ms)
+        handed = stream.said  # what on_detail was given while the model wrote
         translate_started = time.perf_counter()
         d.detailed_caption = stream.finish(d.detailed_caption)
         translate_ms = _ms_since(translate_started) + stream.translate_ms
         caption_ms = d.timings_ms.get("caption", 0.0)
         if "objects" in caps and outcome.error is None:
-            if on_detail is not None and d.detailed_caption and [d.detailed_caption] != handed:
+            if on_detail is not None and d.detailed_caption and d.detailed_caption != handed:
                 hand_on(d.detailed_caption)
             found = self._run_captioner([rgb], False, objects=True, plain=False)
             if found.results is not None:

@@ -99,7 +99,7 @@ def _before_a_repeat(new: list[str], said: list[str]) -> list[str]:
 
 
 def _key(sentence: str) -> str:
-    return " ".join(sentence.casefold().strip(" .!?\u2026\u3002\uff01\uff1f").split())
+    return " ".join(sentence.casefold().strip(" " + "".join(_SENTENCE_ENDS)).split())
 
 
 __all__ = ["DetailStream"]

@@ -134,17 +134,17 @@ class SpokenFlow:
             self._more_text(partial.job.id, rendering)
             return
         self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
-        if interrupt:
-            self._silence_others(partial.job.id)
         self.earcon("done")
-        self.speaker.say(rendering.speech, interrupt=interrupt)
+        self._job_says(partial.job.id, rendering.speech, interrupt)
 
-    def _silence_others(self, job_id: int) -> None:
-        """A job's speech cuts in: what other jobs still had to say after their early part (the rest of a
-        detail being written, a caption to come) is not said after it either."""
-        for other in self._spoken_early:
-            if other != job_id:
-                self._spoken_early[other] = None
+    def _job_says(self, job_id: int, speech: str, interrupt: bool) -> None:
+        """Say a job's first words. When they cut in, what other jobs still had to say after their early part
+        (the rest of a detail being written, a caption to come) is not said after them either."""
+        if interrupt:
+            for other in self._spoken_early:
+                if other != job_id:
+                    self._spoken_early[other] = None
+        self.speaker.say(speech, interrupt=interrupt)
 
     def _more_text(self, job_id: int, rendering: render.Rendering) -> None:
         """All of a dense screen's text after its first lines were said, or more sentences of a detail: what
@@ -166,10 +166,8 @@ class SpokenFlow:
             return
         rendering = render.awaiting_caption(partial.description, include_text=self.settings.speak_ocr)
         self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
-        if partial.job.interrupt:
-            self._silence_others(partial.job.id)
         self.earcon("done")
-        self.speaker.say(rendering.speech, interrupt=partial.job.interrupt)
+        self._job_says(partial.job.id, rendering.speech, partial.job.interrupt)
 
     def described(self, job: DescribeJob, rendering: render.Rendering) -> None:
         """A whole description: the rest of it when its text was said early, else all of it."""
@@ -181,18 +179,15 @@ class SpokenFlow:
             if rest:
                 self.speaker.say(rest, interrupt=False)
         else:
-            if job.interrupt:
-                self._silence_others(job.id)
             self.earcon("done")
-            self.speaker.say(rendering.speech, interrupt=job.interrupt)
+            self._job_says(job.id, rendering.speech, job.interrupt)
 
     def detail_added(self, job: DescribeJob, rendering: render.Rendering) -> None:
         """More detail: all of it, or only the objects after the detail that was said early."""
         spoken_early = job.id in self._spoken_early
         early = self._spoken_early.pop(job.id, None)
         if not spoken_early:
-            self._silence_others(job.id)
-            self.speaker.say(rendering.speech, interrupt=True)
+            self._job_says(job.id, rendering.speech, True)
             self.earcon("done")
         elif early is not None:  # the detail is being spoken: only the objects follow it
             rest = rendering.after(early).speech
