@@ -108,9 +108,10 @@ def load_settings(cls: type, path: Path, default_hotkeys: dict[str, str]) -> Any
     if bad:
         kept = keep_aside(path)
         where = printable_path(kept if kept is not None else path)
-        log.info("settings file %s could not be used (%s); kept as %s", printable_path(path), ", ".join(bad), where)
+        log.info("settings file %s could not be used (%s); %s", printable_path(path), ", ".join(bad),
+                 f"kept as {where}" if kept is not None else "no copy could be kept")
         if kept is None:  # no copy (a full disk, a read-only folder): say so, and what saving would do
-            notes.append(_uncopied_note(bad, printable_path(path)))
+            notes.append(_uncopied_note(bad, where))
         elif bad == ["*"]:
             notes.append(LoadNote(
                 _("Your settings file could not be read, so the default settings are used. A copy of it is "
