@@ -3,12 +3,20 @@ from __future__ import annotations
 
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.invocation import user_command
+from describe_aloud.engine.text_safety import for_terminal
 
 
 class UserFacingError(Exception):
-    """An error whose str() is a complete, plain-language sentence for the user."""
+    """An error whose str() is a complete, plain-language sentence for the user.
+
+    Its sentence often carries what the user did not write: a file name from a folder or a training set, a
+    reason from a library that repeats it. str() shows control characters as `\\xNN` (engine.text_safety),
+    so printing or speaking any such error cannot drive the user's terminal or screen reader."""
 
     exit_code = 1
+
+    def __str__(self) -> str:
+        return for_terminal(super().__str__())
 
 
 class ImageLoadError(UserFacingError):

@@ -289,6 +289,25 @@ def test_a_non_utf8_file_name_is_said_readably_not_as_backslash_codes(tmp_path):
     assert printable_path(os.fsdecode(b"caf\xe9\x1b[2J.png")) == "caf\ufffd\\x1b[2J.png"
 
 
+def test_an_error_naming_a_hostile_file_never_drives_the_terminal(tmp_path):
+    """A training set names its own images: a damaged one whose name holds terminal escapes is reported with
+    the escapes shown, not obeyed (the same for every error the user reads or hears: they share str())."""
+    from describe_aloud.engine.errors import UserFacingError
+    from describe_aloud.engine.training.dataset import CaptionPairs, ImageRecord
+    from describe_aloud.engine.training.preprocessing import Preprocessing
+    from describe_aloud.engine.training.vocab import Vocabulary
+
+    name = "\x1b]0;pwned\x07\x1b[2Jcat.jpg"
+    (tmp_path / name).write_bytes(b"\xff\xd8\xff\xe0 not really a JPEG")
+    record = ImageRecord(key=name, path=tmp_path / name, captions=("a cat",), split="train")
+    pairs = CaptionPairs([record], Vocabulary.build(["a cat"], min_count=1), Preprocessing(), max_words=8)
+    with pytest.raises(UserFacingError) as caught:
+        pairs.image(0)
+    said = str(caught.value)
+    assert "\x1b" not in said and "\x07" not in said
+    assert "\\x1b]0;pwned\\x07\\x1b[2Jcat.jpg" in said  # still says which file
+
+
 # ------------------------------------------------------------------------------------- settings
 
 def test_a_damaged_settings_file_is_kept_aside_and_the_user_told(tmp_path):
