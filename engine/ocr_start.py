@@ -14,8 +14,9 @@ what a user waits for after launching the app, and the captioner only starts loa
   cache file (a crash while writing, two processes writing at once, a full disk) is read as missing by
   OpenVINO, which compiles again and rewrites it: slower once, never other text. The cache's folder is named
   after the CPU, its flags and the OpenVINO version, so a home folder moved to another computer or an
-  OpenVINO upgrade starts a new one (old ones are not pruned). ~31 MB in `cache_dir()/openvino/`, private
-  to the user (0700); the first start pays ~0.7 s more, once, to write it.
+  OpenVINO upgrade starts a new one; a folder no start has used for STALE_AFTER_DAYS is removed, so upgrades
+  do not pile up ~31 MB each (a home shared by computers used within that time keeps each one's). ~31 MB in
+  `cache_dir()/openvino/`, private to the user (0700); the first start pays ~0.7 s more, once, to write it.
   `DESCRIBE_ALOUD_OCR_CACHE=0` turns the cache off (benches compare), an absolute folder puts it there (the
   tests share one).
 """
@@ -25,7 +26,10 @@ import contextlib
 import hashlib
 import logging
 import os
+import re
+import shutil
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -38,6 +42,10 @@ log = logging.getLogger(__name__)
 
 MODEL_TABLE = "default_models.yaml"
 _patch_lock = threading.Lock()
+# A compiled-models folder no start has used for this long belongs to an OpenVINO or a CPU gone: removed.
+STALE_AFTER_DAYS = 60
+_KEY = re.compile("[0-9a-f]{16}")  # only folders named as compiled_models_dir names them are ever removed
+_pruned: set[Path] = set()
 
 
 @contextlib.contextmanager
@@ -91,7 +99,34 @@ def compiled_models_dir() -> Path | None:
     except OSError as exc:
         log.info("no OpenVINO model cache (%s): the OCR models are compiled at every start", exc)
         return None
-    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None
+    if base not in _pruned:  # once per process (each of rapidocr's three models asks)
+        _pruned.add(base)
+        _remove_stale_caches(base, keep=folder)
+    return folder
+
+
+def _remove_stale_caches(base: Path, *, keep: Path) -> None:
+    """Mark `keep` as used now (a folder's time changes only when files are added) and remove the folders
+    beside it that no start has used for STALE_AFTER_DAYS. Never anything not named like a cache key."""
+    now = time.time()
+    try:
+        os.utime(keep, (now, now))
+        siblings = list(base.iterdir())
+    except OSError:
+        return
+    for other in siblings:
+        try:
+            if other == keep or not _KEY.fullmatch(other.name) or other.is_symlink() or not other.is_dir():
+                continue
+            used = other.stat().st_mtime
+            if now - used > STALE_AFTER_DAYS * 86400:
+                shutil.rmtree(other)
+                log.info("removed compiled OCR models last used %s (another OpenVINO or CPU): %s",
+                         time.strftime("%Y-%m-%d", time.localtime(used)), other)
+        except OSError:
+            log.debug("could not remove %s", other, exc_info=True)
 
 
 def cache_compiled_models() -> bool:

@@ -115,3 +115,30 @@ def test_an_unusable_cache_folder_only_means_compiling_at_every_start(dialog, tm
     engine = OcrEngine(settings=OcrSettings(engine=ENGINE_OPENVINO))
     assert [text for text, _, _ in _lines(engine, image)] == truth
     assert engine.engine_name == ENGINE_OPENVINO
+
+
+def test_compiled_models_of_an_openvino_long_gone_are_removed_and_nothing_else(tmp_path, monkeypatch):
+    """Each OpenVINO upgrade starts a new ~31 MB folder: the ones no start used for STALE_AFTER_DAYS go, the
+    one of another computer sharing this home and used lately stays, and so does anything not ours."""
+    import os
+    import time
+
+    from describe_aloud.engine import ocr_start
+
+    monkeypatch.setenv("DESCRIBE_ALOUD_OCR_CACHE", str(tmp_path))
+    monkeypatch.setattr(ocr_start, "_pruned", set())
+    long_ago = time.time() - (ocr_start.STALE_AFTER_DAYS + 5) * 86400
+    old, lately, notes = tmp_path / "0123456789abcdef", tmp_path / "fedcba9876543210", tmp_path / "my-notes"
+    for folder in (old, lately, notes):
+        folder.mkdir()
+        (folder / "model.blob").write_bytes(b"x" * 1000)
+    for folder in (old, notes):
+        os.utime(folder, (long_ago, long_ago))
+    os.utime(lately, (time.time() - 86400, time.time() - 86400))
+    folder = compiled_models_dir()
+    assert folder is not None and folder.parent == tmp_path
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([folder.name, lately.name, notes.name])
+    # A folder in use stays in use: its time is renewed at every start, whatever its files' age.
+    os.utime(folder, (long_ago, long_ago))
+    monkeypatch.setattr(ocr_start, "_pruned", set())
+    assert compiled_models_dir() == folder and time.time() - folder.stat().st_mtime < 60
