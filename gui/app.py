@@ -302,10 +302,8 @@ class AppController(QObject):
 
     # Speech commands -----------------------------------------------------------------------------
     def repeat(self) -> None:
-        if self.last is None:
+        if not self.flow.repeat(self.last.rendering if self.last is not None else None):
             self.presenter.report_error(_("Nothing has been described yet."))
-            return
-        self.flow.repeat(self.last.rendering)
 
     def stop_speech(self) -> None:
         self.asking.stop()  # also stops an answer being generated; flow.stop() silences the voice

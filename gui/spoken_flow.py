@@ -4,6 +4,8 @@
   description arrives only what it adds is said (`described`, `detail_added`), nothing twice. A dense
   screen's text comes in two: its first lines, then all of it, of which only the lines not said yet follow.
 - Stopping the speech also drops what was still to come for the jobs already speaking (`stop`).
+- Repeat while a description is still under way (its text said, its caption or the rest of a detail still to
+  come) says what was said of it so far, not the description before it; the rest then follows (`repeat`).
 - "Ready." is said once, as soon as a request gets at least the text (`text_ready`), not again when the
   captioner has loaded (`model_ready`). A request before that is answered at once with a notice; one after
   it but before the captioner has the text said at once with the news that the picture's description
@@ -59,6 +61,9 @@ class SpokenFlow:
         # Job id -> what was already spoken for it (a screen's text), or None when the user stopped the
         # speech since: the rest of that description is then not spoken either.
         self._spoken_early: dict[int, render.Rendering | None] = {}
+        # Job id -> what was said of it so far, kept through a stop (Repeat says it again); newest last.
+        self._said_so_far: dict[int, render.Rendering] = {}
+        self._detail_jobs: set[int] = set()  # of those, the "more detail" ones (they add to the last description)
         self._dropped_files = 0
         self.closed = False  # set at shutdown: reports still queued are dropped
 
@@ -133,9 +138,21 @@ class SpokenFlow:
         if partial.job.id in self._spoken_early:
             self._more_text(partial.job.id, rendering)
             return
-        self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
+        if partial.job.more_detail:
+            self._detail_jobs.add(partial.job.id)
+        self._said(partial.job.id, rendering)  # before say: a stop may come at once
         self.earcon("done")
         self._job_says(partial.job.id, rendering.speech, interrupt)
+
+    def _said(self, job_id: int, rendering: render.Rendering) -> None:
+        self._spoken_early[job_id] = rendering
+        self._said_so_far[job_id] = rendering
+
+    def _forget(self, job_id: int) -> render.Rendering | None:
+        """The job is over (described, failed or dropped): what was said early for it, None after a stop."""
+        self._said_so_far.pop(job_id, None)
+        self._detail_jobs.discard(job_id)
+        return self._spoken_early.pop(job_id, None)
 
     def _job_says(self, job_id: int, speech: str, interrupt: bool) -> None:
         """Say a job's first words. When they cut in, what other jobs still had to say after their early part
@@ -144,6 +161,8 @@ class SpokenFlow:
             for other in self._spoken_early:
                 if other != job_id:
                     self._spoken_early[other] = None
+            for other in [o for o in self._said_so_far if o != job_id]:  # nor are they what Repeat says now
+                del self._said_so_far[other]
         self.speaker.say(speech, interrupt=interrupt)
 
     def _more_text(self, job_id: int, rendering: render.Rendering) -> None:
@@ -153,7 +172,7 @@ class SpokenFlow:
         if early is None:
             return
         rest = rendering.after(early)
-        self._spoken_early[job_id] = early + rest
+        self._said(job_id, early + rest)
         if rest:
             self.speaker.say(rest.speech, interrupt=False)
 
@@ -165,7 +184,7 @@ class SpokenFlow:
             self.speaker.say(render.caption_follows().speech, interrupt=partial.job.interrupt)
             return
         rendering = render.awaiting_caption(partial.description, include_text=self.settings.speak_ocr)
-        self._spoken_early[partial.job.id] = rendering  # before say: a stop may come at once
+        self._said(partial.job.id, rendering)  # before say: a stop may come at once
         self.earcon("done")
         self._job_says(partial.job.id, rendering.speech, partial.job.interrupt)
 
@@ -174,7 +193,7 @@ class SpokenFlow:
         if job.id in self._spoken_early:
             # The text is being spoken already: queue only the rest (the hedged caption), nothing twice.
             # None: the user stopped the speech meanwhile, so the rest is not forced on them either.
-            early = self._spoken_early.pop(job.id)
+            early = self._forget(job.id)
             rest = rendering.after(early).speech if early is not None else ""
             if rest:
                 self.speaker.say(rest, interrupt=False)
@@ -185,7 +204,7 @@ class SpokenFlow:
     def detail_added(self, job: DescribeJob, rendering: render.Rendering) -> None:
         """More detail: all of it, or only the objects after the detail that was said early."""
         spoken_early = job.id in self._spoken_early
-        early = self._spoken_early.pop(job.id, None)
+        early = self._forget(job.id)
         if not spoken_early:
             self._job_says(job.id, rendering.speech, True)
             self.earcon("done")
@@ -198,12 +217,26 @@ class SpokenFlow:
         """Forget what was said early for `job`; whether its error may cut the speech off (after its text
         was spoken early, the error follows it rather than cutting it off)."""
         early = job.id in self._spoken_early
-        self._spoken_early.pop(job.id, None)
+        self._forget(job.id)
         return job.interrupt and not early
 
     # Commands -------------------------------------------------------------------------------------------
-    def repeat(self, rendering: render.Rendering) -> None:
-        self.speaker.say(rendering.speech, interrupt=True)
+    def repeat(self, last: render.Rendering | None) -> bool:
+        """Say the description again: the one still under way when there is one (what was said of it so far,
+        after the description a detail adds to; the rest follows as it comes, even after a stop: the user
+        asked to hear it), else `last`, the last whole one. False when there is nothing to say."""
+        if not self._said_so_far:
+            if last is None:
+                return False
+            self.speaker.say(last.speech, interrupt=True)
+            return True
+        job_id = next(reversed(self._said_so_far))
+        so_far = self._said_so_far[job_id]
+        self._spoken_early[job_id] = so_far
+        if job_id in self._detail_jobs and last is not None:
+            so_far = last + so_far.after(last)
+        self._job_says(job_id, so_far.speech, True)
+        return True
 
     def stop(self) -> None:
         self.speaker.stop()
@@ -216,7 +249,7 @@ class SpokenFlow:
         skipped are counted and said once, after the new request has been handed over. A job replaced while
         it waited for its caption (its text said) has nothing more said for it."""
         self._dropped_jobs.append(job.id)
-        self._spoken_early.pop(job.id, None)
+        self._forget(job.id)
         if job.path is None:
             return
         self._dropped_files += 1

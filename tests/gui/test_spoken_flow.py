@@ -154,6 +154,43 @@ def test_a_newer_request_cuts_off_the_rest_of_a_detail_being_written(flow):
     assert not any("brick" in text or "bicycle" in text for text in said[1:])  # nor the objects
 
 
+def test_repeat_while_a_detail_is_written_says_the_description_and_the_detail_so_far_then_the_rest(flow):
+    before = render.describe(Description(kind=ImageKind.PHOTO, caption="a bicycle"))
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall. The wall is brick.")))
+    assert flow.flow.repeat(before) is True  # the voice was still on the first sentence: both are cut off
+    again, cut_in = flow.speaker.said[-1]
+    assert cut_in is True and again == (f"{before.speech} More detail, guessed by the model: "
+                                          "A red bicycle leans on a wall. The wall is brick.")
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall. The wall is brick. Ivy grows on it.")))
+    whole = detail("A red bicycle leans on a wall. The wall is brick. Ivy grows on it.", BIKE)
+    flow.flow.detail_added(job, render.more_detail(whole))
+    assert flow.speaker.texts()[-2:] == ["Ivy grows on it.", "Objects it may contain: bicycle."]
+
+
+def test_repeat_while_a_screens_caption_is_awaited_says_that_screens_text_not_the_one_before(flow):
+    before = render.describe(Description(kind=ImageKind.PHOTO, caption="a bicycle"))
+    job = DescribeJob(source="screen", kind_hint="screen")
+    flow.flow.early(JobPartial(job, screen()))
+    flow.flow.stop()  # even after a stop: Repeat is asked for, so the caption follows it
+    flow.flow.repeat(before)
+    flow.flow.described(job, render.describe(screen("a mail program")))
+    assert flow.speaker.said[-2:] == [("Screen with text. Text: Inbox. 3 unread messages.", True),
+                                      ("Could be: A mail program.", False)]
+    assert flow.flow.repeat(before) is True and flow.speaker.said[-1] == (before.speech, True)  # over: the last
+
+
+def test_repeat_after_a_newer_description_cut_in_says_the_newer_one(flow):
+    job = DescribeJob(source="garden", more_detail=True)
+    flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
+    newer = render.describe(Description(kind=ImageKind.PHOTO, caption="a cat on a mat"))
+    flow.flow.described(DescribeJob(source="cat.jpg"), newer)  # dropped meanwhile, said whole
+    flow.flow.repeat(newer)
+    assert flow.speaker.said[-1] == (newer.speech, True)
+    assert Flow().flow.repeat(None) is False  # nothing described yet: the app says so
+
+
 def test_a_detail_cut_short_by_a_model_error_is_said_with_why(flow):
     job = DescribeJob(source="garden", more_detail=True)
     flow.flow.early(JobPartial(job, detail("A red bicycle leans on a wall.")))
