@@ -32,6 +32,24 @@ def data_dir() -> Path:
     return platformdirs.user_data_path(APP_NAME, appauthor=False)
 
 
+def private_dir(path: Path) -> Path:
+    """`path`, made if missing, that only this user can enter: the data folder holds the history, whose
+    screen texts can hold a password read off the screen. Folders made here are 0700; an existing one of
+    this user's that others could read (made by an older version with the umask's 0755) is closed too."""
+    path = Path(path)
+    missing = [path, *(p for p in path.parents if not p.exists())]
+    for level in reversed(missing):
+        try:
+            level.mkdir(mode=0o700)
+        except FileExistsError:
+            pass
+    if os.name == "posix":
+        info = path.stat()
+        if info.st_uid == os.getuid() and info.st_mode & 0o077:
+            path.chmod(0o700)
+    return path
+
+
 def cache_dir() -> Path:
     """Folder for what the app can make again at any time (the OCR's compiled models): the platform's cache
     folder, or `cache/` in the data folder when that is set (a portable setup, the tests)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from describe_aloud.engine.config import data_dir
+from describe_aloud.engine.config import data_dir, private_dir
 from describe_aloud.engine import render
 from describe_aloud.engine.description import Description
 
@@ -116,13 +117,35 @@ def make_thumbnail(image: Any, size: int = THUMBNAIL_SIZE) -> bytes | None:
         return None
 
 
+def _readable_by_user_only(path: Path) -> None:
+    """The history file (made if missing) and SQLite's files beside it: 0600. SQLite gives the -wal and -shm
+    files it makes later the database's own mode."""
+    if os.name != "posix":
+        return
+    try:
+        os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+    except OSError:
+        return  # sqlite3 says what is wrong with it, in the words the app already reports
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            info = name.lstat()
+            if info.st_uid == os.getuid() and not os.path.islink(name) and info.st_mode & 0o077:
+                name.chmod(0o600)
+        except OSError:
+            pass
+
+
 class HistoryStore:
     """Past descriptions in an SQLite file. Open once, use from any thread, `close()` at the end."""
 
     def __init__(self, path: Path | None = None, *, max_entries: int = DEFAULT_MAX_ENTRIES) -> None:
         self.path = Path(path) if path else history_path()
         self.max_entries = max_entries
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self.path.parent == data_dir():
+            private_dir(self.path.parent)
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        _readable_by_user_only(self.path)
         self._lock = threading.Lock()
         self._conn = sqlite3.connect(str(self.path), check_same_thread=False, timeout=10)
         self._conn.row_factory = sqlite3.Row

@@ -99,10 +99,10 @@ def default_journal_path(folder: str | os.PathLike, *, in_folder: bool = True) -
     folder = Path(folder).resolve()
     if in_folder and os.access(folder, os.W_OK):
         return folder / JOURNAL_NAME
-    from describe_aloud.engine.config import data_dir
+    from describe_aloud.engine.config import data_dir, private_dir
 
     digest = hashlib.sha256(os.fsencode(folder)).hexdigest()[:16]
-    return data_dir() / "batch-journals" / f"{digest}.sqlite"
+    return private_dir(data_dir()) / "batch-journals" / f"{digest}.sqlite"
 
 
 class JournalDamaged(Exception):

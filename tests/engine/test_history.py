@@ -79,3 +79,34 @@ def test_thumbnail_of_unusual_modes():
     assert make_thumbnail(Image.new("P", (50, 20))) is not None
     assert make_thumbnail(Image.new("I;16", (50, 20))) is not None
     assert make_thumbnail(None) is None
+
+
+def test_the_history_is_readable_by_its_user_only_also_when_an_older_version_made_it_open(tmp_path):
+    """Screen texts can hold a password read off the screen: another user of the computer must not read
+    them, whatever the umask (Debian's 022 makes 0755 folders and 0644 files)."""
+    import os
+    import stat
+
+    old_umask = os.umask(0o022)
+    try:
+        data = history_path().parent
+        assert not data.exists()
+        store = HistoryStore()
+        store.add(Description(kind=ImageKind.SCREEN, text_lines=[TextLine("Password: hunter2", (0, 0, 9, 9), 0.9)]),
+                  source="screen")
+        store.close()
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        assert stat.S_IMODE(history_path().stat().st_mode) == 0o600
+        # As an older version left them: open to all. Closed when the history is opened, nothing lost.
+        data.chmod(0o755)
+        history_path().chmod(0o644)
+        wal = history_path().with_name(history_path().name + "-wal")
+        wal.write_bytes(b"")
+        wal.chmod(0o644)
+        with HistoryStore() as store:
+            assert "hunter2" in store.recent()[0].text
+        assert stat.S_IMODE(data.stat().st_mode) == 0o700
+        assert stat.S_IMODE(history_path().stat().st_mode) == 0o600
+        assert not wal.exists() or stat.S_IMODE(wal.stat().st_mode) == 0o600
+    finally:
+        os.umask(old_umask)
