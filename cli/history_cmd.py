@@ -45,11 +45,14 @@ def _at_least_one(value: str) -> int:
 
 
 def _format_entry(entry, conversation: str) -> str:
-    """The entry, then the questions asked about it and their answers (as the Ask dialog shows them)."""
+    """The entry, then the questions asked about it and their answers (as the Ask dialog shows them). Shown,
+    never obeyed: a file's name, a screen's text and a question can hold terminal escapes."""
+    from describe_aloud.engine.text_safety import for_terminal, printable_path
+
     when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(entry.time))
-    source = entry.source or _("unknown source")
+    source = printable_path(entry.source) if entry.source else _("unknown source")
     text = f"[{entry.id}] {when}  {source}  ({render.kind_name(entry.kind) if entry.kind else '?'})\n{entry.text}"
-    return text + "\n" + conversation if conversation else text
+    return for_terminal(text + "\n" + conversation if conversation else text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -80,3 +80,19 @@ def test_a_limit_below_one_is_refused(limit, capsys):
     with pytest.raises(SystemExit):
         main(["history", "--limit", limit])
     assert "the limit must be a whole number of 1 or more" in capsys.readouterr().err
+
+
+def test_history_shows_escapes_in_names_texts_and_questions_instead_of_obeying_them(capsys):
+    """The app keeps a dropped file's path as it is, a screen's text as read and a question as typed: any of
+    them can hold terminal escapes (retitle the window, clear the screen), which `history` must not obey."""
+    with HistoryStore() as store:
+        entry = store.add(Description(kind=ImageKind.SCREEN, caption="a page",
+                                      text_lines=[TextLine("Sale\x1b[2J now", (0, 0, 1, 1), 0.9)]),
+                          source="/home/u/cat\x1b]0;owned\x07.png")
+        store.add_answer(entry.id, "what\x1b[5m?", {"question": "what\x1b[5m?", "answer": "A page.",
+                                                     "sentences": [{"text": "A page.", "grounding": "seen"}]},
+                         "A page.")
+    assert main(["history", "--last"]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out and "\x07" not in out
+    assert "cat\\x1b]0;owned\\x07.png" in out and "Sale\\x1b[2J now" in out and "what\\x1b[5m?" in out
