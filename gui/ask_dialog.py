@@ -48,6 +48,7 @@ class AskDialog(QDialog):
         layout = QVBoxLayout(self)
 
         self.about_label = QLabel("", self)
+        self.about_label.setTextFormat(Qt.TextFormat.PlainText)  # it shows a file name: never markup
         self.about_label.setWordWrap(True)
         layout.addWidget(self.about_label)
 
@@ -87,6 +88,7 @@ class AskDialog(QDialog):
         layout.addLayout(buttons)
 
         self.status_label = QLabel("", self)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setWordWrap(True)
         layout.addWidget(self.status_label)
 

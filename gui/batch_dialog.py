@@ -164,12 +164,14 @@ class BatchDialog(QDialog):
         self.progress_bar.setRange(0, 100)
         self.progress_bar.setValue(0)
         self.current_label = QLabel("")
+        self.current_label.setTextFormat(Qt.TextFormat.PlainText)  # a file name: never markup
         self.current_label.setAccessibleName(_("Current file"))
         self.current_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByKeyboard
                                                    | Qt.TextInteractionFlag.TextSelectableByMouse)
         self.eta_label = QLabel("")
         self.eta_label.setAccessibleName(_("Time left"))
         self.status_label = QLabel(_("Choose a folder, then press Start."))
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setAccessibleName(_("Status: Choose a folder, then press Start."))
         self.status_label.setWordWrap(True)
 

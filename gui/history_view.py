@@ -96,6 +96,7 @@ class HistoryDialog(QDialog):
         layout.addWidget(close_box)
 
         self.status_label = QLabel("", self)
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)
         self.status_label.setAccessibleName(_("History status"))
         layout.addWidget(self.status_label)
 

@@ -161,6 +161,7 @@ class MainWindow(QMainWindow):
 
         self.status_label = QLabel(_("Starting…"), central)
         self.status_label.setObjectName("status_label")
+        self.status_label.setTextFormat(Qt.TextFormat.PlainText)  # it shows file names: never markup
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName(_("Status: Starting…"))
         # Reachable with Tab, so the last status can be read again at any time.

@@ -110,9 +110,12 @@ class InstanceServer(QObject):
             else:
                 self._buffers[client] = data
             return
-        line, _, rest = data.partition(b"\n")
-        line = line.decode("utf-8", "replace").strip()
+        line_bytes, _, rest = data.partition(b"\n")
         self._buffers[client] = b""
+        if len(line_bytes) > MAX_LINE:  # the same limit whether or not the newline came in the same read
+            self._reply(client, "error command too long")
+            return
+        line = line_bytes.decode("utf-8", "replace").strip()
         # One command per connection (the protocol): more is said, not silently dropped.
         extra = [x for x in rest.split(b"\n") if x.strip()]
         note = f" (ignored {len(extra)} more: one command per connection)" if extra else ""

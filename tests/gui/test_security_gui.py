@@ -76,5 +76,28 @@ def test_the_socket_answers_extra_commands_and_drops_idle_connections(qtbot):
         assert two.result() == b"ok (ignored 1 more: one command per connection)\n"
         assert received == ["repeat"]  # "quit" was not acted on, and the sender was told
         assert idle.result() == b"error timed out waiting for a command\n"
+        # A line over the limit is refused whether its newline comes with it or later.
+        with ThreadPoolExecutor(2) as pool:
+            whole = pool.submit(_raw_exchange, socket_address(), b"ask " + b"x" * 100_000 + b"\n")
+            qtbot.waitUntil(whole.done, timeout=10_000)
+        assert whole.result() == b"error command too long\n" and received == ["repeat"]
     finally:
         server.close()
+
+
+def test_labels_that_show_file_names_show_them_as_written_never_as_markup(qtbot):
+    """A file named like HTML (a huge image tag, white text) must be shown as the name it is: read by
+    sighted helpers, and the same words a screen reader says."""
+    from describe_aloud.gui.ask_dialog import AskDialog
+    from describe_aloud.gui.main_window import MainWindow
+
+    name = "Asking about: <img src=x width=2000 height=2000><font color=#fff>cat</font>.png"
+    window = MainWindow()
+    qtbot.addWidget(window)
+    window.set_status(name, spoken=True)
+    dialog = AskDialog(window)
+    qtbot.addWidget(dialog)
+    dialog.about_label.setText(name)
+    for label in (window.status_label, dialog.about_label):
+        assert label.text() == name
+        assert label.sizeHint().height() < 400  # a 2000-pixel image would make it huge
