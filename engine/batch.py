@@ -354,7 +354,7 @@ class BatchRunner:
         if opts.write_metadata and entry.metadata_status not in ("written", "unsupported"):
             try:
                 ours = record_before_writing(journal, path, alt)  # our own earlier text may be replaced
-                result = write_alt_text(path, alt, ours=ours, replace_existing=opts.replace_alt_text)
+                result = write_alt_text(path, alt, ours=ours, replace_existing=opts.replace_alt_text, within=folder)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", entry.path)
                 from describe_aloud.engine.metadata import MetadataResult

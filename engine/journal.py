@@ -10,6 +10,7 @@ Threading: a Journal (one sqlite3 connection) is used by the one thread that ope
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -18,6 +19,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
+
+from describe_aloud.engine.i18n import _
 
 JOURNAL_NAME = ".describe-aloud-journal.sqlite"
 SCHEMA_VERSION = 1
@@ -118,7 +121,8 @@ class _RunLock:
     process dies (even by SIGKILL), so a killed run never blocks the next one."""
 
     def __init__(self, path: Path) -> None:
-        self._fh = open(path, "a+b")
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        self._fh = os.fdopen(os.open(path, flags, 0o600), "a+b")  # a link in its place: ELOOP, never followed
         try:
             if os.name == "nt":  # pragma: no cover - Windows
                 import msvcrt
@@ -137,6 +141,16 @@ class _RunLock:
         self._fh.close()  # closing the file releases the lock
 
 
+def _refuse_links(path: Path) -> None:
+    """SQLite follows a link in the journal's place, or in its -wal / -shm files' places, and writes there: a
+    folder from someone else could point them at the user's history or any file. OSError (the batch then
+    keeps its journal in the data folder instead)."""
+    for name in (path, *(path.with_name(path.name + s) for s in ("-wal", "-shm", "-journal", ".lock"))):
+        if name.is_symlink():
+            raise OSError(errno.ELOOP, _("{name} is a link, which Describe Aloud does not write through").format(
+                name=name.name))
+
+
 class Journal:
     """See the module docstring. Use as a context manager or call close().
 
@@ -146,6 +160,7 @@ class Journal:
     def __init__(self, path: str | os.PathLike, *, exclusive: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        _refuse_links(self.path)
         self._lock = _RunLock(self.path.with_name(self.path.name + ".lock")) if exclusive else None
         db: sqlite3.Connection | None = None
         try:

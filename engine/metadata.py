@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import struct
 import tempfile
 import zlib
@@ -64,9 +65,13 @@ from describe_aloud.engine.metadata_formats.tiff import (
     tiff_read_tag,
 )
 from describe_aloud.engine.metadata_formats.xmp import build_xmp, read_xmp_alt_text
+from describe_aloud.engine.errors import ImageLoadError
+from describe_aloud.engine.safe_files import not_replaceable, read_regular
 from describe_aloud.engine.text_safety import xml_text
 
 TMP_SUFFIX = ".describe-aloud-tmp"
+# An XMP sidecar is a few KB; one larger than this is not read (a link to /dev/zero, a planted giant).
+MAX_SIDECAR_BYTES = 16 << 20
 
 @dataclass
 class MetadataResult:
@@ -164,17 +169,23 @@ def read_alt_text(path: str | os.PathLike, *, fmt: str | None = None) -> str | N
 
 
 def write_alt_text(path: str | os.PathLike, alt_text: str, *, ours: set[str] | None = None,
-                   replace_existing: bool = False) -> MetadataResult:
+                   replace_existing: bool = False, within: str | os.PathLike | None = None) -> MetadataResult:
     """Write `alt_text` into the image file at `path` (see the module docstring). Never raises for a file
     problem: returns a MetadataResult whose `reason` is a sentence for the user.
 
     Alt text already in the file that Describe Aloud did not write (its hash is not in `ours`, see
-    metadata_formats.existing) is kept: status "kept", unless `replace_existing`."""
+    metadata_formats.existing) is kept: status "kept", unless `replace_existing`. `within` (a batch's
+    folder): a link is written through only to a file inside it, never to one elsewhere (a folder from
+    someone else may hold links to the user's own photos)."""
     shown = str(path)
     alt_text = xml_text(alt_text)  # what is written is what is verified afterwards
     real = os.path.realpath(path)  # through a symlink: rewrite the target, keep the link
+    if within is not None and os.path.commonpath([real, os.path.realpath(within)]) != os.path.realpath(within):
+        return MetadataResult(shown, "failed", _("left untouched: it is a link to a file outside the folder"))
     try:
         st = os.stat(real)
+        if not stat.S_ISREG(st.st_mode):
+            return MetadataResult(shown, "failed", _("left untouched: it is not a regular file"))
         if not st.st_mode & 0o222:
             # Replacing it would work (the folder is writable) but the owner marked it not to be changed.
             return MetadataResult(shown, "failed", _("left untouched: the file is read-only"))
@@ -316,8 +327,11 @@ def write_xmp_sidecar(image_path: str | os.PathLike, alt_text: str) -> MetadataR
     two alt-text properties change; one that is not valid XMP is left untouched and reported."""
     sidecar = xmp_sidecar_path(image_path)
     alt_text = xml_text(alt_text)
+    if (reason := not_replaceable(sidecar)) is not None:
+        return MetadataResult(str(sidecar), "failed", _("left untouched: it is {reason}").format(reason=reason))
     try:
-        existing = sidecar.read_bytes() if sidecar.exists() else None
+        existing = (read_regular(sidecar, follow_links=False, max_bytes=MAX_SIDECAR_BYTES) if sidecar.exists()
+                    else None)
         packet = build_xmp(alt_text, existing, padding=0)
         # A sidecar is a plain XMP document: no xpacket wrapper needed, but it does no harm either.
         atomic_write_bytes(sidecar, packet)
@@ -325,6 +339,8 @@ def write_xmp_sidecar(image_path: str | os.PathLike, alt_text: str) -> MetadataR
         return MetadataResult(str(sidecar), "failed", _("left untouched: {reason}").format(reason=exc))
     except OSError as exc:
         return MetadataResult(str(sidecar), "failed", _("not written: {value}").format(value=exc.strerror or exc))
+    except ImageLoadError as exc:  # over MAX_SIDECAR_BYTES, or replaced by a pipe since the check
+        return MetadataResult(str(sidecar), "failed", _("left untouched: {reason}").format(reason=exc))
     except (zlib.error, ValueError, UnicodeError) as exc:  # nothing was replaced; reported, the run goes on
         return MetadataResult(str(sidecar), "failed", _("left untouched: it could not be parsed ({reason})").format(reason=exc))
     return MetadataResult(str(sidecar), "written")

@@ -4,7 +4,8 @@ Every file is written atomically (temp file in the same folder, fsync, os.replac
 never sees half a file. An existing file is only replaced when Describe Aloud wrote it: either its hash is
 the one the journal recorded when we last wrote it, or it has our format (our CSV header, our JSON Lines
 keys, our JSON "generator"). Anything else is left alone: the batch stops before describing anything
-(results file) or skips and reports (text sidecar).
+(results file) or skips and reports (text sidecar). So is a link or a pipe in an output's place: an output
+is never read or written through a link (a folder from someone else may hold one to the user's own files).
 
 Threading: plain functions; called from the batch thread.
 """
@@ -23,6 +24,7 @@ from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.i18n import _
 from describe_aloud.engine.journal import Entry, Journal
 from describe_aloud.engine.metadata import atomic_write_bytes, text_sidecar_path
+from describe_aloud.engine.safe_files import not_replaceable, open_regular
 from describe_aloud.engine.text_safety import csv_cell, escaped
 
 GENERATOR = "describe-aloud"
@@ -92,9 +94,9 @@ def render(fmt: str, rows: Iterable[dict[str, Any]], *, folder: str) -> bytes:
 
 def _looks_like_ours(path: Path, fmt: str) -> bool:
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path, follow_links=False) as fh:
             head = fh.read(1 << 16)
-    except OSError:
+    except (OSError, UserFacingError):
         return False
     if not head.strip():
         return True  # an empty file holds nothing to lose
@@ -112,11 +114,14 @@ def _looks_like_ours(path: Path, fmt: str) -> bool:
 
 def check_output_writable(path: str | os.PathLike, journal: Journal) -> None:
     """Raise OutputConflict if `path` exists and is not ours (see the module docstring)."""
-    path = Path(path).resolve()
+    path = output_path(path)
+    if path.is_dir() and not path.is_symlink():
+        raise OutputConflict(_("The results file {path!r} is a folder; choose a file name with --out.").format(path=str(path)))
+    if (reason := not_replaceable(path)) is not None:
+        raise OutputConflict(_("The results file {path!r} is {reason}, so it was left as it is. Choose another "
+                               "name with --out, or move it away.").format(path=str(path), reason=reason))
     if not path.exists():
         return
-    if path.is_dir():
-        raise OutputConflict(_("The results file {path!r} is a folder; choose a file name with --out.").format(path=str(path)))
     if journal.written_hash(str(path)) == _sha256_file(path) or _looks_like_ours(path, output_format(path)):
         return
     raise OutputConflict(
@@ -125,11 +130,22 @@ def check_output_writable(path: str | os.PathLike, journal: Journal) -> None:
     )
 
 
+def output_path(path: str | os.PathLike) -> Path:
+    """`path` absolute, its folders' links resolved (the journal's key for it) but not a link in its own
+    place: that is refused (`not_replaceable`), never followed."""
+    path = Path(path)
+    return path.parent.resolve() / path.name
+
+
 def _sha256_file(path: Path) -> str | None:
+    digest = hashlib.sha256()
     try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
+        with open_regular(path, follow_links=False) as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    except (OSError, UserFacingError):
         return None
+    return digest.hexdigest()
 
 
 def write_results(path: str | os.PathLike, journal: Journal, *, folder: str,
@@ -140,7 +156,7 @@ def write_results(path: str | os.PathLike, journal: Journal, *, folder: str,
     A results file the user edited since we wrote it (its hash is not the one recorded) is never lost:
     with nothing new to add it is left exactly as it is; otherwise it is first kept as
     `NAME.edited-<time>.EXT` next to it. Either way a sentence goes to `notes`."""
-    path = Path(path).resolve()
+    path = output_path(path)
     check_output_writable(path, journal)
     rows = [row_for(e) for e in journal.entries() if only is None or e.path in only]
     data = render(output_format(path), rows, folder=folder)
@@ -172,13 +188,15 @@ def write_text_sidecar(image_path: Path, alt_text: str, journal: Journal) -> tup
     we did not write is skipped and reported."""
     sidecar = text_sidecar_path(image_path)
     data = (escaped(alt_text) + "\n").encode("utf-8")
+    if (reason := not_replaceable(sidecar)) is not None:
+        return "failed", _("{name} is {reason}; left as it is").format(name=sidecar.name, reason=reason)
     try:
         if sidecar.exists():
             current = _sha256_file(sidecar)
-            if current != journal.written_hash(str(sidecar.resolve())):
+            if current != journal.written_hash(str(output_path(sidecar))):
                 return "failed", f"{sidecar.name} already exists and was not written by Describe Aloud; left as it is"
         atomic_write_bytes(sidecar, data)
     except OSError as exc:
         return "failed", f"{sidecar.name} could not be written: {exc.strerror or exc}"
-    journal.set_written_hash(str(sidecar.resolve()), hashlib.sha256(data).hexdigest())
+    journal.set_written_hash(str(output_path(sidecar)), hashlib.sha256(data).hexdigest())
     return "written", ""

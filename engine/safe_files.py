@@ -42,13 +42,13 @@ def _kind(mode: int) -> str:
     return _("not a regular file")
 
 
-def open_regular(path: str | os.PathLike, name: str | None = None) -> BinaryIO:
+def open_regular(path: str | os.PathLike, name: str | None = None, *, follow_links: bool = True) -> BinaryIO:
     """Open `path` for reading if it is a regular file; never blocks on a pipe or device.
 
     Raises NotARegularFile (an ImageLoadError) with a sentence naming the file, or OSError (missing,
-    permission denied...) as open() would."""
+    permission denied, a link when `follow_links` is False...) as open() would."""
     name = name if name is not None else os.fsdecode(path)
-    fd = os.open(path, _OPEN_FLAGS)
+    fd = os.open(path, _OPEN_FLAGS | (0 if follow_links else getattr(os, "O_NOFOLLOW", 0)))
     try:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
@@ -63,10 +63,11 @@ def open_regular(path: str | os.PathLike, name: str | None = None) -> BinaryIO:
         raise
 
 
-def read_regular(path: str | os.PathLike, name: str | None = None, *, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+def read_regular(path: str | os.PathLike, name: str | None = None, *, max_bytes: int = MAX_INPUT_BYTES,
+                 follow_links: bool = True) -> bytes:
     """The whole content of a regular file of at most `max_bytes` (see open_regular for the errors)."""
     name = name if name is not None else os.fsdecode(path)
-    with open_regular(path, name) as fh:
+    with open_regular(path, name, follow_links=follow_links) as fh:
         size = os.fstat(fh.fileno()).st_size
         data = fh.read(max_bytes + 1) if size <= max_bytes else b""
     if size > max_bytes or len(data) > max_bytes:
@@ -75,3 +76,17 @@ def read_regular(path: str | os.PathLike, name: str | None = None, *, max_bytes:
                 name=name, limit=max_bytes >> 20)
         )
     return data
+
+
+def not_replaceable(path: str | os.PathLike) -> str | None:
+    """Why a file the app would read and then replace with its own output (a results file, a sidecar, a
+    batch journal) must be left alone: it is a link (in a folder from someone else it can point at the
+    user's own files, which would then be read or overwritten) or not a regular file (reading a pipe blocks,
+    /dev/zero never ends). None when it is missing or a regular file. The reason fits "… is {reason}"."""
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        return _("a link, which Describe Aloud does not write through")
+    return None if stat.S_ISREG(info.st_mode) else _kind(info.st_mode)

@@ -211,9 +211,9 @@ class RayBatchRunner:
         import hashlib
 
         from describe_aloud.engine.metadata import atomic_write_bytes
-        from describe_aloud.engine.outputs import check_output_writable, output_format, render
+        from describe_aloud.engine.outputs import check_output_writable, output_format, output_path, render
 
-        path = Path(self.options.out).resolve()
+        path = output_path(self.options.out)
         try:
             check_output_writable(path, lock)
             data = render(output_format(path), run.records(shard_ids), folder=label)

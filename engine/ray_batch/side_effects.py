@@ -58,7 +58,8 @@ class SideEffects:
         if self.write_metadata:
             try:
                 ours = record_before_writing(self.journal, path, alt_text)
-                result = write_alt_text(path, alt_text, ours=ours, replace_existing=self.replace_alt_text)
+                result = write_alt_text(path, alt_text, ours=ours, replace_existing=self.replace_alt_text,
+                                        within=path.parent)
             except Exception as exc:  # noqa: BLE001 - one odd file must not stop the run; it is reported
                 log.exception("writing metadata into %s failed", rel)
                 result = MetadataResult(str(path), "failed", _("left untouched: {name__}: {reason}").format(

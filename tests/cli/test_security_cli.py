@@ -234,3 +234,48 @@ def test_a_command_on_a_damaged_settings_file_prints_only_the_clear_sentence(tmp
     assert said[0].endswith(f"A copy of it is kept as {kept}.")  # written: the whole path, to find it
     assert said[1:] == ["The history is empty: nothing has been described yet."]  # said once, nothing else
     assert "JSONDecodeError" not in result.stdout + result.stderr
+
+
+def test_a_folder_from_someone_else_cannot_make_batch_write_outside_it_or_hang(tmp_path, tiny_git_dir):
+    """A folder unpacked from an archive or on a stick (tar keeps links): links to the user's own files in
+    the places of a photo, the results file, the journal and a sidecar, and a pipe in a sidecar's place.
+    Nothing outside the folder is created or changed, nothing hangs, the folder's own photos are done."""
+    from describe_aloud.engine.metadata import read_alt_text
+
+    home = tmp_path / "home"
+    home.mkdir()
+    private = home / "private.jpg"
+    noise_image(1).save(private, "JPEG")
+    history = home / "history.sqlite3"
+    with sqlite3.connect(history) as db:
+        db.execute("CREATE TABLE entries (id INTEGER PRIMARY KEY, text TEXT)")
+    before = {p.name: p.read_bytes() for p in home.iterdir()}
+    folder = tmp_path / "from-someone"
+    folder.mkdir()
+    noise_image(2).save(folder / "cat.jpg", "JPEG")
+    noise_image(3).save(folder / "dog.jpg", "JPEG")
+    (folder / "holiday.jpg").symlink_to(private)
+    (folder / "describe-aloud-results.csv").symlink_to(home / "report.csv")
+    (folder / JOURNAL_NAME).symlink_to(history)
+    (folder / "cat.jpg.xmp").symlink_to("/dev/zero")
+    os.mkfifo(folder / "dog.jpg.xmp")
+    args = [sys.executable, MAIN, "batch", str(folder), "--model", str(tiny_git_dir), "--no-ocr", "--no-progress"]
+
+    refused = subprocess.run(args, capture_output=True, text=True, timeout=300, env=env())
+    said = " ".join((refused.stdout + refused.stderr).split())
+    assert refused.returncode == 2 and "describe-aloud-results.csv' is a link" in said, said
+    assert not (home / "report.csv").exists()
+
+    out = folder / "alt.csv"
+    done = subprocess.run([*args, "--out", str(out), "--sidecar", "xmp", "--write-metadata"],
+                          capture_output=True, text=True, timeout=300, env=env())
+    said = " ".join((done.stdout + done.stderr).split())
+    assert done.returncode in (0, 1) and "Traceback" not in said, said
+    assert "3 images found: 3 described" in said, said
+    assert "left untouched: it is a link to a file outside the folder" in said
+    assert "left untouched: it is a link" in said and "left untouched: it is a pipe (FIFO)" in said
+    assert {p.name: p.read_bytes() for p in home.iterdir()} == before  # the user's own files as they were
+    assert read_alt_text(folder / "cat.jpg") and read_alt_text(folder / "dog.jpg")  # the folder's own: written
+    assert (folder / JOURNAL_NAME).is_symlink()  # left as it was; the journal went to the data folder
+    rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines(keepends=True)))
+    assert {row["path"] for row in rows} == {"cat.jpg", "dog.jpg", "holiday.jpg"}
