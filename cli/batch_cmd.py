@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +28,7 @@ from describe_aloud.cli.common import (
     add_model_arguments,
     add_progress_argument,
     chosen_model,
+    print_summary,
 )
 from describe_aloud.engine.i18n import _
 
@@ -115,8 +117,10 @@ class _ProgressBar:
             self.bar = tqdm(total=progress.total, unit="img", file=sys.stderr, dynamic_ncols=True,
                             desc=_("Describing"))
         self.bar.update(progress.done - self.bar.n)
-        if progress.current:
-            self.bar.set_postfix_str(progress.current[-40:], refresh=False)
+        if progress.current:  # a file's name: shown, never obeyed (escapes, newlines, undecodable bytes)
+            from describe_aloud.engine.text_safety import printable_path
+
+            self.bar.set_postfix_str(printable_path(progress.current)[-40:], refresh=False)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -147,6 +151,8 @@ def run(args: argparse.Namespace) -> int:
     if args.batch_size is not None and args.batch_size < 1:
         print(_("--batch-size must be 1 or more."), file=sys.stderr)
         return 2
+    # Only our own bar: transformers' "Loading weights" bars (the translator) would interleave with it.
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if getattr(args, "ray", None) is not None:
         from describe_aloud.cli.batch_ray import run_ray
 
@@ -167,8 +173,7 @@ def run(args: argparse.Namespace) -> int:
         print(_("Stopped before anything was described."), file=sys.stderr)
         return 130
     bar.close()
-    for line in summary.lines():
-        print(line, file=sys.stderr if line.startswith(("Failed", "Metadata not", "Sidecar not")) else sys.stdout)
+    print_summary(summary)
     if summary.interrupted or summary.cancelled:
         return 130
     if (summary.failed or summary.metadata_problems or summary.sidecar_problems or summary.output_problems

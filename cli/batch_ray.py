@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from describe_aloud.cli.common import print_summary
 from describe_aloud.engine.i18n import _
 
 DEFAULT_RESULTS_NAME = "describe-aloud-results.csv"
@@ -71,9 +72,7 @@ def run_ray(args: argparse.Namespace, progress_bar) -> int:
         print(_("Stopped before anything was described."), file=sys.stderr)
         return 130
     progress_bar.close()
-    for line in summary.lines():
-        problem = line.startswith(("Failed", "Metadata not", "Sidecar not"))
-        print(line, file=sys.stderr if problem else sys.stdout)
+    print_summary(summary)
     if summary.interrupted:
         return 130
     if summary.failed or summary.run_error or summary.unfinished or summary.metadata_problems \

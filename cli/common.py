@@ -7,12 +7,14 @@
     add_device_argument(parser)        --device (train, evaluate)
     add_progress_argument(parser)      --no-progress
     chosen_model(args)                 --model, else the default (or detail) model of the catalog
+    print_summary(summary)             a batch's summary: what failed on stderr, the rest on stdout
 
 Only light imports here: every command's parser is built on each run, before the command's own work.
 """
 from __future__ import annotations
 
 import argparse
+import sys
 
 from describe_aloud.engine.device import PRECISIONS  # light: torch is imported only to resolve "auto"
 from describe_aloud.engine.i18n import N_, _
@@ -113,3 +115,11 @@ def chosen_model(args: argparse.Namespace) -> str:
     from describe_aloud.engine.catalog import DEFAULT_DETAIL_MODEL, DEFAULT_MODEL
 
     return args.model or (DEFAULT_DETAIL_MODEL if args.detail else DEFAULT_MODEL)
+
+
+def print_summary(summary) -> None:  # noqa: ANN001 - a BatchSummary or a RaySummary
+    """A batch's summary lines: those saying what failed or was not written on stderr, the rest on stdout
+    (in every language: the lines are told apart by the summary, not by their words)."""
+    problems = set(summary.problem_lines())
+    for line in summary.lines():
+        print(line, file=sys.stderr if line in problems else sys.stdout)

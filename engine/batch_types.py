@@ -117,6 +117,13 @@ class BatchSummary:
         # File names are any bytes: shown losslessly, never as terminal escape sequences.
         return [for_terminal(line, keep_newlines=False) for line in lines]
 
+    def problem_lines(self) -> list[str]:
+        """Those of `lines()` that say what failed or was not written."""
+        from describe_aloud.engine.text_safety import for_terminal
+
+        return [for_terminal(line, keep_newlines=False)
+                for line in problem_lines(self.failed, self.metadata_problems, self.sidecar_problems)]
+
 
 def outcome_lines(failed: list[tuple[str, str]], metadata_written: int, metadata_problems: list[tuple[str, str]],
                   sidecars_written: int, sidecar_problems: list[tuple[str, str]]) -> list[str]:
@@ -132,8 +139,16 @@ def outcome_lines(failed: list[tuple[str, str]], metadata_written: int, metadata
         lines.append(ngettext("{written} sidecar file written; {problems} not written.",
                               "{written} sidecar files written; {problems} not written.", sidecars_written)
                      .format(written=sidecars_written, problems=len(sidecar_problems)))
+    return lines + problem_lines(failed, metadata_problems, sidecar_problems)
+
+
+def problem_lines(failed: list[tuple[str, str]], metadata_problems: list[tuple[str, str]],
+                  sidecar_problems: list[tuple[str, str]]) -> list[str]:
+    """Each file that failed, and each output not written, with its reason (the command line prints these
+    on stderr, whatever the language)."""
     from describe_aloud.engine.text_safety import printable_path
 
+    lines = []
     for path, reason in failed:  # a reason naming the file names it readably (printable_path)
         lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(printable_path(path))
                      else _("Failed: {path}: {reason}").format(path=path, reason=reason))

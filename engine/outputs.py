@@ -44,7 +44,7 @@ class OutputConflict(UserFacingError):
 def output_format(path: str | os.PathLike) -> str:
     fmt = FORMATS.get(Path(path).suffix.lower())
     if fmt is None:
-        raise UserFacingError(
+        raise OutputConflict(  # a usage error (exit 2), like a folder or a foreign file in its place
             _("The results file {path!r} must end in .csv, .jsonl or .json.").format(path=str(path))
         )
     return fmt

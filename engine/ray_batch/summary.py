@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from describe_aloud.engine.batch_types import outcome_lines
+from describe_aloud.engine.batch_types import outcome_lines, problem_lines
+from describe_aloud.engine.text_safety import for_terminal
 from describe_aloud.engine.i18n import _, ngettext
 
 
@@ -70,4 +71,9 @@ class RaySummary:
             lines.append(ngettext("{n} image is not done yet. ", "{n} images are not done yet. ",
                                   self.unfinished).format(n=self.unfinished)
                          + _("Run the same command again to continue where it stopped."))
-        return lines
+        return [for_terminal(line, keep_newlines=False) for line in lines]  # file names: shown, never obeyed
+
+    def problem_lines(self) -> list[str]:
+        """Those of `lines()` that say what failed or was not written."""
+        return [for_terminal(line, keep_newlines=False)
+                for line in problem_lines(self.failed, self.metadata_problems, self.sidecar_problems)]

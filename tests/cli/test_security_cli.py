@@ -279,3 +279,18 @@ def test_a_folder_from_someone_else_cannot_make_batch_write_outside_it_or_hang(t
     assert (folder / JOURNAL_NAME).is_symlink()  # left as it was; the journal went to the data folder
     rows = list(csv.DictReader(out.read_text(encoding="utf-8-sig").splitlines(keepends=True)))
     assert {row["path"] for row in rows} == {"cat.jpg", "dog.jpg", "holiday.jpg"}
+
+
+def test_the_batch_progress_bar_shows_escapes_in_a_file_name_instead_of_obeying_them(tmp_path, tiny_git_dir):
+    folder = tmp_path / "photos"
+    make_many_images(folder, 2)
+    noise_image(7).save(folder / "z\x1b]0;PWNED\x07\x1b[2J.png", "PNG")  # last: the bar ends on it
+    done = subprocess.run([sys.executable, MAIN, "batch", str(folder), "--model", str(tiny_git_dir), "--out",
+                           str(tmp_path / "r.csv"), "--no-ocr", "--batch-size", "1"],
+                          capture_output=True, timeout=300, env=env())
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-2000:]
+    assert b"img/s" in done.stderr  # the bar ran
+    assert b"\x1b]0;PWNED" not in done.stderr + done.stdout and b"\x07" not in done.stderr + done.stdout
+    wrong = subprocess.run([sys.executable, MAIN, "batch", str(folder), "--model", str(tiny_git_dir), "--out",
+                            str(tmp_path / "r.txt")], capture_output=True, text=True, timeout=300, env=env())
+    assert wrong.returncode == 2 and "must end in .csv, .jsonl or .json" in wrong.stderr  # a usage error

@@ -60,3 +60,26 @@ def test_without_the_translation_model_nothing_is_written_in_the_wrong_language(
         runner.run()
     assert "opus-mt-en-zh" in str(caught.value)
     assert b"AltTextAccessibility" not in (folder / "red.png").read_bytes()
+
+
+def test_in_chinese_a_batch_says_what_failed_on_stderr_and_the_rest_on_stdout(tmp_path, tiny_git_dir,
+                                                                                 tiny_marian_dir):
+    """The command line told failure lines apart by their English words, so in Chinese (or German) they went
+    to stdout; and loading the translator drew transformers' bars despite --no-progress."""
+    import os
+    import sys
+    from pathlib import Path
+
+    install_in_hub_cache(tiny_marian_dir, "Helsinki-NLP/opus-mt-en-zh", hub_cache_dir())
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    photo_image().save(folder / "garden.jpg", quality=90)
+    (folder / "zero.jpg").write_bytes(b"")
+    main = Path(__file__).resolve().parents[2] / "main.py"
+    done = subprocess.run([sys.executable, str(main), "--language", "zh_CN", "batch", str(folder), "--model",
+                           str(tiny_git_dir), "--out", str(tmp_path / "r.csv"), "--no-ocr", "--no-progress"],
+                          capture_output=True, text=True, timeout=300, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert done.returncode == 1, done.stderr
+    err = [line for line in done.stderr.splitlines() if line.strip()]
+    assert len(err) == 1 and "zero.jpg" in err[0] and HAN.search(err[0]), done.stderr  # the failure, only
+    assert "zero.jpg" not in done.stdout and HAN.search(done.stdout)  # the counts and "Results:"
