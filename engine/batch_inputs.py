@@ -108,17 +108,14 @@ def decode_shrunk(path: Path, max_side: int):
     photos. Anything unusual goes through engine.images.load_image, whose errors explain the problem."""
     from PIL import Image
 
-    from describe_aloud.engine.images import load_image, to_rgb
-    from describe_aloud.engine.safe_files import open_regular
+    from describe_aloud.engine.images import load_image, open_image, refuse_bomb, to_rgb
+    from describe_aloud.engine.safe_files import read_regular
 
     try:
-        with open_regular(path) as fh, Image.open(fh) as im:  # a FIFO or device is refused, never read
-            width, height = im.size
-            limit = Image.MAX_IMAGE_PIXELS
-            if limit and width * height > limit:
-                raise ValueError("too large: let load_image explain")
-            if im.format == "JPEG" and max(width, height) > max_side:
-                im.draft("RGB", (max_side, max_side))
+        name = printable_path(path)
+        im, (width, height) = open_image(read_regular(path, name), name, decode_side=max_side)
+        with im:  # a JPEG is decoded at a reduced scale already (draft mode); the pixel limit is checked on that
+            refuse_bomb(im, name)
             im.load()
             image = to_rgb(im)
     except Exception:  # noqa: BLE001 - the full loader decides, and says why in a sentence

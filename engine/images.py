@@ -2,7 +2,10 @@
 
 Every image the engine works on passes through `to_rgb`: EXIF orientation applied, CMYK / palette /
 16-bit / float / alpha / animated (first frame) converted to 8-bit RGB, transparency composited on white
-(what a viewer shows). Decompression bombs are refused before their pixels are decoded.
+(what a viewer shows), or on black when what is drawn is itself light (a white logo or icon made for dark
+backgrounds would otherwise vanish into white and be called blank). Decompression bombs are refused before
+their pixels are decoded; a JPEG is decoded at a reduced scale (its decoder's 1/2 ... 1/8) when it is larger
+than anything the app reads at, so a 108 or 200 megapixel phone photo is described instead of refused.
 
 All functions are pure and thread-safe (no shared state besides Pillow's global pixel limit, which is
 only read).
@@ -29,6 +32,15 @@ _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 # Integer / float modes with more than 8 bits per sample.
 _WIDE_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
 _BACKGROUND = (255, 255, 255)
+_DARK_BACKGROUND = (0, 0, 0)
+# What is drawn (alpha-weighted) at least this light (0..255) is composited on black instead of white.
+_LIGHT_DRAWING = 200
+# A JPEG larger than this (long side) is decoded at the smallest reduced scale that still gives at least
+# this many pixels: the OCR reads at up to engine.ocr.MAX_SIDE (2560), the captioners at 224-768.
+DECODE_SIDE = 2560
+# A JPEG is refused when even its decoder's 1/8 scale is over Pillow's pixel limit or it claims more than
+# this many times that limit (decoding still walks every block of the file).
+_JPEG_LIMIT_FACTOR = 8
 
 
 def load_image(path: str | os.PathLike[str]) -> Image.Image:
@@ -60,12 +72,9 @@ def image_from_bytes(data: bytes, name: str | None = None) -> Image.Image:
     if not data:
         raise ImageLoadError(_("{name} is empty (0 bytes), so there is no image in it.").format(name=name))
     try:
-        with warnings.catch_warnings():
-            # Pillow only warns between 1x and 2x its pixel limit; _refuse_bomb refuses those itself.
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(io.BytesIO(data))
+        img, _size = open_image(data, name)
         with img:
-            _refuse_bomb(img, name)
+            refuse_bomb(img, name)
             # Decode now, so a truncated file fails here rather than in the model. Pillow's
             # LOAD_TRUNCATED_IMAGES stays False: padding a cut-off file with grey would be described as real.
             img.load()
@@ -80,6 +89,30 @@ def image_from_bytes(data: bytes, name: str | None = None) -> Image.Image:
         # Pillow reports a cut-off or damaged file with any of these, depending on the format.
         log.debug("decoding %s failed: %r", name, exc)
         raise ImageLoadError(_("{name} is damaged or incomplete (truncated), so it cannot be read.").format(name=name)) from None
+
+
+def open_image(data: bytes, name: str, *, decode_side: int | None = None) -> tuple[Image.Image, tuple[int, int]]:
+    """(Pillow's image for `data`, not decoded yet, its full size). A JPEG larger than `decode_side` is set
+    to decode at the smallest reduced scale that keeps at least that many pixels (its size is then the
+    reduced one: `refuse_bomb` judges what will be decoded); None: DECODE_SIDE. Pillow's errors pass through."""
+    decode_side = decode_side or DECODE_SIDE
+    if data[:3] == b"\xff\xd8\xff":  # JPEG: opened by its plugin, whose size check comes after the draft
+        from PIL import JpegImagePlugin
+
+        img = JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+        size = img.size
+        limit = Image.MAX_IMAGE_PIXELS
+        if limit and size[0] * size[1] > limit * _JPEG_LIMIT_FACTOR:
+            img.close()
+            raise ImageLoadError(_too_large_message(name, size[0] * size[1]))
+        if max(size) > decode_side:
+            img.draft("RGB", (decode_side, decode_side))
+        return img, size
+    with warnings.catch_warnings():
+        # Pillow only warns between 1x and 2x its pixel limit; refuse_bomb refuses those itself.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        img = Image.open(io.BytesIO(data))
+    return img, img.size
 
 
 def to_rgb(img: Image.Image) -> Image.Image:
@@ -103,16 +136,29 @@ def to_rgb(img: Image.Image) -> Image.Image:
     if mode in _ALPHA_MODES or (mode == "P" and "transparency" in img.info) or (
         mode in ("L", "RGB") and "transparency" in img.info
     ):
-        return _composite_on_white(img.convert("RGBA"))
+        return _composite(img.convert("RGBA"))
     try:
         return img.convert("RGB")
     except ValueError:
         raise ImageLoadError(_("The image's colour format ({mode}) is not supported.").format(mode=mode)) from None
 
 
-def _composite_on_white(rgba: Image.Image) -> Image.Image:
-    background = Image.new("RGBA", rgba.size, _BACKGROUND + (255,))
-    return Image.alpha_composite(background, rgba).convert("RGB")
+def _composite(rgba: Image.Image) -> Image.Image:
+    """`rgba` on white, or on black when what is drawn is light (see the module docstring)."""
+    background = _DARK_BACKGROUND if _drawing_is_light(rgba) else _BACKGROUND
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, background + (255,)), rgba).convert("RGB")
+
+
+def _drawing_is_light(rgba: Image.Image) -> bool:
+    """Whether the visible pixels (weighted by their opacity) are mostly light, judged on a small copy."""
+    small = rgba.copy()
+    small.thumbnail((256, 256))
+    arr = np.asarray(small, dtype=np.float32)
+    alpha = arr[..., 3] / 255.0
+    if alpha.sum() < 1.0 or alpha.min() > 0.98:  # nothing drawn, or nothing transparent: white as before
+        return False
+    luminance = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
+    return float((luminance * alpha).sum() / alpha.sum()) >= _LIGHT_DRAWING
 
 
 def _wide_to_rgb(img: Image.Image) -> Image.Image:
@@ -126,7 +172,7 @@ def _wide_to_rgb(img: Image.Image) -> Image.Image:
     return Image.fromarray(arr).convert("RGB")
 
 
-def _refuse_bomb(img: Image.Image, name: str) -> None:
+def refuse_bomb(img: Image.Image, name: str) -> None:
     """Refuse images above Pillow's pixel limit before decoding them (Pillow itself only warns below 2x)."""
     limit = Image.MAX_IMAGE_PIXELS
     pixels = img.size[0] * img.size[1]

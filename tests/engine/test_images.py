@@ -138,3 +138,55 @@ def test_permission_denied_message_even_as_root(tmp_path, monkeypatch):
     monkeypatch.setattr(images, "read_regular", refuse)
     with pytest.raises(ImageLoadError, match=r"secret.png cannot be opened: permission denied"):
         load_image(path)
+
+
+def test_a_light_drawing_on_transparency_goes_on_black_and_its_text_is_read():
+    """A white logo or icon made for dark backgrounds (only its alpha has the shape) was composited on
+    white and called blank, its text never read. Dark drawings keep the white a viewer shows."""
+    from PIL import ImageDraw
+
+    from describe_aloud.engine.image_analysis import blank_reason, thumbnail
+    from describe_aloud.engine.ocr import OcrEngine
+    from tests.fixtures.images import font
+
+    logo = Image.new("RGBA", (480, 140), (255, 255, 255, 0))
+    ImageDraw.Draw(logo).text((20, 30), "OPEN DAILY", fill=(255, 255, 255, 255), font=font(64))
+    loaded = _saved(logo)
+    assert loaded.getpixel((2, 2)) == (0, 0, 0) and blank_reason(thumbnail(loaded)) is None
+    assert "OPEN DAILY" in " ".join(line.text for line in OcrEngine().read(loaded))
+    dark = Image.new("RGBA", (480, 140), (0, 0, 0, 0))
+    ImageDraw.Draw(dark).text((20, 30), "OPEN DAILY", fill=(20, 20, 90, 255), font=font(64))
+    assert _saved(dark).getpixel((2, 2)) == (255, 255, 255)
+
+
+def test_a_108_megapixel_phone_photo_is_read_at_a_reduced_scale_without_a_warning(tmp_path, recwarn):
+    """Pillow's limit (~89 MP) is for bombs; a JPEG is decoded at 1/2 ... 1/8 in its decoder, so an
+    ordinary 108 MP phone photo is described (it used to be refused), quickly and in little memory."""
+    from describe_aloud.engine.batch_inputs import decode_shrunk
+    from describe_aloud.engine.images import DECODE_SIDE
+
+    photo = Image.new("RGB", (12000, 9000), (30, 90, 160))
+    photo.paste((240, 200, 20), (0, 0, 6000, 9000))  # left half yellow
+    path = tmp_path / "phone.jpg"
+    photo.save(path, quality=80)
+    del photo
+    loaded = load_image(path)
+    assert DECODE_SIDE <= max(loaded.size) < 12000 and loaded.size[0] * 3 == loaded.size[1] * 4
+    assert loaded.getpixel((10, 10))[0] > 200 and loaded.getpixel((loaded.width - 10, 10))[2] > 130
+    shrunk, size = decode_shrunk(path, 2048)
+    assert size == (12000, 9000) and max(shrunk.size) == 2048  # the results say the photo's real size
+    assert not [w for w in recwarn if issubclass(w.category, Image.DecompressionBombWarning)]
+
+
+def test_a_jpeg_over_twice_the_limit_is_read_when_its_reduced_scale_fits(tmp_path, monkeypatch):
+    from describe_aloud.engine import images
+
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 2_000_000)  # so a small file stands for a 200 MP one
+    monkeypatch.setattr(images, "DECODE_SIDE", 1000)
+    path = tmp_path / "big.jpg"
+    Image.new("RGB", (3000, 2000), (200, 30, 30)).save(path)  # 6 MP: 3x the limit
+    assert max(load_image(path).size) == 1500  # decoded at 1/2
+    png = tmp_path / "big.png"
+    Image.new("RGB", (3000, 2000), (200, 30, 30)).save(png)  # no reduced decoding for a PNG: refused
+    with pytest.raises(ImageLoadError, match="too large to open safely"):
+        load_image(png)
