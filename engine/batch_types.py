@@ -152,8 +152,39 @@ def problem_lines(failed: list[tuple[str, str]], metadata_problems: list[tuple[s
     for path, reason in failed:  # a reason naming the file names it readably (printable_path)
         lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(printable_path(path))
                      else _("Failed: {path}: {reason}").format(path=path, reason=reason))
-    for path, reason in metadata_problems:
-        lines.append(_("Metadata not written: {path}: {reason}").format(path=path, reason=reason))
-    for path, reason in sidecar_problems:
-        lines.append(_("Sidecar not written: {path}: {reason}").format(path=path, reason=reason))
+    for paths, reason in _by_reason(metadata_problems):
+        if len(paths) == 1:
+            lines.append(_("Metadata not written: {path}: {reason}").format(path=paths[0], reason=reason))
+        else:
+            lines.append(ngettext("Metadata not written into {count} file ({reason}): {paths}",
+                                  "Metadata not written into {count} files ({reason}): {paths}",
+                                  len(paths)).format(count=len(paths), reason=reason, paths=_listed(paths)))
+    for paths, reason in _by_reason(sidecar_problems):
+        if len(paths) == 1:
+            lines.append(_("Sidecar not written: {path}: {reason}").format(path=paths[0], reason=reason))
+        else:
+            lines.append(ngettext("Sidecar not written for {count} file ({reason}): {paths}",
+                                  "Sidecars not written for {count} files ({reason}): {paths}",
+                                  len(paths)).format(count=len(paths), reason=reason, paths=_listed(paths)))
     return lines
+
+
+# Files named in one line of the summary when many share a reason (the rest are counted): a folder of 34
+# GIFs gave 34 identical sentences to listen to.
+LISTED_FILES = 5
+
+
+def _by_reason(problems: list[tuple[str, str]]) -> list[tuple[list[str], str]]:
+    """The files of each reason, reasons in the order first met."""
+    grouped: dict[str, list[str]] = {}
+    for path, reason in problems:
+        grouped.setdefault(reason, []).append(path)
+    return [(paths, reason) for reason, paths in grouped.items()]
+
+
+def _listed(paths: list[str]) -> str:
+    shown = ", ".join(paths[:LISTED_FILES])
+    rest = len(paths) - LISTED_FILES
+    if rest <= 0:
+        return shown
+    return ngettext("{files} and {count} more", "{files} and {count} more", rest).format(files=shown, count=rest)

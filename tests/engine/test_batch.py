@@ -299,3 +299,18 @@ def test_unusable_journal_in_the_folder_falls_back_to_the_data_folder(tmp_path, 
     assert Path(summary.journal).parent.name == "batch-journals"
     _, again = run(folder, tiny_captioner)
     assert again.skipped == 2 and again.described == 0
+
+
+def test_many_files_with_the_same_metadata_problem_are_said_in_one_line():
+    """A folder of GIFs gave one identical sentence per file to listen to; now one line per reason, with the
+    first names and a count (a single file keeps its own line)."""
+    from describe_aloud.engine.batch_types import BatchSummary
+
+    gif = "GIF files cannot hold alt text here; use --sidecar xmp instead"
+    summary = BatchSummary(folder="f")
+    summary.metadata_problems = [(f"anim{i}.gif", gif) for i in range(7)] + [("old.bmp", "BMP: another reason")]
+    lines = summary.problem_lines()
+    assert lines == [f"Metadata not written into 7 files ({gif}): anim0.gif, anim1.gif, anim2.gif, anim3.gif, "
+                     "anim4.gif and 2 more",
+                     "Metadata not written: old.bmp: BMP: another reason"]
+    assert set(lines) <= set(summary.lines())
