@@ -166,12 +166,16 @@ def _drawing_is_light(rgba: Image.Image) -> bool:
 
 
 def _wide_to_rgb(img: Image.Image) -> Image.Image:
-    """16-bit / 32-bit / float grey to 8-bit: full-range data is scaled, data already in 0..255 kept."""
+    """16-bit / 32-bit / float grey to 8-bit: data already in 0..255 kept, wider data scaled from the bits
+    it uses: 10- or 12-bit sensor data stored in 16 bits (values up to 1023 / 4095) would otherwise come out
+    nearly black, and be called blank with its text unread."""
     arr = np.asarray(img, dtype=np.float64)
-    if img.mode == "F" and arr.size and np.nanmax(arr) <= 1.0:
+    top = float(np.nanmax(arr)) if arr.size else 0.0
+    if img.mode == "F" and top <= 1.0:
         arr = arr * 255.0  # float images in 0..1
-    elif arr.size and np.nanmax(arr) > 255:
-        arr = arr / 257.0  # 0..65535 -> 0..255
+    elif top > 255:
+        bits = min(16, max(9, int(np.ceil(np.log2(top + 1)))))  # larger than 16 bits: clipped, as before
+        arr = arr * (255.0 / (2 ** bits - 1))  # 16 bits: 0..65535 -> 0..255, as /257
     arr = np.nan_to_num(np.clip(arr, 0, 255)).astype(np.uint8)
     return Image.fromarray(arr).convert("RGB")
 

@@ -190,3 +190,20 @@ def test_a_jpeg_over_twice_the_limit_is_read_when_its_reduced_scale_fits(tmp_pat
     Image.new("RGB", (3000, 2000), (200, 30, 30)).save(png)  # no reduced decoding for a PNG: refused
     with pytest.raises(ImageLoadError, match="too large to open safely"):
         load_image(png)
+
+
+def test_12_bit_data_in_a_16_bit_png_is_scaled_from_its_12_bits_and_its_text_read():
+    """A 12-bit camera or scanner image stored in 16 bits (values up to 4095) came out nearly black and was
+    called blank; it is scaled from the bits it uses (full 16-bit data as before)."""
+    from PIL import ImageDraw
+
+    from describe_aloud.engine.image_analysis import blank_reason, thumbnail
+    from describe_aloud.engine.ocr import OcrEngine
+    from tests.fixtures.images import font
+
+    page = Image.new("L", (520, 140), 235)
+    ImageDraw.Draw(page).text((20, 30), "LOT 4711", fill=10, font=font(64))
+    twelve_bit = Image.fromarray((np.asarray(page, dtype=np.uint16) * 16).astype(np.uint16))  # 0..3760
+    loaded = _saved(twelve_bit)
+    assert loaded.getpixel((2, 2))[0] > 200 and blank_reason(thumbnail(loaded)) is None
+    assert "LOT 4711" in " ".join(line.text for line in OcrEngine().read(loaded))
