@@ -291,6 +291,11 @@ class Journal:
 
         class _Tx:
             def __enter__(self_inner):
+                if db.in_transaction:
+                    # Ctrl+C / SIGTERM (raised as KeyboardInterrupt) landed between an earlier BEGIN and the
+                    # `with` taking over, so no __exit__ ended it: drop that half-done write, then go on (the
+                    # results file is still to be written on the way out).
+                    db.execute("ROLLBACK")
                 db.execute("BEGIN IMMEDIATE")
 
             def __exit__(self_inner, exc_type, *_):

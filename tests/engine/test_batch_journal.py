@@ -49,3 +49,17 @@ def test_key_update_after_metadata_write(tmp_path):
 
 def test_default_journal_lives_in_the_folder(tmp_path):
     assert default_journal_path(tmp_path) == tmp_path.resolve() / JOURNAL_NAME
+
+
+def test_a_stop_between_begin_and_its_end_does_not_block_the_results_on_the_way_out(tmp_path):
+    """SIGTERM is raised as KeyboardInterrupt; landing right after a BEGIN (before the `with` took over) it
+    left the transaction open, and writing the results on the way out failed with 'cannot start a
+    transaction within a transaction' (seen in the Ctrl+C test)."""
+    with Journal(tmp_path / JOURNAL_NAME) as journal:
+        journal.set_written_hash("/r.csv", "a" * 64)
+        journal._db.execute("BEGIN IMMEDIATE")  # where the interrupt left it
+        journal._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('half', 'done')")
+        journal.set_written_hash("/r.csv", "b" * 64)
+        assert journal.written_hash("/r.csv") == "b" * 64
+    with Journal(tmp_path / JOURNAL_NAME) as journal:
+        assert journal.written_hash("/r.csv") == "b" * 64
