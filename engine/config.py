@@ -44,9 +44,12 @@ def private_dir(path: Path) -> Path:
         except FileExistsError:
             pass
     if os.name == "posix":
-        info = path.stat()
-        if info.st_uid == os.getuid() and info.st_mode & 0o077:
-            path.chmod(0o700)
+        try:
+            info = path.stat()
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:
+                path.chmod(0o700)
+        except OSError:  # a FAT stick, a read-only mount: its files are as private as that allows
+            pass
     return path
 
 

@@ -180,7 +180,8 @@ class Describer:
 
         started = time.perf_counter()
         rgb = image if image.mode == "RGB" else _to_rgb(image)
-        d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
+        width, height = _shown_size(image, rgb)
+        d = Description(kind=ImageKind.PHOTO, source=source, width=width, height=height,
                         model_id=self.model_id)
         caps = self.captioner.capabilities if self._can_caption() and self.captioner is not None else frozenset()
         detailed = "detailed" in caps
@@ -275,7 +276,8 @@ class Describer:
         t = time.perf_counter()
         rgb = image if image.mode == "RGB" else _to_rgb(image)
         timings["convert"] = _ms_since(t)
-        d = Description(kind=ImageKind.PHOTO, source=source, width=rgb.width, height=rgb.height,
+        width, height = _shown_size(image, rgb)
+        d = Description(kind=ImageKind.PHOTO, source=source, width=width, height=height,
                         timings_ms=timings, model_id=self.model_id)
         t = time.perf_counter()
         thumb = thumbnail(rgb)
@@ -427,3 +429,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     from describe_aloud.engine.images import to_rgb
 
     return to_rgb(image)
+
+
+def _shown_size(image: Image.Image, rgb: Image.Image) -> tuple[int, int]:
+    """The picture's own size: a big JPEG is decoded at a reduced scale (engine.images.ORIGINAL_SIZE)."""
+    from describe_aloud.engine.images import ORIGINAL_SIZE
+
+    return image.info.get(ORIGINAL_SIZE) or rgb.info.get(ORIGINAL_SIZE) or rgb.size

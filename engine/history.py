@@ -120,7 +120,7 @@ def make_thumbnail(image: Any, size: int = THUMBNAIL_SIZE) -> bytes | None:
 def _readable_by_user_only(path: Path) -> None:
     """The history file (made if missing) and SQLite's files beside it: 0600. SQLite gives the -wal and -shm
     files it makes later the database's own mode."""
-    if os.name != "posix":
+    if os.name != "posix" or str(path) == ":memory:" or str(path).startswith("file:"):
         return
     try:
         os.close(os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))

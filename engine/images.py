@@ -35,9 +35,13 @@ _BACKGROUND = (255, 255, 255)
 _DARK_BACKGROUND = (0, 0, 0)
 # What is drawn (alpha-weighted) at least this light (0..255) is composited on black instead of white.
 _LIGHT_DRAWING = 200
+# ... and only when at least this share of the picture is transparent (a logo, an icon).
+_TRANSPARENT_SHARE = 0.25
 # A JPEG larger than this (long side) is decoded at the smallest reduced scale that still gives at least
 # this many pixels: the OCR reads at up to engine.ocr.MAX_SIDE (2560), the captioners at 224-768.
 DECODE_SIDE = 2560
+# Image.info key: (width, height) of a picture decoded at a reduced scale, as shown (EXIF turn applied).
+ORIGINAL_SIZE = "describe_aloud.original_size"
 # A JPEG is refused when even its decoder's 1/8 scale is over Pillow's pixel limit or it claims more than
 # this many times that limit (decoding still walks every block of the file).
 _JPEG_LIMIT_FACTOR = 8
@@ -72,13 +76,17 @@ def image_from_bytes(data: bytes, name: str | None = None) -> Image.Image:
     if not data:
         raise ImageLoadError(_("{name} is empty (0 bytes), so there is no image in it.").format(name=name))
     try:
-        img, _size = open_image(data, name)
+        img, size = open_image(data, name)
         with img:
             refuse_bomb(img, name)
             # Decode now, so a truncated file fails here rather than in the model. Pillow's
             # LOAD_TRUNCATED_IMAGES stays False: padding a cut-off file with grey would be described as real.
             img.load()
-            return to_rgb(img)
+            rgb = to_rgb(img)
+        if size != img.size:  # decoded reduced: the description still gives the picture's own size
+            turned = (rgb.width > rgb.height) != (size[0] > size[1]) and rgb.width != rgb.height
+            rgb.info[ORIGINAL_SIZE] = (size[1], size[0]) if turned else size
+        return rgb
     except ImageLoadError:
         raise
     except Image.DecompressionBombError as exc:
@@ -155,12 +163,15 @@ def _composite(rgba: Image.Image) -> Image.Image:
 
 
 def _drawing_is_light(rgba: Image.Image) -> bool:
-    """Whether the visible pixels (weighted by their opacity) are mostly light, judged on a small copy."""
+    """Whether this is a light drawing on transparency: much of it transparent (a screenshot's rounded
+    corners or drop shadow are not) and the visible pixels, weighted by their opacity, mostly light. Judged
+    on a sample (nearest pixels: other filters copy the whole picture first)."""
     factor = max(1, max(rgba.size) // 256)
-    arr = np.asarray(rgba.reduce(factor) if factor > 1 else rgba, dtype=np.float32)
+    small = rgba.resize((max(1, rgba.width // factor), max(1, rgba.height // factor)), Image.Resampling.NEAREST)
+    arr = np.asarray(small, dtype=np.float32)
     alpha = arr[..., 3] / 255.0
-    if alpha.sum() < 1.0 or alpha.min() > 0.98:  # nothing drawn, or nothing transparent: white as before
-        return False
+    if alpha.sum() < 1.0 or float((alpha < 0.5).mean()) < _TRANSPARENT_SHARE:
+        return False  # nothing drawn, or a picture with a few transparent edges: white, as a viewer shows
     luminance = arr[..., 0] * 0.299 + arr[..., 1] * 0.587 + arr[..., 2] * 0.114
     return float((luminance * alpha).sum() / alpha.sum()) >= _LIGHT_DRAWING
 
@@ -170,7 +181,8 @@ def _wide_to_rgb(img: Image.Image) -> Image.Image:
     it uses: 10- or 12-bit sensor data stored in 16 bits (values up to 1023 / 4095) would otherwise come out
     nearly black, and be called blank with its text unread."""
     arr = np.asarray(img, dtype=np.float64)
-    top = float(np.nanmax(arr)) if arr.size else 0.0
+    finite = arr[np.isfinite(arr)]
+    top = float(finite.max()) if finite.size else 0.0  # an inf in float data: clipped below, as before
     if img.mode == "F" and top <= 1.0:
         arr = arr * 255.0  # float images in 0..1
     elif top > 255:

@@ -116,8 +116,11 @@ def open_journal(path: Path, *, out: str | None = None, notes: list[str]) -> Jou
         "The batch journal was damaged; it was kept as {name} and {count} finished results were recovered "
         "from it. Images not recovered are described again."
     ).format(name=rescued.kept_as.name, count=rescued.recovered))
-    results = Path(out).resolve() if out else None
-    if results is not None and results.is_file():
+    from describe_aloud.engine.outputs import output_path
+    from describe_aloud.engine.safe_files import not_replaceable
+
+    results = output_path(out) if out else None
+    if results is not None and results.is_file() and not_replaceable(results) is None:
         kept = results.with_name(f"{results.stem}.before-repair-{stamp()}{results.suffix}")
         shutil.copy2(results, kept)
         notes.append(_("The results file as it was before is kept as {name}.").format(name=kept.name))

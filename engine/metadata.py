@@ -180,7 +180,7 @@ def write_alt_text(path: str | os.PathLike, alt_text: str, *, ours: set[str] | N
     shown = str(path)
     alt_text = xml_text(alt_text)  # what is written is what is verified afterwards
     real = os.path.realpath(path)  # through a symlink: rewrite the target, keep the link
-    if within is not None and os.path.commonpath([real, os.path.realpath(within)]) != os.path.realpath(within):
+    if within is not None and not _inside(real, os.path.realpath(within)):
         return MetadataResult(shown, "failed", _("left untouched: it is a link to a file outside the folder"))
     try:
         st = os.stat(real)
@@ -314,6 +314,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def _inside(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # Windows: another drive
+        return False
 
 
 def _umask() -> int:

@@ -85,7 +85,7 @@ def not_replaceable(path: str | os.PathLike) -> str | None:
     /dev/zero never ends). None when it is missing or a regular file. The reason fits "… is {reason}"."""
     try:
         info = os.lstat(path)
-    except FileNotFoundError:
+    except OSError:  # missing; or a name too long, a folder not searchable: the write says so itself
         return None
     if stat.S_ISLNK(info.st_mode):
         return _("a link, which Describe Aloud does not write through")

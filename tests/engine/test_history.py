@@ -110,3 +110,23 @@ def test_the_history_is_readable_by_its_user_only_also_when_an_older_version_mad
         assert not wal.exists() or stat.S_IMODE(wal.stat().st_mode) == 0o600
     finally:
         os.umask(old_umask)
+
+
+def test_a_data_folder_whose_mode_cannot_change_keeps_the_history(tmp_path, monkeypatch):
+    """A FAT stick or a read-only mount refuses chmod: the history is still kept there, and the memory-only
+    history the app falls back to never leaves a file named ':memory:' behind."""
+    from pathlib import Path
+
+    def refused(self, mode, **kwargs):
+        raise PermissionError(1, "Operation not permitted", str(self))
+
+    history_path().parent.mkdir(parents=True, mode=0o755)
+    history_path().parent.chmod(0o755)
+    monkeypatch.setattr(Path, "chmod", refused)
+    with HistoryStore() as store:
+        store.add(Description(kind=ImageKind.PHOTO, caption="a boat"), source="boat.jpg")
+        assert store.recent()[0].source == "boat.jpg"
+    monkeypatch.chdir(tmp_path)
+    with HistoryStore(Path(":memory:")) as store:
+        store.add(Description(kind=ImageKind.PHOTO, caption="a boat"), source="boat.jpg")
+    assert not (tmp_path / ":memory:").exists()

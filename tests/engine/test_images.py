@@ -154,6 +154,12 @@ def test_a_light_drawing_on_transparency_goes_on_black_and_its_text_is_read():
     loaded = _saved(logo)
     assert loaded.getpixel((2, 2)) == (0, 0, 0) and blank_reason(thumbnail(loaded)) is None
     assert "OPEN DAILY" in " ".join(line.text for line in OcrEngine().read(loaded))
+    # A light screenshot with transparent rounded corners and a soft shadow stays on white, as viewers show it.
+    shot = Image.new("RGBA", (800, 500), (0, 0, 0, 0))
+    for i in range(12):
+        ImageDraw.Draw(shot).rounded_rectangle((i, i, 799 - i, 499 - i), radius=20, fill=(0, 0, 0, 8 + i * 6))
+    ImageDraw.Draw(shot).rounded_rectangle((12, 12, 787, 487), radius=16, fill=(245, 245, 245, 255))
+    assert _saved(shot).getpixel((0, 0)) == (255, 255, 255)
     dark = Image.new("RGBA", (480, 140), (0, 0, 0, 0))
     ImageDraw.Draw(dark).text((20, 30), "OPEN DAILY", fill=(20, 20, 90, 255), font=font(64))
     assert _saved(dark).getpixel((2, 2)) == (255, 255, 255)
@@ -163,7 +169,7 @@ def test_a_108_megapixel_phone_photo_is_read_at_a_reduced_scale_without_a_warnin
     """Pillow's limit (~89 MP) is for bombs; a JPEG is decoded at 1/2 ... 1/8 in its decoder, so an
     ordinary 108 MP phone photo is described (it used to be refused), quickly and in little memory."""
     from describe_aloud.engine.batch_inputs import decode_shrunk
-    from describe_aloud.engine.images import DECODE_SIDE
+    from describe_aloud.engine.images import DECODE_SIDE, ORIGINAL_SIZE
 
     photo = Image.new("RGB", (12000, 9000), (30, 90, 160))
     photo.paste((240, 200, 20), (0, 0, 6000, 9000))  # left half yellow
@@ -172,6 +178,7 @@ def test_a_108_megapixel_phone_photo_is_read_at_a_reduced_scale_without_a_warnin
     del photo
     loaded = load_image(path)
     assert DECODE_SIDE <= max(loaded.size) < 12000 and loaded.size[0] * 3 == loaded.size[1] * 4
+    assert loaded.info[ORIGINAL_SIZE] == (12000, 9000)  # what a description says of its size
     assert loaded.getpixel((10, 10))[0] > 200 and loaded.getpixel((loaded.width - 10, 10))[2] > 130
     shrunk, size = decode_shrunk(path, 2048)
     assert size == (12000, 9000) and max(shrunk.size) == 2048  # the results say the photo's real size
@@ -207,3 +214,12 @@ def test_12_bit_data_in_a_16_bit_png_is_scaled_from_its_12_bits_and_its_text_rea
     loaded = _saved(twelve_bit)
     assert loaded.getpixel((2, 2))[0] > 200 and blank_reason(thumbnail(loaded)) is None
     assert "LOT 4711" in " ".join(line.text for line in OcrEngine().read(loaded))
+
+
+def test_float_data_holding_infinity_is_read_not_an_exception():
+    arr = np.full((8, 8), 0.5, dtype=np.float32)
+    arr[0, 0] = np.inf
+    assert to_rgb(Image.fromarray(arr, "F")).mode == "RGB"
+    wide = np.full((8, 8), 3000.0, dtype=np.float32)
+    wide[1, 1] = np.inf
+    assert to_rgb(Image.fromarray(wide, "F")).getpixel((3, 3))[0] > 150  # 12-bit-like data, scaled

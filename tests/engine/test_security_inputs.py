@@ -395,3 +395,20 @@ def test_the_exif_block_we_create_passes_exiftool_validate(tmp_path):
     result = subprocess.run(["exiftool", "-validate", "-warning", "-a", str(path)], capture_output=True,
                             text=True, timeout=60)
     assert "Validate                        : OK" in result.stdout, result.stdout
+
+
+def test_a_photo_whose_sidecar_name_would_be_too_long_is_reported_and_the_batch_goes_on(tmp_path):
+    """84 Chinese characters make a 252-byte name: the file exists, but its .txt / .xmp sidecar's name is over
+    the file system's 255 bytes. Reported for that photo; before, the check before writing raised and
+    stopped the whole batch."""
+    from describe_aloud.engine.journal import Journal
+    from describe_aloud.engine.metadata import write_xmp_sidecar
+    from describe_aloud.engine.outputs import write_text_sidecar
+
+    photo = tmp_path / ("照" * 84)
+    Image.new("RGB", (8, 8)).save(photo, "JPEG")
+    with Journal(tmp_path / "j.sqlite") as journal:
+        status, note = write_text_sidecar(photo, "a photo", journal)
+    assert status == "failed" and "could not be written" in note
+    result = write_xmp_sidecar(photo, "a photo")
+    assert result.status == "failed" and "not written" in result.reason
