@@ -2,6 +2,7 @@
 the end (BatchSummary). Plain data, shared by the local runner and any other runner of the same pipeline."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from describe_aloud.engine.i18n import _, ngettext
@@ -152,20 +153,12 @@ def problem_lines(failed: list[tuple[str, str]], metadata_problems: list[tuple[s
     for path, reason in failed:  # a reason naming the file names it readably (printable_path)
         lines.append(_("Failed: {reason}").format(reason=reason) if reason.startswith(printable_path(path))
                      else _("Failed: {path}: {reason}").format(path=path, reason=reason))
-    for paths, reason in _by_reason(metadata_problems):
-        if len(paths) == 1:
-            lines.append(_("Metadata not written: {path}: {reason}").format(path=paths[0], reason=reason))
-        else:
-            lines.append(ngettext("Metadata not written into {count} file ({reason}): {paths}",
-                                  "Metadata not written into {count} files ({reason}): {paths}",
-                                  len(paths)).format(count=len(paths), reason=reason, paths=_listed(paths)))
-    for paths, reason in _by_reason(sidecar_problems):
-        if len(paths) == 1:
-            lines.append(_("Sidecar not written: {path}: {reason}").format(path=paths[0], reason=reason))
-        else:
-            lines.append(ngettext("Sidecar not written for {count} file ({reason}): {paths}",
-                                  "Sidecars not written for {count} files ({reason}): {paths}",
-                                  len(paths)).format(count=len(paths), reason=reason, paths=_listed(paths)))
+    lines += _grouped(metadata_problems, lambda: _("Metadata not written: {path}: {reason}"),
+                      lambda n: ngettext("Metadata not written into {count} file ({reason}): {paths}",
+                                         "Metadata not written into {count} files ({reason}): {paths}", n))
+    lines += _grouped(sidecar_problems, lambda: _("Sidecar not written: {path}: {reason}"),
+                      lambda n: ngettext("Sidecar not written for {count} file ({reason}): {paths}",
+                                         "Sidecars not written for {count} files ({reason}): {paths}", n))
     return lines
 
 
@@ -174,12 +167,14 @@ def problem_lines(failed: list[tuple[str, str]], metadata_problems: list[tuple[s
 LISTED_FILES = 5
 
 
-def _by_reason(problems: list[tuple[str, str]]) -> list[tuple[list[str], str]]:
-    """The files of each reason, reasons in the order first met."""
-    grouped: dict[str, list[str]] = {}
+def _grouped(problems: list[tuple[str, str]], one: Callable[[], str], many: Callable[[int], str]) -> list[str]:
+    """A line per reason (in the order first met): `one()` for a single file, `many(count)` for several."""
+    by_reason: dict[str, list[str]] = {}
     for path, reason in problems:
-        grouped.setdefault(reason, []).append(path)
-    return [(paths, reason) for reason, paths in grouped.items()]
+        by_reason.setdefault(reason, []).append(path)
+    return [one().format(path=paths[0], reason=reason) if len(paths) == 1
+            else many(len(paths)).format(count=len(paths), reason=reason, paths=_listed(paths))
+            for reason, paths in by_reason.items()]
 
 
 def _listed(paths: list[str]) -> str:
