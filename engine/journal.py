@@ -6,14 +6,23 @@ size, modification time (ns) and, when asked, its SHA-256. A row counts as done 
 still match the file on disk (and the model, detail and the other settings that change a record, see
 batch_types.record_settings, are the same), so a changed file or setting means the image is described again and a result is never duplicated (the path is the primary key).
 
+A journal found in a folder can also come with the folder (an archive, a share), and what it says was done
+is trusted: its alt text is reused and written. So each journal carries its maker's mark (`owner_token`: an
+HMAC under a random key kept in the user's private data folder); engine.journal_repair.open_journal sets a
+journal without this user's mark aside and starts a new one.
+
 Threading: a Journal (one sqlite3 connection) is used by the one thread that opened it.
 """
 from __future__ import annotations
 
 import errno
 import hashlib
+import hmac
 import json
+import logging
 import os
+import secrets
+import time
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -23,6 +32,8 @@ from typing import Any, Iterator
 from describe_aloud.engine.i18n import _
 
 JOURNAL_NAME = ".describe-aloud-journal.sqlite"
+OWNER_KEY_FILE = "journal-owner.key"
+log = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -176,6 +187,8 @@ class Journal:
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
+            if self.is_empty() and (token := owner_token()) is not None:
+                self.set_owner(token)  # a new journal is this user's
         except BaseException as exc:
             if db is not None:
                 db.close()
@@ -191,6 +204,16 @@ class Journal:
         self.upgraded = "settings" not in columns  # made by an older version (see adopt_earlier_alt_text)
         if self.upgraded:
             self._db.execute("ALTER TABLE entries ADD COLUMN settings TEXT")
+
+    def is_empty(self) -> bool:
+        return not any(self._db.execute("SELECT 1 FROM entries UNION ALL SELECT 1 FROM written_files LIMIT 1"))
+
+    def owner(self) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
+        return row[0] if row else None
+
+    def set_owner(self, token: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES ('owner', ?)", (token,))
 
     def _check_intact(self) -> None:
         """Raise sqlite3.DatabaseError when the file is damaged (also pages a plain open does not read)."""
@@ -358,3 +381,30 @@ def _storable(text: str | None) -> str | None:
     from describe_aloud.engine.text_safety import escaped
 
     return escaped(text)
+
+
+def owner_token() -> str | None:
+    """This user's mark on the journals the app makes here (see the module docstring); None when no key can
+    be kept (a data folder that cannot be written): then journals are trusted as before."""
+    from describe_aloud.engine.config import data_dir, private_dir
+
+    try:
+        path = private_dir(data_dir()) / OWNER_KEY_FILE
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        except FileExistsError:
+            key = path.read_bytes()
+        else:
+            key = secrets.token_bytes(32)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(key)
+        if len(key) < 16:  # another process is writing it this moment, or a crash cut it short
+            time.sleep(0.2)
+            key = path.read_bytes()
+            if len(key) < 16:
+                key = secrets.token_bytes(32)
+                path.write_bytes(key)
+    except OSError:
+        log.info("no journal owner key: batch journals are trusted as they are", exc_info=True)
+        return None
+    return hmac.new(key, b"describe-aloud batch journal", "sha256").hexdigest()

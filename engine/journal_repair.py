@@ -42,9 +42,9 @@ def stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S")
 
 
-def set_aside(path: Path) -> Path:
-    """Rename the journal and its WAL / shared-memory files to `<name>.damaged-<time>`; returns the new path."""
-    kept = path.with_name(f"{path.name}.damaged-{stamp()}")
+def set_aside(path: Path, why: str = "damaged") -> Path:
+    """Rename the journal and its WAL / shared-memory files to `<name>.<why>-<time>`; returns the new path."""
+    kept = path.with_name(f"{path.name}.{why}-{stamp()}")
     for suffix in ("", "-wal", "-shm"):
         src = Path(str(path) + suffix)
         if src.exists():
@@ -93,9 +93,50 @@ def salvage(path: Path) -> Salvage:
             log.debug("unreadable journal row skipped", exc_info=True)
     with Journal(path) as fresh:
         if entries:
+            fresh.set_owner(_readable_owner(kept) or "")  # as trusted as the damaged one was
             fresh.record(entries)
     log.warning("damaged journal kept as %s; %d rows recovered", kept, len(entries))
     return Salvage(kept, len(entries))
+
+
+def _readable_owner(path: Path) -> str | None:
+    try:
+        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'owner'").fetchone()
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return None
+    return row[0] if row else None
+
+
+def _made_here(journal: Journal, notes: list[str]) -> Journal:
+    """`journal` when this user's app made it (or it is empty); else it is set aside and a new one started:
+    a journal that came with the folder (an archive, a share) would have its alt text trusted and written.
+    Journals of the versions between the settings column and the mark are set aside too (their images are
+    described once more)."""
+    from describe_aloud.engine.journal import owner_token
+
+    from describe_aloud.engine.config import data_dir
+
+    token = owner_token()
+    private = data_dir().resolve() in journal.path.resolve().parents  # no one else writes there
+    # A journal older than the settings column (`upgraded`) has no row that counts as done (their settings
+    # are unknown, they are described again); it only lets alt text it wrote be replaced: kept, and marked.
+    if token is None or journal.owner() == token or journal.is_empty() or private or journal.upgraded:
+        if token is not None and journal.owner() != token:
+            journal.set_owner(token)
+        return journal
+    path = journal.path
+    journal.close()
+    kept = set_aside(path, "foreign")
+    log.warning("journal not made here kept as %s", kept)
+    notes.append(_("The folder's batch journal was not made by Describe Aloud for you on this computer, so "
+                   "what it says was done is not trusted: it was kept as {name} and the images are described "
+                   "again.").format(name=kept.name))
+    fresh = Journal(path, exclusive=True)
+    return fresh
 
 
 def open_journal(path: Path, *, out: str | None = None, notes: list[str]) -> Journal:
@@ -104,7 +145,7 @@ def open_journal(path: Path, *, out: str | None = None, notes: list[str]) -> Jou
     from describe_aloud.engine.journal import _RunLock
 
     try:
-        return Journal(path, exclusive=True)
+        return _made_here(Journal(path, exclusive=True), notes)
     except JournalDamaged:
         pass
     lock = _RunLock(path.with_name(path.name + ".lock"))  # a second run is told "busy" meanwhile
@@ -124,4 +165,4 @@ def open_journal(path: Path, *, out: str | None = None, notes: list[str]) -> Jou
         kept = results.with_name(f"{results.stem}.before-repair-{stamp()}{results.suffix}")
         shutil.copy2(results, kept)
         notes.append(_("The results file as it was before is kept as {name}.").format(name=kept.name))
-    return Journal(path, exclusive=True)
+    return _made_here(Journal(path, exclusive=True), notes)

@@ -63,3 +63,36 @@ def test_a_stop_between_begin_and_its_end_does_not_block_the_results_on_the_way_
         assert journal.written_hash("/r.csv") == "b" * 64
     with Journal(tmp_path / JOURNAL_NAME) as journal:
         assert journal.written_hash("/r.csv") == "b" * 64
+
+
+def test_a_journal_that_came_with_the_folder_is_not_trusted(tmp_path, tiny_git_dir):
+    """A folder from an archive or a share may hold a journal saying its photos were described, with alt
+    text of someone's choosing; without this user's mark it is kept aside and the photos are described."""
+    import csv
+
+    from describe_aloud.engine.batch import BatchOptions, BatchRunner
+    from describe_aloud.engine.captioners import load_captioner
+    from describe_aloud.engine.config import data_dir
+    from describe_aloud.engine.journal import OWNER_KEY_FILE
+    from tests.fixtures.photo_folder import make_many_images
+
+    folder = tmp_path / "photos"
+    make_many_images(folder, 2)
+    captioner = load_captioner(str(tiny_git_dir))
+
+    def run():
+        options = BatchOptions(folder=str(folder), out=str(tmp_path / "r.csv"), use_ocr=False, checkpoint_seconds=0)
+        return BatchRunner(options, captioner=captioner).run()
+
+    assert run().described == 2
+    assert run().skipped == 2  # this user's own journal: trusted
+    with Journal(folder / JOURNAL_NAME) as journal:  # what the folder's sender would put in it
+        journal._db.execute("UPDATE entries SET alt_text = 'A signed contract, amount paid in full.'")
+    (data_dir() / OWNER_KEY_FILE).unlink()  # as on another computer or account: another key
+    summary = run()
+    assert summary.described == 2 and summary.skipped == 0
+    assert any("not made by Describe Aloud for you" in note for note in summary.output_notes)
+    assert list(folder.glob(JOURNAL_NAME + ".foreign-*"))  # kept, not deleted
+    rows = list(csv.DictReader((tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines(keepends=True)))
+    assert len(rows) == 2 and not any("contract" in row["alt_text"] for row in rows)
+    assert run().skipped == 2  # the new journal is this user's
