@@ -1,7 +1,7 @@
 """Turning files and bytes into plain RGB PIL images, with one clear sentence for every way that can fail.
 
 Every image the engine works on passes through `to_rgb`: EXIF orientation applied, CMYK / palette /
-16-bit / float / alpha / animated (first frame) converted to 8-bit RGB, transparency composited on white
+16-bit / float / alpha / animated (first frame, or the first one that is not blank) converted to 8-bit RGB, transparency composited on white
 (what a viewer shows), or on black when what is drawn is itself light (a white logo or icon made for dark
 backgrounds would otherwise vanish into white and be called blank). Decompression bombs are refused before
 their pixels are decoded; a JPEG is decoded at a reduced scale (its decoder's 1/2 ... 1/8) when it is larger
@@ -126,7 +126,7 @@ def open_image(data: bytes, name: str, *, decode_side: int | None = None) -> tup
 def to_rgb(img: Image.Image) -> Image.Image:
     """An 8-bit RGB copy of `img` as a viewer would show it (orientation, first frame, alpha on white)."""
     if getattr(img, "n_frames", 1) > 1:
-        img.seek(0)
+        img.seek(_first_drawn_frame(img))
     copied = False  # full-size copies are what a big picture costs: one where one is needed
     try:
         if img.getexif().get(0x0112, 1) not in (None, 1):  # turned: exif_transpose copies the image anyway
@@ -150,6 +150,20 @@ def to_rgb(img: Image.Image) -> Image.Image:
         return img.convert("RGB")
     except ValueError:
         raise ImageLoadError(_("The image's colour format ({mode}) is not supported.").format(mode=mode)) from None
+
+
+def _first_drawn_frame(img: Image.Image, looked_at: int = 8) -> int:
+    """The first frame of an animation that is not one flat colour (among the first `looked_at`), else 0: a
+    banner that fades in from white would otherwise be said to be blank."""
+    for index in range(min(img.n_frames, looked_at)):
+        try:
+            img.seek(index)
+            low, high = img.convert("L").getextrema()
+        except (EOFError, OSError, ValueError):
+            break
+        if high - low > 8:
+            return index
+    return 0
 
 
 def _composite(rgba: Image.Image) -> Image.Image:

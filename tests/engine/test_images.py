@@ -223,3 +223,17 @@ def test_float_data_holding_infinity_is_read_not_an_exception():
     wide = np.full((8, 8), 3000.0, dtype=np.float32)
     wide[1, 1] = np.inf
     assert to_rgb(Image.fromarray(wide, "F")).getpixel((3, 3))[0] > 150  # 12-bit-like data, scaled
+
+
+def test_an_animation_that_starts_blank_is_read_from_its_first_drawn_frame():
+    """A banner GIF that fades in from white was called blank: its first frame is."""
+    from PIL import ImageDraw
+
+    from tests.fixtures.images import font
+
+    frames = [Image.new("RGB", (420, 120), "white") for _ in range(3)]
+    ImageDraw.Draw(frames[2]).text((20, 20), "SALE 50%", fill="black", font=font(64))
+    buf = io.BytesIO()
+    frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100)
+    loaded = image_from_bytes(buf.getvalue(), "banner.gif")
+    assert np.asarray(loaded).min() < 60  # the text is there
