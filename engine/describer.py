@@ -277,8 +277,9 @@ class Describer:
         rgb = image if image.mode == "RGB" else _to_rgb(image)
         timings["convert"] = _ms_since(t)
         width, height = _shown_size(image, rgb)
+        page, pages = _page_of(image, rgb)
         d = Description(kind=ImageKind.PHOTO, source=source, width=width, height=height,
-                        timings_ms=timings, model_id=self.model_id)
+                        timings_ms=timings, model_id=self.model_id, page=page, pages=pages)
         t = time.perf_counter()
         thumb = thumbnail(rgb)
         d.blank_reason = blank_reason(thumb)
@@ -436,3 +437,10 @@ def _shown_size(image: Image.Image, rgb: Image.Image) -> tuple[int, int]:
     from describe_aloud.engine.images import ORIGINAL_SIZE
 
     return image.info.get(ORIGINAL_SIZE) or rgb.info.get(ORIGINAL_SIZE) or rgb.size
+
+
+def _page_of(image: Image.Image, rgb: Image.Image) -> tuple[int, int]:
+    """(page read, pages) of a file of several pages (engine.images.PAGE_OF), else (0, 0)."""
+    from describe_aloud.engine.images import PAGE_OF
+
+    return image.info.get(PAGE_OF) or rgb.info.get(PAGE_OF) or (0, 0)

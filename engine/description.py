@@ -81,6 +81,9 @@ class Description:
     caption_error: str | None = None
     # Set when the text could not be read (OCR failed): said to the user.
     ocr_error: str | None = None
+    # A file of several pages (a multi-page TIFF scan): which one was described, of how many (0: one page).
+    page: int = 0
+    pages: int = 0
 
     @property
     def text(self) -> str:
@@ -115,4 +118,6 @@ class Description:
             blank_reason=data.get("blank_reason"),
             caption_error=data.get("caption_error"),
             ocr_error=data.get("ocr_error"),
+            page=int(data.get("page", 0) or 0),
+            pages=int(data.get("pages", 0) or 0),
         )

@@ -42,6 +42,8 @@ _TRANSPARENT_SHARE = 0.25
 DECODE_SIDE = 2560
 # Image.info key: (width, height) of a picture decoded at a reduced scale, as shown (EXIF turn applied).
 ORIGINAL_SIZE = "describe_aloud.original_size"
+# Image.info key: (page, pages) of a file of several pages (a TIFF scan), the page being the one read.
+PAGE_OF = "describe_aloud.page_of"
 # A JPEG is refused when even its decoder's 1/8 scale is over Pillow's pixel limit or it claims more than
 # this many times that limit (decoding still walks every block of the file).
 _JPEG_LIMIT_FACTOR = 8
@@ -125,8 +127,18 @@ def open_image(data: bytes, name: str, *, decode_side: int | None = None) -> tup
 
 def to_rgb(img: Image.Image) -> Image.Image:
     """An 8-bit RGB copy of `img` as a viewer would show it (orientation, first frame, alpha on white)."""
+    page_of = None
     if getattr(img, "n_frames", 1) > 1:
         img.seek(_first_drawn_frame(img))
+        if img.format == "TIFF":  # pages of a scan, not frames of an animation: the user is told
+            page_of = (img.tell() + 1, img.n_frames)
+    rgb = _to_rgb_frame(img)
+    if page_of is not None:
+        rgb.info[PAGE_OF] = page_of
+    return rgb
+
+
+def _to_rgb_frame(img: Image.Image) -> Image.Image:
     copied = False  # full-size copies are what a big picture costs: one where one is needed
     try:
         if img.getexif().get(0x0112, 1) not in (None, 1):  # turned: exif_transpose copies the image anyway

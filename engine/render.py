@@ -208,7 +208,8 @@ def describe(d: Description, *, include_text: bool = True) -> Rendering:
     """A description in the order the trust rules set."""
     if d.kind is ImageKind.BLANK:
         reason = d.blank_reason or _("nothing to describe")
-        return Rendering((_one("blank", _("The image is blank: {reason}.").format(reason=reason)),))
+        return Rendering((_one("blank", _("The image is blank: {reason}.").format(reason=reason)),
+                          *_pages_part(d)))
 
     parts: list[Part] = []
     has_text = include_text and any(line.text.strip() for line in d.text_lines)
@@ -216,6 +217,7 @@ def describe(d: Description, *, include_text: bool = True) -> Rendering:
     guess = (d.caption or d.detailed_caption) if d.mostly_text else (d.detailed_caption or d.caption)
 
     parts.append(_kind_part(d))
+    parts.extend(_pages_part(d))
     if d.mostly_text:
         if has_text:
             parts.append(_text_part(d.text_lines))
@@ -235,6 +237,15 @@ def describe(d: Description, *, include_text: bool = True) -> Rendering:
     return Rendering(tuple(parts))
 
 
+def _pages_part(d: Description) -> tuple[Part, ...]:
+    """That only one page of a file of several was read (a scanned letter's later pages are not silently
+    left out)."""
+    if d.pages <= 1:
+        return ()
+    return (_one("pages", _("Page {page} of {pages}: only this page was described.").format(
+        page=d.page, pages=d.pages)),)
+
+
 def caption_follows() -> Rendering:
     """That the picture's description comes later: said of an image read before the captioner had loaded."""
     return Rendering((_one("pending", _("The picture's description follows once its model has loaded.")),))
@@ -247,7 +258,7 @@ def awaiting_caption(d: Description, *, include_text: bool = True) -> Rendering:
     if d.kind is ImageKind.BLANK:
         return describe(d, include_text=include_text)
     has_text = include_text and any(line.text.strip() for line in d.text_lines)
-    parts = [_kind_part(d)]
+    parts = [_kind_part(d), *_pages_part(d)]
     if has_text:
         parts.append(_text_part(d.text_lines, scene=not d.mostly_text))
     if d.ocr_error:

@@ -237,3 +237,25 @@ def test_an_animation_that_starts_blank_is_read_from_its_first_drawn_frame():
     frames[0].save(buf, "GIF", save_all=True, append_images=frames[1:], duration=100)
     loaded = image_from_bytes(buf.getvalue(), "banner.gif")
     assert np.asarray(loaded).min() < 60  # the text is there
+
+
+def test_a_scan_of_several_pages_says_which_page_was_read(tmp_path):
+    """A multi-page TIFF (a scanned letter) was described from page 1 with no word of the others: a silent
+    loss. Its description says the page and the count (a blank cover page is passed over)."""
+    from PIL import ImageDraw
+
+    from describe_aloud.engine import render
+    from describe_aloud.engine.describer import Describer
+    from tests.fixtures.images import font
+
+    pages = [Image.new("RGB", (600, 200), "white") for _ in range(3)]
+    ImageDraw.Draw(pages[1]).text((20, 40), "Dear Sir", fill="black", font=font(64))
+    ImageDraw.Draw(pages[2]).text((20, 40), "Yours", fill="black", font=font(64))
+    path = tmp_path / "letter.tif"
+    pages[0].save(path, save_all=True, append_images=pages[1:])
+    description = Describer(None).describe(load_image(path), source=str(path))
+    said = render.describe(description).speech
+    assert "Dear Sir" in said and "Page 2 of 3: only this page was described." in said
+    single = tmp_path / "one.tif"
+    pages[1].save(single)
+    assert "Page" not in render.describe(Describer(None).describe(load_image(single))).speech
