@@ -110,7 +110,8 @@ class AppController(QObject):
                                          self.settings, open_folder=self.describe_folder, parent=self)
         self.tray: TrayIcon | None = None
         self.dialogs = Dialogs(self.window, self.settings, self.history, self.flow,
-                               tray_available=lambda: self.tray is not None, apply_settings=self.apply_settings)
+                               tray_available=lambda: self.tray is not None, apply_settings=self.apply_settings,
+                               model=lambda: (self.model_spec, self.precision))
         self.hotkey_failures = HotkeyFailures(self.presenter.report_error,
                                               defer=lambda ms, run: QTimer.singleShot(ms, run))
         if TrayIcon.available():

@@ -14,6 +14,7 @@ thread-safe and called from the GUI thread.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from describe_aloud.engine.batch import (
@@ -31,6 +32,7 @@ from describe_aloud.gui.job_worker import JobWorker
 from describe_aloud.gui.scrolling import scrolling
 from PySide6.QtCore import QObject, Qt, Slot
 from PySide6.QtWidgets import (
+    QApplication,
     QCheckBox,
     QComboBox,
     QDialog,
@@ -89,9 +91,12 @@ class BatchWorker(JobWorker):
 class BatchDialog(QDialog):
     """See the module docstring. `speaker`: the app's speech output (progress and the summary are said)."""
 
-    def __init__(self, parent: QWidget | None, settings: Settings, speaker: SpeechOutput) -> None:
+    def __init__(self, parent: QWidget | None, settings: Settings, speaker: SpeechOutput, *,
+                 model: Callable[[], tuple[str, str]] | None = None) -> None:
         super().__init__(parent)
         self.settings = settings
+        # The captioner and precision the app describes with (`gui --model` of this run): a folder gets the same.
+        self._model = model or (lambda: (settings.model, settings.precision))
         self.speaker = speaker
         self._worker: BatchWorker | None = None
         self._last_spoken_step = 0
@@ -185,6 +190,9 @@ class BatchDialog(QDialog):
         self.start_button.setAccessibleName(_("Start describing the folder"))
         self.start_button.setDefault(True)
         self.start_button.clicked.connect(self.start)
+        # Enter starts (as the guide says) wherever the focus is but on another button: a button that had
+        # the focus (Browse, after choosing a folder) otherwise stayed the default and Enter opened it again.
+        QApplication.instance().focusChanged.connect(self._default_is_start)
         self.pause_button = QPushButton(_("&Pause"))
         self.pause_button.setAccessibleName(_("Pause"))
         self.pause_button.clicked.connect(self.toggle_pause)
@@ -212,6 +220,11 @@ class BatchDialog(QDialog):
         self.resize(560, 520)
 
     # ------------------------------------------------------------------------------- options
+    @Slot(QWidget, QWidget)
+    def _default_is_start(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and self.isAncestorOf(new) and not isinstance(new, QPushButton):
+            self.start_button.setDefault(True)
+
     def _browse(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, _("Choose the folder of images"), self.folder_edit.text())
         if folder:
@@ -223,6 +236,7 @@ class BatchDialog(QDialog):
         suffix = self.output_combo.currentData()
         detail = self.detail_check.isChecked()
         model = self.settings.detail_model if detail else None
+        current_model, precision = self._model()
         return BatchOptions(
             folder=folder,
             recursive=self.recursive_check.isChecked(),
@@ -230,9 +244,9 @@ class BatchDialog(QDialog):
             sidecar=self.sidecar_combo.currentData(),
             write_metadata=self.metadata_check.isChecked(),
             replace_alt_text=self.metadata_check.isChecked() and self.replace_alt_check.isChecked(),
-            model=model or self.settings.model,
+            model=model or current_model,
             detail=detail,
-            precision=self.settings.precision,
+            precision=precision,
             use_ocr=self.settings.speak_ocr,
         )
 

@@ -24,10 +24,13 @@ log = logging.getLogger(__name__)
 
 class Dialogs:
     """`tray_available()`: whether tray options mean anything now; `apply_settings(changed)`: called with
-    the names of the settings the user changed."""
+    the names of the settings the user changed; `model()`: the captioner and precision the app describes
+    with now (`gui --model` of this run, else the settings), which a folder is described with too."""
 
     def __init__(self, window: MainWindow, settings: Settings, history: HistoryStore, flow: SpokenFlow, *,
-                 tray_available: Callable[[], bool], apply_settings: Callable[[list[str]], None]) -> None:
+                 tray_available: Callable[[], bool], apply_settings: Callable[[list[str]], None],
+                 model: Callable[[], tuple[str, str]] | None = None) -> None:
+        self._model = model
         self.window = window
         self.settings = settings
         self.history = history
@@ -64,7 +67,7 @@ class Dialogs:
     def describe_folder(self, folder: str | None = None) -> None:
         """Open (or bring back) Describe folder, with `folder` filled in unless a batch is running."""
         if self.batch_dialog is None:
-            self.batch_dialog = BatchDialog(self.window, self.settings, self.flow.speaker)
+            self.batch_dialog = BatchDialog(self.window, self.settings, self.flow.speaker, model=self._model)
         if folder and not self.batch_dialog.running:
             self.batch_dialog.folder_edit.setText(folder)
         self.batch_dialog.show()

@@ -138,3 +138,43 @@ def test_replacing_others_alt_text_is_off_and_only_offered_with_write_metadata(d
     assert dialog.options().replace_alt_text and dialog.options().write_metadata
     dialog.metadata_check.setChecked(False)  # no alt text is written at all: nothing is replaced
     assert not dialog.replace_alt_check.isEnabled() and not dialog.options().replace_alt_text
+
+
+def test_enter_starts_the_batch_after_browse_was_used(qtbot, dialog, tmp_path, monkeypatch):
+    """After choosing a folder with Browse, Enter in the folder field (or on the summary) opened Browse
+    again: that button had stayed the default. Enter on a focused button still presses that button."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QFileDialog
+
+    folder = tmp_path / "p"
+    make_many_images(folder, 1)
+    asked: list[str] = []
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory",
+                        staticmethod(lambda *a, **k: asked.append("browse") or str(folder)))
+    dialog.show()
+    dialog.activateWindow()
+    qtbot.waitUntil(dialog.isActiveWindow)
+    dialog.browse_button.setFocus()
+    qtbot.waitUntil(dialog.browse_button.hasFocus)
+    qtbot.keyClick(dialog.browse_button, Qt.Key.Key_Space)
+    assert asked == ["browse"] and dialog.folder_edit.text() == str(folder)
+    dialog.folder_edit.setFocus()
+    qtbot.waitUntil(dialog.folder_edit.hasFocus)
+    qtbot.keyClick(dialog.folder_edit, Qt.Key.Key_Return)
+    assert asked == ["browse"] and dialog.running  # started, not browsing again
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TIMEOUT_MS)
+
+
+def test_a_folder_is_described_with_the_model_the_app_runs_with(qtbot, tmp_path, tiny_git_dir):
+    """`gui --model X`: the app described with X, the folder dialog with the saved setting (not downloaded)."""
+    settings = Settings(model="git-base", speak_ocr=False)
+    dlg = BatchDialog(None, settings, RecordingSpeaker(), model=lambda: (str(tiny_git_dir), "fp32"))
+    qtbot.addWidget(dlg)
+    folder = tmp_path / "p"
+    make_many_images(folder, 1)
+    dlg.folder_edit.setText(str(folder))
+    assert dlg.options().model == str(tiny_git_dir) and dlg.options().precision == "fp32"
+    dlg.start_button.click()
+    qtbot.waitUntil(lambda: not dlg.running, timeout=TIMEOUT_MS)
+    assert "1 described" in dlg.summary_view.toPlainText() and "not downloaded" not in dlg.status_label.text()
+    dlg.shutdown()
