@@ -73,7 +73,7 @@ def measure(shapes: list[tuple[int, int]], *, rounds: int = 5, calls: int = 20,
     """Median ms of one pass over `shapes` (one token each) per path, plain and packed interleaved."""
     import torch
 
-    from describe_aloud.engine.captioners.packed_linear import torch_dtype
+    from describe_aloud.engine.device import torch_dtype
 
     dtype = torch_dtype(precision)
     generator = torch.Generator().manual_seed(0)

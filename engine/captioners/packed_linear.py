@@ -30,16 +30,12 @@ import functools
 import logging
 from typing import Any
 
+from describe_aloud.engine.device import torch_dtype
+
 log = logging.getLogger(__name__)
 
 
 PRECISIONS = ("bf16", "fp32")
-
-
-def torch_dtype(precision: str) -> Any:
-    import torch
-
-    return {"bf16": torch.bfloat16, "fp32": torch.float32}[precision]
 
 
 @functools.lru_cache(maxsize=None)
@@ -123,4 +119,4 @@ def packed_class() -> type:
     return _packed_class()
 
 
-__all__ = ["PRECISIONS", "pack_linear_layers", "packed_class", "packed_linear_works", "torch_dtype"]
+__all__ = ["PRECISIONS", "pack_linear_layers", "packed_class", "packed_linear_works"]
