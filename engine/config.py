@@ -39,10 +39,7 @@ def private_dir(path: Path) -> Path:
     path = Path(path)
     missing = [path, *(p for p in path.parents if not p.exists())]
     for level in reversed(missing):
-        try:
-            level.mkdir(mode=0o700)
-        except FileExistsError:
-            pass
+        level.mkdir(mode=0o700, exist_ok=True)  # a file in the way raises, as mkdir does
     if os.name == "posix":
         try:
             info = path.stat()

@@ -15,6 +15,7 @@ import io
 import json
 import os
 import sqlite3
+import stat
 import threading
 import time
 from dataclasses import dataclass
@@ -129,7 +130,7 @@ def _readable_by_user_only(path: Path) -> None:
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:
             info = name.lstat()
-            if info.st_uid == os.getuid() and not os.path.islink(name) and info.st_mode & 0o077:
+            if info.st_uid == os.getuid() and not stat.S_ISLNK(info.st_mode) and info.st_mode & 0o077:
                 name.chmod(0o600)
         except OSError:
             pass

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from describe_aloud.engine import environment
-from describe_aloud.engine.config import cache_dir
+from describe_aloud.engine.config import cache_dir, private_dir
 from describe_aloud.engine.device import cpu_model_and_flags
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,7 @@ def compiled_models_dir() -> Path | None:
     base = Path(setting) if setting and Path(setting).is_absolute() else cache_dir() / "openvino"
     folder = base / key
     try:
-        missing = [folder, *(p for p in folder.parents if not p.exists())]
-        for level in reversed(missing):  # every folder made here is the user's alone
-            level.mkdir(exist_ok=True, mode=0o700)
+        private_dir(folder)
     except OSError as exc:
         log.info("no OpenVINO model cache (%s): the OCR models are compiled at every start", exc)
         return None
