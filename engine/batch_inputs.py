@@ -108,7 +108,7 @@ def decode_shrunk(path: Path, max_side: int):
     photos. Anything unusual goes through engine.images.load_image, whose errors explain the problem."""
     from PIL import Image
 
-    from describe_aloud.engine.images import load_image, open_image, refuse_bomb, to_rgb
+    from describe_aloud.engine.images import as_shown, load_image, open_image, refuse_bomb, to_rgb
     from describe_aloud.engine.safe_files import read_regular
 
     try:
@@ -121,8 +121,7 @@ def decode_shrunk(path: Path, max_side: int):
     except Exception:  # noqa: BLE001 - the full loader decides, and says why in a sentence
         image = load_image(path)
         width, height = image.size
-    if (image.width > image.height) != (width > height) and image.width != image.height:
-        width, height = height, width  # EXIF orientation turned it
+    width, height = as_shown((width, height), image)  # EXIF orientation may have turned it
     if max(image.size) > max_side:
         image.thumbnail((max_side, max_side), Image.Resampling.BICUBIC, reducing_gap=2.0)
     return image, (width, height)

@@ -31,6 +31,7 @@ from describe_aloud.engine.description import Description, ImageKind
 from describe_aloud.engine.errors import UserFacingError
 from describe_aloud.engine.i18n import N_, _
 from describe_aloud.engine.image_analysis import blank_reason, thumbnail
+from describe_aloud.engine.images import ORIGINAL_SIZE, PAGE_OF
 from describe_aloud.engine.ocr import OcrEngine
 from describe_aloud.engine.reading.kind import classify
 from describe_aloud.engine.reading.phantom import keep_readable
@@ -180,7 +181,7 @@ class Describer:
 
         started = time.perf_counter()
         rgb = image if image.mode == "RGB" else _to_rgb(image)
-        width, height = _shown_size(image, rgb)
+        width, height = _carried(ORIGINAL_SIZE, image, rgb, rgb.size)
         d = Description(kind=ImageKind.PHOTO, source=source, width=width, height=height,
                         model_id=self.model_id)
         caps = self.captioner.capabilities if self._can_caption() and self.captioner is not None else frozenset()
@@ -276,8 +277,8 @@ class Describer:
         t = time.perf_counter()
         rgb = image if image.mode == "RGB" else _to_rgb(image)
         timings["convert"] = _ms_since(t)
-        width, height = _shown_size(image, rgb)
-        page, pages = _page_of(image, rgb)
+        width, height = _carried(ORIGINAL_SIZE, image, rgb, rgb.size)
+        page, pages = _carried(PAGE_OF, image, rgb, (0, 0))
         d = Description(kind=ImageKind.PHOTO, source=source, width=width, height=height,
                         timings_ms=timings, model_id=self.model_id, page=page, pages=pages)
         t = time.perf_counter()
@@ -432,15 +433,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return to_rgb(image)
 
 
-def _shown_size(image: Image.Image, rgb: Image.Image) -> tuple[int, int]:
-    """The picture's own size: a big JPEG is decoded at a reduced scale (engine.images.ORIGINAL_SIZE)."""
-    from describe_aloud.engine.images import ORIGINAL_SIZE
-
-    return image.info.get(ORIGINAL_SIZE) or rgb.info.get(ORIGINAL_SIZE) or rgb.size
-
-
-def _page_of(image: Image.Image, rgb: Image.Image) -> tuple[int, int]:
-    """(page read, pages) of a file of several pages (engine.images.PAGE_OF), else (0, 0)."""
-    from describe_aloud.engine.images import PAGE_OF
-
-    return image.info.get(PAGE_OF) or rgb.info.get(PAGE_OF) or (0, 0)
+def _carried(key: str, image: Image.Image, rgb: Image.Image, default: tuple[int, int]) -> tuple[int, int]:
+    """What engine.images noted about the picture when it read it (its own size when decoded reduced, the
+    page of a file of several), kept by whichever of `image` and its RGB copy carries it."""
+    return image.info.get(key) or rgb.info.get(key) or default

@@ -1,11 +1,13 @@
 """Turning files and bytes into plain RGB PIL images, with one clear sentence for every way that can fail.
 
 Every image the engine works on passes through `to_rgb`: EXIF orientation applied, CMYK / palette /
-16-bit / float / alpha / animated (first frame, or the first one that is not blank) converted to 8-bit RGB, transparency composited on white
-(what a viewer shows), or on black when what is drawn is itself light (a white logo or icon made for dark
-backgrounds would otherwise vanish into white and be called blank). Decompression bombs are refused before
-their pixels are decoded; a JPEG is decoded at a reduced scale (its decoder's 1/2 ... 1/8) when it is larger
-than anything the app reads at, so a 108 or 200 megapixel phone photo is described instead of refused.
+16-bit / float / alpha converted to 8-bit RGB; of an animation its first frame that is not blank, of a TIFF
+of several pages its first page that is not blank (which one, of how many: PAGE_OF); transparency
+composited on white (what a viewer shows), or on black when what is drawn is itself light (a white logo or
+icon made for dark backgrounds would otherwise vanish into white and be called blank). Decompression bombs
+are refused before their pixels are decoded; a JPEG is decoded at a reduced scale (its decoder's 1/2 ...
+1/8) when it is larger than anything the app reads at, so a 108 or 200 megapixel phone photo is described
+instead of refused (its own size: ORIGINAL_SIZE).
 
 All functions are pure and thread-safe (no shared state besides Pillow's global pixel limit, which is
 only read).
@@ -86,8 +88,7 @@ def image_from_bytes(data: bytes, name: str | None = None) -> Image.Image:
             img.load()
             rgb = to_rgb(img)
         if size != img.size:  # decoded reduced: the description still gives the picture's own size
-            turned = (rgb.width > rgb.height) != (size[0] > size[1]) and rgb.width != rgb.height
-            rgb.info[ORIGINAL_SIZE] = (size[1], size[0]) if turned else size
+            rgb.info[ORIGINAL_SIZE] = as_shown(size, rgb)
         return rgb
     except ImageLoadError:
         raise
@@ -125,8 +126,15 @@ def open_image(data: bytes, name: str, *, decode_side: int | None = None) -> tup
     return img, img.size
 
 
+def as_shown(size: tuple[int, int], image: Image.Image) -> tuple[int, int]:
+    """`size` (a picture's width and height as stored) turned as `image` was when EXIF turned it."""
+    turned = (image.width > image.height) != (size[0] > size[1]) and image.width != image.height
+    return (size[1], size[0]) if turned else size
+
+
 def to_rgb(img: Image.Image) -> Image.Image:
-    """An 8-bit RGB copy of `img` as a viewer would show it (orientation, first frame, alpha on white)."""
+    """An 8-bit RGB copy of `img` as a viewer would show it (see the module docstring: orientation, the frame
+    or page read, transparency)."""
     page_of = None
     if getattr(img, "n_frames", 1) > 1:
         img.seek(_first_drawn_frame(img))
