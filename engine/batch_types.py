@@ -120,10 +120,7 @@ class BatchSummary:
 
     def problem_lines(self) -> list[str]:
         """Those of `lines()` that say what failed or was not written."""
-        from describe_aloud.engine.text_safety import for_terminal
-
-        return [for_terminal(line, keep_newlines=False)
-                for line in problem_lines(self.failed, self.metadata_problems, self.sidecar_problems)]
+        return problem_lines(self.failed, self.metadata_problems, self.sidecar_problems)
 
 
 def outcome_lines(failed: list[tuple[str, str]], metadata_written: int, metadata_problems: list[tuple[str, str]],
@@ -146,8 +143,8 @@ def outcome_lines(failed: list[tuple[str, str]], metadata_written: int, metadata
 def problem_lines(failed: list[tuple[str, str]], metadata_problems: list[tuple[str, str]],
                   sidecar_problems: list[tuple[str, str]]) -> list[str]:
     """Each file that failed, and each output not written, with its reason (the command line prints these
-    on stderr, whatever the language)."""
-    from describe_aloud.engine.text_safety import printable_path
+    on stderr, whatever the language). File names are any bytes: shown, never obeyed (as in `lines()`)."""
+    from describe_aloud.engine.text_safety import for_terminal, printable_path
 
     lines = []
     for path, reason in failed:  # a reason naming the file names it readably (printable_path)
@@ -159,7 +156,7 @@ def problem_lines(failed: list[tuple[str, str]], metadata_problems: list[tuple[s
     lines += _grouped(sidecar_problems, lambda: _("Sidecar not written: {path}: {reason}"),
                       lambda n: ngettext("Sidecar not written for {count} file ({reason}): {paths}",
                                          "Sidecars not written for {count} files ({reason}): {paths}", n))
-    return lines
+    return [for_terminal(line, keep_newlines=False) for line in lines]
 
 
 # Files named in one line of the summary when many share a reason (the rest are counted): a folder of 34

@@ -75,5 +75,4 @@ class RaySummary:
 
     def problem_lines(self) -> list[str]:
         """Those of `lines()` that say what failed or was not written."""
-        return [for_terminal(line, keep_newlines=False)
-                for line in problem_lines(self.failed, self.metadata_problems, self.sidecar_problems)]
+        return problem_lines(self.failed, self.metadata_problems, self.sidecar_problems)
